@@ -12,7 +12,10 @@ module.exports = {
       },
       module: { type: 'commonjs' },
     }],
+    // stream-json 3 and stream-chain ship ES modules only; Jest's loader needs them as CommonJS.
+    '^.+/node_modules/(stream-json|stream-chain)/.+\\.js$': ['@swc/jest', { module: { type: 'commonjs' } }],
   },
+  transformIgnorePatterns: ['/node_modules/(?!(stream-json|stream-chain)/)'],
   setupFiles: ['reflect-metadata'],
   testTimeout: 30000,
   maxWorkers: 2,

@@ -1,0 +1,33 @@
+/**
+ * The Express app: routes, Bull Board, request ids and logs, and the one error mapper. Built from its
+ * dependencies so tests and `npm start` run the same thing.
+ */
+import { randomUUID } from 'node:crypto';
+import express, { type Express } from 'express';
+import { BULL_BOARD_PATH, createBullBoardRouter } from '../dashboard/bullBoard';
+import type { ApiDeps } from './context';
+import { authenticate } from './middleware/auth';
+import { errorHandler, notFound } from './middleware/errors';
+import { createRoutes } from './routes';
+
+export function createApp(deps: ApiDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', true);
+  app.use((req, res, next) => {
+    const given = req.headers['x-request-id'];
+    req.id = typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();
+    res.setHeader('X-Request-Id', req.id);
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      deps.log.info({ reqId: req.id, method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+    });
+    next();
+  });
+  app.use(createRoutes(deps));
+  app.use(BULL_BOARD_PATH, authenticate(deps, ['admin'], { basicChallenge: true }), createBullBoardRouter(deps.queues, { readOnly: false }));
+  app.use(notFound);
+  app.use(errorHandler(deps.log, deps.config.DUMP_BODY_LIMIT));
+  return app;
+}

@@ -1,0 +1,54 @@
+/** GET /v1/batches/:id — status, phases with progress, counts and the report summary. */
+import type { Request, Response } from 'express';
+import type { DataSource } from 'typeorm';
+import type { MigrationBatch } from '../../entities';
+import type { ApiDeps } from '../context';
+
+export async function entryCounts(ds: DataSource, batchId: string) {
+  const [c] = await ds.query(
+    `SELECT count(*)::int AS staged,
+            count(*) FILTER (WHERE outcome = 'migrated')::int AS migrated,
+            count(*) FILTER (WHERE outcome = 'preserved')::int AS preserved,
+            count(*) FILTER (WHERE outcome = 'rejected')::int AS rejected,
+            count(*) FILTER (WHERE outcome = 'pending')::int AS pending,
+            (SELECT count(*)::int FROM batch_rejects r WHERE r.batch_id = $1) AS "rejectedElements"
+     FROM dump_entries WHERE batch_id = $1`,
+    [batchId],
+  );
+  return c as { staged: number; migrated: number; preserved: number; rejected: number; pending: number; rejectedElements: number };
+}
+
+export async function batchView(ds: DataSource, batch: MigrationBatch) {
+  const phases = await ds.query(
+    `SELECT name, status, total, done, rejected, attempts, error, started_at AS "startedAt", finished_at AS "finishedAt"
+     FROM migration_phases WHERE batch_id = $1 ORDER BY position`,
+    [batch.id],
+  );
+  const counts = { entries: batch.entryCount, ...(await entryCounts(ds, batch.id)) };
+  const rows = await ds.query(`SELECT table_name AS "table", count(*)::int AS rows FROM batch_rows WHERE batch_id = $1 GROUP BY 1 ORDER BY 1`, [batch.id]);
+  return {
+    id: batch.id,
+    userId: batch.userId,
+    status: batch.status,
+    createdAt: batch.createdAt,
+    startedAt: batch.startedAt,
+    finishedAt: batch.finishedAt,
+    dump: { sha256: batch.dumpSha256, bytes: Number(batch.dumpBytes), encoding: batch.encoding, source: batch.source },
+    error: batch.error,
+    phases,
+    counts,
+    report: {
+      balanced: counts.migrated + counts.preserved + counts.rejected === counts.entries && counts.pending === 0,
+      rows: Object.fromEntries(rows.map((r: { table: string; rows: number }) => [r.table, r.rows])),
+      notes: batch.notes,
+      verification: batch.verification,
+      url: `/v1/batches/${batch.id}/report`,
+    },
+  };
+}
+
+export function getBatch(deps: ApiDeps) {
+  return async (req: Request, res: Response) => {
+    res.json(await batchView(deps.ds, res.locals.batch as MigrationBatch));
+  };
+}

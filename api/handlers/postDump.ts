@@ -1,0 +1,80 @@
+/**
+ * POST /v1/dumps — a whole dump in the body, as the JSON document (§1a) or NDJSON (§1b).
+ * The dump is validated as a whole before anything is kept: a malformed one gets 400 saying what is wrong
+ * and leaves no batch. The same dump posted twice by the same user returns the first batch (200).
+ */
+import { Readable } from 'node:stream';
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import { Errors } from '../../core/errors';
+import { sha256Hex } from '../../core/ids';
+import { isDumpFormatError, validateDump, type DumpEncoding } from '../../format';
+import { createBatch, discardBatch, setBatchStatus } from '../../jobs/batches';
+import { enqueueBatch } from '../../jobs/pipeline';
+import type { MigrationBatch } from '../../entities';
+import type { ApiDeps } from '../context';
+
+const Query = z.object({ websiteId: z.string().min(1).max(200).optional() });
+const IdempotencyKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+
+export function encodingOf(contentType: string | undefined): DumpEncoding | null {
+  const t = (contentType ?? '').split(';')[0].trim().toLowerCase();
+  if (t === 'application/json') return 'json';
+  if (t === 'application/x-ndjson' || t === 'application/ndjson') return 'ndjson';
+  return null;
+}
+
+export function dumpKey(userId: string, sha256: string, encoding: DumpEncoding): string {
+  return `dumps/${sha256Hex(userId).slice(0, 16)}/${sha256}.${encoding === 'json' ? 'json' : 'ndjson'}`;
+}
+
+export function postDump(deps: ApiDeps) {
+  return async (req: Request, res: Response) => {
+    const caller = req.caller!;
+    if (!caller.userId) throw Errors.forbidden('uploads (use an uploader token: dumps belong to a user)');
+    const encoding = encodingOf(req.headers['content-type']);
+    if (!encoding) throw Errors.badRequest('unsupported_media_type', 'Send the dump as application/json (§1a) or application/x-ndjson (§1b).');
+    const q = Query.safeParse(req.query);
+    if (!q.success) throw Errors.badRequest('invalid_query', 'websiteId must be 1–200 characters.', q.error.issues);
+    const idemRaw = req.headers['idempotency-key'];
+    const idem = idemRaw === undefined ? null : IdempotencyKey.safeParse(idemRaw);
+    if (idem && !idem.success) throw Errors.badRequest('invalid_idempotency_key', 'Idempotency-Key must be 1–200 printable ASCII characters.');
+    const body = req.body;
+    if (!Buffer.isBuffer(body) || body.length === 0) throw Errors.badRequest('empty_body', 'The request has no dump in its body.');
+
+    let summary: Awaited<ReturnType<typeof validateDump>>;
+    try {
+      summary = await validateDump(Readable.from([body]), encoding);
+    } catch (err) {
+      if (isDumpFormatError(err)) throw Errors.badRequest(err.code, err.message, err.details);
+      throw err;
+    }
+    const sha = sha256Hex(body);
+    const key = dumpKey(caller.userId, sha, encoding);
+    await deps.store.put(key, body, { contentType: req.headers['content-type'] });
+    const { batch, created } = await createBatch(deps.ds, {
+      userId: caller.userId, dumpKey: key, dumpSha256: sha, dumpBytes: body.length, encoding,
+      entryCount: summary.counts.total, source: summary.header.source as Record<string, unknown>,
+      websiteHint: q.data.websiteId ?? null, idempotencyKey: idem?.success ? idem.data : null,
+    });
+    if (created || batch.status === 'received') await startBatch(deps, batch, created);
+    const status = created ? 'queued' : batch.status === 'received' ? 'queued' : batch.status;
+    deps.log.info({ batchId: batch.id, userId: caller.userId, created, entries: summary.counts.total, bytes: body.length }, created ? 'batch created' : 'duplicate dump: existing batch returned');
+    res.status(created ? 202 : 200).json({ batchId: batch.id, status, statusUrl: `/v1/batches/${batch.id}`, duplicate: !created });
+  };
+}
+
+/** Queues the batch's flow; if Redis refuses, the batch is removed again so nothing half-written remains. */
+export async function startBatch(deps: ApiDeps, batch: MigrationBatch, created: boolean): Promise<void> {
+  try {
+    await enqueueBatch(deps.queues.flows, batch.id, deps.config);
+  } catch (err) {
+    deps.log.error({ batchId: batch.id, err: (err as Error).message }, 'could not queue the batch');
+    if (created) {
+      await discardBatch(deps.ds, batch.id);
+      await deps.store.delete(batch.dumpKey).catch(() => undefined);
+    }
+    throw Errors.unavailable('The job queue (Redis)');
+  }
+  await setBatchStatus(deps.ds, batch.id, 'queued');
+}

@@ -1,0 +1,94 @@
+/**
+ * The one place that reads process.env (STYLE §2.8). Validated once at start-up with zod; a bad value
+ * stops the process with a message naming the variable. Defaults work on a local machine (CONTRACT §4).
+ */
+import { z } from 'zod';
+
+const DEV_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
+const DEV_ADMIN_TOKEN = 'dev-admin-token-change-me';
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  DATABASE_URL: z.string().url().default('postgres://postgres:postgres@127.0.0.1:5432/postgres'),
+  DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('public'),
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: z.string().min(1).default('bsm'),
+  PORT: int(3000, 0).pipe(z.number().max(65535)),
+  HOST: z.string().default('0.0.0.0'),
+  PUBLIC_URL: z.string().url().optional(),
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').default(DEV_ADMIN_TOKEN),
+  ENCRYPTION_KEY: z
+    .string()
+    .default(DEV_ENCRYPTION_KEY)
+    .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)'),
+  ENCRYPTION_KEY_ID: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).default('k1'),
+  /** Older keys still able to decrypt, for rotation: "kid:base64,kid:base64". */
+  ENCRYPTION_OLD_KEYS: z.string().default(''),
+  STORAGE_DIR: z.string().default('.data/objects'),
+  S3_BUCKET: z.string().optional(),
+  S3_ENDPOINT: z.string().url().optional(),
+  S3_REGION: z.string().default('us-east-1'),
+  AWS_ACCESS_KEY_ID: z.string().optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().optional(),
+  WORKER_CONCURRENCY: int(4, 1),
+  JOB_ATTEMPTS: int(5, 1),
+  JOB_BACKOFF_MS: int(2000, 0),
+  /** Phase transactions give up waiting for a row/table lock after this long (then retry with backoff). */
+  PHASE_LOCK_TIMEOUT_MS: int(10000, 0),
+  /** Rows per set-based statement. */
+  WRITE_CHUNK_ROWS: int(1000, 1),
+  DUMP_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb|gb)?$/i, 'a size such as 50mb').default('50mb'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = Readonly<
+  z.infer<typeof schema> & {
+    encryptionKeys: ReadonlyMap<string, Buffer>;
+    s3?: { bucket: string; endpoint?: string; region: string; accessKeyId?: string; secretAccessKey?: string };
+  }
+>;
+
+export class ConfigError extends Error {}
+
+/** Parses an environment (process.env by default); throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const clean = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(clean);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const c = parsed.data;
+  if (c.NODE_ENV === 'production' && (c.ADMIN_TOKEN === DEV_ADMIN_TOKEN || c.ENCRYPTION_KEY === DEV_ENCRYPTION_KEY)) {
+    throw new ConfigError('Invalid configuration:\n  ADMIN_TOKEN/ENCRYPTION_KEY: the development defaults are refused when NODE_ENV=production');
+  }
+  const keys = new Map<string, Buffer>([[c.ENCRYPTION_KEY_ID, Buffer.from(c.ENCRYPTION_KEY, 'base64')]]);
+  for (const pair of c.ENCRYPTION_OLD_KEYS.split(',').filter(Boolean)) {
+    const [kid, b64] = pair.split(':');
+    const key = Buffer.from(b64 ?? '', 'base64');
+    if (!kid || key.length !== 32) throw new ConfigError('Invalid configuration:\n  ENCRYPTION_OLD_KEYS: expected "kid:base64key,..." with 32-byte keys');
+    keys.set(kid, key);
+  }
+  const s3 = c.S3_BUCKET
+    ? { bucket: c.S3_BUCKET, endpoint: c.S3_ENDPOINT, region: c.S3_REGION, accessKeyId: c.AWS_ACCESS_KEY_ID, secretAccessKey: c.AWS_SECRET_ACCESS_KEY }
+    : undefined;
+  return Object.freeze({ ...c, encryptionKeys: keys, s3 });
+}
+
+/** For entry points: load or print the problem and exit(1). */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+export const _forTests = { bool };

@@ -1,0 +1,43 @@
+/**
+ * Secrets at rest: AES-256-GCM under ENCRYPTION_KEY, with the key id stored beside each ciphertext so
+ * keys can be rotated (old keys stay readable through ENCRYPTION_OLD_KEYS).
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+
+export interface SealedSecret {
+  $enc: 'aes-256-gcm';
+  kid: string;
+  iv: string;
+  tag: string;
+  ct: string;
+}
+
+export class SecretBox {
+  constructor(
+    private readonly keys: ReadonlyMap<string, Buffer>,
+    readonly currentKid: string,
+  ) {
+    if (!keys.has(currentKid)) throw new Error(`encryption key "${currentKid}" is not configured`);
+  }
+
+  seal(plain: string, aad = ''): SealedSecret {
+    const iv = randomBytes(12);
+    const c = createCipheriv('aes-256-gcm', this.keys.get(this.currentKid)!, iv);
+    c.setAAD(Buffer.from(aad));
+    const ct = Buffer.concat([c.update(plain, 'utf8'), c.final()]);
+    return { $enc: 'aes-256-gcm', kid: this.currentKid, iv: iv.toString('base64'), tag: c.getAuthTag().toString('base64'), ct: ct.toString('base64') };
+  }
+
+  open(s: SealedSecret, aad = ''): string {
+    const key = this.keys.get(s.kid);
+    if (!key) throw new Error(`no key "${s.kid}" to decrypt with; add it to ENCRYPTION_OLD_KEYS`);
+    const d = createDecipheriv('aes-256-gcm', key, Buffer.from(s.iv, 'base64'));
+    d.setAAD(Buffer.from(aad));
+    d.setAuthTag(Buffer.from(s.tag, 'base64'));
+    return Buffer.concat([d.update(Buffer.from(s.ct, 'base64')), d.final()]).toString('utf8');
+  }
+
+  static isSealed(v: unknown): v is SealedSecret {
+    return typeof v === 'object' && v !== null && (v as { $enc?: unknown }).$enc === 'aes-256-gcm';
+  }
+}

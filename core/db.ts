@@ -1,0 +1,37 @@
+/**
+ * The TypeORM DataSource. Schema comes from migrations only (no `synchronize`). DATABASE_SCHEMA lets
+ * tests (and shared databases) keep their tables apart: unqualified SQL resolves through search_path.
+ */
+import 'reflect-metadata';
+import { DataSource } from 'typeorm';
+import { ENTITIES } from '../entities';
+import { MIGRATIONS } from '../entities/migrations';
+
+export function createDataSource(opts: { url: string; schema: string; poolSize?: number; applicationName?: string }): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url: opts.url,
+    schema: opts.schema,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'schema_migrations',
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    logging: false,
+    poolSize: opts.poolSize ?? 10,
+    applicationName: opts.applicationName ?? 'bsm',
+    uuidExtension: 'pgcrypto',
+    extra: { options: `-c search_path=${opts.schema}` },
+  });
+}
+
+/** Connects and applies pending migrations (creating the schema first if needed). */
+export async function openDatabase(opts: { url: string; schema: string; poolSize?: number; applicationName?: string; migrate?: boolean }): Promise<DataSource> {
+  const ds = createDataSource(opts);
+  await ds.initialize();
+  if (opts.migrate !== false) {
+    await ds.query(`CREATE SCHEMA IF NOT EXISTS "${opts.schema}"`);
+    await ds.runMigrations({ transaction: 'each' });
+  }
+  return ds;
+}

@@ -1,0 +1,37 @@
+import { AiContext, AiHistoryEntry, AiPrompt, ChatMessage, ChatSession } from './AiData';
+import { ApiToken } from './ApiToken';
+import { AuditLog, BatchReject, BatchRow, RowJournal } from './Bookkeeping';
+import { ContentItem } from './ContentItem';
+import { ContentType } from './ContentType';
+import { DeploymentConfig } from './DeploymentConfig';
+import { DeploymentHistory } from './DeploymentHistory';
+import { DumpEntryRecord } from './DumpEntryRecord';
+import { MigrationBatch } from './MigrationBatch';
+import { MigrationPhase } from './MigrationPhase';
+import { PreservedEntry } from './PreservedEntry';
+import { UserPreferences } from './UserPreferences';
+import { Website } from './Website';
+import { WebsiteAsset, WebsiteComponent, WebsitePage, WebsiteTemplate } from './WebsiteStorage';
+
+export * from './AiData';
+export * from './ApiToken';
+export * from './Bookkeeping';
+export * from './ContentItem';
+export * from './ContentType';
+export * from './DeploymentConfig';
+export * from './DeploymentHistory';
+export * from './DumpEntryRecord';
+export * from './MigratedRow';
+export * from './MigrationBatch';
+export * from './MigrationPhase';
+export * from './PreservedEntry';
+export * from './UserPreferences';
+export * from './Website';
+export * from './WebsiteStorage';
+
+export const ENTITIES = [
+  ApiToken, MigrationBatch, MigrationPhase, DumpEntryRecord, RowJournal, BatchRow, BatchReject, AuditLog,
+  Website, ContentType, ContentItem, UserPreferences, DeploymentConfig, DeploymentHistory,
+  WebsitePage, WebsiteComponent, WebsiteTemplate, WebsiteAsset,
+  AiContext, AiHistoryEntry, ChatSession, ChatMessage, AiPrompt, PreservedEntry,
+];

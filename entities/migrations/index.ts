@@ -1,0 +1,4 @@
+import { InitialSchema1764300000000 } from './1764300000000-InitialSchema';
+
+/** Applied in order by `npm run migrate` and at start-up. */
+export const MIGRATIONS = [InitialSchema1764300000000];

@@ -1,0 +1,12 @@
+/** Public API of the dump-format module (CONTRACT §1). Pure: no database, no network. */
+export * from './types';
+export { DumpFormatError, isDumpFormatError } from './errors';
+export type { DumpErrorCode, DumpErrorDetails, DumpIssue } from './errors';
+export { decodeValue, encodeValue, isTagged, isBinaryValue } from './codec';
+export type { BinaryValue, BlobValue, BufferSourceValue, BufferKind } from './codec';
+export {
+  SourceSchema, HeaderSchema, KeyPathSchema, IndexSchema, KvEntrySchema, IdbEntrySchema, TrailerSchema,
+  DocKvItemSchema, DocDatabaseSchema, DocStoreSchema, DocRecordSchema,
+} from './schema';
+export { openDump, validateDump, entryRef } from './readDump';
+export type { DumpCounts } from './readDump';

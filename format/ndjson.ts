@@ -1,0 +1,136 @@
+/**
+ * CONTRACT §1b reader: header line, one entry per line, trailer last. Memory is bounded
+ * by the longest line, i.e. the largest single entry.
+ */
+import { StringDecoder } from 'node:string_decoder';
+import { DumpFormatError } from './errors';
+import { TrailerSchema } from './schema';
+import type { DumpEntry, DumpInput, DumpReader } from './types';
+import { checkEntry, checkHeader } from './validate';
+
+interface Line {
+  /** Without the line break (`\n` or `\r\n`). */
+  text: string;
+  /** 1-based. */
+  no: number;
+  /** False for a last line that the input ended in the middle of (no line break). */
+  terminated: boolean;
+}
+
+/** Splits the input into lines, holding only the current line. */
+async function* readLines(input: DumpInput): AsyncGenerator<Line, void, undefined> {
+  const decoder = new StringDecoder('utf8'); // multi-byte characters may straddle chunks
+  let parts: string[] = []; // pieces of the current line; joined once, so long lines stay O(n)
+  let no = 0;
+  const take = (): string => {
+    let text = parts.join('');
+    parts = [];
+    if (text.endsWith('\r')) text = text.slice(0, -1);
+    if (no === 0 && text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a leading BOM is not data
+    return text;
+  };
+  for await (const chunk of input as AsyncIterable<Buffer | Uint8Array | string>) {
+    const s = typeof chunk === 'string' ? chunk : decoder.write(chunk);
+    let start = 0;
+    for (let nl = s.indexOf('\n'); nl !== -1; nl = s.indexOf('\n', start)) {
+      parts.push(s.slice(start, nl));
+      start = nl + 1;
+      const text = take();
+      yield { text, no: ++no, terminated: true };
+    }
+    if (start < s.length) parts.push(s.slice(start));
+  }
+  const rest = decoder.end();
+  if (rest) parts.push(rest);
+  if (parts.length) {
+    const text = take();
+    yield { text, no: ++no, terminated: false };
+  }
+}
+
+const isBlank = (line: Line) => line.text.trim() === '';
+
+function parseLine(line: Line): unknown {
+  try {
+    return JSON.parse(line.text);
+  } catch (err) {
+    // Never pass on JSON.parse's message: it quotes the input, which may be a secret.
+    const position = /position (\d+)/.exec(String((err as Error).message))?.[1];
+    const details = { line: line.no, ...(position ? { column: Number(position) + 1 } : {}) };
+    if (!line.terminated) {
+      throw new DumpFormatError('dump_truncated',
+        `The dump ends in the middle of line ${line.no}: the upload was cut off. The dump is refused as a whole; send the complete dump again.`, details);
+    }
+    const hint = line.no === 1
+      ? ' If this is a JSON document (CONTRACT §1a) rather than NDJSON, send it as application/json.'
+      : ' Each line must be one complete JSON object; re-export the dump.';
+    throw new DumpFormatError('dump_invalid_json', `Line ${line.no} of the NDJSON dump is not valid JSON.${hint}`, details);
+  }
+}
+
+function isTrailer(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && 'end' in v && !('area' in v);
+}
+
+/** Reads the header line and returns a reader whose `entries` continues from line 2. */
+export async function openNdjson(input: DumpInput): Promise<DumpReader> {
+  const lines = readLines(input);
+  let first: Line | undefined;
+  try {
+    for (let r = await lines.next(); !r.done; r = await lines.next()) {
+      if (!isBlank(r.value)) { first = r.value; break; }
+    }
+    if (!first) {
+      throw new DumpFormatError('dump_truncated',
+        'The dump is empty. An NDJSON dump starts with the header line {"format":"browser-storage-dump","version":1,"source":{...}}.');
+    }
+    // §1b "Line 1, the header"
+    const header = checkHeader(parseLine(first), { line: first.no });
+    return { header, entries: readEntries(lines, first.no), headerComplete: true };
+  } catch (err) {
+    await lines.return(); // stop reading (and let the input be destroyed)
+    throw err;
+  }
+}
+
+async function* readEntries(lines: AsyncGenerator<Line, void, undefined>, headerLine: number): AsyncGenerator<DumpEntry, void, undefined> {
+  let count = 0;
+  let lastLine = headerLine;
+  let trailerLine: number | undefined;
+  for await (const line of lines) {
+    lastLine = line.no;
+    if (isBlank(line)) continue; // blank lines, including the final newline, carry nothing
+    if (trailerLine !== undefined) {
+      throw new DumpFormatError('dump_trailing_data',
+        `Line ${line.no} comes after the trailer on line ${trailerLine}; the trailer must be the last line. The dump is refused as a whole; re-export it.`,
+        { line: line.no });
+    }
+    const value = parseLine(line);
+    if (isTrailer(value)) {
+      const trailer = TrailerSchema.safeParse(value);
+      if (!trailer.success) {
+        throw new DumpFormatError('dump_invalid_trailer',
+          `Line ${line.no} is not a valid trailer; it must be {"end":true,"entries":N} with N the number of entry lines.`,
+          { line: line.no });
+      }
+      // §1b "A stream without a trailer, or whose count differs, is truncated and must be refused as a whole"
+      if (trailer.data.entries !== count) {
+        throw new DumpFormatError('dump_count_mismatch',
+          `The trailer on line ${line.no} announces ${trailer.data.entries} entries but ${count} entry lines came before it: ` +
+          'the dump is incomplete or damaged and is refused as a whole. Send the complete dump again.',
+          { line: line.no, expected: trailer.data.entries, actual: count });
+      }
+      trailerLine = line.no;
+      continue;
+    }
+    const entry = checkEntry(value, { line: line.no, entryIndex: count });
+    count++;
+    yield entry;
+  }
+  if (trailerLine === undefined) {
+    throw new DumpFormatError('dump_truncated',
+      `The NDJSON dump ended after line ${lastLine} without its trailer {"end":true,"entries":N}: the upload was cut off ` +
+      'or the exporter did not finish. The dump is refused as a whole; send the complete dump again.',
+      { line: lastLine, entriesRead: count });
+  }
+}

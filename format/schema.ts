@@ -1,0 +1,89 @@
+/**
+ * zod schemas for the pieces of a dump (CONTRACT §1). The readers check `format` and
+ * `version` by hand first so that a wrong version gets its own error code; these
+ * schemas then check everything else.
+ */
+import { z } from 'zod';
+import { isIsoDateTime } from './codec';
+import { DUMP_FORMAT, DUMP_VERSION } from './types';
+
+/** "present (any JSON, may be null)": only a missing key / undefined is refused. */
+const present = (what: string) =>
+  z.custom<unknown>((v) => v !== undefined, { message: `${what} is required (null is allowed)` });
+
+const isoDateTime = z.string().refine(isIsoDateTime, {
+  message: 'must be an ISO 8601 date-time, e.g. 2026-11-28T10:00:00.000Z',
+});
+
+/** §1a: "all optional but capturedAt"; extra fields are kept. */
+export const SourceSchema = z.looseObject({
+  app: z.string().optional(),
+  origin: z.string().optional(),
+  userAgent: z.string().optional(),
+  capturedAt: isoDateTime,
+});
+
+export const HeaderSchema = z.object({
+  format: z.literal(DUMP_FORMAT),
+  version: z.literal(DUMP_VERSION),
+  source: SourceSchema,
+});
+
+/** IndexedDB key paths: "compound keyPaths are JSON arrays"; null for out-of-line keys. */
+export const KeyPathSchema = z.union([z.string(), z.array(z.string()), z.null()]);
+
+export const IndexSchema = z.looseObject({
+  name: z.string(),
+  keyPath: z.union([z.string(), z.array(z.string())]),
+  unique: z.boolean().optional(),
+  multiEntry: z.boolean().optional(),
+});
+
+/** §1b `{"area":"localStorage","key":"...","value":"..."}` — value is "the raw stored string". */
+export const KvEntrySchema = z.object({
+  area: z.enum(['localStorage', 'sessionStorage']),
+  key: z.string(),
+  value: z.string(),
+});
+
+/** §1b `{"area":"indexedDB","db":...,"dbVersion":1,"store":...,"keyPath":"id","key":<encoded>,"value":<encoded>}` */
+export const IdbEntrySchema = z.object({
+  area: z.literal('indexedDB'),
+  db: z.string().min(1),
+  dbVersion: z.number().int().positive(),
+  store: z.string(),
+  // Lenient: a line without keyPath is read as an out-of-line-key store.
+  keyPath: KeyPathSchema.optional().transform((k) => k ?? null),
+  autoIncrement: z.boolean().optional(),
+  indexes: z.array(IndexSchema).optional(),
+  key: present('key'),
+  value: present('value'),
+});
+
+/** §1b last line: `{"end":true,"entries":N}`. */
+export const TrailerSchema = z.object({
+  end: z.literal(true),
+  entries: z.number().int().nonnegative(),
+});
+
+// ---- §1a document parts (the reader streams the containers, these check the leaves) ----
+
+/** An item of the §1a `localStorage` / `sessionStorage` arrays. */
+export const DocKvItemSchema = z.object({ key: z.string(), value: z.string() });
+
+/** The scalar part of a §1a `indexedDB[]` element (its `stores` are streamed). */
+export const DocDatabaseSchema = z.object({
+  name: z.string().min(1),
+  version: z.number().int().positive(),
+});
+
+/** The scalar part of a §1a `stores[]` element (its `records` are streamed). */
+export const DocStoreSchema = z.object({
+  name: z.string(),
+  keyPath: KeyPathSchema.optional().transform((k) => k ?? null),
+  autoIncrement: z.boolean().optional(),
+  indexes: z.array(IndexSchema).optional(),
+});
+
+/** An item of a §1a `records` array. */
+export const DocRecordSchema = z.object({ key: present('key'), value: present('value') });

@@ -1,0 +1,81 @@
+/**
+ * Header and entry checks shared by the NDJSON and JSON-document readers, so that both
+ * encodings refuse the same things with the same codes.
+ */
+import { DumpFormatError, describeIssues, toIssues, type DumpErrorDetails } from './errors';
+import { HeaderSchema, IdbEntrySchema, KvEntrySchema } from './schema';
+import { DUMP_FORMAT, DUMP_VERSION, type DumpEntry, type DumpHeader } from './types';
+
+/** Where a piece was found: a line (NDJSON) or a JSON path (document). */
+export type Where = Pick<DumpErrorDetails, 'line' | 'path' | 'entryIndex'>;
+
+export function whereText(w: Where): string {
+  if (w.line !== undefined) return `line ${w.line}`;
+  return w.path ? `"${w.path}"` : 'the document';
+}
+
+const HEADER_EXAMPLE = `{"format":"${DUMP_FORMAT}","version":${DUMP_VERSION},"source":{"capturedAt":"<ISO date>"}}`;
+
+/** `format` must be exactly "browser-storage-dump" (§1). */
+export function checkFormat(format: unknown, w: Where): void {
+  if (format === DUMP_FORMAT) return;
+  const what = format === undefined ? 'has no "format"' : `has a "format" other than "${DUMP_FORMAT}"`;
+  throw new DumpFormatError('dump_invalid_header',
+    `The dump header (${whereText(w)}) ${what}. This is not a browser storage dump; ` +
+    `a dump starts with ${HEADER_EXAMPLE}.`, { ...w });
+}
+
+/** Version 1 is the only one this reader knows. */
+export function checkVersion(version: unknown, w: Where): void {
+  if (version === DUMP_VERSION) return;
+  if (version === undefined) {
+    throw new DumpFormatError('dump_invalid_header',
+      `The dump header (${whereText(w)}) has no "version"; add "version":${DUMP_VERSION}.`, { ...w });
+  }
+  // A version number is not a secret; echo it when it is a short number.
+  const shown = typeof version === 'number' ? ` ${version}` : '';
+  throw new DumpFormatError('dump_unsupported_version',
+    `Dump format version${shown} is not supported; this server reads version ${DUMP_VERSION}. ` +
+    'Export the dump again with an uploader that writes version 1.', typeof version === 'number' ? { ...w, version } : { ...w });
+}
+
+/** Validates a whole header object (`format`, `version`, `source.capturedAt`). */
+export function checkHeader(raw: unknown, w: Where): DumpHeader {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new DumpFormatError('dump_invalid_header',
+      `The dump header (${whereText(w)}) must be a JSON object like ${HEADER_EXAMPLE}.`, { ...w });
+  }
+  const o = raw as Record<string, unknown>;
+  checkFormat(o.format, w);
+  checkVersion(o.version, w);
+  const parsed = HeaderSchema.safeParse(o);
+  if (!parsed.success) {
+    const issues = toIssues(parsed.error);
+    throw new DumpFormatError('dump_invalid_header',
+      `The dump header (${whereText(w)}) is invalid: ${describeIssues(issues)}. ` +
+      '"source" is an object whose "capturedAt" (ISO 8601 date-time) is required.', { ...w, issues });
+  }
+  return parsed.data as DumpHeader;
+}
+
+/** Validates one §1b entry object. */
+export function checkEntry(raw: unknown, w: Where): DumpEntry {
+  const area = raw !== null && typeof raw === 'object' ? (raw as { area?: unknown }).area : undefined;
+  const schema = area === 'indexedDB' ? IdbEntrySchema
+    : area === 'localStorage' || area === 'sessionStorage' ? KvEntrySchema : undefined;
+  if (!schema) {
+    throw new DumpFormatError('dump_invalid_entry',
+      `The entry at ${whereText(w)} has no valid "area": it must be "localStorage", "sessionStorage" or "indexedDB".`, { ...w });
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw invalidEntry(parsed.error, w, String(area));
+  return parsed.data as DumpEntry;
+}
+
+/** A `dump_invalid_entry` error from a zod failure, without echoing any value. */
+export function invalidEntry(error: Parameters<typeof toIssues>[0], w: Where, what: string): DumpFormatError {
+  const issues = toIssues(error);
+  return new DumpFormatError('dump_invalid_entry',
+    `The ${what} entry at ${whereText(w)} is invalid: ${describeIssues(issues)}. Fix or drop that entry and send the dump again.`,
+    { ...w, issues });
+}

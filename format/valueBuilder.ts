@@ -1,0 +1,65 @@
+/**
+ * Assembles one JSON value from stream-json packed tokens, like JSON.parse would
+ * (a `__proto__` key stays an own property). In skip mode it only follows nesting, so
+ * unknown parts of a document cost no memory.
+ */
+import type { JsonToken } from './jsonTokens';
+
+type Container = Record<string, unknown> | unknown[];
+
+export class ValueBuilder {
+  private readonly stack: Array<{ container: Container | null; key: string | undefined }> = [];
+  private key: string | undefined;
+  /** The assembled value, once `push` returned true (undefined in skip mode). */
+  result: unknown;
+
+  constructor(private readonly skip = false) {}
+
+  /** Feeds one token; returns true when the value is complete. */
+  push(t: JsonToken): boolean {
+    switch (t.name) {
+      case 'startObject':
+      case 'startArray':
+        this.stack.push({
+          container: this.skip ? null : t.name === 'startObject' ? {} : [],
+          key: this.key,
+        });
+        this.key = undefined;
+        return false;
+      case 'endObject':
+      case 'endArray': {
+        const top = this.stack.pop()!;
+        this.key = top.key;
+        return this.add(top.container);
+      }
+      case 'keyValue':
+        this.key = t.value;
+        return false;
+      case 'stringValue':
+        return this.add(t.value);
+      case 'numberValue':
+        return this.add(Number(t.value)); // same rounding as JSON.parse
+      case 'nullValue':
+      case 'trueValue':
+      case 'falseValue':
+        return this.add(t.value);
+      default:
+        return false; // streamed pieces and whitespace: not produced with packed-only options
+    }
+  }
+
+  private add(value: unknown): boolean {
+    const parent = this.stack[this.stack.length - 1];
+    if (!parent) {
+      if (!this.skip) this.result = value;
+      return true;
+    }
+    const c = parent.container;
+    if (c === null) return false;
+    if (Array.isArray(c)) c.push(value);
+    else if (this.key === '__proto__') {
+      Object.defineProperty(c, '__proto__', { value, enumerable: true, writable: true, configurable: true });
+    } else c[this.key!] = value;
+    return false;
+  }
+}

@@ -1,0 +1,66 @@
+/** Creating batches and reading their status; shared by the JSON/NDJSON endpoint and resumable uploads. */
+import { randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { MigrationBatch, MigrationPhase } from '../entities';
+import { PHASES } from './names';
+
+export interface NewBatch {
+  userId: string;
+  dumpKey: string;
+  dumpSha256: string;
+  dumpBytes: number;
+  encoding: 'json' | 'ndjson';
+  entryCount: number;
+  source: Record<string, unknown>;
+  websiteHint: string | null;
+  idempotencyKey: string | null;
+}
+
+/**
+ * Inserts the batch and its phases, or returns the user's existing batch for the same dump (or the same
+ * Idempotency-Key). `created` says which.
+ */
+export async function createBatch(ds: DataSource, nb: NewBatch): Promise<{ batch: MigrationBatch; created: boolean }> {
+  const existing = await findDuplicate(ds, nb);
+  if (existing) return { batch: existing, created: false };
+  const id = randomUUID();
+  try {
+    await ds.transaction(async (m) => {
+      await m.insert(MigrationBatch, {
+        id, userId: nb.userId, status: 'received', dumpKey: nb.dumpKey, dumpSha256: nb.dumpSha256, dumpBytes: String(nb.dumpBytes),
+        encoding: nb.encoding, entryCount: nb.entryCount, source: nb.source as never, websiteHint: nb.websiteHint, idempotencyKey: nb.idempotencyKey,
+        notes: {} as never, error: null, verification: null,
+      });
+      await m.insert(MigrationPhase, PHASES.map((name, position) => ({ batchId: id, name, position, status: 'pending' as const })));
+    });
+  } catch (err) {
+    // Two identical requests at once: the unique index lets one win; the other returns its batch.
+    if ((err as { code?: string }).code === '23505') {
+      const winner = await findDuplicate(ds, nb);
+      if (winner) return { batch: winner, created: false };
+    }
+    throw err;
+  }
+  return { batch: (await ds.getRepository(MigrationBatch).findOneByOrFail({ id })), created: true };
+}
+
+async function findDuplicate(ds: DataSource, nb: NewBatch): Promise<MigrationBatch | null> {
+  const repo = ds.getRepository(MigrationBatch);
+  if (nb.idempotencyKey) {
+    const byKey = await repo.findOneBy({ userId: nb.userId, idempotencyKey: nb.idempotencyKey });
+    if (byKey) return byKey;
+  }
+  return repo.findOneBy({ userId: nb.userId, dumpSha256: nb.dumpSha256 });
+}
+
+export async function setBatchStatus(ds: DataSource, id: string, status: MigrationBatch['status'], error: Record<string, unknown> | null = null): Promise<void> {
+  await ds.query(`UPDATE migration_batches SET status = $2, error = $3, updated_at = now() WHERE id = $1`, [id, status, error ? JSON.stringify(error) : null]);
+}
+
+/** Removes a batch that never got queued (its request was refused), leaving nothing half-written. */
+export async function discardBatch(ds: DataSource, id: string): Promise<void> {
+  await ds.transaction(async (m) => {
+    await m.query(`DELETE FROM migration_phases WHERE batch_id = $1`, [id]);
+    await m.query(`DELETE FROM migration_batches WHERE id = $1 AND status = 'received'`, [id]);
+  });
+}

@@ -1,0 +1,37 @@
+/**
+ * Queue and job names, and the one map from job name to payload (STYLE §2.9). Payloads carry ids only:
+ * Redis keeps job data in clear text, so dump content and secrets never go there.
+ */
+export const QUEUES = { migration: 'migration', maintenance: 'maintenance' } as const;
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
+/**
+ * Phases in dependency order: websites → content types → content items; website storage and AI data need
+ * websites; user preferences; deployment configs → deployment history; then whatever is left is preserved
+ * raw, and verification checks what landed. Rollback undoes them in reverse.
+ */
+export const PHASES = [
+  'ingest',
+  'websites',
+  'contentTypes',
+  'contentItems',
+  'websiteStorage',
+  'aiData',
+  'userPreferences',
+  'deploymentConfigs',
+  'deploymentHistory',
+  'preserve',
+  'verify',
+] as const;
+export type PhaseName = (typeof PHASES)[number];
+
+export interface JobPayloads {
+  phase: { batchId: string; phase: PhaseName };
+  rollback: { batchId: string; force: boolean; actor: string };
+  cleanup: Record<string, never>;
+}
+
+/** BullMQ custom ids may not contain ':'; one job per batch and phase makes re-adding a flow a no-op. */
+export function phaseJobId(batchId: string, phase: PhaseName): string {
+  return `${batchId}.${phase}`;
+}

@@ -1,0 +1,143 @@
+/**
+ * Writes what transforms returned for one page of entries, in one transaction: rows (parents before
+ * children, references checked set-wise), element rejects, each entry's outcome, the batch notes and the
+ * phase progress. A retried phase resumes at the first entry still 'pending'.
+ */
+import type { EntityManager } from 'typeorm';
+import { rowId } from '../../core/ids';
+import { tableSpec } from '../write/tableSpec';
+import { upsertRows, type WriteStats } from '../write/upsertRows';
+import type { ElementReject, Row, TableName, TransformResult } from '../transforms/types';
+import type { PhaseRun } from './context';
+import type { StagedEntry } from './staged';
+
+/** Parents first, so foreign keys hold at each statement. */
+export const TABLE_ORDER: TableName[] = [
+  'websites', 'content_types', 'content_items', 'website_pages', 'website_components', 'website_templates', 'website_assets',
+  'ai_contexts', 'ai_history_entries', 'chat_sessions', 'chat_messages', 'ai_prompts', 'user_preferences',
+  'deployment_configs', 'deployment_history', 'preserved_entries',
+];
+
+export interface PageTotals {
+  rows: number;
+  rejected: number;
+}
+
+interface EntryAccount {
+  entry: StagedEntry;
+  result: TransformResult;
+  written: Partial<Record<TableName, number>>;
+  rejects: ElementReject[];
+}
+
+export async function applyResults(m: EntityManager, run: PhaseRun, entries: StagedEntry[], results: Map<number, TransformResult>): Promise<PageTotals> {
+  const { batch, phase, deps } = run;
+  await m.query(`SET LOCAL lock_timeout = ${Number(deps.config.PHASE_LOCK_TIMEOUT_MS)}`);
+  const accounts = new Map<number, EntryAccount>();
+  for (const entry of entries) {
+    const result = results.get(entry.seq) ?? { outcome: 'rejected', reason: 'the mapping produced nothing for this entry' };
+    accounts.set(entry.seq, { entry, result, written: {}, rejects: [...(result.rejects ?? [])] });
+  }
+  // Entries the layout keeps raw become preserved_entries rows (lossless: the staged JSON text).
+  for (const a of accounts.values()) {
+    if (a.result.outcome !== 'preserved') continue;
+    a.result = { ...a.result, rows: { ...a.result.rows, preserved_entries: [preservedRow(batch.userId, a.entry, a.result.reason ?? 'kept raw')] } };
+  }
+  let totalRows = 0;
+  for (const table of TABLE_ORDER) {
+    const owned: { seq: number; row: Row }[] = [];
+    for (const a of accounts.values()) for (const row of a.result.rows?.[table] ?? []) owned.push({ seq: a.entry.seq, row: { ...row, userId: batch.userId } });
+    if (owned.length === 0) continue;
+    const { kept, dropped } = await checkReferences(m, table, owned);
+    for (const d of dropped) accounts.get(d.seq)!.rejects.push(d.reject);
+    const stats: WriteStats = await upsertRows(m, { batchId: batch.id, phase }, table, kept.map((k) => k.row), deps.config.WRITE_CHUNK_ROWS);
+    const refused = new Map(stats.refused.map((r) => [r.row, r.reason]));
+    for (const k of kept) {
+      const reason = refused.get(k.row);
+      const a = accounts.get(k.seq)!;
+      if (reason) a.rejects.push({ path: `${table}:${k.row.sourceId}`, code: 'unstorable_value', reason });
+      else a.written[table] = (a.written[table] ?? 0) + 1;
+    }
+    totalRows += kept.length - stats.refused.length;
+  }
+  const outcomes = [...accounts.values()].map((a) => outcomeOf(a));
+  const rejects = [...accounts.values()].flatMap((a) => a.rejects.map((r) => ({ entry_seq: a.entry.seq, phase, path: r.path, code: r.code, reason: r.reason })));
+  if (rejects.length) {
+    await m.query(
+      `INSERT INTO batch_rejects (batch_id, entry_seq, phase, path, code, reason)
+       SELECT $1, r.entry_seq, r.phase, r.path, r.code, r.reason FROM json_to_recordset($2::json) AS r(entry_seq int, phase text, path text, code text, reason text)`,
+      [batch.id, JSON.stringify(rejects)],
+    );
+  }
+  await m.query(
+    `UPDATE dump_entries d SET outcome = o.outcome, reason = o.reason, result = o.result
+     FROM json_to_recordset($2::json) AS o(seq int, outcome text, reason text, result jsonb)
+     WHERE d.batch_id = $1 AND d.seq = o.seq`,
+    [batch.id, JSON.stringify(outcomes)],
+  );
+  const notes = Object.assign({}, ...[...accounts.values()].map((a) => a.result.notes ?? {}));
+  if (Object.keys(notes).length) await mergeNotes(m, batch.id, notes);
+  return { rows: totalRows, rejected: rejects.length };
+}
+
+function outcomeOf(a: EntryAccount): { seq: number; outcome: string; reason: string | null; result: unknown } {
+  const wrote = Object.values(a.written).reduce((s, n) => s + (n ?? 0), 0);
+  const produced = Object.values(a.result.rows ?? {}).reduce((s, rows) => s + (rows?.length ?? 0), 0);
+  let outcome = a.result.outcome ?? 'migrated';
+  let reason = a.result.reason ?? null;
+  if (outcome === 'migrated' && produced > 0 && wrote === 0) {
+    outcome = 'rejected';
+    reason = `none of its ${produced} row(s) could be written: ${a.rejects[0]?.reason ?? 'see rejects'}`;
+  }
+  const result = { tables: a.written, rejects: a.rejects.length };
+  return { seq: a.entry.seq, outcome, reason, result };
+}
+
+function preservedRow(userId: string, e: StagedEntry, reason: string): Row {
+  return {
+    id: rowId(userId, 'preserved_entry', e.area, e.dbName ?? '', e.storeName ?? '', e.entryKey),
+    sourceId: [e.area, e.dbName, e.storeName, e.entryKey].filter((p) => p !== null).join('/'),
+    area: e.area,
+    dbName: e.dbName,
+    storeName: e.storeName,
+    entryKey: e.entryKey,
+    value: e.raw,
+    reason,
+  };
+}
+
+/**
+ * Foreign keys, checked set-wise before writing: a nullable reference to a row that doesn't exist is
+ * cleared (and stays in the source data); a required one drops the row with a reason.
+ */
+async function checkReferences(m: EntityManager, table: TableName, owned: { seq: number; row: Row }[]) {
+  const meta = m.connection.entityMetadatas.find((e) => e.tableName === table)!;
+  const spec = tableSpec(m.connection, table);
+  let kept = owned;
+  const dropped: { seq: number; reject: ElementReject }[] = [];
+  for (const rel of meta.manyToOneRelations) {
+    const jc = rel.joinColumns[0];
+    const prop = spec.columns.find((c) => c.column === jc.databaseName)!.property;
+    const ids = [...new Set(kept.map((k) => k.row[prop]).filter((v): v is string => typeof v === 'string'))];
+    if (ids.length === 0) continue;
+    const found: { id: string }[] = await m.query(`SELECT id FROM "${rel.inverseEntityMetadata.tableName}" WHERE id = ANY($1::uuid[])`, [ids]);
+    const exists = new Set(found.map((f) => f.id));
+    const next: typeof kept = [];
+    for (const k of kept) {
+      const ref = k.row[prop];
+      if (typeof ref !== 'string' || exists.has(ref)) next.push(k);
+      else if (jc.isNullable) next.push({ seq: k.seq, row: { ...k.row, [prop]: null } });
+      else
+        dropped.push({
+          seq: k.seq,
+          reject: { path: `${table}:${k.row.sourceId}`, code: 'missing_reference', reason: `its ${rel.inverseEntityMetadata.tableName} row (${prop}) is not in this dump nor in the database` },
+        });
+    }
+    kept = next;
+  }
+  return { kept, dropped };
+}
+
+export async function mergeNotes(m: EntityManager, batchId: string, notes: Record<string, unknown>): Promise<void> {
+  await m.query(`UPDATE migration_batches SET notes = notes || $2::jsonb WHERE id = $1`, [batchId, JSON.stringify(notes)]);
+}

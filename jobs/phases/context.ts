@@ -1,0 +1,29 @@
+/** What a phase gets to work with. Built by the worker; phases never read process.env or Redis. */
+import type { DataSource } from 'typeorm';
+import type { Config } from '../../core/config';
+import type { SecretBox } from '../../core/crypto';
+import type { Logger } from '../../core/logger';
+import type { ObjectStore } from '../../core/objectStore';
+import type { MigrationBatch } from '../../entities';
+import type { PhaseName } from '../names';
+import type { Layout } from '../transforms/layout';
+
+export interface PhaseDeps {
+  ds: DataSource;
+  store: ObjectStore;
+  secrets: SecretBox;
+  config: Config;
+  log: Logger;
+  layout: Layout;
+}
+
+export interface PhaseRun {
+  deps: PhaseDeps;
+  batch: MigrationBatch;
+  phase: PhaseName;
+  log: Logger;
+  /** Reports progress to BullMQ (Bull Board) and to migration_phases. */
+  progress(done: number, total: number, rejected?: number): Promise<void>;
+}
+
+export type PhaseHandler = (run: PhaseRun) => Promise<void>;

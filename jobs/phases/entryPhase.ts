@@ -1,0 +1,114 @@
+/**
+ * The generic phase: page through this phase's pending entries, transform them (pure, per entry or as a
+ * group) and apply the results, one transaction per page. Resumable: a retry continues at the first
+ * entry still 'pending'; idempotent: rows are upserted by deterministic id.
+ */
+import { rowId } from '../../core/ids';
+import type { MigrationBatch } from '../../entities';
+import type { EntryTransform } from '../transforms/layout';
+import type { EntryKind, TransformContext, TransformResult } from '../transforms/types';
+import { applyResults } from './applyResults';
+import type { PhaseRun } from './context';
+import { decodeStaged, nextPendingPage, type StagedEntry } from './staged';
+
+/** `override` replaces the layout's transforms (the preserve phase keeps whatever is left raw). */
+export async function runEntryPhase(run: PhaseRun, kinds: readonly EntryKind[], override?: EntryTransform): Promise<void> {
+  const { deps, batch } = run;
+  const layout = deps.layout;
+  const total = await countEntries(run, kinds);
+  const group = override ? undefined : kinds.map((k) => layout.groupTransforms[k]).find(Boolean);
+  let done = total.done;
+  let rejected = 0;
+  await run.progress(done, total.all, rejected);
+  const ctx = await transformContext(run);
+  let after = -1;
+  for (;;) {
+    const page = await deps.ds.transaction(async (m) => {
+      const staged = await nextPendingPage(m, batch.id, group ? group.kinds : kinds, after, Boolean(group));
+      if (staged.length === 0) return null;
+      const results = new Map<number, TransformResult>();
+      const entries: StagedEntry[] = [];
+      for (const s of staged) {
+        try {
+          entries.push(decodeStaged(s, deps.secrets, batch.id));
+        } catch (err) {
+          entries.push({ ...s, key: null, value: null });
+          results.set(s.seq, { outcome: 'rejected', reason: `the entry could not be decoded: ${(err as Error).message}` });
+        }
+      }
+      const decodable = entries.filter((e) => !results.has(e.seq));
+      if (group) for (const [seq, r] of group.run(decodable, ctx)) results.set(seq, r);
+      else
+        for (const e of decodable) {
+          const t = override ?? layout.transforms[e.kind];
+          results.set(e.seq, t ? safeTransform(() => t(e, ctx)) : { outcome: 'preserved', reason: `no mapping for kind ${e.kind}` });
+        }
+      await storeBlobs(run, results);
+      const totals = await applyResults(m, run, entries, results);
+      return { last: staged[staged.length - 1].seq, count: staged.length, rejected: totals.rejected };
+    });
+    if (!page) break;
+    after = page.last;
+    done += page.count;
+    rejected += page.rejected;
+    await run.progress(done, total.all, rejected);
+  }
+}
+
+/** A transform that throws on odd input rejects its entry with the reason instead of failing the phase. */
+function safeTransform(f: () => TransformResult): TransformResult {
+  try {
+    return f();
+  } catch (err) {
+    return { outcome: 'rejected', reason: `the entry could not be mapped: ${(err as Error).message}` };
+  }
+}
+
+async function countEntries(run: PhaseRun, kinds: readonly EntryKind[]) {
+  const [r] = await run.deps.ds.query(
+    `SELECT count(*)::int AS all, count(*) FILTER (WHERE outcome <> 'pending')::int AS done FROM dump_entries WHERE batch_id = $1 AND kind = ANY($2)`,
+    [run.batch.id, kinds],
+  );
+  return { all: r.all as number, done: r.done as number };
+}
+
+/** Content-addressed, so storing twice is harmless; done before the page's transaction commits. */
+async function storeBlobs(run: PhaseRun, results: Map<number, TransformResult>): Promise<void> {
+  for (const r of results.values()) {
+    for (const b of r.blobs ?? []) {
+      const key = assetKey(b.sha256);
+      if (!(await run.deps.store.head(key))) await run.deps.store.put(key, b.bytes, { contentType: b.contentType });
+    }
+  }
+}
+
+export function assetKey(sha256: string): string {
+  return `assets/${sha256.slice(0, 2)}/${sha256}`;
+}
+
+export async function transformContext(run: PhaseRun): Promise<TransformContext> {
+  const { deps } = run;
+  const [fresh] = await deps.ds.query(`SELECT notes FROM migration_batches WHERE id = $1`, [run.batch.id]);
+  return buildTransformContext(run.batch, (fresh?.notes ?? {}) as BatchNotes, deps);
+}
+
+export interface BatchNotes {
+  globalWebsite?: { id: string; sourceId: string; rule: string };
+  contentTypeAliases?: Record<string, string>;
+  [k: string]: unknown;
+}
+
+export function buildTransformContext(batch: MigrationBatch, notes: BatchNotes, deps: PhaseRun['deps']): TransformContext {
+  const userId = batch.userId;
+  const aliases = notes.contentTypeAliases ?? {};
+  const base = deps.config.PUBLIC_URL ?? `http://localhost:${deps.config.PORT}`;
+  return {
+    userId,
+    id: (kind, ...source) => rowId(userId, kind, ...source),
+    websiteId: (sourceWebsiteId) => rowId(userId, 'website', sourceWebsiteId),
+    globalWebsite: notes.globalWebsite ?? null,
+    contentTypeId: (src) => rowId(userId, 'content_type', aliases[src] ?? src),
+    seal: (plain, aad) => deps.secrets.seal(plain, aad),
+    assetUrl: (sha) => `${base}/v1/assets/${sha}`,
+  };
+}

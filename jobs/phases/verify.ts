@@ -1,0 +1,72 @@
+/**
+ * Last phase: does the database hold what the batch wrote, and does the report add up?
+ *  - per table, the rows the batch meant to have (batch_rows) against the rows present, by checksum of
+ *    each row's canonical form: a row missing or changed behind the system's back is named;
+ *  - every entry accounted for: migrated + preserved + rejected = entries in the dump, none pending;
+ *  - a non-empty dump that migrated nothing is never `completed`.
+ * The batch ends `completed` or `needs_attention` with the differences listed.
+ */
+import { TABLE_ORDER } from './applyResults';
+import type { PhaseRun } from './context';
+import { rowChecksumSql } from '../write/upsertRows';
+
+const MAX_LISTED = 50;
+
+export interface Verification {
+  ok: boolean;
+  checkedAt: string;
+  tables: Record<string, { expected: number; present: number; changed: number; missing: number }>;
+  differences: { table: string; rowId: string; sourceId: string | null; problem: 'missing' | 'changed' }[];
+  accounting: { entries: number; migrated: number; preserved: number; rejected: number; pending: number; balanced: boolean };
+  problems: string[];
+}
+
+export async function verifyBatch(run: Pick<PhaseRun, 'deps' | 'batch'>): Promise<Verification> {
+  const { ds } = run.deps;
+  const batchId = run.batch.id;
+  const tables: Verification['tables'] = {};
+  const differences: Verification['differences'] = [];
+  for (const table of TABLE_ORDER) {
+    const rows: { row_id: string; source_id: string | null; problem: 'ok' | 'missing' | 'changed' }[] = await ds.query(
+      `SELECT b.row_id, t.source_id,
+              CASE WHEN t.id IS NULL THEN 'missing' WHEN ${rowChecksumSql('t')} <> b.checksum THEN 'changed' ELSE 'ok' END AS problem
+       FROM batch_rows b LEFT JOIN "${table}" t ON t.id = b.row_id
+       WHERE b.batch_id = $1 AND b.table_name = $2`,
+      [batchId, table],
+    );
+    if (rows.length === 0) continue;
+    const bad = rows.filter((r) => r.problem !== 'ok');
+    tables[table] = {
+      expected: rows.length,
+      present: rows.length - bad.filter((r) => r.problem === 'missing').length,
+      changed: bad.filter((r) => r.problem === 'changed').length,
+      missing: bad.filter((r) => r.problem === 'missing').length,
+    };
+    for (const r of bad) if (differences.length < MAX_LISTED) differences.push({ table, rowId: r.row_id, sourceId: r.source_id, problem: r.problem as 'missing' | 'changed' });
+  }
+  const [acc] = await ds.query(
+    `SELECT count(*)::int AS entries,
+            count(*) FILTER (WHERE outcome = 'migrated')::int AS migrated,
+            count(*) FILTER (WHERE outcome = 'preserved')::int AS preserved,
+            count(*) FILTER (WHERE outcome = 'rejected')::int AS rejected,
+            count(*) FILTER (WHERE outcome = 'pending')::int AS pending
+     FROM dump_entries WHERE batch_id = $1`,
+    [batchId],
+  );
+  const balanced = acc.pending === 0 && acc.entries === run.batch.entryCount && acc.migrated + acc.preserved + acc.rejected === acc.entries;
+  const problems: string[] = [];
+  const totalBad = Object.values(tables).reduce((s, t) => s + t.changed + t.missing, 0);
+  if (totalBad > 0) problems.push(`${totalBad} row(s) written by this batch are missing or were changed since`);
+  if (!balanced) problems.push(`the report does not add up: ${acc.entries} of ${run.batch.entryCount} entries staged, ${acc.pending} pending`);
+  if (run.batch.entryCount > 0 && acc.migrated === 0) problems.push('the dump has entries but none was migrated');
+  return { ok: problems.length === 0, checkedAt: new Date().toISOString(), tables, differences, accounting: { ...acc, balanced }, problems };
+}
+
+export async function verify(run: PhaseRun): Promise<void> {
+  const v = await verifyBatch(run);
+  await run.deps.ds.query(
+    `UPDATE migration_batches SET verification = $2, status = $3, finished_at = now(), error = $4, updated_at = now() WHERE id = $1`,
+    [run.batch.id, JSON.stringify(v), v.ok ? 'completed' : 'needs_attention', v.ok ? null : JSON.stringify({ code: 'verification_failed', message: v.problems.join('; '), phase: 'verify' })],
+  );
+  await run.progress(1, 1);
+}

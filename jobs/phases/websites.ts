@@ -1,0 +1,62 @@
+/**
+ * Websites from `catalyst_global/websites` and their per-website section databases, then the rule that
+ * decides where global data (content types and items, deployment configs) goes, stated in the report:
+ *   1. the websiteId given with the upload (created if the user has no such website yet);
+ *   2. else the only website in the dump;
+ *   3. else a website created for them ("Imported content").
+ */
+import { rowId } from '../../core/ids';
+import type { EntryKind, Row } from '../transforms/types';
+import { upsertRows } from '../write/upsertRows';
+import { mergeNotes } from './applyResults';
+import type { PhaseRun } from './context';
+import { runEntryPhase, type BatchNotes } from './entryPhase';
+
+const GLOBAL_KINDS: EntryKind[] = ['content-types', 'content-items', 'deployment-configs', 'deployment-history'];
+export const IMPORTED_WEBSITE_SOURCE_ID = '__imported__';
+
+export async function websites(run: PhaseRun): Promise<void> {
+  await runEntryPhase(run, ['website', 'website-config']);
+  await chooseGlobalWebsite(run);
+}
+
+async function chooseGlobalWebsite(run: PhaseRun): Promise<void> {
+  const { ds, config } = run.deps;
+  const { batch } = run;
+  const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM dump_entries WHERE batch_id = $1 AND kind = ANY($2)`, [batch.id, GLOBAL_KINDS]);
+  if (n === 0) return;
+  const inDump: { id: string; source_id: string }[] = await ds.query(
+    `SELECT w.id, w.source_id FROM batch_rows b JOIN websites w ON w.id = b.row_id WHERE b.batch_id = $1 AND b.table_name = 'websites'`,
+    [batch.id],
+  );
+  let choice: NonNullable<BatchNotes['globalWebsite']>;
+  let create: Row | null = null;
+  const now = new Date();
+  const placeholder = (sourceId: string, name: string): Row => ({
+    id: rowId(batch.userId, 'website', sourceId), sourceId, userId: batch.userId, name,
+    slug: `${sourceId === IMPORTED_WEBSITE_SOURCE_ID ? 'imported-content' : 'website'}-${rowId(batch.userId, 'website', sourceId).slice(0, 8)}`,
+    description: null, category: null, icon: null, storageQuota: null, metadata: { createdBy: 'migration' }, createdAt: now, updatedAt: now,
+  });
+  if (batch.websiteHint) {
+    const id = rowId(batch.userId, 'website', batch.websiteHint);
+    const [exists] = await ds.query(`SELECT 1 FROM websites WHERE id = $1`, [id]);
+    if (!exists) create = placeholder(batch.websiteHint, `Website ${batch.websiteHint}`);
+    choice = { id, sourceId: batch.websiteHint, rule: exists ? 'the websiteId given with the upload' : 'the websiteId given with the upload (not in the dump nor the database: created)' };
+  } else if (inDump.length === 1) {
+    choice = { id: inDump[0].id, sourceId: inDump[0].source_id, rule: 'the only website in the dump' };
+  } else {
+    create = placeholder(IMPORTED_WEBSITE_SOURCE_ID, 'Imported content');
+    const [exists] = await ds.query(`SELECT 1 FROM websites WHERE id = $1`, [create.id]);
+    if (exists) create = null; // made by an earlier batch: left as it is
+    const id = rowId(batch.userId, 'website', IMPORTED_WEBSITE_SOURCE_ID);
+    choice = {
+      id, sourceId: IMPORTED_WEBSITE_SOURCE_ID,
+      rule: inDump.length === 0 ? 'no website in the dump: a website was created for them' : `${inDump.length} websites in the dump and no websiteId given: a website was created for them`,
+    };
+  }
+  await ds.transaction(async (m) => {
+    if (create) await upsertRows(m, { batchId: batch.id, phase: run.phase }, 'websites', [create], config.WRITE_CHUNK_ROWS);
+    await mergeNotes(m, batch.id, { globalWebsite: choice });
+  });
+  run.log.info({ globalWebsite: choice }, 'global data website chosen');
+}

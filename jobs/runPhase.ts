@@ -1,0 +1,61 @@
+/**
+ * The processor of the migration queue: runs one phase of one batch and mirrors its state into Postgres
+ * (migration_phases, migration_batches), so the API and dashboard never need Redis to answer.
+ * A permanent error, or the last attempt of a transient one, fails the phase and the batch with a
+ * readable reason; earlier attempts are recorded and retried with backoff by BullMQ.
+ */
+import { UnrecoverableError, type Job } from 'bullmq';
+import { MigrationBatch } from '../entities';
+import { classifyJobError } from './errors';
+import type { JobPayloads } from './names';
+import type { PhaseDeps, PhaseRun } from './phases/context';
+import { PHASE_HANDLERS } from './phases';
+
+const TERMINAL = new Set(['rolling_back', 'rolled_back']);
+
+export async function runPhase(deps: PhaseDeps, job: Job<JobPayloads['phase']>): Promise<{ phase: string; skipped?: string }> {
+  const { batchId, phase } = job.data;
+  const { ds } = deps;
+  const log = deps.log.child({ batchId, phase, jobId: job.id, attempt: job.attemptsMade + 1 });
+  const batch = await ds.getRepository(MigrationBatch).findOneBy({ id: batchId });
+  if (!batch) throw new UnrecoverableError(`batch ${batchId} does not exist`);
+  if (TERMINAL.has(batch.status)) {
+    log.info({ status: batch.status }, 'batch is being or was rolled back; phase skipped');
+    return { phase, skipped: batch.status };
+  }
+  await ds.query(
+    `UPDATE migration_phases SET status = 'running', attempts = attempts + 1, error = NULL, started_at = coalesce(started_at, now()), finished_at = NULL
+     WHERE batch_id = $1 AND name = $2`,
+    [batchId, phase],
+  );
+  await ds.query(
+    `UPDATE migration_batches SET status = 'running', error = NULL, started_at = coalesce(started_at, now()), updated_at = now()
+     WHERE id = $1 AND status IN ('received', 'queued', 'running', 'failed')`,
+    [batchId],
+  );
+  const run: PhaseRun = {
+    deps, batch, phase, log,
+    progress: async (done, total, rejected = 0) => {
+      await job.updateProgress({ done, total, rejected });
+      await ds.query(`UPDATE migration_phases SET done = $3, total = $4, rejected = $5 WHERE batch_id = $1 AND name = $2`, [batchId, phase, done, total, rejected]);
+    },
+  };
+  const started = Date.now();
+  try {
+    await PHASE_HANDLERS[phase](run);
+  } catch (raw) {
+    const err = classifyJobError(raw) as Error & { code?: string };
+    const final = err instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    const message = err.message || String(err);
+    log.warn({ err: message, final }, final ? 'phase failed' : 'phase attempt failed; will retry');
+    await ds.query(`UPDATE migration_phases SET status = $3, error = $4 WHERE batch_id = $1 AND name = $2`, [batchId, phase, final ? 'failed' : 'running', message]);
+    if (final) {
+      const reason = { code: err.code ?? 'phase_failed', message: `Phase ${phase} failed: ${message}`, phase, attempts: job.attemptsMade + 1 };
+      await ds.query(`UPDATE migration_batches SET status = 'failed', error = $2, updated_at = now() WHERE id = $1 AND status = 'running'`, [batchId, JSON.stringify(reason)]);
+    }
+    throw err;
+  }
+  await ds.query(`UPDATE migration_phases SET status = 'completed', finished_at = now() WHERE batch_id = $1 AND name = $2`, [batchId, phase]);
+  log.info({ ms: Date.now() - started }, 'phase completed');
+  return { phase };
+}

@@ -1,0 +1,82 @@
+/**
+ * localStorage `content-storage` (L2, catalyst-storage.md §2.3): Zustand's persist envelope
+ * `{state:{contentItems, projectId}, version:0}` → `content_items` rows on the global website.
+ * A bare `ContentItem[]` (the `LegacyContentItem[]` shape of scripts/migrate-content-items.ts, §6) is
+ * accepted too and noted.
+ *
+ * `data` is kept verbatim, with ONE exception: inline `data:` URLs (base64 images, §5) move to blobs
+ * (dataUrls.ts). Reference fields hold content-ITEM source ids, but an item does not say which of its
+ * fields are references (that lives in its content type), so no value is remapped and nothing is added.
+ * `contentTypeId` is remapped with `ctx.contentTypeId`, which applies the dedupe-by-name aliases.
+ */
+import type { ElementReject, Row, SourceEntry, TransformContext, TransformResult } from '../types';
+import { BlobCollector } from './dataUrls';
+import { requireDate } from './dates';
+import { type Obj, finish, isRecord, parseJson, rejected, row } from './util';
+
+/** The item list and where it was found, or a reason the value has no recognisable shape. */
+function unwrap(value: unknown): { items: unknown[]; base: string; notes: Obj } | { error: string } {
+  if (Array.isArray(value)) {
+    return { items: value, base: '', notes: { contentItemsShape: 'bare array (pre-Zustand / LegacyContentItem[]), accepted' } };
+  }
+  if (isRecord(value) && isRecord(value.state) && Array.isArray(value.state.contentItems)) {
+    const notes: Obj = {};
+    if (value.version !== 0 && value.version !== undefined) notes.contentStorageVersion = value.version; // only 0 is known (§2.3)
+    if (value.state.projectId !== undefined && value.state.projectId !== 'default') notes.contentStorageProjectId = value.state.projectId;
+    return { items: value.state.contentItems, base: 'state.contentItems', notes };
+  }
+  return { error: 'content-storage is neither {state:{contentItems:[...]}, version} nor an array (catalyst-storage.md §2.3)' };
+}
+
+export function transform(entry: SourceEntry, ctx: TransformContext): TransformResult {
+  const parsed = parseJson(entry.value);
+  if (!parsed.ok) return rejected(parsed.reason);
+  const found = unwrap(parsed.value);
+  if ('error' in found) return rejected(found.error);
+  if (!ctx.globalWebsite) {
+    return rejected('no website to attach global content items to (no website in the dump and no ?websiteId= given); upload again with ?websiteId=');
+  }
+  const websiteId = ctx.globalWebsite.id;
+  const rejects: ElementReject[] = [];
+  const blobs = new BlobCollector(ctx);
+  const seen = new Set<string>();
+  const rows: Row[] = [];
+
+  found.items.forEach((src, i) => {
+    const path = `${found.base}[${i}]`;
+    if (!isRecord(src)) return void rejects.push({ path, code: 'invalid_content_item', reason: `${path} is not an object` });
+    if (typeof src.id !== 'string' || src.id === '') {
+      return void rejects.push({ path, code: 'missing_id', reason: `${path} has no string id` });
+    }
+    if (seen.has(src.id)) {
+      return void rejects.push({ path, code: 'duplicate_id', reason: `${path} repeats the id of an earlier item; the first one was kept` });
+    }
+    if (typeof src.contentTypeId !== 'string' || src.contentTypeId === '') {
+      return void rejects.push({ path, code: 'missing_content_type', reason: `${path} has no contentTypeId, so it cannot be attached to a content type` });
+    }
+    if (src.data !== undefined && !isRecord(src.data)) {
+      return void rejects.push({ path: `${path}.data`, code: 'invalid_data', reason: `${path}.data is not an object (field name → value)` });
+    }
+    const createdAt = requireDate(src.createdAt, `${path}.createdAt`, rejects);
+    const updatedAt = requireDate(src.updatedAt, `${path}.updatedAt`, rejects);
+    if (!createdAt || !updatedAt) return;
+    seen.add(src.id);
+    const data = blobs.replaceDeep(src.data ?? {}, `${path}.data`, rejects);
+    rows.push(
+      row(ctx, ctx.id('content_item', src.id), src.id, {
+        contentTypeId: ctx.contentTypeId(src.contentTypeId),
+        websiteId,
+        data,
+        status: 'draft', // the browser app had no publishing state (§7.3: status @default("draft"))
+        createdAt,
+        updatedAt,
+      }),
+    );
+  });
+
+  const collected = blobs.blobs;
+  return finish(
+    { rows: { content_items: rows }, rejects, ...(collected.length ? { blobs: collected } : {}), notes: found.notes },
+    'content-storage holds no items',
+  );
+}

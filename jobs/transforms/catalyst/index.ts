@@ -1,0 +1,131 @@
+/**
+ * The Catalyst Studio layout (catalyst-storage.md, code at `159405a`/`cea2459`, plus the Appendix A keys
+ * of the later app), in the shape of ../layout.ts. Pure: no I/O, deterministic (only `ctx.seal` is
+ * randomised, by its IV).
+ *
+ * Shape of `catalystLayout`:
+ *  - `classify(entry)` → EntryKind; `secretKinds` = SECRET_KINDS (sealed at rest); 'unknown' → kept raw.
+ *  - `transforms[kind](entry, ctx)` → TransformResult, for kinds whose entries stand alone.
+ *  - `groupTransforms[kind] = {kinds, run}` for kinds where several entries build ONE row (rows are
+ *    upserted whole, so per-entry transforms would overwrite each other's columns):
+ *      website + website-config   → one `websites` row per source website id (mergeWebsite)
+ *      chat (catalyst:chat: + catalyst:metadata:, every area) → one chat_sessions row per session id
+ *      preference                 → the one user_preferences row
+ *    `run(entries, ctx)` gets every pending entry of `kinds` and returns a result per entry seq; the
+ *    shared rows ride on ONE of the entries (the one that owns them: metadata before config, the chosen
+ *    chat copy, the first migrated preference). Grouped kinds are deliberately NOT in `transforms`:
+ *    a silent per-entry fallback would clobber rows; without a group they are preserved raw.
+ *    The pipeline picks the first group among a phase's kinds and fetches only `group.kinds`, so the
+ *    chat group also covers 'website-ai-context' and 'ai-prompt' (the rest of the aiData phase), per entry.
+ *  - Dependencies: websites first (`ctx.globalWebsite`), then content types (`notes.contentTypeAliases`
+ *    feed `ctx.contentTypeId`; `contentTypeAliases(entry)` computes them directly). References that may
+ *    not exist (ai_prompts.websiteId, deployment_history.websiteId/deploymentConfigId) are set and the
+ *    pipeline nulls them when the target row is missing.
+ */
+import type { EntryTransform, GroupTransform, Layout } from '../layout';
+import type { EntryKind, SourceEntry, TransformContext, TransformResult } from '../types';
+import { transformAiContext, transformAiPrompt } from './aiData';
+import { chatSessionIdOf, mergeChatGroup } from './chat';
+import { classify, SECRET_KINDS } from './classify';
+import { transform as transformContentItems } from './contentItems';
+import { transform as transformContentTypes } from './contentTypes';
+import { transformConfigs, transformHistory } from './deployments';
+import { mergePreferencesGroup } from './preferences';
+import type { GroupResult } from './util';
+import { transformAssets, transformContent } from './websiteStorage';
+import { mergeWebsiteGroup, websiteSourceIdOf } from './websites';
+
+/** A thrown error rejects the entries it concerns instead of failing the phase (as entryPhase does per entry). */
+function guarded(entries: SourceEntry[], f: () => GroupResult): GroupResult {
+  try {
+    return f();
+  } catch (err) {
+    const reason = `the entry could not be mapped: ${(err as Error).message}`;
+    return { result: {}, outcomes: entries.map((e) => ({ seq: e.seq, outcome: 'rejected', reason })) };
+  }
+}
+
+/**
+ * GroupResult → one TransformResult per entry. The shared rows, blobs and notes go to the first
+ * 'migrated' outcome; an entry the merge said nothing about is preserved raw (never silently lost).
+ */
+export function perEntry(entries: SourceEntry[], g: GroupResult): Map<number, TransformResult> {
+  const out = new Map<number, TransformResult>();
+  const owner = g.outcomes.find((o) => o.outcome === 'migrated')?.seq;
+  for (const o of g.outcomes) {
+    const r: TransformResult = { outcome: o.outcome, rejects: o.rejects ?? [] };
+    if (o.reason) r.reason = o.reason;
+    if (o.seq === owner) Object.assign(r, { rows: g.result.rows, blobs: g.result.blobs, notes: g.result.notes });
+    out.set(o.seq, r);
+  }
+  for (const e of entries) if (!out.has(e.seq)) out.set(e.seq, { outcome: 'preserved', reason: 'the group mapping did not use this entry: kept raw' });
+  return out;
+}
+
+/** Entries bucketed by `key`, in first-seen order (deterministic for a given input order). */
+function buckets(entries: SourceEntry[], key: (e: SourceEntry) => string): SourceEntry[][] {
+  const m = new Map<string, SourceEntry[]>();
+  for (const e of entries) m.set(key(e), [...(m.get(key(e)) ?? []), e]);
+  return [...m.values()];
+}
+
+function byBucket(entries: SourceEntry[], key: (e: SourceEntry) => string, merge: (b: SourceEntry[], ctx: TransformContext) => GroupResult, ctx: TransformContext) {
+  const out = new Map<number, TransformResult>();
+  for (const b of buckets(entries, key)) for (const [seq, r] of perEntry(b, guarded(b, () => merge(b, ctx)))) out.set(seq, r);
+  return out;
+}
+
+const websitesRun: GroupTransform = (entries, ctx) => byBucket(entries, (e) => websiteSourceIdOf(e) ?? '', mergeWebsiteGroup, ctx);
+
+/** The aiData phase: chat grouped by session id; AI contexts and prompts one by one. */
+const aiRun: GroupTransform = (entries, ctx) => {
+  const single = (e: SourceEntry, t: EntryTransform): GroupResult =>
+    guarded([e], () => {
+      const r = t(e, ctx);
+      return { result: r, outcomes: [{ seq: e.seq, outcome: r.outcome ?? 'migrated', reason: r.reason, rejects: r.rejects }] };
+    });
+  const out = byBucket(entries.filter((e) => classify(e) === 'chat'), (e) => chatSessionIdOf(e) ?? '', mergeChatGroup, ctx);
+  for (const e of entries) {
+    const kind = classify(e);
+    if (kind === 'chat') continue;
+    const t = kind === 'website-ai-context' ? transformAiContext : kind === 'ai-prompt' ? transformAiPrompt : undefined;
+    const g = t ? single(e, t) : { result: {}, outcomes: [{ seq: e.seq, outcome: 'preserved' as const, reason: `no ${kind} mapping in the aiData group: kept raw` }] };
+    for (const [seq, r] of perEntry([e], g)) out.set(seq, r);
+  }
+  return out;
+};
+
+const preferencesRun: GroupTransform = (entries, ctx) => perEntry(entries, guarded(entries, () => mergePreferencesGroup(entries, ctx)));
+
+const WEBSITES = { kinds: ['website', 'website-config'] as EntryKind[], run: websitesRun };
+const AI = { kinds: ['website-ai-context', 'chat', 'ai-prompt'] as EntryKind[], run: aiRun };
+
+export const catalystLayout: Layout = {
+  name: 'catalyst-studio',
+  classify,
+  secretKinds: SECRET_KINDS,
+  transforms: {
+    'content-types': transformContentTypes,
+    'content-items': transformContentItems,
+    'website-content': transformContent,
+    'website-assets': transformAssets,
+    'deployment-configs': transformConfigs,
+    'deployment-history': transformHistory,
+  },
+  groupTransforms: {
+    website: WEBSITES,
+    'website-config': WEBSITES,
+    'website-ai-context': AI,
+    chat: AI,
+    'ai-prompt': AI,
+    preference: { kinds: ['preference'], run: preferencesRun },
+  },
+};
+
+export { classify, parseSectionDb, parseChatKey, parseAiPromptKey, SECRET_KINDS } from './classify';
+export { toDate } from './dates';
+export { mergeWebsite, mergeWebsiteGroup } from './websites';
+export { mergeChatSession, mergeChatGroup } from './chat';
+export { buildPreferences, preferenceOutcomes } from './preferences';
+export { contentTypeAliases } from './contentTypes';
+export type { EntryOutcome, GroupResult } from './util';

@@ -1,0 +1,20 @@
+/**
+ * A storage layout: how one app's browser storage maps to rows. The pipeline is generic; everything
+ * app-specific is here. Per-entry transforms stream; group transforms see every entry of their kinds at
+ * once (for rows built from several entries, e.g. a website from its metadata and config section).
+ */
+import type { EntryKind, SourceEntry, TransformContext, TransformResult } from './types';
+
+export type EntryTransform = (entry: SourceEntry, ctx: TransformContext) => TransformResult;
+
+/** Result per entry seq; rows may be attached to any one of the entries. */
+export type GroupTransform = (entries: SourceEntry[], ctx: TransformContext) => Map<number, TransformResult>;
+
+export interface Layout {
+  name: string;
+  classify(e: { area: string; dbName: string | null; storeName: string | null; key: unknown }): EntryKind;
+  /** Kinds whose staged values are sealed at rest (they hold secrets). */
+  secretKinds: readonly EntryKind[];
+  transforms: Partial<Record<EntryKind, EntryTransform>>;
+  groupTransforms: Partial<Record<EntryKind, { kinds: EntryKind[]; run: GroupTransform }>>;
+}

@@ -1,0 +1,89 @@
+/**
+ * The seam between the pipeline and an app's storage layout. A layout (today: Catalyst Studio) is a set
+ * of pure functions: `classify` names the kind of each dump entry, and one transform per kind turns an
+ * entry into rows. Transforms never touch the queue, the database or the object store; the phase
+ * plumbing (jobs/phases/) writes what they return. Another app's layout is another folder beside catalyst/.
+ */
+import type { SealedSecret } from '../../core/crypto';
+
+/** Which phase owns an entry. Kinds a layout does not map are 'unknown' and are preserved raw. */
+export type EntryKind =
+  | 'website' // catalyst_global/websites record
+  | 'website-config' // website_<id>_config/data
+  | 'website-content' // website_<id>_content/data
+  | 'website-assets' // website_<id>_assets/data
+  | 'website-ai-context' // website_<id>_ai_context/data
+  | 'content-types' // localStorage contentTypes
+  | 'content-items' // localStorage content-storage
+  | 'chat' // catalyst:chat:* / catalyst:metadata:* (IndexedDB persistence, or storage fallbacks)
+  | 'ai-prompt' // sessionStorage ai_prompt_<websiteId>
+  | 'preference' // navigation, preview settings, project-context, UI keys
+  | 'deployment-configs' // cms-provider-configs (holds secrets)
+  | 'deployment-history' // deployment-history
+  | 'unknown';
+
+/** An entry as a transform sees it. */
+export interface SourceEntry {
+  seq: number;
+  area: 'localStorage' | 'sessionStorage' | 'indexedDB';
+  dbName: string | null;
+  storeName: string | null;
+  /** localStorage/sessionStorage key; for IndexedDB the decoded key (string for Catalyst). */
+  key: unknown;
+  /** localStorage/sessionStorage: the raw stored string. IndexedDB: the §1c-decoded value (Dates are Date). */
+  value: unknown;
+  /** Set by the pipeline (classify's answer). */
+  kind?: EntryKind;
+}
+
+/** Target table names (see entities/). Row objects use the entity property names (camelCase). */
+export type TableName =
+  | 'websites' | 'content_types' | 'content_items' | 'user_preferences' | 'deployment_configs' | 'deployment_history'
+  | 'website_pages' | 'website_components' | 'website_templates' | 'website_assets'
+  | 'ai_contexts' | 'ai_history_entries' | 'chat_sessions' | 'chat_messages' | 'ai_prompts' | 'preserved_entries';
+
+export type Row = Record<string, unknown> & { id: string; sourceId: string };
+export type RowSet = Partial<Record<TableName, Row[]>>;
+
+/** Part of an entry that could not be migrated, with a reason a person can act on. */
+export interface ElementReject {
+  path: string; // e.g. 'state.contentItems[3]'
+  code: string; // machine code, e.g. 'invalid_date', 'unknown_content_type'
+  reason: string; // never includes secret values
+}
+
+/** A binary the pipeline must put in the object store (content-addressed) before writing rows that use `url`. */
+export interface BlobToStore {
+  sha256: string;
+  contentType: string;
+  bytes: Buffer;
+}
+
+export interface TransformResult {
+  /** Default 'migrated' when rows were produced, else it must be given. */
+  outcome?: 'migrated' | 'preserved' | 'rejected';
+  /** Required for 'preserved' and 'rejected': what happened and what to do. */
+  reason?: string;
+  rows?: RowSet;
+  rejects?: ElementReject[];
+  blobs?: BlobToStore[];
+  /** Decisions to state in the report (merged into the batch notes), e.g. deduplicated content types. */
+  notes?: Record<string, unknown>;
+}
+
+/** Everything a transform may know about its batch; all pure. */
+export interface TransformContext {
+  userId: string;
+  /** Deterministic row id for (kind, ...source parts), the same for the same user forever. */
+  id(kind: string, ...source: string[]): string;
+  /** Id of the website row for a source website id. */
+  websiteId(sourceWebsiteId: string): string;
+  /** Where global data (content types/items, deployment configs) goes, decided by the websites phase. */
+  globalWebsite: { id: string; sourceId: string; rule: string } | null;
+  /** Content-type row id for a source content-type id, after dedupe-by-name aliasing. */
+  contentTypeId(sourceContentTypeId: string): string;
+  /** Seals a secret with ENCRYPTION_KEY (AES-256-GCM, key id inside). */
+  seal(plain: string, aad: string): SealedSecret;
+  /** Stable URL of a content-addressed object (inline data: URLs are moved there). */
+  assetUrl(sha256: string): string;
+}

@@ -1,0 +1,110 @@
+/**
+ * The one write path for migrated rows. Per chunk of rows, inside the caller's transaction:
+ *   1. journal: the before-image of every row that will be inserted or changed (row_journal);
+ *   2. upsert: INSERT ... ON CONFLICT (id) DO UPDATE ... WHERE the row differs (unchanged rows are not
+ *      rewritten and keep the batch that last wrote them);
+ *   3. expectations: the checksum of every row the batch meant to have in place (batch_rows), for verify.
+ * Rows travel as one json parameter expanded by json_to_recordset: set-based, and clear of Postgres'
+ * 65,535 bind-parameter limit.
+ */
+import type { EntityManager } from 'typeorm';
+import type { Row, TableName } from '../transforms/types';
+import { isStorableString, storableJson } from './storable';
+import { tableSpec, type TableSpec } from './tableSpec';
+
+export interface WriteTarget {
+  batchId: string;
+  phase: string;
+}
+
+export interface WriteStats {
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  /** Rows refused before reaching SQL (unstorable text), with the reason. */
+  refused: { row: Row; reason: string }[];
+}
+
+/** Canonical form of a row for checksums: every column but batch_id, as jsonb text (keys sorted). */
+export const rowChecksumSql = (alias: string) => `md5((to_jsonb(${alias}) - 'batch_id')::text)`;
+
+export async function upsertRows(m: EntityManager, target: WriteTarget, table: TableName, rows: Row[], chunkRows: number): Promise<WriteStats> {
+  const spec = tableSpec(m.connection, table);
+  const stats: WriteStats = { inserted: 0, updated: 0, unchanged: 0, refused: [] };
+  const byId = new Map<string, Record<string, unknown>>();
+  for (const row of rows) {
+    const rec = toRecord(spec, row);
+    if (typeof rec === 'string') stats.refused.push({ row, reason: rec });
+    else byId.set(row.id, rec); // last wins: one statement may not touch a row twice
+  }
+  const all = [...byId.values()];
+  for (let i = 0; i < all.length; i += chunkRows) {
+    const chunk = all.slice(i, i + chunkRows);
+    const [res] = await m.query(upsertSql(spec), [JSON.stringify(chunk), target.batchId, target.phase]);
+    stats.inserted += Number(res.inserted);
+    stats.updated += Number(res.updated);
+    stats.unchanged += chunk.length - Number(res.inserted) - Number(res.updated);
+    await m.query(
+      `INSERT INTO batch_rows (batch_id, table_name, row_id, phase, checksum)
+       SELECT $1, '${spec.table}', t.id, $2, ${rowChecksumSql('t')} FROM "${spec.table}" t WHERE t.id = ANY($3::uuid[])
+       ON CONFLICT (batch_id, table_name, row_id) DO UPDATE SET checksum = EXCLUDED.checksum, phase = EXCLUDED.phase`,
+      [target.batchId, target.phase, chunk.map((r) => r.id)],
+    );
+  }
+  return stats;
+}
+
+/** Row object (entity property names) → record keyed by column names, or the reason it can't be stored. */
+function toRecord(spec: TableSpec, row: Row): Record<string, unknown> | string {
+  const rec: Record<string, unknown> = {};
+  for (const c of spec.columns) {
+    if (c.column === 'batch_id') continue;
+    let v = row[c.property];
+    if (v === undefined) v = null;
+    if (v instanceof Date) {
+      if (Number.isNaN(v.getTime())) return `${c.property} is an invalid date`;
+    } else if (c.sqlType === 'jsonb') {
+      v = v === null ? null : storableJson(v);
+    } else if (typeof v === 'string' && !isStorableString(v)) {
+      return `${c.property} holds U+0000 or a lone surrogate, which Postgres text cannot store; the raw entry is kept`;
+    }
+    if (v === null && !c.nullable) return `${c.property} is required`;
+    rec[c.column] = v;
+  }
+  return rec;
+}
+
+const sqlCache = new WeakMap<TableSpec, string>();
+
+function upsertSql(spec: TableSpec): string {
+  const hit = sqlCache.get(spec);
+  if (hit) return hit;
+  const t = `"${spec.table}"`;
+  const cols = spec.columns.map((c) => `"${c.column}"`);
+  const defs = spec.columns.filter((c) => c.column !== 'batch_id').map((c) => `"${c.column}" ${c.sqlType}`).join(', ');
+  const data = spec.dataColumns.map((c) => `"${c.column}"`);
+  const tuple = (alias: string) => `(${data.map((c) => `${alias}.${c}`).join(', ')})`;
+  const sql = `
+    WITH incoming AS (SELECT * FROM json_to_recordset($1::json) AS r(${defs})),
+    journal AS (
+      INSERT INTO row_journal (batch_id, phase, table_name, row_id, op, before)
+      SELECT $2, $3, '${spec.table}', i.id,
+             CASE WHEN t.id IS NULL THEN 'insert' ELSE 'update' END,
+             CASE WHEN t.id IS NULL THEN NULL ELSE to_jsonb(t) END
+      FROM incoming i LEFT JOIN ${t} t ON t.id = i.id
+      WHERE t.id IS NULL OR ${tuple('t')} IS DISTINCT FROM ${tuple('i')}
+      RETURNING 1
+    ),
+    upserted AS (
+      INSERT INTO ${t} (${cols.join(', ')})
+      SELECT ${spec.columns.map((c) => (c.column === 'batch_id' ? '$2::uuid' : `i."${c.column}"`)).join(', ')} FROM incoming i
+      ON CONFLICT (id) DO UPDATE SET ${[...data, '"batch_id"'].map((c) => `${c} = EXCLUDED.${c}`).join(', ')}
+      WHERE ${t}.user_id = EXCLUDED.user_id AND ${tuple(t)} IS DISTINCT FROM ${tuple('EXCLUDED')}
+      RETURNING (xmax = 0) AS inserted
+    )
+    SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT inserted) AS updated,
+           (SELECT count(*) FROM journal) AS journaled
+    FROM upserted`;
+  sqlCache.set(spec, sql);
+  return sql;
+}

@@ -1,0 +1,37 @@
+/**
+ * `npm start`: applies database migrations, then runs the API, the dashboard and the workers in one
+ * process (one command, one terminal) and prints the URLs. SIGTERM/SIGINT stop intake first, then let
+ * running jobs finish.
+ */
+import 'reflect-metadata';
+import { startApi } from '../api/server';
+import { loadConfigOrExit } from '../core/config';
+import { createWorkers } from '../worker/createWorkers';
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const api = await startApi(config, { migrate: true });
+  const workers = createWorkers({ config, ds: api.deps.ds, store: api.deps.store, log: api.log.child({ proc: 'worker' }) });
+  const lines = [
+    `API        ${api.url}/v1`,
+    `Dashboard  ${api.url}/admin/queues   (basic auth: any user, password = ADMIN_TOKEN)`,
+    `Health     ${api.url}/healthz  ${api.url}/readyz`,
+  ];
+  process.stdout.write(`\nbrowser-storage-migrator is running\n  ${lines.join('\n  ')}\n\n`);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    api.log.info({ signal }, 'stopping: closing workers (running jobs finish), then the API');
+    await workers.close();
+    await api.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err) => {
+  process.stderr.write(`start failed: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});

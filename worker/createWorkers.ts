@@ -1,0 +1,44 @@
+/**
+ * The worker side: one BullMQ Worker per queue, with the production settings (own connection with
+ * maxRetriesPerRequest: null, error listeners) and a close() that lets running jobs finish.
+ */
+import { Worker, type Job } from 'bullmq';
+import type { DataSource } from 'typeorm';
+import type { Config } from '../core/config';
+import { SecretBox } from '../core/crypto';
+import type { Logger } from '../core/logger';
+import type { ObjectStore } from '../core/objectStore';
+import { createRedis } from '../core/redis';
+import { QUEUES, type JobPayloads } from '../jobs/names';
+import type { PhaseDeps } from '../jobs/phases/context';
+import { runPhase } from '../jobs/runPhase';
+import { catalystLayout } from '../jobs/transforms/catalyst';
+
+export interface Workers {
+  migration: Worker;
+  close(): Promise<void>;
+}
+
+export function createWorkers(opts: { config: Config; ds: DataSource; store: ObjectStore; log: Logger }): Workers {
+  const { config, log } = opts;
+  const deps: PhaseDeps = {
+    ...opts,
+    secrets: new SecretBox(config.encryptionKeys, config.ENCRYPTION_KEY_ID),
+    layout: catalystLayout,
+  };
+  const connection = createRedis(config.REDIS_URL, 'worker', log);
+  const migration = new Worker<JobPayloads['phase']>(QUEUES.migration, (job: Job<JobPayloads['phase']>) => runPhase(deps, job), {
+    connection,
+    prefix: config.QUEUE_PREFIX,
+    concurrency: config.WORKER_CONCURRENCY,
+  });
+  migration.on('error', (err) => log.error({ err: err.message }, 'migration worker error'));
+  migration.on('failed', (job, err) => log.debug({ jobId: job?.id, err: err.message }, 'job attempt failed'));
+  return {
+    migration,
+    async close() {
+      await migration.close();
+      await connection.quit().catch(() => connection.disconnect());
+    },
+  };
+}

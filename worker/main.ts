@@ -1,0 +1,33 @@
+/** Worker process entry point: `npm run worker`. Run as many as the load needs. */
+import 'reflect-metadata';
+import { loadConfigOrExit } from '../core/config';
+import { openDatabase } from '../core/db';
+import { createLogger } from '../core/logger';
+import { createObjectStore } from '../core/objectStore';
+import { createWorkers } from './createWorkers';
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const log = createLogger(config.LOG_LEVEL, { proc: 'worker' });
+  const ds = await openDatabase({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, applicationName: 'bsm-worker', migrate: false });
+  const store = createObjectStore({ storageDir: config.STORAGE_DIR, s3: config.s3 });
+  const workers = createWorkers({ config, ds, store, log });
+  log.info({ concurrency: config.WORKER_CONCURRENCY }, 'worker started');
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'worker stopping: letting running jobs finish');
+    await workers.close();
+    await ds.destroy();
+    log.info('worker stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err) => {
+  process.stderr.write(`worker failed to start: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});
