@@ -2,7 +2,7 @@
  * Secrets at rest: AES-256-GCM under ENCRYPTION_KEY, with the key id stored beside each ciphertext so
  * keys can be rotated (old keys stay readable through ENCRYPTION_OLD_KEYS).
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
 
 export interface SealedSecret {
   $enc: 'aes-256-gcm';
@@ -20,9 +20,15 @@ export class SecretBox {
     if (!keys.has(currentKid)) throw new Error(`encryption key "${currentKid}" is not configured`);
   }
 
+  /**
+   * The IV is synthetic (HMAC of aad and plaintext under the key), so sealing the same secret for the same
+   * place twice gives the same envelope: re-running a dump leaves unchanged rows unchanged. An IV repeats
+   * only for an identical (aad, plaintext), which GCM tolerates; different secrets never share one.
+   */
   seal(plain: string, aad = ''): SealedSecret {
-    const iv = randomBytes(12);
-    const c = createCipheriv('aes-256-gcm', this.keys.get(this.currentKid)!, iv);
+    const key = this.keys.get(this.currentKid)!;
+    const iv = createHmac('sha256', key).update(aad).update('\u0000').update(plain).digest().subarray(0, 12);
+    const c = createCipheriv('aes-256-gcm', key, iv);
     c.setAAD(Buffer.from(aad));
     const ct = Buffer.concat([c.update(plain, 'utf8'), c.final()]);
     return { $enc: 'aes-256-gcm', kid: this.currentKid, iv: iv.toString('base64'), tag: c.getAuthTag().toString('base64'), ct: ct.toString('base64') };

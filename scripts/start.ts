@@ -25,6 +25,7 @@ async function main(): Promise<void> {
     api.log.info({ signal }, 'stopping: closing workers (running jobs finish), then the API');
     await workers.close();
     await api.close();
+    process.stdout.write('browser-storage-migrator stopped cleanly\n');
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

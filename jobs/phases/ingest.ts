@@ -68,6 +68,8 @@ export async function ingest(run: PhaseRun): Promise<void> {
   } catch (err) {
     await deps.ds.query(`DELETE FROM dump_entries WHERE batch_id = $1`, [batch.id]);
     throw err;
+  } finally {
+    (source as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.(); // releases the file handle / socket
   }
   const digest = hash.digest('hex');
   if (digest !== batch.dumpSha256 || seq !== batch.entryCount) {

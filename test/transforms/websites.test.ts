@@ -25,7 +25,8 @@ describe('mergeWebsite (catalyst-storage.md §2.11)', () => {
     const r = mergeWebsite(null, websiteConfig(), WEBSITE_ID, ctx);
     const w = r.rows!.websites![0];
     expect(w).toMatchObject({ name: `Website ${WEBSITE_ID}`, description: null, storageQuota: null, createdAt: new Date(0), updatedAt: new Date(0) });
-    expect(r.notes).toMatchObject({ websiteWithoutMetadata: [WEBSITE_ID], websiteDateFallback: { [WEBSITE_ID]: expect.stringContaining('1970') } });
+    // One note per website under its own key: the pipeline merges batch notes key by key.
+    expect(r.notes).toEqual({ [`website:${WEBSITE_ID}`]: { withoutMetadata: expect.any(String), withoutName: true, dateRule: expect.stringContaining('1970') } });
   });
 
   test('without metadata, the earliest section date is used when sections are given', () => {

@@ -9,7 +9,7 @@
  * ai_prompts.websiteId decision: set to `ctx.websiteId(<id from the key>)` even though that website may
  * not be in the dump (the prompt is one-time data, often written for a website whose creation never
  * finished). The pipeline must null it when no such website row exists; the source website id is
- * always kept in `sourceId` (and listed in notes.aiPromptWebsites) so nothing is lost.
+ * always kept in `sourceId` so nothing is lost.
  */
 import type { ElementReject, Row, SourceEntry, TransformContext, TransformResult } from '../types';
 import { transform as transformChat } from './chat';
@@ -72,7 +72,7 @@ export function transformAiContext(entry: SourceEntry, ctx: TransformContext): T
     rows,
     rejects,
     ...(collected.length ? { blobs: collected } : {}),
-    notes: extra.length ? { aiContextUnmappedKeys: { [s.websiteSourceId]: extra } } : {},
+    notes: extra.length ? { [`aiContext:${s.websiteSourceId}`]: { unmappedKeys: extra } } : {},
   };
 }
 
@@ -93,7 +93,7 @@ export function transformAiPrompt(entry: SourceEntry, ctx: TransformContext): Tr
     processed: isRecord(v.processed) ? v.processed : null,
     promptedAt: at instanceof Date ? at : null,
   });
-  return finish({ rows: { ai_prompts: [prompt] }, rejects, notes: { aiPromptWebsites: [websiteSourceId] } });
+  return finish({ rows: { ai_prompts: [prompt] }, rejects });
 }
 
 /**

@@ -85,7 +85,7 @@ function build(chatRaw: unknown, metaRaw: unknown, sessionId: string, ctx: Trans
     savedAt: saved instanceof Date ? saved : null,
   });
   const msgs = chat && Array.isArray(chat.messages) ? messages(chat, sessionId, id, ctx, chatRejects) : [];
-  const notes: Obj = chat ? {} : { chatSessionsWithoutChat: [sessionId] };
+  const notes: Obj = chat ? {} : { [`chatSession:${sessionId}`]: 'storage metadata without a chat record: session row without messages' };
   return { result: { rows: { chat_sessions: [session], chat_messages: msgs }, notes }, chatRejects, metaRejects, chatError, metaError };
 }
 

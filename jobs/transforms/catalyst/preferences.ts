@@ -115,7 +115,7 @@ export function preferenceOutcomes(entries: SourceEntry[]): EntryOutcome[] {
   return analyse(entries).outcomes;
 }
 
-/** buildPreferences and preferenceOutcomes in one call, for catalystLayout.groups. */
+/** buildPreferences and preferenceOutcomes in one call, for catalystLayout.groupTransforms. */
 export function mergePreferencesGroup(entries: SourceEntry[], ctx: TransformContext): GroupResult {
   const result = buildPreferences(entries, ctx);
   return { result: { ...result, rejects: [] }, outcomes: preferenceOutcomes(entries) };

@@ -53,7 +53,11 @@ export function slugify(name: string, fallback = 'item', max = 200): string {
 export function textOf(v: unknown, missing = ''): string {
   if (typeof v === 'string') return v;
   if (v === undefined || v === null) return missing;
-  return JSON.stringify(v) ?? missing;
+  try {
+    return JSON.stringify(v) ?? missing;
+  } catch {
+    return String(v); // e.g. a BigInt (§1c decodes them), which JSON cannot hold
+  }
 }
 
 export function objOr<T>(v: unknown, fallback: T): Obj | T {
@@ -104,7 +108,7 @@ export function finish(result: TransformResult, emptyReason?: string): Transform
   return { ...result, outcome: 'migrated', reason: emptyReason ?? 'nothing to write (empty value)' };
 }
 
-/** What happened to one source entry when several are merged into shared rows (see index.ts groups). */
+/** What happened to one source entry when several are merged into shared rows (see index.ts groupTransforms). */
 export interface EntryOutcome {
   seq: number;
   outcome: 'migrated' | 'preserved' | 'rejected';

@@ -107,7 +107,7 @@ export function transformContent(entry: SourceEntry, ctx: TransformContext): Tra
     website_templates: templates(s, ctx, rejects),
   };
   const extra = otherKeys(s.value, ['id', 'pages', 'components', 'templates']);
-  return finish({ rows, rejects, notes: extra.length ? { websiteContentUnmappedKeys: { [s.websiteSourceId]: extra } } : {} }, 'the content section is empty');
+  return finish({ rows, rejects, notes: extra.length ? { [`websiteContent:${s.websiteSourceId}`]: { unmappedKeys: extra } } : {} }, 'the content section is empty');
 }
 
 const ASSET_KINDS = [['images', 'image'], ['videos', 'video'], ['documents', 'document']] as const;
@@ -134,7 +134,7 @@ export function transformAssets(entry: SourceEntry, ctx: TransformContext): Tran
   const collected = blobs.blobs;
   const extra = otherKeys(s.value, ['id', 'images', 'videos', 'documents']);
   return finish(
-    { rows: { website_assets: out }, rejects, ...(collected.length ? { blobs: collected } : {}), notes: extra.length ? { websiteAssetsUnmappedKeys: { [s.websiteSourceId]: extra } } : {} },
+    { rows: { website_assets: out }, rejects, ...(collected.length ? { blobs: collected } : {}), notes: extra.length ? { [`websiteAssets:${s.websiteSourceId}`]: { unmappedKeys: extra } } : {} },
     'the assets section is empty',
   );
 }

@@ -2,7 +2,13 @@
  * `websites` rows from I2 (`catalyst_global/websites`, WebsiteMetadata) and I3 `website_<id>_config`
  * (WebsiteConfig), catalyst-storage.md §2.11. Both describe the SAME row, and the pipeline upserts
  * whole rows, so the pipeline must group a website's entries and call `mergeWebsite` once per source
- * website id (index.ts does that grouping in `catalystLayout.groups`).
+ * website id (index.ts does that grouping in `catalystLayout.groupTransforms`).
+ *
+ * Limit of the current pipeline (jobs/phases: a group sees only its own kinds): the websites phase gets
+ * the 'website' and 'website-config' entries, not the other sections. So a website with content/assets/
+ * AI sections but neither metadata nor config gets no row there (its section rows are then refused by
+ * the reference check, with a reason), and the section-date fallback below falls through to 1970.
+ * The app always writes all four sections together (§2.11 createWebsite), so this is an edge case.
  *
  * Date rule (brief: "choose and document"), also stated in the result's notes when used:
  *   createdAt = metadata.createdAt; updatedAt = metadata.lastModified, else createdAt.
@@ -69,7 +75,8 @@ export function mergeWebsite(
     return { outcome: 'preserved', reason: "website 'default' has no metadata and only empty sections (the website_default_* quirk, catalyst-storage.md §2.1); no website row written" };
   }
   const rejects: ElementReject[] = [];
-  const notes: Obj = {};
+  // Batch notes are merged key by key (shallowly), so each website's note lives under its own key.
+  const note: Obj = {};
   const id = ctx.websiteId(sourceWebsiteId);
 
   // Dates: see the rule in the header comment.
@@ -81,11 +88,9 @@ export function mergeWebsite(
     const fallback = earliest(sectionDates(sections));
     createdAt ??= fallback ?? unknownDate();
     updatedAt ??= createdAt;
-    notes.websiteDateFallback = {
-      [sourceWebsiteId]: fallback
-        ? 'no valid metadata date: used the earliest date found in the website sections'
-        : 'no valid metadata date and none in the sections: used 1970-01-01T00:00:00Z (unknown)',
-    };
+    note.dateRule = fallback
+      ? 'no valid metadata date: used the earliest date found in the website sections'
+      : 'no valid metadata date and none in the sections: used 1970-01-01T00:00:00Z (unknown)';
   }
 
   const metadata: Obj = {};
@@ -104,7 +109,7 @@ export function mergeWebsite(
   let name = str(meta?.name);
   if (name === null || name.trim() === '') {
     name = `Website ${sourceWebsiteId}`;
-    notes.websiteWithoutName = [sourceWebsiteId];
+    note.withoutName = true;
   }
   if (name.length > 255) {
     metadata.originalName = name; // varchar(255): keep the full name losslessly
@@ -115,7 +120,7 @@ export function mergeWebsite(
     metadata.originalCategory = category;
     category = category.slice(0, 100);
   }
-  if (!meta) notes.websiteWithoutMetadata = [sourceWebsiteId];
+  if (!meta) note.withoutMetadata = 'no catalyst_global/websites record: built from its config section';
 
   // Slugs are unique per user (uq_websites_user_slug) while names are not ("My Website" duplicates, §2.1).
   const slug = `${slugify(name, 'website')}-${id.replace(/-/g, '').slice(0, 8)}`;
@@ -130,7 +135,7 @@ export function mergeWebsite(
     createdAt,
     updatedAt,
   });
-  return { rows: { websites: [website] }, rejects, notes };
+  return { rows: { websites: [website] }, rejects, notes: Object.keys(note).length ? { [`website:${sourceWebsiteId}`]: note } : {} };
 }
 
 /** The source website id an entry of kind 'website' or a section kind belongs to. */
