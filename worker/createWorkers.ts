@@ -2,7 +2,7 @@
  * The worker side: one BullMQ Worker per queue, with the production settings (own connection with
  * maxRetriesPerRequest: null, error listeners) and a close() that lets running jobs finish.
  */
-import { Worker, type Job } from 'bullmq';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../core/config';
 import { SecretBox } from '../core/crypto';
@@ -11,11 +11,13 @@ import type { ObjectStore } from '../core/objectStore';
 import { createRedis } from '../core/redis';
 import { QUEUES, type JobPayloads } from '../jobs/names';
 import type { PhaseDeps } from '../jobs/phases/context';
+import { MAINTENANCE_HANDLERS } from '../jobs/maintenance';
 import { runPhase } from '../jobs/runPhase';
 import { catalystLayout } from '../jobs/transforms/catalyst';
 
 export interface Workers {
   migration: Worker;
+  maintenance: Worker;
   close(): Promise<void>;
 }
 
@@ -32,12 +34,24 @@ export function createWorkers(opts: { config: Config; ds: DataSource; store: Obj
     prefix: config.QUEUE_PREFIX,
     concurrency: config.WORKER_CONCURRENCY,
   });
-  migration.on('error', (err) => log.error({ err: err.message }, 'migration worker error'));
-  migration.on('failed', (job, err) => log.debug({ jobId: job?.id, err: err.message }, 'job attempt failed'));
+  const maintenance = new Worker(
+    QUEUES.maintenance,
+    async (job: Job) => {
+      const handler = MAINTENANCE_HANDLERS[job.name];
+      if (!handler) throw new UnrecoverableError(`no maintenance handler for job "${job.name}"`);
+      return handler(deps, job);
+    },
+    { connection, prefix: config.QUEUE_PREFIX, concurrency: 1 },
+  );
+  for (const w of [migration, maintenance]) {
+    w.on('error', (err) => log.error({ err: err.message, queue: w.name }, 'worker error'));
+    w.on('failed', (job, err) => log.debug({ jobId: job?.id, queue: w.name, err: err.message }, 'job attempt failed'));
+  }
   return {
     migration,
+    maintenance,
     async close() {
-      await migration.close();
+      await Promise.all([migration.close(), maintenance.close()]);
       await connection.quit().catch(() => connection.disconnect());
     },
   };

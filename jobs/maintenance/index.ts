@@ -1,0 +1,13 @@
+/**
+ * Jobs of the maintenance queue (rollbacks, scheduled clean-ups), by job name. Each handler gets the
+ * worker's dependencies and its job; payload types are in jobs/names.ts (JobPayloads).
+ */
+import type { Job } from 'bullmq';
+import type { PhaseDeps } from '../phases/context';
+
+export type MaintenanceHandler = (deps: PhaseDeps, job: Job) => Promise<unknown>;
+
+export const MAINTENANCE_HANDLERS: Record<string, MaintenanceHandler> = {};
+
+/** Repeatable jobs to schedule when a worker starts (idempotent: BullMQ dedupes schedulers by id). */
+export const MAINTENANCE_SCHEDULES: { id: string; name: string; everyMs: number }[] = [];
