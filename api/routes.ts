@@ -5,6 +5,8 @@ import express, { Router } from 'express';
 import type { ApiDeps } from './context';
 import { mintToken } from './handlers/admin/mintToken';
 import { listBatches } from './handlers/admin/listBatches';
+import { listAudit } from './handlers/admin/listAudit';
+import { retryBatchHandler, rollbackBatchHandler, verifyBatchHandler } from './handlers/admin/batchActions';
 import { getAsset } from './handlers/getAsset';
 import { getBatch } from './handlers/getBatch';
 import { getBatchReport } from './handlers/getBatchReport';
@@ -31,5 +33,9 @@ export function createRoutes(deps: ApiDeps): Router {
 
   r.get('/v1/admin/batches', adminRead, listBatches(deps));
   r.post('/v1/admin/tokens', admin, jsonBody, mintToken(deps));
+  r.post('/v1/admin/batches/:id/retry', admin, batchProvider(deps), retryBatchHandler(deps));
+  r.post('/v1/admin/batches/:id/rollback', admin, jsonBody, batchProvider(deps), rollbackBatchHandler(deps));
+  r.post('/v1/admin/batches/:id/verify', admin, batchProvider(deps), verifyBatchHandler(deps));
+  r.get('/v1/admin/audit', adminRead, listAudit(deps));
   return r;
 }

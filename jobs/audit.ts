@@ -1,4 +1,7 @@
-/** The audit log: who did what, when, to what, and how it ended. */
+/**
+ * The audit log: who did what, when, to what, and how it ended. Append-only: an action that runs as a job
+ * gets a `queued` entry when asked for and a second entry with the outcome, pointing at the first.
+ */
 import type { DataSource, EntityManager } from 'typeorm';
 
 export interface AuditRecord {
@@ -9,8 +12,10 @@ export interface AuditRecord {
   details?: Record<string, unknown>;
 }
 
-export async function recordAudit(db: DataSource | EntityManager, a: AuditRecord): Promise<void> {
-  await db.query(`INSERT INTO audit_log (actor, action, target, outcome, details) VALUES ($1, $2, $3, $4, $5)`, [
+/** Appends an entry; returns its id. */
+export async function recordAudit(db: DataSource | EntityManager, a: AuditRecord): Promise<string> {
+  const [row] = await db.query(`INSERT INTO audit_log (actor, action, target, outcome, details) VALUES ($1, $2, $3, $4, $5) RETURNING id`, [
     a.actor, a.action, a.target, a.outcome, JSON.stringify(a.details ?? {}),
   ]);
+  return String(row.id);
 }

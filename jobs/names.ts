@@ -27,11 +27,14 @@ export type PhaseName = (typeof PHASES)[number];
 
 export interface JobPayloads {
   phase: { batchId: string; phase: PhaseName };
-  rollback: { batchId: string; force: boolean; actor: string };
+  rollback: { batchId: string; force: boolean; actor: string; auditId: string };
   cleanup: Record<string, never>;
 }
 
-/** BullMQ custom ids may not contain ':'; one job per batch and phase makes re-adding a flow a no-op. */
-export function phaseJobId(batchId: string, phase: PhaseName): string {
-  return `${batchId}.${phase}`;
+/**
+ * BullMQ custom ids may not contain ':'; one job per batch, phase and run makes re-adding a flow a no-op.
+ * A batch is re-applied (after a rollback) as a new run, whose jobs get a `.r<run>` suffix.
+ */
+export function phaseJobId(batchId: string, phase: PhaseName, run = 1): string {
+  return run > 1 ? `${batchId}.${phase}.r${run}` : `${batchId}.${phase}`;
 }

@@ -16,7 +16,7 @@ export function phaseJobOptions(config: Config): JobsOptions {
   };
 }
 
-export function batchFlow(batchId: string, config: Config): FlowJob {
+export function batchFlow(batchId: string, config: Config, run = 1): FlowJob {
   let node: FlowJob | undefined;
   for (const phase of PHASES) {
     const data: JobPayloads['phase'] = { batchId, phase };
@@ -24,13 +24,13 @@ export function batchFlow(batchId: string, config: Config): FlowJob {
       name: phase,
       queueName: QUEUES.migration,
       data,
-      opts: { ...phaseJobOptions(config), jobId: phaseJobId(batchId, phase) },
+      opts: { ...phaseJobOptions(config), jobId: phaseJobId(batchId, phase, run) },
       children: node ? [node] : undefined,
     };
   }
   return node!;
 }
 
-export async function enqueueBatch(flows: FlowProducer, batchId: string, config: Config): Promise<void> {
-  await flows.add(batchFlow(batchId, config));
+export async function enqueueBatch(flows: FlowProducer, batchId: string, config: Config, run = 1): Promise<void> {
+  await flows.add(batchFlow(batchId, config, run));
 }

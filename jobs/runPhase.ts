@@ -4,7 +4,7 @@
  * A permanent error, or the last attempt of a transient one, fails the phase and the batch with a
  * readable reason; earlier attempts are recorded and retried with backoff by BullMQ.
  */
-import { UnrecoverableError, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { MigrationBatch } from '../entities';
 import { classifyJobError } from './errors';
 import type { JobPayloads } from './names';
@@ -13,7 +13,10 @@ import { PHASE_HANDLERS } from './phases';
 
 const TERMINAL = new Set(['rolling_back', 'rolled_back']);
 
-export async function runPhase(deps: PhaseDeps, job: Job<JobPayloads['phase']>): Promise<{ phase: string; skipped?: string }> {
+/** How long a batch waits before checking again whether the user's other batch has finished. */
+const USER_WAIT_MS = 500;
+
+export async function runPhase(deps: PhaseDeps, job: Job<JobPayloads['phase']>, token?: string): Promise<{ phase: string; skipped?: string }> {
   const { batchId, phase } = job.data;
   const { ds } = deps;
   const log = deps.log.child({ batchId, phase, jobId: job.id, attempt: job.attemptsMade + 1 });
@@ -22,6 +25,19 @@ export async function runPhase(deps: PhaseDeps, job: Job<JobPayloads['phase']>):
   if (TERMINAL.has(batch.status)) {
     log.info({ status: batch.status }, 'batch is being or was rolled back; phase skipped');
     return { phase, skipped: batch.status };
+  }
+  if (phase === 'ingest' && token) {
+    // One user's batches apply in order, and never while one of theirs rolls back (issue 6).
+    const [other] = await ds.query(
+      `SELECT id, status FROM migration_batches WHERE user_id = $1 AND id <> $2
+         AND (status = 'rolling_back' OR (status = 'running' AND created_at < $3)) LIMIT 1`,
+      [batch.userId, batchId, batch.createdAt],
+    );
+    if (other) {
+      log.info({ waitingFor: other.id, status: other.status }, 'waiting for the user\'s other batch');
+      await job.moveToDelayed(Date.now() + USER_WAIT_MS, token);
+      throw new DelayedError();
+    }
   }
   await ds.query(
     `UPDATE migration_phases SET status = 'running', attempts = attempts + 1, error = NULL, started_at = coalesce(started_at, now()), finished_at = NULL

@@ -29,7 +29,7 @@ export function createWorkers(opts: { config: Config; ds: DataSource; store: Obj
     layout: catalystLayout,
   };
   const connection = createRedis(config.REDIS_URL, 'worker', log);
-  const migration = new Worker<JobPayloads['phase']>(QUEUES.migration, (job: Job<JobPayloads['phase']>) => runPhase(deps, job), {
+  const migration = new Worker<JobPayloads['phase']>(QUEUES.migration, (job: Job<JobPayloads['phase']>, token?: string) => runPhase(deps, job, token), {
     connection,
     prefix: config.QUEUE_PREFIX,
     concurrency: config.WORKER_CONCURRENCY,

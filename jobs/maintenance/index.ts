@@ -4,10 +4,13 @@
  */
 import type { Job } from 'bullmq';
 import type { PhaseDeps } from '../phases/context';
+import { rollbackJob } from './rollback';
 
 export type MaintenanceHandler = (deps: PhaseDeps, job: Job) => Promise<unknown>;
 
-export const MAINTENANCE_HANDLERS: Record<string, MaintenanceHandler> = {};
+export const MAINTENANCE_HANDLERS: Record<string, MaintenanceHandler> = {
+  rollback: rollbackJob as MaintenanceHandler,
+};
 
 /** Repeatable jobs to schedule when a worker starts (idempotent: BullMQ dedupes schedulers by id). */
 export const MAINTENANCE_SCHEDULES: { id: string; name: string; everyMs: number }[] = [];

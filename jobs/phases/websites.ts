@@ -10,14 +10,35 @@ import type { EntryKind, Row } from '../transforms/types';
 import { upsertRows } from '../write/upsertRows';
 import { mergeNotes } from './applyResults';
 import type { PhaseRun } from './context';
-import { runEntryPhase, type BatchNotes } from './entryPhase';
+import { runEntryPhase, transformContext, type BatchNotes } from './entryPhase';
 
 const GLOBAL_KINDS: EntryKind[] = ['content-types', 'content-items', 'deployment-configs', 'deployment-history'];
 export const IMPORTED_WEBSITE_SOURCE_ID = '__imported__';
 
 export async function websites(run: PhaseRun): Promise<void> {
   await runEntryPhase(run, ['website', 'website-config']);
+  await websitesForOrphanSections(run);
   await chooseGlobalWebsite(run);
+}
+
+/** Sections whose website had no metadata or config record still produce a website (left as is if it exists). */
+async function websitesForOrphanSections(run: PhaseRun): Promise<void> {
+  const { ds, layout, config } = run.deps;
+  if (!layout.websitesForSections) return;
+  const dbs: { db_name: string }[] = await ds.query(
+    `SELECT DISTINCT db_name FROM dump_entries WHERE batch_id = $1 AND kind = ANY($2) AND db_name IS NOT NULL`,
+    [run.batch.id, ['website-content', 'website-assets', 'website-ai-context']],
+  );
+  if (dbs.length === 0) return;
+  const ctx = await transformContext(run);
+  const candidates = layout.websitesForSections(dbs.map((d) => d.db_name), ctx).rows?.websites ?? [];
+  if (candidates.length === 0) return;
+  const existing: { id: string }[] = await ds.query(`SELECT id FROM websites WHERE id = ANY($1::uuid[])`, [candidates.map((r) => r.id)]);
+  const have = new Set(existing.map((e) => e.id));
+  const missing = candidates.filter((r) => !have.has(r.id)).map((r) => ({ ...r, userId: run.batch.userId }));
+  if (missing.length === 0) return;
+  await ds.transaction((m) => upsertRows(m, { batchId: run.batch.id, phase: run.phase }, 'websites', missing, config.WRITE_CHUNK_ROWS));
+  run.log.info({ websites: missing.map((r) => r.sourceId) }, 'websites created for section databases without metadata');
 }
 
 async function chooseGlobalWebsite(run: PhaseRun): Promise<void> {

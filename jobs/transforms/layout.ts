@@ -17,4 +17,9 @@ export interface Layout {
   secretKinds: readonly EntryKind[];
   transforms: Partial<Record<EntryKind, EntryTransform>>;
   groupTransforms: Partial<Record<EntryKind, { kinds: EntryKind[]; run: GroupTransform }>>;
+  /**
+   * Website rows for section databases whose website has no metadata or config entry (so the sections'
+   * rows have a website to belong to). Given the section databases' names; returns rows for `websites`.
+   */
+  websitesForSections?(dbNames: string[], ctx: TransformContext): TransformResult;
 }

@@ -26,14 +26,14 @@ import type { EntryTransform, GroupTransform, Layout } from '../layout';
 import type { EntryKind, SourceEntry, TransformContext, TransformResult } from '../types';
 import { transformAiContext, transformAiPrompt } from './aiData';
 import { chatSessionIdOf, mergeChatGroup } from './chat';
-import { classify, SECRET_KINDS } from './classify';
+import { classify, parseSectionDb, SECRET_KINDS } from './classify';
 import { transform as transformContentItems } from './contentItems';
 import { transform as transformContentTypes } from './contentTypes';
 import { transformConfigs, transformHistory } from './deployments';
 import { mergePreferencesGroup } from './preferences';
 import type { GroupResult } from './util';
 import { transformAssets, transformContent } from './websiteStorage';
-import { mergeWebsiteGroup, websiteSourceIdOf } from './websites';
+import { mergeWebsite, mergeWebsiteGroup, websiteSourceIdOf } from './websites';
 
 /** A thrown error rejects the entries it concerns instead of failing the phase (as entryPhase does per entry). */
 function guarded(entries: SourceEntry[], f: () => GroupResult): GroupResult {
@@ -120,7 +120,15 @@ export const catalystLayout: Layout = {
     'ai-prompt': AI,
     preference: { kinds: ['preference'], run: preferencesRun },
   },
+  websitesForSections,
 };
+
+/** A website known only from its content/assets/ai_context databases still gets a row (§2.11). */
+function websitesForSections(dbNames: string[], ctx: TransformContext): TransformResult {
+  const ids = [...new Set(dbNames.map((n) => parseSectionDb(n)?.websiteSourceId).filter((id): id is string => Boolean(id)))];
+  const rows = ids.flatMap((id) => mergeWebsite(null, null, id, ctx, {}).rows?.websites ?? []);
+  return { rows: { websites: rows } };
+}
 
 export { classify, parseSectionDb, parseChatKey, parseAiPromptKey, SECRET_KINDS } from './classify';
 export { toDate } from './dates';

@@ -1,0 +1,110 @@
+/**
+ * What admins can do to a batch: retry it, roll it back (as a job), verify it again. Each action is
+ * audited (asked for, refused, or done). Called by the API's admin handlers; the CLI goes through the API.
+ */
+import type { DataSource } from 'typeorm';
+import type { Config } from '../core/config';
+import { AppError, Errors } from '../core/errors';
+import type { Queues } from '../core/queues';
+import type { MigrationBatch } from '../entities';
+import { recordAudit } from './audit';
+import { PHASES, phaseJobId, type JobPayloads } from './names';
+import { enqueueBatch } from './pipeline';
+import { planRollback } from './rollback';
+import { verifyBatch, type Verification } from './phases/verify';
+
+export interface ActionDeps {
+  ds: DataSource;
+  queues: Queues;
+  config: Config;
+}
+
+const ACTIVE = ['received', 'queued', 'running'];
+
+export function runOf(batch: Pick<MigrationBatch, 'notes'>): number {
+  return Number((batch.notes as { run?: number })?.run ?? 1);
+}
+
+async function refuse(deps: ActionDeps, actor: string, action: string, batchId: string, err: AppError): Promise<never> {
+  await recordAudit(deps.ds, { actor, action, target: `batch:${batchId}`, outcome: 'refused', details: { code: err.code, reason: err.message, ...(err.details ? { details: err.details } : {}) } });
+  throw err;
+}
+
+/** Re-runs what failed (the failed job continues the flow), or re-applies a rolled-back batch as a new run. */
+export async function retryBatch(deps: ActionDeps, batch: MigrationBatch, actor: string): Promise<{ status: string; run: number; retried: string[] }> {
+  const { ds, queues } = deps;
+  if (batch.status !== 'failed' && batch.status !== 'rolled_back') {
+    await refuse(deps, actor, 'batch.retry', batch.id, Errors.conflict('nothing_to_retry', `Batch is ${batch.status}: only failed or rolled-back batches can be retried.`, { status: batch.status }));
+  }
+  let run = runOf(batch);
+  const retried: string[] = [];
+  if (batch.status === 'failed') {
+    for (const phase of PHASES) {
+      const job = await queues.migration.getJob(phaseJobId(batch.id, phase, run));
+      if (job && (await job.getState()) === 'failed') {
+        await job.retry('failed', { resetAttemptsMade: true });
+        retried.push(job.id!);
+      }
+    }
+  }
+  if (retried.length > 0) {
+    await ds.query(`UPDATE migration_phases SET status = 'pending', error = NULL WHERE batch_id = $1 AND status = 'failed'`, [batch.id]);
+    await ds.query(`UPDATE migration_batches SET status = 'queued', error = NULL, finished_at = NULL, updated_at = now() WHERE id = $1`, [batch.id]);
+  } else {
+    // Re-apply (or a failed job no longer in Redis): a new run of every phase; done work is idempotent.
+    run += 1;
+    await ds.query(
+      `UPDATE migration_phases SET status = 'pending', total = 0, done = 0, rejected = 0, attempts = 0, error = NULL, started_at = NULL, finished_at = NULL WHERE batch_id = $1`,
+      [batch.id],
+    );
+    await ds.query(
+      `UPDATE migration_batches SET status = 'queued', error = NULL, verification = NULL, started_at = NULL, finished_at = NULL, updated_at = now(),
+              notes = notes || jsonb_build_object('run', $2::int) WHERE id = $1`,
+      [batch.id, run],
+    );
+    await enqueueBatch(queues.flows, batch.id, deps.config, run);
+  }
+  await recordAudit(ds, { actor, action: 'batch.retry', target: `batch:${batch.id}`, outcome: 'ok', details: { from: batch.status, run, retriedJobs: retried } });
+  return { status: 'queued', run, retried };
+}
+
+/** Checks and queues a rollback; the maintenance worker carries it out (jobs/maintenance/rollback.ts). */
+export async function requestRollback(deps: ActionDeps, batch: MigrationBatch, force: boolean, actor: string) {
+  const { ds, queues } = deps;
+  const action = force ? 'batch.rollback.forced' : 'batch.rollback';
+  if (ACTIVE.includes(batch.status)) await refuse(deps, actor, action, batch.id, Errors.conflict('batch_active', `Batch is ${batch.status}; wait until it finishes, then roll it back.`));
+  if (batch.status === 'rolling_back' || batch.status === 'rolled_back') await refuse(deps, actor, action, batch.id, Errors.conflict(`already_${batch.status}`, `Batch is already ${batch.status.replace('_', ' ')}.`));
+  const [busy] = await ds.query(`SELECT id FROM migration_batches WHERE user_id = $1 AND id <> $2 AND status IN ('running', 'rolling_back') LIMIT 1`, [batch.userId, batch.id]);
+  if (busy) await refuse(deps, actor, action, batch.id, Errors.conflict('user_busy', `Another batch of this user (${busy.id}) is running or rolling back; try again when it has finished.`, { batchId: busy.id }));
+  const plan = await planRollback(ds, batch.id, force);
+  if (plan.conflicts.length > 0 && !force) {
+    await refuse(deps, actor, action, batch.id, Errors.conflict('rollback_conflict', `Later batches changed rows of this batch: ${plan.conflicts.join(', ')}. Roll them back first, or force to roll back all of them, newest first.`, { laterBatches: plan.conflicts }));
+  }
+  const previous: { id: string; status: string }[] = await ds.query(`SELECT id, status FROM migration_batches WHERE id = ANY($1::uuid[])`, [plan.order]);
+  const auditId = await recordAudit(ds, { actor, action, target: `batch:${batch.id}`, outcome: 'queued', details: { batches: plan.order, laterBatches: plan.conflicts } });
+  await ds.query(
+    `UPDATE migration_batches b SET status = 'rolling_back', updated_at = now(), notes = b.notes || jsonb_build_object('statusBeforeRollback', b.status)
+     WHERE id = ANY($1::uuid[])`,
+    [plan.order],
+  );
+  const data: JobPayloads['rollback'] = { batchId: batch.id, force, actor, auditId };
+  try {
+    const job = await queues.maintenance.add('rollback', data, { jobId: `rollback.${batch.id}.${auditId}`, attempts: 3, backoff: { type: 'exponential', delay: deps.config.JOB_BACKOFF_MS }, removeOnComplete: { age: 30 * 24 * 3600 } });
+    return { status: 'rolling_back' as const, batches: plan.order, jobId: job.id };
+  } catch (err) {
+    for (const p of previous) await ds.query(`UPDATE migration_batches SET status = $2 WHERE id = $1`, [p.id, p.status]);
+    await recordAudit(ds, { actor, action, target: `batch:${batch.id}`, outcome: 'failed', details: { requestId: auditId, reason: 'the job queue (Redis) is unreachable' } });
+    throw Errors.unavailable('The job queue (Redis)');
+  }
+}
+
+/** Verifies a finished batch again and records the result (completed ⇄ needs_attention). */
+export async function reverifyBatch(deps: ActionDeps, batch: MigrationBatch, actor: string): Promise<Verification> {
+  if (!['completed', 'needs_attention'].includes(batch.status)) {
+    await refuse(deps, actor, 'batch.verify', batch.id, Errors.conflict('not_verifiable', `Batch is ${batch.status}; only completed batches or batches needing attention can be verified.`));
+  }
+  const v = await verifyBatch({ deps: { ds: deps.ds } as never, batch });
+  await deps.ds.query(`UPDATE migration_batches SET verification = $2, status = $3, updated_at = now() WHERE id = $1`, [batch.id, JSON.stringify(v), v.ok ? 'completed' : 'needs_attention']);
+  await recordAudit(deps.ds, { actor, action: 'batch.verify', target: `batch:${batch.id}`, outcome: 'ok', details: { ok: v.ok, problems: v.problems } });
+  return v;
+}

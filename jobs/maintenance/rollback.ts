@@ -1,0 +1,42 @@
+/**
+ * The rollback job: undoes the batch (and, when forced, the later batches that built on it) newest first,
+ * reporting progress per batch, and records the outcome in the audit log. If it cannot finish, the batches
+ * not yet undone go back to the status they had.
+ */
+import type { Job } from 'bullmq';
+import { recordAudit } from '../audit';
+import type { JobPayloads } from '../names';
+import type { PhaseDeps } from '../phases/context';
+import { planRollback, undoBatch } from '../rollback';
+
+export async function rollbackJob(deps: PhaseDeps, job: Job<JobPayloads['rollback']>): Promise<unknown> {
+  const { ds, config, log } = deps;
+  const { batchId, force, actor, auditId } = job.data;
+  const action = force ? 'batch.rollback.forced' : 'batch.rollback';
+  const plan = await planRollback(ds, batchId, force);
+  const done: Record<string, unknown> = {};
+  try {
+    if (plan.conflicts.length > 0 && !force) throw new Error(`later batches changed its rows meanwhile: ${plan.conflicts.join(', ')}`);
+    for (const [i, id] of plan.order.entries()) {
+      const [b] = await ds.query(`SELECT status FROM migration_batches WHERE id = $1`, [id]);
+      if (b?.status === 'rolled_back') continue; // finished by an earlier attempt of this job
+      if (b?.status !== 'rolling_back') await ds.query(`UPDATE migration_batches SET status = 'rolling_back' WHERE id = $1`, [id]);
+      done[id] = await undoBatch(ds, id, config.PHASE_LOCK_TIMEOUT_MS);
+      log.info({ batchId: id, tables: done[id] }, 'batch rolled back');
+      await job.updateProgress({ done: i + 1, total: plan.order.length, batchId: id });
+    }
+  } catch (err) {
+    const final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    if (final) {
+      await ds.query(
+        `UPDATE migration_batches SET status = coalesce(notes->>'statusBeforeRollback', 'failed'), error = $2, updated_at = now()
+         WHERE id = ANY($1::uuid[]) AND status = 'rolling_back'`,
+        [plan.order, JSON.stringify({ code: 'rollback_failed', message: `Rollback failed: ${(err as Error).message}` })],
+      );
+      await recordAudit(ds, { actor, action, target: `batch:${batchId}`, outcome: 'failed', details: { requestId: auditId, reason: (err as Error).message, undone: Object.keys(done) } });
+    }
+    throw err;
+  }
+  await recordAudit(ds, { actor, action, target: `batch:${batchId}`, outcome: 'ok', details: { requestId: auditId, batches: plan.order, tables: done } });
+  return { batches: plan.order };
+}

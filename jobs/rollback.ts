@@ -1,0 +1,107 @@
+/**
+ * Exact rollback from the before-image journal. For each batch, in one transaction: rows whose first
+ * journal entry in the batch is an update get that before-image back (parents first), rows the batch
+ * inserted are deleted (children first); then its journal and expectations are dropped, so the batch can
+ * be applied again as a new run. Batches are undone newest first.
+ *
+ * A batch whose rows a later, still-applied batch changed (or built on: rows referencing rows it inserted)
+ * cannot be rolled back alone: planRollback names those batches, and `force` takes them along.
+ */
+import type { DataSource, EntityManager } from 'typeorm';
+import { TABLE_ORDER } from './phases/applyResults';
+import { tableSpec } from './write/tableSpec';
+
+export interface RollbackPlan {
+  /** Batches to undo, newest first (the requested one last). */
+  order: string[];
+  /** Later batches that block a plain rollback. */
+  conflicts: string[];
+}
+
+const ROLLBACKABLE = ['completed', 'needs_attention', 'failed', 'rolling_back'];
+
+export async function planRollback(ds: DataSource | EntityManager, batchId: string, force: boolean): Promise<RollbackPlan> {
+  const set = [batchId];
+  const conflicts: string[] = [];
+  for (let i = 0; i < set.length; i++) {
+    const blockers = await blockersOf(ds, set[i], set);
+    for (const b of blockers) {
+      if (set.includes(b)) continue;
+      conflicts.push(b);
+      if (force) set.push(b);
+    }
+    if (!force) break;
+  }
+  const rows: { id: string }[] = await ds.query(
+    `SELECT id FROM migration_batches WHERE id = ANY($1::uuid[]) ORDER BY created_at DESC, id DESC`,
+    [set],
+  );
+  return { order: rows.map((r) => r.id), conflicts: [...new Set(conflicts)] };
+}
+
+/** Batches other than `exclude` that changed this batch's rows later, or own rows referencing rows it inserted. */
+async function blockersOf(db: DataSource | EntityManager, batchId: string, exclude: string[]): Promise<string[]> {
+  const overlap: { batch_id: string }[] = await db.query(
+    `SELECT DISTINCT j2.batch_id FROM row_journal j1
+     JOIN row_journal j2 ON j2.table_name = j1.table_name AND j2.row_id = j1.row_id AND j2.seq > j1.seq
+     JOIN migration_batches b ON b.id = j2.batch_id
+     WHERE j1.batch_id = $1 AND NOT (j2.batch_id = ANY($2::uuid[])) AND b.status <> 'rolled_back'`,
+    [batchId, exclude],
+  );
+  const found = new Set(overlap.map((r) => r.batch_id));
+  const ds = 'connection' in db ? db.connection : db;
+  for (const meta of ds.entityMetadatas) {
+    for (const rel of meta.manyToOneRelations) {
+      const fk = rel.joinColumns[0].databaseName;
+      const dependents: { batch_id: string }[] = await db.query(
+        `SELECT DISTINCT c.batch_id FROM row_journal j JOIN "${meta.tableName}" c ON c."${fk}" = j.row_id
+         WHERE j.batch_id = $1 AND j.table_name = $2 AND j.op = 'insert' AND NOT (c.batch_id = ANY($3::uuid[]))`,
+        [batchId, rel.inverseEntityMetadata.tableName, exclude],
+      );
+      for (const d of dependents) found.add(d.batch_id);
+    }
+  }
+  return [...found];
+}
+
+/** Undoes one batch; returns rows restored and deleted per table. */
+export async function undoBatch(ds: DataSource, batchId: string, lockTimeoutMs: number): Promise<Record<string, { restored: number; deleted: number }>> {
+  return ds.transaction(async (m) => {
+    await m.query(`SET LOCAL lock_timeout = ${Number(lockTimeoutMs)}`);
+    const [b] = await m.query(`SELECT status FROM migration_batches WHERE id = $1 FOR UPDATE`, [batchId]);
+    if (!b || !ROLLBACKABLE.includes(b.status)) throw new Error(`batch ${batchId} is ${b?.status ?? 'missing'}; it cannot be rolled back`);
+    const stats: Record<string, { restored: number; deleted: number }> = {};
+    const first = (table: string) =>
+      `(SELECT DISTINCT ON (row_id) row_id, op, before FROM row_journal WHERE batch_id = $1 AND table_name = '${table}' ORDER BY row_id, seq)`;
+    for (const table of TABLE_ORDER) {
+      const spec = tableSpec(ds, table);
+      const cols = spec.columns.filter((c) => c.column !== 'id').map((c) => `"${c.column}"`);
+      const res = await m.query(
+        `UPDATE "${table}" t SET (${cols.join(', ')}) = (${cols.map((c) => `r.${c}`).join(', ')})
+         FROM ${first(table)} f, jsonb_populate_record(NULL::"${table}", f.before) r
+         WHERE f.op = 'update' AND t.id = f.row_id`,
+        [batchId],
+      );
+      stats[table] = { restored: rowCount(res), deleted: 0 };
+    }
+    for (const table of [...TABLE_ORDER].reverse()) {
+      const res = await m.query(`DELETE FROM "${table}" t USING ${first(table)} f WHERE f.op = 'insert' AND t.id = f.row_id`, [batchId]);
+      stats[table].deleted = rowCount(res);
+    }
+    await m.query(`DELETE FROM row_journal WHERE batch_id = $1`, [batchId]);
+    await m.query(`DELETE FROM batch_rows WHERE batch_id = $1`, [batchId]);
+    await m.query(`UPDATE migration_phases SET status = 'rolled_back' WHERE batch_id = $1`, [batchId]);
+    await m.query(
+      `UPDATE migration_batches SET status = 'rolled_back', finished_at = now(), updated_at = now(),
+              notes = notes || jsonb_build_object('rolledBackAt', now()) WHERE id = $1`,
+      [batchId],
+    );
+    for (const k of Object.keys(stats)) if (stats[k].restored === 0 && stats[k].deleted === 0) delete stats[k];
+    return stats;
+  });
+}
+
+/** TypeORM returns [rows, affected] for UPDATE/DELETE through query(). */
+function rowCount(res: unknown): number {
+  return Array.isArray(res) && typeof res[1] === 'number' ? res[1] : 0;
+}

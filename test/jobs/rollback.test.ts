@@ -1,0 +1,174 @@
+/**
+ * Admins can trust a batch: exact rollback from the journal, refused and forced rollbacks, re-apply,
+ * retry after failure, verification catching rows changed behind the system's back, and the audit log.
+ */
+import { Client } from 'pg';
+import { CONTENT_ITEMS, catalystDump, type DumpDoc } from '../fixtures/catalystDump';
+import { tableChecksums } from '../helpers/checksums';
+import { startStack, TEST_ADMIN_TOKEN, waitForBatch, type Stack } from '../helpers/stack';
+
+let stack: Stack;
+let token: string;
+const USER = 'user-rollback';
+const admin = { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
+
+beforeAll(async () => {
+  stack = await startStack({ config: { JOB_ATTEMPTS: '2', PHASE_LOCK_TIMEOUT_MS: '200' } });
+  token = await stack.mintToken(USER);
+});
+afterAll(() => stack.close());
+
+const ds = () => stack.api.deps.ds;
+
+async function apply(doc: DumpDoc, expected = 'completed'): Promise<string> {
+  const res = await stack.http.post('/v1/dumps').set('Authorization', `Bearer ${token}`).set('Content-Type', 'application/json').send(JSON.stringify(doc));
+  expect(res.status).toBe(202);
+  expect(await waitForBatch(stack, res.body.batchId)).toBe(expected);
+  return res.body.batchId;
+}
+
+/** Batch 2: the same user a day later edited an item, renamed the website and added an item. */
+function laterDump(): DumpDoc {
+  const doc = catalystDump();
+  doc.source = { ...doc.source, capturedAt: '2026-11-29T10:00:00.000Z' };
+  const items = JSON.parse(JSON.stringify(CONTENT_ITEMS));
+  items[0].data.title = 'Hello again';
+  items.push({ id: '1754999000000_newitem00', contentTypeId: items[1].contentTypeId, data: { fullName: 'Grace Hopper' }, createdAt: '2025-08-13T07:10:00.000Z', updatedAt: '2025-08-13T07:10:00.000Z' });
+  doc.localStorage = doc.localStorage.map((e) => (e.key === 'content-storage' ? { key: e.key, value: JSON.stringify({ state: { contentItems: items, projectId: 'default' }, version: 0 }) } : e));
+  const site = doc.indexedDB[0].stores[0].records[0].value as Record<string, unknown>;
+  site.name = 'Coffee Shop & Roastery';
+  return doc;
+}
+
+async function rollback(batchId: string, force = false) {
+  return stack.http.post(`/v1/admin/batches/${batchId}/rollback`).set(admin).send({ force });
+}
+
+let b1: string;
+let b2: string;
+let beforeB1: Record<string, string>;
+let beforeB2: Record<string, string>;
+
+test('(1) rolling back the second of two overlapping batches restores the exact earlier state', async () => {
+  beforeB1 = await tableChecksums(ds(), USER);
+  b1 = await apply(catalystDump());
+  beforeB2 = await tableChecksums(ds(), USER);
+  b2 = await apply(laterDump());
+  const afterB2 = await tableChecksums(ds(), USER);
+  expect(afterB2.content_items).not.toBe(beforeB2.content_items);
+  expect(afterB2.websites).not.toBe(beforeB2.websites);
+  const [{ n }] = await ds().query(`SELECT count(*)::int AS n FROM row_journal WHERE batch_id = $1 AND op = 'update'`, [b2]);
+  expect(n).toBeGreaterThan(0);
+
+  const res = await rollback(b2);
+  expect(res.status).toBe(202);
+  expect(res.body).toMatchObject({ status: 'rolling_back', batches: [b2] });
+  expect(await waitForBatch(stack, b2, ['rolled_back', 'failed', 'completed'])).toBe('rolled_back');
+  expect(await tableChecksums(ds(), USER)).toEqual(beforeB2);
+  const status = await stack.http.get(`/v1/batches/${b2}`).set('Authorization', `Bearer ${token}`);
+  expect(status.body.status).toBe('rolled_back');
+});
+
+test('a rolled-back batch can be applied again', async () => {
+  const res = await stack.http.post(`/v1/admin/batches/${b2}/retry`).set(admin);
+  expect(res.status).toBe(202);
+  expect(res.body.run).toBe(2);
+  expect(await waitForBatch(stack, b2)).toBe('completed');
+  const [item] = await ds().query(`SELECT data FROM content_items WHERE user_id = $1 AND source_id = $2`, [USER, CONTENT_ITEMS[0].id]);
+  expect(item.data.title).toBe('Hello again');
+});
+
+test('(2) rolling back a batch a later batch built on is refused with 409 naming it; forced, both go, newest first', async () => {
+  const refused = await rollback(b1);
+  expect(refused.status).toBe(409);
+  expect(refused.body.error.code).toBe('rollback_conflict');
+  expect(refused.body.error.details.laterBatches).toEqual([b2]);
+  expect(refused.body.error.message).toContain(b2);
+
+  const forced = await rollback(b1, true);
+  expect(forced.status).toBe(202);
+  expect(forced.body.batches).toEqual([b2, b1]);
+  expect(await waitForBatch(stack, b1, ['rolled_back', 'failed', 'completed'])).toBe('rolled_back');
+  expect(await waitForBatch(stack, b2, ['rolled_back'])).toBe('rolled_back');
+  expect(await tableChecksums(ds(), USER)).toEqual(beforeB1);
+});
+
+test('(3) a row changed behind the system\'s back during a run ends the batch needs_attention, naming the row', async () => {
+  const locker = new Client({ connectionString: stack.config.DATABASE_URL, options: `-c search_path=${stack.config.DATABASE_SCHEMA}` });
+  await locker.connect();
+  try {
+    // Hold the preserve phase (it writes preserved_entries) while someone edits a content item directly.
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE preserved_entries IN ACCESS EXCLUSIVE MODE');
+    const doc = catalystDump();
+    doc.source = { ...doc.source, capturedAt: '2026-11-30T10:00:00.000Z' };
+    const res = await stack.http.post('/v1/dumps').set('Authorization', `Bearer ${token}`).set('Content-Type', 'application/json').send(JSON.stringify(doc));
+    const id = res.body.batchId;
+    for (;;) {
+      const [p] = await ds().query(`SELECT status FROM migration_phases WHERE batch_id = $1 AND name = 'preserve'`, [id]);
+      if (p.status === 'running') break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await ds().query(`UPDATE content_items SET data = jsonb_set(data, '{title}', '"edited by hand"') WHERE user_id = $1 AND source_id = $2`, [USER, CONTENT_ITEMS[0].id]);
+    await locker.query('COMMIT');
+    expect(await waitForBatch(stack, id)).toBe('needs_attention');
+    const status = await stack.http.get(`/v1/batches/${id}`).set(admin);
+    const v = status.body.report.verification;
+    expect(v.ok).toBe(false);
+    expect(v.differences).toEqual([expect.objectContaining({ table: 'content_items', sourceId: CONTENT_ITEMS[0].id, problem: 'changed' })]);
+    expect(status.body.error.code).toBe('verification_failed');
+    // Put it right and verify again (the CLI's `verify`): the batch is completed.
+    await stack.http.post(`/v1/admin/batches/${id}/rollback`).set(admin).send({});
+    expect(await waitForBatch(stack, id, ['rolled_back'])).toBe('rolled_back');
+  } finally {
+    await locker.query('ROLLBACK').catch(() => undefined);
+    await locker.end();
+  }
+});
+
+test('(4) a retry after a failure reaches the same final state as a clean run', async () => {
+  const clean = await startStack();
+  try {
+    const cleanToken = await clean.mintToken('user-retry');
+    const r = await clean.http.post('/v1/dumps').set('Authorization', `Bearer ${cleanToken}`).set('Content-Type', 'application/json').send(JSON.stringify(catalystDump()));
+    expect(await waitForBatch(clean, r.body.batchId)).toBe('completed');
+    const expected = await tableChecksums(clean.api.deps.ds, 'user-retry', { withoutBatchId: true });
+
+    const retryToken = await stack.mintToken('user-retry');
+    const locker = new Client({ connectionString: stack.config.DATABASE_URL, options: `-c search_path=${stack.config.DATABASE_SCHEMA}` });
+    await locker.connect();
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE deployment_history IN ACCESS EXCLUSIVE MODE');
+    const res = await stack.http.post('/v1/dumps').set('Authorization', `Bearer ${retryToken}`).set('Content-Type', 'application/json').send(JSON.stringify(catalystDump()));
+    expect(await waitForBatch(stack, res.body.batchId)).toBe('failed'); // both attempts hit the lock
+    await locker.query('COMMIT');
+    await locker.end();
+    const failed = await stack.http.get(`/v1/batches/${res.body.batchId}`).set(admin);
+    expect(failed.body.error.phase).toBe('deploymentHistory');
+    const retry = await stack.http.post(`/v1/admin/batches/${res.body.batchId}/retry`).set(admin);
+    expect(retry.status).toBe(202);
+    expect(retry.body.retried).toEqual([`${res.body.batchId}.deploymentHistory`]);
+    expect(await waitForBatch(stack, res.body.batchId)).toBe('completed');
+    expect(await tableChecksums(ds(), 'user-retry', { withoutBatchId: true })).toEqual(expected);
+  } finally {
+    await clean.close();
+  }
+});
+
+test('(5) the audit log holds each admin action with who, what and the outcome', async () => {
+  const res = await stack.http.get('/v1/admin/audit?limit=200').set(admin);
+  expect(res.status).toBe(200);
+  const seen = res.body.entries.map((e: { action: string; outcome: string; target: string }) => `${e.action}:${e.outcome}:${e.target}`);
+  expect(seen).toEqual(expect.arrayContaining([
+    `token.mint:ok:user:${USER}`,
+    `batch.rollback:queued:batch:${b2}`,
+    `batch.rollback:ok:batch:${b2}`,
+    `batch.rollback:refused:batch:${b1}`,
+    `batch.rollback.forced:queued:batch:${b1}`,
+    `batch.rollback.forced:ok:batch:${b1}`,
+    `batch.retry:ok:batch:${b2}`,
+  ]));
+  for (const e of res.body.entries) expect(e).toMatchObject({ actor: expect.any(String), at: expect.any(String) });
+  const forbidden = await stack.http.get('/v1/admin/audit').set('Authorization', `Bearer ${token}`);
+  expect(forbidden.status).toBe(403);
+});
