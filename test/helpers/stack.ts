@@ -47,9 +47,9 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(opts: { workers?: boolean; config?: Record<string, string> } = {}): Promise<Stack> {
+export async function startStack(opts: { workers?: boolean; config?: Record<string, string>; logTo?: NodeJS.WritableStream } = {}): Promise<Stack> {
   const config = testConfig(opts.config);
-  const log = createLogger(config.LOG_LEVEL);
+  const log = createLogger(config.LOG_LEVEL, {}, opts.logTo as never);
   const api = await startApi(config, { migrate: true, log });
   const app = api.app;
   const stack: Stack = {
