@@ -10,8 +10,14 @@ import { retryBatchHandler, rollbackBatchHandler, verifyBatchHandler } from './h
 import { getAsset } from './handlers/getAsset';
 import { getBatch } from './handlers/getBatch';
 import { getBatchReport } from './handlers/getBatchReport';
+import { getClientFile, getUploaderPage } from './handlers/client';
 import { healthz, readyz } from './handlers/health';
 import { postDump } from './handlers/postDump';
+import { batchEvents, batchListEvents } from './handlers/dashboard/events';
+import { getSession, loginPage, postLogin, postLogout } from './handlers/dashboard/login';
+import { metricsHandler } from './handlers/dashboard/metrics';
+import { batchPage, dashboardAssets, overviewPage } from './handlers/dashboard/pages';
+import { listRejects } from './handlers/dashboard/rejects';
 import { authenticate } from './middleware/auth';
 import { batchProvider } from './providers/batchProvider';
 
@@ -31,11 +37,30 @@ export function createRoutes(deps: ApiDeps): Router {
   r.get('/v1/batches/:id/report', uploader, batchProvider(deps), getBatchReport(deps));
   r.get('/v1/assets/:sha256', getAsset(deps));
 
+  // The browser uploader (public: it holds no data; the page asks for a token before sending anything).
+  r.get('/client/:file', getClientFile());
+  r.get('/uploader', getUploaderPage());
+
   r.get('/v1/admin/batches', adminRead, listBatches(deps));
   r.post('/v1/admin/tokens', admin, jsonBody, mintToken(deps));
   r.post('/v1/admin/batches/:id/retry', admin, batchProvider(deps), retryBatchHandler(deps));
   r.post('/v1/admin/batches/:id/rollback', admin, jsonBody, batchProvider(deps), rollbackBatchHandler(deps));
   r.post('/v1/admin/batches/:id/verify', admin, batchProvider(deps), verifyBatchHandler(deps));
   r.get('/v1/admin/audit', adminRead, listAudit(deps));
+
+  // The migrations dashboard (issue 7). Pages send a browser without a session to the login form; the
+  // session cookie is accepted by these, the admin API above and Bull Board (app.ts).
+  const page = authenticate(deps, ['admin', 'operator'], { loginRedirect: true });
+  r.get('/metrics', metricsHandler(deps));
+  r.use('/admin/assets', dashboardAssets);
+  r.get('/admin/login', loginPage());
+  r.post('/admin/login', express.urlencoded({ extended: false, limit: '10kb' }), postLogin(deps));
+  r.post('/admin/logout', postLogout(deps));
+  r.get('/admin/session', adminRead, getSession(deps));
+  r.get('/admin', page, overviewPage);
+  r.get('/admin/batches/:id', page, batchPage);
+  r.get('/v1/admin/events/batches', adminRead, batchListEvents(deps));
+  r.get('/v1/admin/events/batches/:id', adminRead, batchProvider(deps), batchEvents(deps));
+  r.get('/v1/admin/batches/:id/rejects', adminRead, batchProvider(deps), listRejects(deps));
   return r;
 }

@@ -1,0 +1,33 @@
+/**
+ * The browser uploader (served as an ES module at /client/uploader.js):
+ *
+ *   import { migrate } from '/client/uploader.js';
+ *   const result = await migrate({ token, websiteId, onProgress: (p) => console.log(p) });
+ *   if (result.status === 'completed') { ... the app may now retire its browser copy ... }
+ *
+ * It reads and never changes the app's storage; deciding what to do with the browser copy once the batch
+ * is `completed` is the app's call, so a server-side rollback always has that copy to fall back on.
+ */
+import { serialize } from './ndjson';
+import { snapshot, type SnapshotOptions } from './snapshot';
+import type { MigrationResult } from './types';
+import { upload, type UploadOptions } from './upload';
+
+export { snapshot, readWebStorage } from './snapshot';
+export type { SnapshotOptions } from './snapshot';
+export { upload, sha256Hex, DEFAULT_CHUNK_SIZE, DEFAULT_RETRY_DELAYS } from './upload';
+export type { UploadOptions } from './upload';
+export { followBatch, TERMINAL_STATUSES, ApiError } from './follow';
+export { encodeValue, EncodeError } from './encode';
+export { serialize, summarize, toNdjson } from './ndjson';
+export { RESUME_KEY_PREFIX } from './resumeStore';
+export * from './types';
+
+export type MigrateOptions = UploadOptions & SnapshotOptions;
+
+/** snapshot() then upload(); reports what was found first (`stage: 'snapshot'`). */
+export async function migrate(opts: MigrateOptions): Promise<MigrationResult> {
+  const dump = await snapshot(opts);
+  opts.onProgress?.({ stage: 'snapshot', summary: serialize(dump).summary });
+  return upload(dump, opts);
+}

@@ -1,0 +1,146 @@
+/**
+ * upload(): sends a dump as NDJSON (§1b) through the resumable upload endpoint (tus 1.0.0, CONTRACT §2),
+ * then follows the batch the server created until it reaches a terminal status.
+ *
+ * Resuming after a reload: the fingerprint is the sha256 of the entry lines (not the whole file, whose
+ * header carries the new snapshot's `capturedAt`) plus websiteId and endpoint. If an unfinished upload with
+ * that fingerprint is remembered (resumeStore.ts), its header line is reused, so the file is byte for byte
+ * the one the server holds part of, and tus-js-client asks the server for its offset (HEAD) and continues.
+ */
+import { Upload, type DetailedError, type HttpRequest, type HttpResponse } from 'tus-js-client';
+import { apiError, followBatch } from './follow';
+import { serialize } from './ndjson';
+import { ResumeStore, type StoredUpload } from './resumeStore';
+import type { Dump, MigrationProgress, MigrationResult } from './types';
+
+export interface UploadOptions {
+  /** The tus endpoint. @defaultValue `${location.origin}/v1/uploads` */
+  endpoint?: string;
+  /** An uploader token (CONTRACT §2: minted by an admin). */
+  token: string;
+  /** Source id of the website that global (not per-website) data belongs to; sent as tus metadata. */
+  websiteId?: string;
+  onProgress?: (p: MigrationProgress) => void;
+  /** Bytes per PATCH. Smaller chunks lose less on a dropped connection. @defaultValue 5 MiB */
+  chunkSize?: number;
+  /** Waits (ms) before each retry of a failed request; its length is the number of retries. */
+  retryDelays?: number[];
+  /** Batch status polling interval (ms). @defaultValue 500 */
+  pollIntervalMs?: number;
+  /** API base with `/v1`, for the batch status. @defaultValue the endpoint without its last segment */
+  apiBase?: string;
+  /** Stops the upload (it stays resumable) and the waiting. */
+  signal?: AbortSignal;
+}
+
+/** Exponential backoff, capped: about two minutes of retrying before giving up. */
+export const DEFAULT_RETRY_DELAYS = [0, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000];
+export const DEFAULT_CHUNK_SIZE = 5 * 1024 * 1024;
+const NDJSON = 'application/x-ndjson';
+
+export async function sha256Hex(data: Blob): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', await data.arrayBuffer());
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function defaultEndpoint(): string {
+  return new URL('/v1/uploads', location.href).href;
+}
+
+/** `https://host/v1/uploads` → `https://host/v1`. */
+function apiBaseOf(endpoint: string): string {
+  const u = new URL(endpoint, location.href);
+  u.pathname = u.pathname.replace(/\/+$/, '').replace(/\/[^/]*$/, '');
+  u.search = '';
+  return u.href.replace(/\/+$/, '');
+}
+
+export async function upload(dump: Dump, opts: UploadOptions): Promise<MigrationResult> {
+  const endpoint = new URL(opts.endpoint ?? defaultEndpoint(), location.href).href;
+  const { header, body } = serialize(dump);
+  const entriesBlob = new Blob(body);
+  const fingerprint = `${await sha256Hex(entriesBlob)}.${opts.websiteId ?? ''}.${endpoint}`;
+  const previous = (await new ResumeStore().findUploadsByFingerprint(fingerprint)).find((p) => typeof p.header === 'string');
+  const usedHeader = previous?.header ?? header;
+  const file = new Blob([usedHeader, entriesBlob], { type: NDJSON });
+  const sha256 = await sha256Hex(file);
+
+  const sent = await sendTus(file, { ...opts, endpoint, fingerprint, sha256, header: usedHeader, capturedAt: dump.source.capturedAt });
+  if (!sent.batchId) {
+    // The server had every byte already (an earlier page finished the upload but was gone before reading
+    // the answer), so no PATCH carried Migration-Batch-Id. The record is removed on success, so one fresh
+    // upload (new header, new digest) gets a batch; re-migrating the same data updates rows in place.
+    if (previous) return upload(dump, opts);
+    throw new Error('The upload completed but the server did not report a batch (no Migration-Batch-Id header).');
+  }
+  opts.onProgress?.({ stage: 'uploaded', batchId: sent.batchId, bytesTotal: file.size });
+  const { batch, report } = await followBatch(sent.batchId, {
+    apiBase: opts.apiBase ?? apiBaseOf(endpoint),
+    token: opts.token,
+    pollIntervalMs: opts.pollIntervalMs,
+    onProgress: opts.onProgress,
+    signal: opts.signal,
+  });
+  return { batchId: sent.batchId, status: batch.status, batch, report, resumed: sent.resumed };
+}
+
+interface TusParams extends UploadOptions {
+  endpoint: string;
+  fingerprint: string;
+  sha256: string;
+  header: string;
+  capturedAt: string;
+}
+
+function sendTus(file: Blob, p: TusParams): Promise<{ batchId: string | null; resumed: boolean }> {
+  return new Promise((resolve, reject) => {
+    let batchId: string | null = null;
+    let resumedFrom: number | null = null;
+    const metadata: Record<string, string> = {
+      filename: `dump-${p.capturedAt.replace(/[:.]/g, '-')}.ndjson`,
+      contentType: NDJSON,
+      sha256: p.sha256,
+      ...(p.websiteId ? { websiteId: p.websiteId } : {}),
+    };
+    const up = new Upload(file, {
+      endpoint: p.endpoint,
+      headers: { Authorization: `Bearer ${p.token}` },
+      metadata,
+      chunkSize: p.chunkSize ?? DEFAULT_CHUNK_SIZE,
+      retryDelays: p.retryDelays ?? DEFAULT_RETRY_DELAYS,
+      storeFingerprintForResuming: true,
+      removeFingerprintOnSuccess: true,
+      urlStorage: new ResumeStore(p.header),
+      fingerprint: async () => p.fingerprint,
+      onAfterResponse: (req: HttpRequest, res: HttpResponse) => {
+        // "the final PATCH response carries Migration-Batch-Id" (CONTRACT §2)
+        const id = res.getHeader('Migration-Batch-Id');
+        if (id) batchId = id;
+        if (req.getMethod() === 'HEAD' && res.getStatus() < 300) resumedFrom = Number(res.getHeader('Upload-Offset') ?? NaN);
+      },
+      onProgress: (bytesSent, bytesTotal) => p.onProgress?.({ stage: 'upload', bytesSent, bytesTotal, resumedFrom }),
+      onSuccess: () => resolve({ batchId, resumed: resumedFrom !== null }),
+      onError: (err) => reject(describe(err as DetailedError)),
+    });
+    p.signal?.addEventListener('abort', () => {
+      void up.abort(false); // keep the server's copy: the next call resumes it
+      reject(p.signal?.reason ?? new Error('aborted'));
+    }, { once: true });
+    up.findPreviousUploads().then((found: StoredUpload[]) => {
+      const same = found.find((f) => f.size === file.size && f.metadata?.sha256 === p.sha256);
+      if (same) up.resumeFromPreviousUpload(same);
+      up.start();
+    }, reject);
+  });
+}
+
+/** tus-js-client's errors quote the whole response; prefer the API's own `{"error":{message}}`. */
+function describe(err: DetailedError): Error {
+  const res = err.originalResponse;
+  if (res && res.getStatus() >= 400) {
+    const e = apiError(res.getStatus(), res.getBody() ?? '', 'The upload');
+    e.cause = err;
+    return e;
+  }
+  return err;
+}
