@@ -172,3 +172,39 @@ test('(5) the audit log holds each admin action with who, what and the outcome',
   const forbidden = await stack.http.get('/v1/admin/audit').set('Authorization', `Bearer ${token}`);
   expect(forbidden.status).toBe(403);
 });
+
+test('while a user\'s batch rolls back, a new batch of that user waits, then runs', async () => {
+  const user = 'user-waits';
+  const t = await stack.mintToken(user);
+  const post = (doc: DumpDoc) => stack.http.post('/v1/dumps').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/json').send(JSON.stringify(doc));
+  const first = (await post(catalystDump())).body.batchId;
+  expect(await waitForBatch(stack, first)).toBe('completed');
+  await stack.workers!.maintenance.pause(); // the rollback job stays queued: the batch is rolling_back
+  expect((await rollback(first)).status).toBe(202);
+  const second = (await post(laterDump())).body.batchId;
+  const ingest = await stack.api.deps.queues.migration.getJob(`${second}.ingest`);
+  for (let i = 0; i < 500 && (await ingest!.getState()) !== 'delayed'; i++) await new Promise((r) => setTimeout(r, 10));
+  expect(await ingest!.getState()).toBe('delayed'); // it checked, found the rollback, and waits
+  expect((await ds().query(`SELECT status FROM migration_batches WHERE id = $1`, [second]))[0].status).toBe('queued');
+  stack.workers!.maintenance.resume();
+  expect(await waitForBatch(stack, first, ['rolled_back'])).toBe('rolled_back');
+  expect(await waitForBatch(stack, second)).toBe('completed');
+  const [times] = await ds().query(
+    `SELECT (SELECT (notes->>'rolledBackAt')::timestamptz FROM migration_batches WHERE id = $1) AS rolled, (SELECT started_at FROM migration_batches WHERE id = $2) AS started`,
+    [first, second],
+  );
+  expect(times.started.getTime()).toBeGreaterThanOrEqual(times.rolled.getTime());
+});
+
+test('a non-empty dump that migrated nothing is never completed', async () => {
+  const t = await stack.mintToken('user-nothing');
+  const doc = catalystDump();
+  doc.localStorage = [{ key: 'sitemapComments', value: '[]' }, { key: 'featureFlags', value: '{"debugMode":true}' }];
+  doc.sessionStorage = [];
+  doc.indexedDB = [];
+  const res = await stack.http.post('/v1/dumps').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/json').send(JSON.stringify(doc));
+  expect(await waitForBatch(stack, res.body.batchId)).toBe('needs_attention');
+  const status = await stack.http.get(`/v1/batches/${res.body.batchId}`).set(admin);
+  expect(status.body.report.verification.problems).toContain('the dump has entries but none was migrated');
+  expect(status.body.counts).toMatchObject({ entries: 2, preserved: 2, migrated: 0 });
+});
