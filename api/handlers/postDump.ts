@@ -7,9 +7,11 @@ import { Readable } from 'node:stream';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { Errors } from '../../core/errors';
+import { recordUploadBytes } from '../../core/metrics';
 import { sha256Hex } from '../../core/ids';
 import { isDumpFormatError, validateDump, type DumpEncoding } from '../../format';
 import { createBatch, discardBatch, setBatchStatus } from '../../jobs/batches';
+import { dumpObjectKey, putDump } from '../../jobs/dumpObjects';
 import { enqueueBatch } from '../../jobs/pipeline';
 import type { MigrationBatch } from '../../entities';
 import type { ApiDeps } from '../context';
@@ -22,10 +24,6 @@ export function encodingOf(contentType: string | undefined): DumpEncoding | null
   if (t === 'application/json') return 'json';
   if (t === 'application/x-ndjson' || t === 'application/ndjson') return 'ndjson';
   return null;
-}
-
-export function dumpKey(userId: string, sha256: string, encoding: DumpEncoding): string {
-  return `dumps/${sha256Hex(userId).slice(0, 16)}/${sha256}.${encoding === 'json' ? 'json' : 'ndjson'}`;
 }
 
 export function postDump(deps: ApiDeps) {
@@ -49,19 +47,31 @@ export function postDump(deps: ApiDeps) {
       if (isDumpFormatError(err)) throw Errors.badRequest(err.code, err.message, err.details);
       throw err;
     }
+    recordUploadBytes('dumps', body.length);
     const sha = sha256Hex(body);
-    const key = dumpKey(caller.userId, sha, encoding);
-    await deps.store.put(key, body, { contentType: req.headers['content-type'] });
+    const key = dumpObjectKey(caller.userId, sha, encoding);
+    await putDump(deps.store, deps.config, key, body);
     const { batch, created } = await createBatch(deps.ds, {
       userId: caller.userId, dumpKey: key, dumpSha256: sha, dumpBytes: body.length, encoding,
       entryCount: summary.counts.total, source: summary.header.source as Record<string, unknown>,
       websiteHint: q.data.websiteId ?? null, idempotencyKey: idem?.success ? idem.data : null,
     });
+    res.locals.batchId = batch.id;
+    if (created && req.id) await rememberRequestId(deps, batch.id, req.id);
     if (created || batch.status === 'received') await startBatch(deps, batch, created);
     const status = created ? 'queued' : batch.status === 'received' ? 'queued' : batch.status;
-    deps.log.info({ batchId: batch.id, userId: caller.userId, created, entries: summary.counts.total, bytes: body.length }, created ? 'batch created' : 'duplicate dump: existing batch returned');
+    deps.log.info({ reqId: req.id, batchId: batch.id, userId: caller.userId, created, entries: summary.counts.total, bytes: body.length }, created ? 'batch created' : 'duplicate dump: existing batch returned');
     res.status(created ? 202 : 200).json({ batchId: batch.id, status, statusUrl: `/v1/batches/${batch.id}`, duplicate: !created });
   };
+}
+
+/**
+ * Keeps the id of the request that created the batch in its notes, before the flow is queued, so every
+ * worker log line of the batch can carry it (jobs/runPhase.ts) and a support ticket's X-Request-Id finds
+ * the batch (the dashboard searches notes.requestId). The tus finish hook can call it too.
+ */
+export async function rememberRequestId(deps: ApiDeps, batchId: string, requestId: string): Promise<void> {
+  await deps.ds.query(`UPDATE migration_batches SET notes = notes || jsonb_build_object('requestId', $2::text) WHERE id = $1`, [batchId, requestId]);
 }
 
 /** Queues the batch's flow; if Redis refuses, the batch is removed again so nothing half-written remains. */

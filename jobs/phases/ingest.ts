@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { Transform } from 'node:stream';
 import { openDump, type DumpEntry } from '../../format';
+import { readDumpObject } from '../dumpObjects';
 import { PermanentJobError } from '../errors';
 import type { PhaseRun } from './context';
 import { sealAad } from './staged';
@@ -32,7 +33,7 @@ export async function ingest(run: PhaseRun): Promise<void> {
   await deps.ds.query(`DELETE FROM batch_rejects WHERE batch_id = $1`, [batch.id]);
   await deps.ds.query(`DELETE FROM dump_entries WHERE batch_id = $1`, [batch.id]);
   const hash = createHash('sha256');
-  const source = await deps.store.get(batch.dumpKey);
+  const source = await readDumpObject(deps.store, deps.config, batch.dumpKey);
   const tee = new Transform({
     transform(c: Buffer, _enc, cb) {
       hash.update(c);

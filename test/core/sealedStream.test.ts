@@ -1,0 +1,33 @@
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { openSealedStream, sealStream } from '../../core/sealedStream';
+
+const keys = new Map([['k1', randomBytes(32)], ['k0', randomBytes(32)]]);
+
+async function collect(src: Readable, t: NodeJS.ReadWriteStream): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  await pipeline(src, t, async (s: AsyncIterable<string | Buffer>) => {
+    for await (const c of s) parts.push(Buffer.from(c));
+  });
+  return Buffer.concat(parts);
+}
+
+const chunked = (b: Buffer, size: number) => Readable.from(Array.from({ length: Math.ceil(b.length / size) || 1 }, (_, i) => b.subarray(i * size, (i + 1) * size)));
+
+test.each([0, 1, 15, 16, 17, 100_000])('round trip of %i bytes in odd chunks, with any key id known', async (n) => {
+  const plain = randomBytes(n);
+  const sealed = await collect(chunked(plain, 7777), sealStream(keys, 'k0'));
+  expect(sealed.includes(plain.subarray(0, 32)) && n >= 32).toBe(false);
+  expect(await collect(chunked(sealed, 13), openSealedStream(keys))).toEqual(plain);
+});
+
+test('an altered byte, a truncated object or an unknown key fails the stream', async () => {
+  const sealed = await collect(Readable.from([Buffer.from('{"secret":"abc"}')]), sealStream(keys, 'k1'));
+  const altered = Buffer.from(sealed);
+  altered[altered.length - 20] ^= 1;
+  await expect(collect(Readable.from([altered]), openSealedStream(keys))).rejects.toThrow(/authentication tag/);
+  await expect(collect(Readable.from([sealed.subarray(0, sealed.length - 3)]), openSealedStream(keys))).rejects.toThrow(/authentication tag|truncated/);
+  await expect(collect(Readable.from([sealed]), openSealedStream(new Map([['k9', randomBytes(32)]])))).rejects.toThrow(/no key "k1"/);
+  await expect(collect(Readable.from([Buffer.from('plain text')]), openSealedStream(keys))).rejects.toThrow(/not a sealed object/);
+});
