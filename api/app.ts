@@ -4,8 +4,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
-import { BULL_BOARD_PATH, createBullBoardRouter } from '../dashboard/bullBoard';
+import { httpDuration } from '../core/metrics';
+import { BULL_BOARD_PATH, bullBoardByRole } from '../dashboard/bullBoard';
 import type { ApiDeps } from './context';
+import { routeLabel } from './handlers/dashboard/metrics';
 import { authenticate } from './middleware/auth';
 import { errorHandler, notFound } from './middleware/errors';
 import { createRoutes } from './routes';
@@ -21,12 +23,15 @@ export function createApp(deps: ApiDeps): Express {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      deps.log.info({ reqId: req.id, method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+      httpDuration.observe({ method: req.method, route: routeLabel(req), status: String(res.statusCode) }, ms / 1000);
+      // The batch a request touched (loaded by batchProvider, or created by POST /v1/dumps) joins its log line.
+      const batchId = res.locals.batch?.id ?? res.locals.batchId;
+      deps.log.info({ reqId: req.id, method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10, ...(batchId ? { batchId } : {}) }, 'request');
     });
     next();
   });
   app.use(createRoutes(deps));
-  app.use(BULL_BOARD_PATH, authenticate(deps, ['admin'], { basicChallenge: true }), createBullBoardRouter(deps.queues, { readOnly: false }));
+  app.use(BULL_BOARD_PATH, authenticate(deps, ['admin', 'operator'], { basicChallenge: true, loginRedirect: true }), bullBoardByRole(deps.queues));
   app.use(notFound);
   app.use(errorHandler(deps.log, deps.config.DUMP_BODY_LIMIT));
   return app;

@@ -42,6 +42,14 @@ const schema = z.object({
   WRITE_CHUNK_ROWS: int(1000, 1),
   DUMP_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb|gb)?$/i, 'a size such as 50mb').default('50mb'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Dashboard login sessions live this long in Redis (absolute, not sliding). Default 8 h. */
+  ADMIN_SESSION_TTL_S: int(8 * 3600, 60),
+  /** How often the dashboard's live streams (SSE) re-read Postgres and push what changed. */
+  DASHBOARD_EVENTS_INTERVAL_MS: int(1000, 50),
+  /** If set, /metrics (API and worker port) requires "Authorization: Bearer <METRICS_TOKEN>". */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** `npm run worker` serves its metrics on this port (0 = off); `npm start` serves them on the API's /metrics. */
+  WORKER_METRICS_PORT: int(9465, 0).pipe(z.number().max(65535)),
 });
 
 export type Config = Readonly<

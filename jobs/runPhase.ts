@@ -5,6 +5,7 @@
  * readable reason; earlier attempts are recorded and retried with backoff by BullMQ.
  */
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import { jobDuration } from '../core/metrics';
 import { MigrationBatch } from '../entities';
 import { classifyJobError } from './errors';
 import type { JobPayloads } from './names';
@@ -19,9 +20,11 @@ const USER_WAIT_MS = 500;
 export async function runPhase(deps: PhaseDeps, job: Job<JobPayloads['phase']>, token?: string): Promise<{ phase: string; skipped?: string }> {
   const { batchId, phase } = job.data;
   const { ds } = deps;
-  const log = deps.log.child({ batchId, phase, jobId: job.id, attempt: job.attemptsMade + 1 });
+  let log = deps.log.child({ batchId, phase, jobId: job.id, attempt: job.attemptsMade + 1 });
   const batch = await ds.getRepository(MigrationBatch).findOneBy({ id: batchId });
   if (!batch) throw new UnrecoverableError(`batch ${batchId} does not exist`);
+  // The id of the API request that created the batch (postDump), so one id follows it from HTTP to every phase.
+  if (typeof batch.notes?.requestId === 'string') log = log.child({ reqId: batch.notes.requestId });
   if (TERMINAL.has(batch.status)) {
     log.info({ status: batch.status }, 'batch is being or was rolled back; phase skipped');
     return { phase, skipped: batch.status };
@@ -69,9 +72,11 @@ export async function runPhase(deps: PhaseDeps, job: Job<JobPayloads['phase']>, 
       const reason = { code: err.code ?? 'phase_failed', message: `Phase ${phase} failed: ${message}`, phase, attempts: job.attemptsMade + 1 };
       await ds.query(`UPDATE migration_batches SET status = 'failed', error = $2, updated_at = now() WHERE id = $1 AND status = 'running'`, [batchId, JSON.stringify(reason)]);
     }
+    jobDuration.observe({ phase, outcome: final ? 'failed' : 'retry' }, (Date.now() - started) / 1000);
     throw err;
   }
   await ds.query(`UPDATE migration_phases SET status = 'completed', finished_at = now() WHERE batch_id = $1 AND name = $2`, [batchId, phase]);
+  jobDuration.observe({ phase, outcome: 'completed' }, (Date.now() - started) / 1000);
   log.info({ ms: Date.now() - started }, 'phase completed');
   return { phase };
 }

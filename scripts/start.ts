@@ -14,7 +14,9 @@ async function main(): Promise<void> {
   const workers = createWorkers({ config, ds: api.deps.ds, store: api.deps.store, log: api.log.child({ proc: 'worker' }) });
   const lines = [
     `API        ${api.url}/v1`,
-    `Dashboard  ${api.url}/admin/queues   (basic auth: any user, password = ADMIN_TOKEN)`,
+    `Dashboard  ${api.url}/admin          (log in with ADMIN_TOKEN or an operator token)`,
+    `Queues     ${api.url}/admin/queues   (Bull Board: same login, or basic auth with the token as password)`,
+    `Metrics    ${api.url}/metrics`,
     `Health     ${api.url}/healthz  ${api.url}/readyz`,
   ];
   process.stdout.write(`\nbrowser-storage-migrator is running\n  ${lines.join('\n  ')}\n\n`);

@@ -3,6 +3,7 @@ import 'reflect-metadata';
 import { loadConfigOrExit } from '../core/config';
 import { openDatabase } from '../core/db';
 import { createLogger } from '../core/logger';
+import { startMetricsServer } from '../core/metrics';
 import { createObjectStore } from '../core/objectStore';
 import { createWorkers } from './createWorkers';
 
@@ -13,12 +14,17 @@ async function main(): Promise<void> {
   const store = createObjectStore({ storageDir: config.STORAGE_DIR, s3: config.s3 });
   const workers = createWorkers({ config, ds, store, log });
   log.info({ concurrency: config.WORKER_CONCURRENCY }, 'worker started');
+  // No HTTP API here: job durations, rows written and rejects are scraped from this internal port.
+  const metrics = config.WORKER_METRICS_PORT > 0
+    ? await startMetricsServer({ port: config.WORKER_METRICS_PORT, host: config.HOST, token: config.METRICS_TOKEN, log })
+    : null;
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'worker stopping: letting running jobs finish');
     await workers.close();
+    await metrics?.close();
     await ds.destroy();
     log.info('worker stopped');
     process.exit(0);

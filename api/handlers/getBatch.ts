@@ -2,6 +2,7 @@
 import type { Request, Response } from 'express';
 import type { DataSource } from 'typeorm';
 import type { MigrationBatch } from '../../entities';
+import { batchProgress } from '../../dashboard/progress';
 import type { ApiDeps } from '../context';
 
 export async function entryCounts(ds: DataSource, batchId: string) {
@@ -36,6 +37,8 @@ export async function batchView(ds: DataSource, batch: MigrationBatch) {
     dump: { sha256: batch.dumpSha256, bytes: Number(batch.dumpBytes), encoding: batch.encoding, source: batch.source },
     error: batch.error,
     phases,
+    /** Rows per second and ETA while running (dashboard/progress.ts). */
+    progress: batchProgress(batch, phases),
     counts,
     report: {
       balanced: counts.migrated + counts.preserved + counts.rejected === counts.entries && counts.pending === 0,

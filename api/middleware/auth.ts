@@ -5,8 +5,9 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { Errors } from '../../core/errors';
+import { AppError, Errors } from '../../core/errors';
 import { sha256Hex } from '../../core/ids';
+import { createSessionStore, csrfSatisfied, readCookie, SESSION_COOKIE } from '../../dashboard/session';
 import type { ApiDeps, Caller } from '../context';
 
 export function tokenFromRequest(req: Request): string | null {
@@ -35,12 +36,46 @@ export async function resolveCaller(deps: ApiDeps, token: string): Promise<Calle
   return { role: row.role === 'operator' ? 'operator' : 'uploader', userId: row.user_id, actor: `token:${row.id}` };
 }
 
-/** Requires a valid token; `roles` limits who may pass (403 for a valid token of another role). */
-export function authenticate(deps: ApiDeps, roles: Caller['role'][], opts: { basicChallenge?: boolean } = {}): RequestHandler {
+export function sessionStoreOf(deps: ApiDeps) {
+  return createSessionStore(deps.redis, { prefix: deps.config.QUEUE_PREFIX, ttlSeconds: deps.config.ADMIN_SESSION_TTL_S });
+}
+
+/**
+ * The dashboard's login cookie (dashboard/session.ts) as a caller: null without a live session. Operator
+ * sessions end when their token is revoked; a state-changing request must pass the CSRF rule.
+ */
+export async function callerFromSession(deps: ApiDeps, req: Request): Promise<Caller | null> {
+  const id = readCookie(req.headers.cookie, SESSION_COOKIE);
+  const session = id ? await sessionStoreOf(deps).get(id) : null;
+  if (!session) return null;
+  if (session.tokenId) {
+    const [live] = await deps.ds.query(`SELECT 1 FROM api_tokens WHERE id = $1 AND revoked_at IS NULL`, [session.tokenId]);
+    if (!live) return null;
+  }
+  if (!csrfSatisfied(req.method, req.headers, session, req.host, deps.config.PUBLIC_URL)) {
+    throw new AppError(403, 'csrf_failed', 'This request changes state with a session cookie but carries no valid X-CSRF-Token header and does not come from this origin. Reload the page and try again.');
+  }
+  return { role: session.role, userId: session.userId, actor: session.actor };
+}
+
+/**
+ * Requires a valid bearer/basic token or dashboard session; `roles` limits who may pass (403 for a valid
+ * caller of another role). `loginRedirect` sends a browser that asks for a page to the login form instead.
+ */
+export function authenticate(deps: ApiDeps, roles: Caller['role'][], opts: { basicChallenge?: boolean; loginRedirect?: boolean } = {}): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     try {
       const token = tokenFromRequest(req);
+      const viaSession = token ? null : await callerFromSession(deps, req);
+      if (viaSession) {
+        if (!roles.includes(viaSession.role)) throw Errors.forbidden(req.baseUrl + req.path);
+        req.caller = viaSession;
+        return next();
+      }
       if (!token) {
+        if (opts.loginRedirect && req.method === 'GET' && req.accepts(['json', 'html']) === 'html') {
+          return res.redirect(303, `/admin/login?next=${encodeURIComponent(req.originalUrl)}`);
+        }
         if (opts.basicChallenge) res.setHeader('WWW-Authenticate', 'Basic realm="bsm admin", charset="UTF-8"');
         throw Errors.unauthorized();
       }

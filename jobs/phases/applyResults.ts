@@ -5,6 +5,7 @@
  */
 import type { EntityManager } from 'typeorm';
 import { rowId } from '../../core/ids';
+import { rejects as rejectsMetric, rowsWritten } from '../../core/metrics';
 import { tableSpec } from '../write/tableSpec';
 import { upsertRows, type WriteStats } from '../write/upsertRows';
 import type { ElementReject, Row, TableName, TransformResult } from '../transforms/types';
@@ -59,9 +60,13 @@ export async function applyResults(m: EntityManager, run: PhaseRun, entries: Sta
       else a.written[table] = (a.written[table] ?? 0) + 1;
     }
     totalRows += kept.length - stats.refused.length;
+    // Rows actually changed (an unchanged row is not rewritten). Counted in the page transaction: a page
+    // that rolls back and is retried counts again, which the metric's help says.
+    rowsWritten.inc({ table }, stats.inserted + stats.updated);
   }
   const outcomes = [...accounts.values()].map((a) => outcomeOf(a));
   const rejects = [...accounts.values()].flatMap((a) => a.rejects.map((r) => ({ entry_seq: a.entry.seq, phase, path: r.path, code: r.code, reason: r.reason })));
+  for (const r of rejects) rejectsMetric.inc({ phase, code: r.code });
   if (rejects.length) {
     await m.query(
       `INSERT INTO batch_rejects (batch_id, entry_seq, phase, path, code, reason)

@@ -1,0 +1,98 @@
+/**
+ * A reload in the middle of an upload resumes it instead of starting over. The page uploads in small
+ * chunks; the test holds the second PATCH (page.route), reloads the page while it is held, and runs
+ * migrate() again. The server must see a HEAD for the same upload and a PATCH continuing at the offset
+ * the first chunk reached — no second creation — and the batch must complete with the Blob intact.
+ */
+import type { IncomingMessage } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import type { Browser, Route } from 'playwright-core';
+import { decodeValue, type BlobValue } from '../../format';
+import type { MigrationResult } from '../../client/types';
+import { WEBSITE_ID } from '../fixtures/catalystDump';
+import { startStack, type Stack } from '../helpers/stack';
+import { launchChromium, loadUploader, openUploaderPage } from './helpers/browser';
+import { catalystSpec, fillStorage, mediaDb } from './helpers/pageStorage';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+declare const bsm: { migrate(o: unknown): Promise<MigrationResult> };
+declare const localStorage: any;
+
+let stack: Stack;
+let browser: Browser;
+
+beforeAll(async () => {
+  [stack, browser] = await Promise.all([startStack(), launchChromium()]);
+});
+afterAll(async () => {
+  await browser?.close();
+  await stack?.close();
+});
+
+interface Seen { method: string; path: string; offset: string | undefined }
+
+test('a page reload mid-upload resumes from the server offset (HEAD, then PATCH at a non-zero offset)', async () => {
+  const CHUNK = 32 * 1024;
+  const blobBytes = randomBytes(160 * 1024); // the dump becomes ~8 chunks
+  const seen: Seen[] = [];
+  const onRequest = (req: IncomingMessage) => {
+    if (req.url?.startsWith('/v1/uploads')) seen.push({ method: req.method!, path: req.url, offset: req.headers['upload-offset'] as string | undefined });
+  };
+  stack.api.server.on('request', onRequest);
+
+  const { page, errors } = await openUploaderPage(browser, stack.api.url);
+  const spec = catalystSpec();
+  spec.indexedDB.push(mediaDb(blobBytes, Buffer.from('%PDF-1.7')));
+  await fillStorage(page, spec);
+  await loadUploader(page);
+  const token = await stack.mintToken('resume-user');
+  const opts = { token, websiteId: WEBSITE_ID, chunkSize: CHUNK, pollIntervalMs: 50 };
+
+  // Hold the second PATCH: the first chunk has reached the server, the second never will. (The route
+  // stays installed until the end: removing it would let Playwright send the held request on.)
+  let patches = 0;
+  let held: Route | null = null;
+  let releaseHeld!: () => void;
+  const secondPatchHeld = new Promise<void>((resolve) => { releaseHeld = resolve; });
+  await page.route('**/v1/uploads/**', async (route) => {
+    if (!held && route.request().method() === 'PATCH' && ++patches === 2) {
+      held = route;
+      releaseHeld();
+      return;
+    }
+    await route.continue();
+  });
+  await page.evaluate((o) => { void bsm.migrate(o).catch(() => undefined); }, opts);
+  await secondPatchHeld;
+
+  const firstLoad = [...seen];
+  expect(firstLoad.map((s) => s.method)).toEqual(['POST', 'PATCH']);
+  expect(firstLoad[1].offset).toBe('0');
+  const uploadPath = firstLoad[1].path;
+  // The unfinished upload is remembered in the browser, under the uploader's own prefix.
+  const remembered = await page.evaluate(() => Object.keys({ ...localStorage }).filter((k) => k.startsWith('bsm-uploader::')));
+  expect(remembered).toHaveLength(1);
+
+  await page.reload({ waitUntil: 'load' });
+  await (held as Route | null)?.abort().catch(() => undefined); // its page is gone; nothing to deliver
+  await loadUploader(page);
+  const result = await page.evaluate((o) => bsm.migrate(o), opts);
+  stack.api.server.off('request', onRequest);
+  expect(errors).toEqual([]);
+
+  expect(result).toMatchObject({ status: 'completed', resumed: true });
+  const afterReload = seen.slice(firstLoad.length);
+  expect(afterReload.filter((s) => s.method === 'POST')).toEqual([]); // not started over
+  expect(afterReload[0]).toMatchObject({ method: 'HEAD', path: uploadPath });
+  expect(afterReload[1]).toMatchObject({ method: 'PATCH', path: uploadPath, offset: String(CHUNK) });
+  const patchOffsets = afterReload.filter((s) => s.method === 'PATCH').map((s) => Number(s.offset));
+  expect(patchOffsets.every((o, i) => o === CHUNK * (i + 1))).toBe(true);
+
+  // The finished upload is forgotten again, and the migrated data is whole.
+  expect(await page.evaluate(() => Object.keys({ ...localStorage }).filter((k) => k.startsWith('bsm-uploader::')))).toEqual([]);
+  const [site] = await stack.api.deps.ds.query(`SELECT batch_id FROM websites WHERE user_id = $1`, ['resume-user']);
+  expect(site.batch_id).toBe(result.batchId);
+  const [kept] = await stack.api.deps.ds.query(`SELECT value FROM preserved_entries WHERE user_id = $1 AND db_name = 'catalyst-media'`, ['resume-user']);
+  const { blob } = decodeValue(JSON.parse(kept.value)) as { blob: BlobValue };
+  expect(Buffer.compare(blob.bytes, blobBytes)).toBe(0);
+});
