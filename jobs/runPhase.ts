@@ -33,7 +33,7 @@ export async function runPhase(deps: PhaseDeps, job: Job<JobPayloads['phase']>, 
     // One user's batches apply in order, and never while one of theirs rolls back (issue 6).
     const [other] = await ds.query(
       `SELECT id, status FROM migration_batches WHERE user_id = $1 AND id <> $2
-         AND (status = 'rolling_back' OR (status = 'running' AND created_at < $3)) LIMIT 1`,
+         AND (status = 'rolling_back' OR (status IN ('queued', 'running') AND created_at < $3)) LIMIT 1`,
       [batch.userId, batchId, batch.createdAt],
     );
     if (other) {

@@ -2,6 +2,8 @@
  * The CMS provider secrets of a dump appear nowhere in plain text: not in Postgres, not in Redis (job data
  * is ids only), not in the logs (at trace level), not in any API response. They are recoverable with the key.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { SecretBox } from '../../core/crypto';
 import { rowId } from '../../core/ids';
@@ -66,8 +68,14 @@ test('secrets are sealed at rest and leak nowhere', async () => {
   }
   expect(redisText).toContain(id); // job data is there — ids only
 
+  // The object store: the dump itself is sealed at rest.
+  const files = readdirSync(stack.config.STORAGE_DIR, { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
+  expect(files.some((f) => f.name.endsWith('.sealed'))).toBe(true);
+  const stored = files.map((f) => readFileSync(join(f.parentPath, f.name)).toString('latin1')).join('');
+
   expect(logs).toContain(id);
   for (const s of SECRETS) {
+    expect(stored).not.toContain(s);
     expect(redisText).not.toContain(s);
     expect(logs).not.toContain(s);
     for (const r of responses) expect(r).not.toContain(s);
