@@ -51,16 +51,18 @@
       el('td', { class: 'error' }, p.error || ''))));
   }
 
-  function renderVerification(v) {
+  function renderVerification(v, status) {
     const box = document.getElementById('verification');
     if (!v) return box.replaceChildren(el('p', { class: 'muted' }, 'Not verified yet: verification is the last phase.'));
     const tables = Object.entries(v.tables || {});
-    box.replaceChildren(
+    box.replaceChildren(...[
+      ['rolling_back', 'rolled_back'].includes(status) ? el('p', { class: 'muted' }, 'This is the verification of the batch as it was applied, before the rollback.') : null,
       el('p', { class: v.ok ? 'verify-ok' : 'verify-bad', 'data-field': 'verification' }, v.ok ? `✓ Verified ${fmt.date(v.checkedAt)}: every row is present and unchanged, and the report balances.` : `✗ ${v.problems.join('; ')}`),
       tables.length ? el('table', {}, el('thead', {}, el('tr', {}, ['Table', 'Expected', 'Present', 'Changed', 'Missing'].map((h) => el('th', { class: h === 'Table' ? null : 'num' }, h)))),
         el('tbody', {}, tables.map(([t, s]) => el('tr', {}, el('td', {}, t), [s.expected, s.present, s.changed, s.missing].map((n) => el('td', { class: 'num' }, fmt.num(n))))))) : null,
       (v.differences || []).length ? el('table', {}, el('thead', {}, el('tr', {}, ['Table', 'Row', 'Source id', 'Problem'].map((h) => el('th', {}, h)))),
-        el('tbody', {}, v.differences.map((d) => el('tr', {}, el('td', {}, d.table), el('td', { class: 'mono' }, d.rowId), el('td', {}, d.sourceId || '—'), el('td', { class: 'error' }, d.problem))))) : null);
+        el('tbody', {}, v.differences.map((d) => el('tr', {}, el('td', {}, d.table), el('td', { class: 'mono' }, d.rowId), el('td', {}, d.sourceId || '—'), el('td', { class: 'error' }, d.problem))))) : null,
+    ].filter(Boolean));
   }
 
   async function loadReport() {
@@ -68,12 +70,13 @@
     const box = document.getElementById('report');
     if (!r.ok) return box.replaceChildren(el('p', { class: 'error' }, `Report unavailable: ${r.status}`));
     const t = r.data.totals;
-    box.replaceChildren(
+    box.replaceChildren(...[
       el('p', { 'data-field': 'balanced' }, `${fmt.num(t.entries)} entries: ${fmt.num(t.migrated)} migrated, ${fmt.num(t.preserved)} preserved, ${fmt.num(t.rejected)} rejected, ${fmt.num(t.pending)} pending — `,
         el('strong', { class: r.data.balanced ? 'verify-ok' : 'verify-bad' }, r.data.balanced ? 'balanced' : 'not balanced yet')),
       el('table', {}, el('thead', {}, el('tr', {}, ['Kind', 'Area', 'Entries', 'Migrated', 'Preserved', 'Rejected'].map((h, i) => el('th', { class: i > 1 ? 'num' : null }, h)))),
         el('tbody', {}, r.data.byKind.map((k) => el('tr', {}, el('td', {}, k.kind), el('td', {}, k.area), [k.entries, k.migrated, k.preserved, k.rejected].map((n) => el('td', { class: 'num' }, fmt.num(n))))))),
-      Object.keys(r.data.notes || {}).length ? el('details', {}, el('summary', {}, 'Notes (decisions the mapping made)'), el('pre', {}, JSON.stringify(r.data.notes, null, 2))) : null);
+      Object.keys(r.data.notes || {}).length ? el('details', {}, el('summary', {}, 'Notes (decisions the mapping made)'), el('pre', {}, JSON.stringify(r.data.notes, null, 2))) : null,
+    ].filter(Boolean));
   }
 
   /** A keyset pager: `cursors` holds the `after` of every page seen, so Prev needs no offsets. */
@@ -120,7 +123,7 @@
     if (b.gone) return BSM.flash('This batch no longer exists.', 'error');
     renderSummary(b);
     renderPhases(b);
-    renderVerification(b.report && b.report.verification);
+    renderVerification(b.report && b.report.verification, b.status);
     if (b.status !== lastStatus) {
       lastStatus = b.status;
       void loadReport();
