@@ -10,7 +10,7 @@ import { retryBatchHandler, rollbackBatchHandler, verifyBatchHandler } from './h
 import { getAsset } from './handlers/getAsset';
 import { getBatch } from './handlers/getBatch';
 import { getBatchReport } from './handlers/getBatchReport';
-import { getClientFile, getUploaderPage } from './handlers/client';
+import { getClientFile, getUploaderPage, uploaderCors } from './handlers/client';
 import { healthz, readyz } from './handlers/health';
 import { postDump } from './handlers/postDump';
 import { batchEvents, batchListEvents } from './handlers/dashboard/events';
@@ -33,6 +33,7 @@ export function createRoutes(deps: ApiDeps): Router {
   r.get('/readyz', readyz(deps));
 
   r.post('/v1/dumps', uploader, dumpBody, postDump(deps));
+  r.use('/v1/batches', uploaderCors()); // the uploader follows its batch from the app's origin
   r.get('/v1/batches/:id', uploader, batchProvider(deps), getBatch(deps));
   r.get('/v1/batches/:id/report', uploader, batchProvider(deps), getBatchReport(deps));
   r.get('/v1/assets/:sha256', getAsset(deps));

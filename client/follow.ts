@@ -60,6 +60,7 @@ export async function followBatch(batchId: string, opts: FollowOptions): Promise
   const interval = opts.pollIntervalMs ?? 500;
   let seen = '';
   let transientFailures = 0;
+  let graceLeft = 20;
   for (;;) {
     let batch: BatchStatus;
     try {
@@ -77,7 +78,11 @@ export async function followBatch(batchId: string, opts: FollowOptions): Promise
       seen = f;
       opts.onProgress?.({ stage: 'processing', batch });
     }
-    if (TERMINAL_STATUSES.includes(batch.status)) {
+    // The batch status and its last phase's row are written one after the other, so a poll can see a
+    // terminal batch whose last phase still says `running`; a few more polls let that settle.
+    const terminal = TERMINAL_STATUSES.includes(batch.status);
+    const settling = terminal && batch.phases.some((ph) => ph.status === 'running') && graceLeft-- > 0;
+    if (terminal && !settling) {
       const report = await getJson<BatchReport>(`${url}/report`, opts.token, opts.signal).catch(() => null);
       opts.onProgress?.({ stage: 'done', batch, report });
       return { batch, report };

@@ -71,8 +71,18 @@ function keyPathOf(kp: string | string[] | null): string | string[] | null {
   return Array.from(kp);
 }
 
+/** A readonly transaction; a connection we closed for the app's versionchange gets a clear error. */
+function readonlyTx(db: IDBDatabase, store: string): IDBTransaction {
+  try {
+    return db.transaction(store, 'readonly');
+  } catch (err) {
+    if ((err as DOMException).name !== 'InvalidStateError') throw err;
+    throw new Error(`The page upgraded or deleted IndexedDB database "${db.name}" while it was being read; take the snapshot again.`, { cause: err });
+  }
+}
+
 function describeStore(db: IDBDatabase, name: string): Omit<StoreDump, 'records'> {
-  const store = db.transaction(name, 'readonly').objectStore(name);
+  const store = readonlyTx(db, name).objectStore(name);
   const indexes: IndexDump[] = Array.from(store.indexNames).map((n) => {
     const ix = store.index(n);
     return { name: ix.name, keyPath: keyPathOf(ix.keyPath) as string | string[], unique: ix.unique, multiEntry: ix.multiEntry };
@@ -85,7 +95,7 @@ interface RawRecord { key: IDBValidKey; value: unknown }
 /** One cursor pass of up to `limit` records after `after` (exclusive), in its own readonly transaction. */
 function readBatch(db: IDBDatabase, store: string, after: IDBValidKey | undefined, limit: number): Promise<RawRecord[]> {
   return new Promise((resolve, reject) => {
-    const tx = db.transaction(store, 'readonly');
+    const tx = readonlyTx(db, store);
     const range = after === undefined ? null : IDBKeyRange.lowerBound(after, true);
     const req = tx.objectStore(store).openCursor(range);
     const out: RawRecord[] = [];

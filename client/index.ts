@@ -11,7 +11,7 @@
 import { serialize } from './ndjson';
 import { snapshot, type SnapshotOptions } from './snapshot';
 import type { MigrationResult } from './types';
-import { upload, type UploadOptions } from './upload';
+import { uploadSerialized, type UploadOptions } from './upload';
 
 export { snapshot, readWebStorage } from './snapshot';
 export type { SnapshotOptions } from './snapshot';
@@ -28,6 +28,7 @@ export type MigrateOptions = UploadOptions & SnapshotOptions;
 /** snapshot() then upload(); reports what was found first (`stage: 'snapshot'`). */
 export async function migrate(opts: MigrateOptions): Promise<MigrationResult> {
   const dump = await snapshot(opts);
-  opts.onProgress?.({ stage: 'snapshot', summary: serialize(dump).summary });
-  return upload(dump, opts);
+  const serialized = serialize(dump);
+  opts.onProgress?.({ stage: 'snapshot', summary: serialized.summary });
+  return uploadSerialized(dump, serialized, opts);
 }

@@ -9,7 +9,7 @@
  */
 import { Upload, type DetailedError, type HttpRequest, type HttpResponse } from 'tus-js-client';
 import { apiError, followBatch } from './follow';
-import { serialize } from './ndjson';
+import { serialize, type SerializedDump } from './ndjson';
 import { ResumeStore, type StoredUpload } from './resumeStore';
 import type { Dump, MigrationProgress, MigrationResult } from './types';
 
@@ -55,9 +55,14 @@ function apiBaseOf(endpoint: string): string {
   return u.href.replace(/\/+$/, '');
 }
 
-export async function upload(dump: Dump, opts: UploadOptions): Promise<MigrationResult> {
+export function upload(dump: Dump, opts: UploadOptions): Promise<MigrationResult> {
+  return uploadSerialized(dump, serialize(dump), opts);
+}
+
+/** upload() for a dump already serialised (migrate() serialises once, for the summary and the upload). */
+export async function uploadSerialized(dump: Dump, serialized: SerializedDump, opts: UploadOptions): Promise<MigrationResult> {
   const endpoint = new URL(opts.endpoint ?? defaultEndpoint(), location.href).href;
-  const { header, body } = serialize(dump);
+  const { header, body } = serialized;
   const entriesBlob = new Blob(body);
   const fingerprint = `${await sha256Hex(entriesBlob)}.${opts.websiteId ?? ''}.${endpoint}`;
   const previous = (await new ResumeStore().findUploadsByFingerprint(fingerprint)).find((p) => typeof p.header === 'string');
@@ -70,7 +75,7 @@ export async function upload(dump: Dump, opts: UploadOptions): Promise<Migration
     // The server had every byte already (an earlier page finished the upload but was gone before reading
     // the answer), so no PATCH carried Migration-Batch-Id. The record is removed on success, so one fresh
     // upload (new header, new digest) gets a batch; re-migrating the same data updates rows in place.
-    if (previous) return upload(dump, opts);
+    if (previous) return uploadSerialized(dump, serialized, opts);
     throw new Error('The upload completed but the server did not report a batch (no Migration-Batch-Id header).');
   }
   opts.onProgress?.({ stage: 'uploaded', batchId: sent.batchId, bytesTotal: file.size });
@@ -102,7 +107,15 @@ function sendTus(file: Blob, p: TusParams): Promise<{ batchId: string | null; re
       sha256: p.sha256,
       ...(p.websiteId ? { websiteId: p.websiteId } : {}),
     };
-    const up = new Upload(file, {
+    const onAbort = () => {
+      void up.abort(false); // keep the server's copy: the next call resumes it
+      reject(p.signal?.reason ?? new Error('aborted'));
+    };
+    const settle = (finish: () => void) => {
+      p.signal?.removeEventListener('abort', onAbort);
+      finish();
+    };
+    const up: Upload = new Upload(file, {
       endpoint: p.endpoint,
       headers: { Authorization: `Bearer ${p.token}` },
       metadata,
@@ -119,13 +132,11 @@ function sendTus(file: Blob, p: TusParams): Promise<{ batchId: string | null; re
         if (req.getMethod() === 'HEAD' && res.getStatus() < 300) resumedFrom = Number(res.getHeader('Upload-Offset') ?? NaN);
       },
       onProgress: (bytesSent, bytesTotal) => p.onProgress?.({ stage: 'upload', bytesSent, bytesTotal, resumedFrom }),
-      onSuccess: () => resolve({ batchId, resumed: resumedFrom !== null }),
-      onError: (err) => reject(describe(err as DetailedError)),
+      onSuccess: () => settle(() => resolve({ batchId, resumed: resumedFrom !== null })),
+      onError: (err) => settle(() => reject(describe(err as DetailedError))),
     });
-    p.signal?.addEventListener('abort', () => {
-      void up.abort(false); // keep the server's copy: the next call resumes it
-      reject(p.signal?.reason ?? new Error('aborted'));
-    }, { once: true });
+    if (p.signal?.aborted) return onAbort();
+    p.signal?.addEventListener('abort', onAbort, { once: true });
     up.findPreviousUploads().then((found: StoredUpload[]) => {
       const same = found.find((f) => f.size === file.size && f.metadata?.sha256 === p.sha256);
       if (same) up.resumeFromPreviousUpload(same);

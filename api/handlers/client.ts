@@ -103,3 +103,22 @@ export function getUploaderPage() {
     });
   };
 }
+
+/**
+ * CORS for the calls the uploader makes after the upload (batch status and report). The uploader runs on
+ * the APP's origin — only there can it read the app's storage — so these are cross-origin requests.
+ * Any origin may call: the API authenticates by bearer token, which a page must hold and send itself,
+ * never by cookie, and `*` without Allow-Credentials keeps cookies out of it. (/v1/uploads answers CORS
+ * through tus.)
+ */
+export function uploaderCors() {
+  return (req: Request, res: Response, next: () => void) => {
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.setHeader('Access-Control-Expose-Headers', 'X-Request-Id');
+    if (req.method !== 'OPTIONS') return next();
+    res.setHeader('Access-Control-Allow-Methods', 'GET');
+    res.setHeader('Access-Control-Allow-Headers', 'Authorization, Accept');
+    res.setHeader('Access-Control-Max-Age', '600');
+    res.status(204).end();
+  };
+}

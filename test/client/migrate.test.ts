@@ -5,6 +5,8 @@
  * the browser's storage is exactly as before. The demo page does the same through its form.
  */
 import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { decodeValue, openDump, type BlobValue, type IdbEntry } from '../../format';
 import type { MigrationProgress, MigrationResult } from '../../client/types';
@@ -19,15 +21,22 @@ declare const document: any;
 
 let stack: Stack;
 let browser: Browser;
+let appServer: Server;
+let appOrigin: string;
 const blobBytes = randomBytes(48 * 1024);
 const fileBytes = randomBytes(777);
 
 beforeAll(async () => {
+  // The app itself: a page on another origin than the API, as in production.
+  appServer = createServer((_req, res) => res.end('<!doctype html><title>Catalyst Studio</title><p>app'));
+  await new Promise<void>((resolve) => appServer.listen(0, '127.0.0.1', resolve));
+  appOrigin = `http://127.0.0.1:${(appServer.address() as AddressInfo).port}`;
   [stack, browser] = await Promise.all([startStack(), launchChromium()]);
 });
 afterAll(async () => {
   await browser?.close();
   await stack?.close();
+  await new Promise((resolve) => appServer?.close(resolve));
 });
 
 const q = (sql: string, params: unknown[] = []) => stack.api.deps.ds.query(sql, params);
@@ -142,4 +151,24 @@ test('the demo page: token in, progress bars per phase, the report out', async (
 
   const [batch] = await q(`SELECT id FROM migration_batches WHERE user_id = $1`, [user]);
   await expectCatalystRows(user, batch.id);
+});
+
+test("from the app's own origin: the module, the upload and the batch status all work cross-origin", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors: Error[] = [];
+  page.on('pageerror', (e) => errors.push(e));
+  await page.goto(`${appOrigin}/studio`);
+  await fillStorage(page, catalystSpec());
+  const api = stack.api.url;
+  // Exactly what an app would do: import the module from the API and point it at the API.
+  await page.evaluate(`import('${api}/client/uploader.js').then((m) => { globalThis.bsm = m; })`);
+  const user = 'browser-user-3';
+  const result = await page.evaluate((o) => bsm.migrate(o), { token: await stack.mintToken(user), endpoint: `${api}/v1/uploads`, pollIntervalMs: 50 });
+  expect(errors).toEqual([]);
+  expect(result.status).toBe('completed');
+  const [batch] = await q(`SELECT source FROM migration_batches WHERE id = $1`, [result.batchId]);
+  expect(batch.source.origin).toBe(appOrigin);
+  await expectCatalystRows(user, result.batchId);
+  await context.close();
 });

@@ -166,6 +166,35 @@ test('large stores are read with cursors in batches (never getAll), in key order
   expect(result).toEqual({ cursors: Math.ceil(2345 / 200), count: 2345, ordered: true });
 });
 
+test('the app can upgrade a database while it is being read: never blocked, the snapshot says to retry', async () => {
+  const { page } = await freshPage();
+  const result = await page.evaluate(async () => {
+    const open = (version: number, upgrade?: (db: any) => void) => new Promise<{ db: any; blocked: boolean }>((resolve, reject) => {
+      let blocked = false;
+      const req = indexedDB.open('app', version);
+      req.onupgradeneeded = () => upgrade?.(req.result);
+      req.onblocked = () => { blocked = true; };
+      req.onsuccess = () => resolve({ db: req.result, blocked });
+      req.onerror = () => reject(req.error);
+    });
+    const v1 = await open(1, (db) => db.createObjectStore('rows', { autoIncrement: true }));
+    const tx = v1.db.transaction('rows', 'readwrite');
+    for (let i = 0; i < 500; i++) tx.objectStore('rows').add({ i });
+    await new Promise((r) => { tx.oncomplete = r; });
+    v1.db.close();
+    let upgrade: Promise<{ db: any; blocked: boolean }> | undefined;
+    const outcome = await bsm.snapshot({
+      batchSize: 50,
+      // After the first batch the app upgrades (as a newly deployed version would on load).
+      onRecords: () => { upgrade ??= open(2, (db) => db.createObjectStore('more')); },
+    }).then(() => 'completed', (err: Error) => err.message);
+    const v2 = await upgrade!;
+    v2.db.close();
+    return { outcome, blocked: v2.blocked, version: v2.db.version };
+  });
+  expect(result).toEqual({ outcome: expect.stringMatching(/upgraded or deleted IndexedDB database "app" while it was being read; take the snapshot again/), blocked: false, version: 2 });
+});
+
 test('the demo page shows what was found per area and per database', async () => {
   const { page, errors } = await openUploaderPage(browser, stack.api.url);
   const spec = catalystSpec();
