@@ -23,7 +23,8 @@ import type { Queue } from 'bullmq';
 import type { Logger } from './logger';
 
 export const registry = new Registry();
-collectDefaultMetrics({ register: registry, prefix: 'bsm_process_' });
+// Node's own figures (CPU, memory, event-loop lag, GC) as bsm_process_* / bsm_nodejs_*.
+collectDefaultMetrics({ register: registry, prefix: 'bsm_' });
 
 export const httpDuration = new Histogram({
   name: 'bsm_http_request_duration_seconds',
