@@ -12,10 +12,10 @@ module.exports = {
       },
       module: { type: 'commonjs' },
     }],
-    // stream-json 3 and stream-chain ship ES modules only; Jest's loader needs them as CommonJS.
-    '^.+/node_modules/(stream-json|stream-chain)/.+\\.js$': ['@swc/jest', { module: { type: 'commonjs' } }],
+    // stream-json 3, stream-chain, @tus/* and srvx ship ES modules only; Jest's loader needs them as CommonJS.
+    '^.+/node_modules/(stream-json|stream-chain|@tus/[^/]+|srvx)/.+\\.m?js$': ['@swc/jest', { module: { type: 'commonjs' } }],
   },
-  transformIgnorePatterns: ['/node_modules/(?!(stream-json|stream-chain)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(stream-json|stream-chain|@tus/[^/]+|srvx)/)'],
   setupFiles: ['reflect-metadata'],
   testTimeout: 30000,
   maxWorkers: 2,

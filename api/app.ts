@@ -11,6 +11,7 @@ import { routeLabel } from './handlers/dashboard/metrics';
 import { authenticate } from './middleware/auth';
 import { errorHandler, notFound } from './middleware/errors';
 import { createRoutes } from './routes';
+import { createUploads } from './uploads';
 
 export function createApp(deps: ApiDeps): Express {
   const app = express();
@@ -30,6 +31,8 @@ export function createApp(deps: ApiDeps): Express {
     });
     next();
   });
+  // tus needs the raw request stream: mounted before any route's body parser.
+  app.use(createUploads(deps));
   app.use(createRoutes(deps));
   app.use(BULL_BOARD_PATH, authenticate(deps, ['admin', 'operator'], { basicChallenge: true, loginRedirect: true }), bullBoardByRole(deps.queues));
   app.use(notFound);

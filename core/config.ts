@@ -33,6 +33,16 @@ const schema = z.object({
   S3_REGION: z.string().default('us-east-1'),
   AWS_ACCESS_KEY_ID: z.string().optional(),
   AWS_SECRET_ACCESS_KEY: z.string().optional(),
+  /** Largest resumable upload (/v1/uploads, tus Upload-Length) accepted, in bytes. Default 2 GiB. */
+  UPLOAD_MAX_BYTES: int(2 * 1024 ** 3, 1),
+  /** An unfinished upload expires this long after its creation (tus expiration); cleanup removes its bytes. */
+  UPLOAD_EXPIRY_HOURS: int(24, 1),
+  /** Stored dumps are deleted this long after upload, unless their batch is active or still within the rollback window. */
+  DUMP_RETENTION_DAYS: int(30, 1),
+  /** A finished batch (completed, needs_attention, failed, rolled_back) keeps its dump this long after finishing. */
+  ROLLBACK_WINDOW_DAYS: int(7, 0),
+  /** How often a worker's maintenance queue runs the retention cleanup. */
+  CLEANUP_INTERVAL_MINUTES: int(60, 1),
   WORKER_CONCURRENCY: int(4, 1),
   JOB_ATTEMPTS: int(5, 1),
   JOB_BACKOFF_MS: int(2000, 0),

@@ -1,0 +1,83 @@
+/**
+ * `onUploadFinish`: the last byte has arrived. The stored bytes are read back from the object store and
+ * must have the SHA-256 the client declared (CONTRACT §2: "when the last byte arrives the server verifies
+ * the digest and creates the batch") and be a valid dump (the same check as POST /v1/dumps). Then the
+ * batch is created on the upload's own key and queued, and the final PATCH answers with Migration-Batch-Id.
+ * A refused upload is deleted, so nothing of it remains: no batch, no bytes, no upload record.
+ */
+import { createHash } from 'node:crypto';
+import type { Upload } from '@tus/utils';
+import { AppError, Errors } from '../../core/errors';
+import { isDumpFormatError, validateDump, type DumpCounts } from '../../format';
+import { createBatch } from '../../jobs/batches';
+import type { ApiDeps } from '../context';
+import { encodingOf, startBatch } from '../handlers/postDump';
+import { storedMeta } from './metadata';
+import type { UploadStore } from './uploadStore';
+
+export const BATCH_ID_HEADER = 'Migration-Batch-Id';
+
+async function digestOf(deps: ApiDeps, key: string): Promise<{ sha256: string; bytes: number }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of await deps.store.get(key)) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    hash.update(buf);
+    bytes += buf.length;
+  }
+  return { sha256: hash.digest('hex'), bytes };
+}
+
+export async function finishUpload(deps: ApiDeps, uploads: UploadStore, upload: Upload): Promise<{ headers: Record<string, string> }> {
+  const key = upload.id;
+  const meta = storedMeta(upload.metadata);
+  const encoding = encodingOf(meta.contentType)!;
+  const started = Date.now();
+  try {
+    const actual = await digestOf(deps, key);
+    if (actual.sha256 !== meta.sha256) {
+      throw Errors.badRequest(
+        'upload_digest_mismatch',
+        `The uploaded bytes have SHA-256 ${actual.sha256}, but the upload declared ${meta.sha256}. The dump was altered in transit or the digest is wrong; the upload was discarded and no batch was created. Upload it again.`,
+        { expected: meta.sha256, actual: actual.sha256 },
+      );
+    }
+    if (actual.bytes !== upload.size) throw new Error(`upload ${key} holds ${actual.bytes} bytes, declared ${upload.size}`);
+    let summary: { header: { source: unknown }; counts: DumpCounts };
+    try {
+      summary = await validateDump(await deps.store.get(key), encoding);
+    } catch (err) {
+      if (isDumpFormatError(err)) throw Errors.badRequest(err.code, `${err.message} The upload was discarded; no batch was created.`, err.details);
+      throw err;
+    }
+    const { batch, created } = await createBatch(deps.ds, {
+      userId: meta.userId, dumpKey: key, dumpSha256: meta.sha256, dumpBytes: actual.bytes, encoding,
+      entryCount: summary.counts.total, source: summary.header.source as Record<string, unknown>,
+      websiteHint: meta.websiteId ?? null, idempotencyKey: null,
+    });
+    // The same dump again (CONTRACT §2: "posted twice by the same user returns the first batch"): the
+    // first batch keeps its own stored copy, so this one is redundant.
+    if (!created && batch.dumpKey !== key) await uploads.discard(key, deps.store);
+    if (created || batch.status === 'received') await startBatch(deps, batch, created);
+    deps.log.info(
+      { batchId: batch.id, userId: meta.userId, uploadKey: key, created, entries: summary.counts.total, bytes: actual.bytes, verifyMs: Date.now() - started },
+      created ? 'upload finished: batch created' : 'upload finished: duplicate dump, existing batch returned',
+    );
+    return { headers: { [BATCH_ID_HEADER]: batch.id } };
+  } catch (err) {
+    await discardUnlessReferenced(deps, uploads, key);
+    if (!(err instanceof AppError)) deps.log.error({ uploadKey: key, err: (err as Error).stack ?? String(err) }, 'finishing an upload failed');
+    throw err;
+  }
+}
+
+/** A refused or failed finish leaves nothing behind, but never deletes bytes a batch points at. */
+async function discardUnlessReferenced(deps: ApiDeps, uploads: UploadStore, key: string): Promise<void> {
+  try {
+    const [row] = await deps.ds.query(`SELECT 1 FROM migration_batches WHERE dump_key = $1 LIMIT 1`, [key]);
+    if (!row) await uploads.discard(key, deps.store);
+  } catch (err) {
+    // The retention cleanup removes it after UPLOAD_EXPIRY_HOURS if this fails (e.g. Postgres is down).
+    deps.log.warn({ uploadKey: key, err: (err as Error).message }, 'could not discard a refused upload');
+  }
+}

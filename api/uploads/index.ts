@@ -1,0 +1,130 @@
+/**
+ * /v1/uploads: resumable uploads, tus 1.0.0 (creation, creation-with-upload, termination, expiration), by
+ * @tus/server inside the Express app (CONTRACT §2). This module is the adapter: it authenticates (uploader
+ * tokens only: an upload belongs to a user), hands the raw request stream to tus, and writes tus' answer
+ * back, turning every error into the JSON error form. Policy lives in the hooks: metadata checks at
+ * creation, ownership on every request, digest + validation + batch when the last byte arrives.
+ */
+import { Readable } from 'node:stream';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { Server } from '@tus/server';
+import { TUS_RESUMABLE, type Upload } from '@tus/utils';
+import { AppError, Errors } from '../../core/errors';
+import type { ApiDeps, Caller } from '../context';
+import { resolveCaller, tokenFromRequest } from '../middleware/auth';
+import { BATCH_ID_HEADER, finishUpload } from './finishUpload';
+import { checkUploadMetadata } from './metadata';
+import { RedisLocker } from './RedisLocker';
+import { mapTusError, wrapPlainError } from './tusErrors';
+import { createUploadStore, newUploadId, publicUploadId, uploadIdFromUrl } from './uploadStore';
+
+export const UPLOADS_PATH = '/v1/uploads';
+const ROUTE = /^\/v1\/uploads(?:\/([^/]+))?\/?$/;
+const TUS_METHODS = new Set(['POST', 'HEAD', 'PATCH', 'DELETE', 'OPTIONS']);
+
+export function createUploads(deps: ApiDeps): RequestHandler {
+  const uploads = createUploadStore(deps.config, deps.redis);
+  // tus hands our hooks the request object we gave it: the caller rides along keyed by that object.
+  const callers = new WeakMap<object, Caller>();
+  const callerOf = (req: object): Caller => {
+    const c = callers.get(req);
+    if (!c?.userId) throw Errors.unauthorized();
+    return c;
+  };
+  const base = deps.config.PUBLIC_URL?.replace(/\/+$/, '');
+
+  const tus = new Server({
+    path: UPLOADS_PATH,
+    datastore: uploads.datastore,
+    // Several API processes may serve one upload: its lock must be visible to all of them.
+    locker: new RedisLocker({
+      redis: deps.redis, prefix: `${deps.config.QUEUE_PREFIX}:tus`, log: deps.log, beforeRelease: (id) => uploads.writesSettled(id),
+    }),
+    maxSize: deps.config.UPLOAD_MAX_BYTES,
+    respectForwardedHeaders: true, // as Express' `trust proxy`
+    // A finished upload is a batch's stored dump; the retention job decides when it goes.
+    disableTerminationForFinishedUploads: true,
+    exposedHeaders: [BATCH_ID_HEADER, 'X-Request-Id'],
+    namingFunction: () => newUploadId(),
+    // Store ids are object keys (`uploads/<hex>`); URLs carry only the hex part.
+    generateUrl: (_req, { proto, host, path, id }) => `${base ?? `${proto}://${host}`}${path}/${publicUploadId(id)}`,
+    getFileIdFromRequest: (_req, lastPath) => uploadIdFromUrl(lastPath),
+    async onUploadCreate(req, upload: Upload) {
+      const caller = callerOf(req);
+      if (!upload.size) throw Errors.badRequest('empty_upload', 'Upload-Length must be at least 1: an empty upload holds no dump.');
+      return { metadata: { ...checkUploadMetadata(upload.metadata, caller.userId!) } };
+    },
+    async onIncomingRequest(req, id) {
+      if (req.method === 'POST') return; // creation: the id is brand new
+      const caller = callerOf(req);
+      const meta = await uploads.metadataOf(id);
+      // Another user's upload answers exactly like a missing one, so ids cannot be probed.
+      if (meta && meta.userId !== caller.userId) throw Errors.notFound('This upload');
+    },
+    onUploadFinish: (_req, upload) => finishUpload(deps, uploads, upload),
+    onResponseError: (_req, err) => mapTusError(err, deps.config.UPLOAD_MAX_BYTES, deps.log),
+  });
+
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const m = ROUTE.exec(req.path);
+    if (!m) return next();
+    // "The Tus-Resumable header MUST be included in every request and response except for OPTIONS
+    // requests" (tus 1.0.0, Tus-Resumable): also on the errors we answer ourselves.
+    res.setHeader('Tus-Resumable', TUS_RESUMABLE);
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    try {
+      if (!TUS_METHODS.has(req.method)) {
+        res.setHeader('Allow', [...TUS_METHODS].join(', '));
+        throw new AppError(405, 'method_not_allowed', `${req.method} is not part of the upload protocol; use POST, HEAD, PATCH or DELETE (tus 1.0.0).`);
+      }
+      const webReq = toWebRequest(req);
+      if (req.method !== 'OPTIONS') callers.set(webReq, await authenticateUploader(deps, req));
+      await send(res, await tus.handleWeb(webReq), req.method);
+    } catch (err) {
+      next(err);
+    }
+  };
+}
+
+async function authenticateUploader(deps: ApiDeps, req: Request): Promise<Caller> {
+  const token = tokenFromRequest(req);
+  if (!token) throw Errors.unauthorized();
+  const caller = await resolveCaller(deps, token);
+  if (!caller) throw Errors.invalidToken();
+  if (caller.role !== 'uploader' || !caller.userId) throw Errors.forbidden('uploads (use an uploader token: an upload belongs to a user)');
+  return caller;
+}
+
+/** The Node request as a fetch Request for tus' handleWeb; the body stays a stream (never buffered). */
+function toWebRequest(req: Request): globalThis.Request {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
+  }
+  const hasBody = req.method === 'PATCH' || req.method === 'POST';
+  const url = new URL(req.originalUrl, `http://${req.headers.host ?? 'localhost'}`);
+  return new globalThis.Request(url, {
+    method: req.method,
+    headers,
+    body: hasBody ? (Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>) : undefined,
+    duplex: 'half',
+  } as RequestInit);
+}
+
+/** Writes tus' Response; error bodies become the CONTRACT's JSON error form. */
+async function send(res: Response, response: globalThis.Response, method: string): Promise<void> {
+  let body: Buffer | undefined;
+  response.headers.forEach((value, name) => res.setHeader(name, value));
+  if (response.status >= 400) {
+    body = Buffer.from(wrapPlainError(response.status, await response.text()));
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  } else if (response.body) {
+    // tus success answers carry no content (201/204/200 for HEAD); never a download here.
+    const buf = Buffer.from(await response.arrayBuffer());
+    body = buf.length > 0 ? buf : undefined;
+  }
+  if (body) res.setHeader('Content-Length', String(body.length));
+  res.statusCode = response.status;
+  res.end(method === 'HEAD' ? undefined : body);
+}

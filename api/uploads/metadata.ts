@@ -1,0 +1,52 @@
+/**
+ * Upload-Metadata of a resumable upload (CONTRACT §2): `filename`, `contentType` (§1a or §1b), `sha256` of
+ * the whole dump, optional `websiteId`. Checked when the upload is created, so a bad one is refused before
+ * a single byte is stored. The owner is added here, server-side: a client's own `userId` is never kept.
+ */
+import { z } from 'zod';
+import type { Upload } from '@tus/utils';
+import { Errors } from '../../core/errors';
+import { encodingOf } from '../handlers/postDump';
+
+export interface UploadMeta {
+  filename: string;
+  contentType: string;
+  /** Lower-case hex. */
+  sha256: string;
+  websiteId?: string;
+  /** The uploader's user id, set by the server from the bearer token. */
+  userId: string;
+}
+
+const Schema = z.object({
+  filename: z.string().min(1).max(255),
+  contentType: z.string().refine((t) => encodingOf(t) !== null, 'must be application/json (§1a) or application/x-ndjson (§1b)'),
+  sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be the 64 hex digits of the SHA-256 of the whole dump').transform((s) => s.toLowerCase()),
+  websiteId: z.string().min(1).max(200).optional(),
+});
+
+const EXPECTED =
+  'Upload-Metadata must carry filename, contentType (application/json or application/x-ndjson), sha256 (hex SHA-256 of the whole dump) and optionally websiteId, each base64-encoded as tus requires.';
+
+/** Validates what the client sent and returns the metadata to store (only known keys, plus the owner). */
+export function checkUploadMetadata(raw: Upload['metadata'], userId: string): UploadMeta {
+  // tus allows a key without a value (null); for us every key we read needs one.
+  const given = Object.fromEntries(Object.entries(raw ?? {}).filter(([, v]) => v !== null && v !== ''));
+  const missing = ['filename', 'contentType', 'sha256'].filter((k) => given[k] === undefined);
+  if (missing.length > 0) throw Errors.badRequest('invalid_upload_metadata', `${EXPECTED} Missing: ${missing.join(', ')}.`, { missing });
+  const parsed = Schema.safeParse(given);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => ({ field: i.path.join('.'), problem: i.message }));
+    const text = issues.map((i) => `${i.field} ${i.problem}`).join('; ');
+    throw Errors.badRequest('invalid_upload_metadata', `${EXPECTED} Problems: ${text}.`, { issues });
+  }
+  const m = parsed.data;
+  return { filename: m.filename, contentType: m.contentType, sha256: m.sha256, ...(m.websiteId ? { websiteId: m.websiteId } : {}), userId };
+}
+
+/** Reads back what checkUploadMetadata stored (tus hands hooks the metadata as a plain string map). */
+export function storedMeta(raw: Upload['metadata']): UploadMeta {
+  const m = raw ?? {};
+  if (!m.userId || !m.sha256 || !m.contentType) throw new Error('upload has no server-side metadata');
+  return { filename: m.filename ?? '', contentType: m.contentType, sha256: m.sha256, websiteId: m.websiteId ?? undefined, userId: m.userId };
+}

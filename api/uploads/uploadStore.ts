@@ -1,0 +1,161 @@
+/**
+ * The tus data store behind /v1/uploads, laid out so that a finished upload IS a stored dump: the upload id
+ * is its object key (`uploads/<32 hex>`), and our ObjectStore reads it by that key, so the batch's dumpKey
+ * points at the uploaded bytes without a copy.
+ * - local driver: @tus/file-store rooted at STORAGE_DIR (the FsObjectStore's root), file `uploads/<hex>`;
+ * - S3 driver (S3_BUCKET set): @tus/s3-store in the same bucket; it names the final object by the upload id
+ *   and keeps `<id>.info` (upload record) and `<id>.part` (a tail smaller than an S3 part) beside it.
+ * Upload state (file store: the upload record; S3: its metadata cache) lives in Redis for every process.
+ */
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import type { Redis } from 'ioredis';
+import { FileStore } from '@tus/file-store';
+import { S3Store, type MetadataValue } from '@tus/s3-store';
+import type { DataStore, Upload } from '@tus/utils';
+import type { Config } from '../../core/config';
+import type { ObjectStore } from '../../core/objectStore';
+import { UPLOAD_SIDECAR_SUFFIXES, UPLOADS_PREFIX } from '../../jobs/maintenance/cleanup';
+import { RedisKvStore } from './RedisKvStore';
+
+/** tus extensions we offer (CONTRACT §2). Both stores could also defer the length; we need it up front. */
+export const UPLOAD_EXTENSIONS = ['creation', 'creation-with-upload', 'termination', 'expiration'];
+
+const PUBLIC_ID = /^[0-9a-f]{32}$/;
+
+export function newUploadId(): string {
+  return `${UPLOADS_PREFIX}${randomBytes(16).toString('hex')}`;
+}
+
+/** The id as it appears in the upload URL (`/v1/uploads/<hex>`). */
+export function publicUploadId(id: string): string {
+  return id.slice(UPLOADS_PREFIX.length);
+}
+
+/** The store id for a URL segment, or undefined when the segment cannot name an upload of ours. */
+export function uploadIdFromUrl(segment: string | undefined): string | undefined {
+  return segment && PUBLIC_ID.test(segment) ? UPLOADS_PREFIX + segment : undefined;
+}
+
+export interface UploadStore {
+  datastore: DataStore;
+  /**
+   * Resolves once this process' write to the upload has finished. When a request's body fails, node's
+   * stream.pipeline rejects at once, without waiting for the store's write (tus then unlocks the upload);
+   * the locker awaits this before releasing, so the next request sees the final offset.
+   */
+  writesSettled(id: string): Promise<void>;
+  /** Upload metadata as stored by the server (incl. the owner), or undefined if no such upload. */
+  metadataOf(id: string): Promise<Upload['metadata'] | undefined>;
+  /** Removes every trace of an upload: bytes, S3 sidecars and unfinished multipart upload, Redis record. */
+  discard(id: string, objects: ObjectStore): Promise<void>;
+}
+
+/** Writes still running, by upload id (see UploadStore.writesSettled). */
+class WriteTracker {
+  private readonly pending = new Map<string, Promise<void>>();
+
+  track(id: string, write: Promise<number>): Promise<number> {
+    const settled = write.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.pending.set(id, settled);
+    void settled.then(() => {
+      if (this.pending.get(id) === settled) this.pending.delete(id);
+    });
+    return write;
+  }
+
+  settled(id: string): Promise<void> {
+    return this.pending.get(id) ?? Promise.resolve();
+  }
+}
+
+class FileUploadStore extends FileStore {
+  readonly writes = new WriteTracker();
+
+  override write(src: Readable, id: string, offset: number): Promise<number> {
+    return this.writes.track(id, super.write(src, id, offset));
+  }
+
+  async metadataOf(id: string): Promise<Upload['metadata'] | undefined> {
+    return (await this.configstore.get(id))?.metadata;
+  }
+}
+
+class S3UploadStore extends S3Store {
+  readonly writes = new WriteTracker();
+
+  /**
+   * @tus/s3-store 2.0.7 prepends the pending tail of the upload (under 5 MiB, kept as `<id>.part`) to the
+   * request's bytes and deletes the `.part` first: when the client's connection then drops, the tail dies
+   * with the request and the offset goes backwards (bytes a 204 already acknowledged are lost). Ending the
+   * stream cleanly when the request fails makes the store keep all that arrived as the new tail, as tus
+   * itself does when it cancels a request. The request still fails (tus sees the source error).
+   */
+  override async write(src: Readable, id: string, offset: number): Promise<number> {
+    const guarded = new PassThrough();
+    src.once('error', () => guarded.end());
+    src.pipe(guarded);
+    return this.writes.track(id, super.write(guarded, id, offset));
+  }
+
+  async metadataOf(id: string): Promise<Upload['metadata'] | undefined> {
+    try {
+      return (await this.getMetadata(id)).file.metadata;
+    } catch (err) {
+      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+      if (e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404) return undefined;
+      throw err;
+    }
+  }
+}
+
+export function createUploadStore(config: Config, redis: Redis): UploadStore {
+  const expiryMs = config.UPLOAD_EXPIRY_HOURS * 3600_000;
+  // Records outlive the upload's expiry by a day, so that a late HEAD still gets 410 (expired), not 404.
+  const ttlMs = expiryMs + 24 * 3600_000;
+  const kvPrefix = `${config.QUEUE_PREFIX}:tus:upload:`;
+  let store: FileUploadStore | S3UploadStore;
+  if (config.s3) {
+    const s3 = config.s3;
+    store = new S3UploadStore({
+      s3ClientConfig: {
+        bucket: s3.bucket,
+        region: s3.region,
+        endpoint: s3.endpoint,
+        forcePathStyle: Boolean(s3.endpoint),
+        credentials: s3.accessKeyId && s3.secretAccessKey ? { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } : undefined,
+        // See STACK-NOTES "S3 in tests": with the SDK's default checksums, S3 clones store the
+        // aws-chunked framing of streamed parts as data.
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+      },
+      cache: new RedisKvStore<MetadataValue>(redis, kvPrefix, ttlMs),
+      expirationPeriodInMilliseconds: expiryMs,
+      // Expiry tags serve S3 lifecycle rules; our cleanup job does that work, and not every clone tags.
+      useTags: false,
+    });
+  } else {
+    store = new FileUploadStore({
+      directory: path.resolve(config.STORAGE_DIR),
+      configstore: new RedisKvStore<Upload>(redis, kvPrefix, ttlMs),
+      expirationPeriodInMilliseconds: expiryMs,
+    });
+  }
+  store.extensions = [...UPLOAD_EXTENSIONS];
+  return {
+    datastore: store,
+    writesSettled: (id) => store.writes.settled(id),
+    metadataOf: (id) => store.metadataOf(id),
+    async discard(id, objects) {
+      // remove() aborts an unfinished S3 multipart upload; for a finished one it throws (nothing to
+      // abort) before deleting anything, so the objects are deleted by key below in every case.
+      await store.remove(id).catch(() => undefined);
+      for (const key of [id, ...UPLOAD_SIDECAR_SUFFIXES.map((s) => id + s)]) await objects.delete(key);
+      await redis.del(kvPrefix + id);
+    },
+  };
+}

@@ -1,0 +1,167 @@
+/**
+ * Retention, run on a schedule by the maintenance queue (MAINTENANCE_SCHEDULES):
+ * 1. Abandoned uploads: an unfinished tus upload expires UPLOAD_EXPIRY_HOURS after its creation (the API
+ *    then answers 410); its bytes are removed here. Anything under `uploads/` that no batch points at and
+ *    that nothing wrote to for that long is such a leftover (a finished upload becomes a batch's dump in
+ *    the same request; a refused one is deleted at once).
+ * 2. Stored dumps: removed DUMP_RETENTION_DAYS after upload, but never while their batch is active
+ *    (received, queued, running, rolling_back) or can still be rolled back or re-applied: a finished batch
+ *    keeps its dump for ROLLBACK_WINDOW_DAYS after finished_at. The batch is marked
+ *    (notes.dumpDeletedAt), not changed otherwise: its rows and report stay.
+ */
+import { AbortMultipartUploadCommand, HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import type { Job } from 'bullmq';
+import { S3ObjectStore, type ObjectInfo } from '../../core/objectStore';
+import type { PhaseDeps } from '../phases/context';
+
+/** Where resumable uploads live in the object store; a finished upload's key is its batch's dumpKey. */
+export const UPLOADS_PREFIX = 'uploads/';
+/** Objects @tus/s3-store keeps beside an upload `<key>`: its record and a tail smaller than one S3 part. */
+export const UPLOAD_SIDECAR_SUFFIXES = ['.info', '.part'] as const;
+
+const HOUR = 3600_000;
+const DAY = 24 * HOUR;
+const BATCH_LIMIT = 500;
+/** Statuses after which a batch can be deleted once out of the rollback window (anything else: keep). */
+const FINISHED = ['completed', 'needs_attention', 'failed', 'rolled_back'];
+
+export type CleanupDeps = Pick<PhaseDeps, 'ds' | 'store' | 'config' | 'log'>;
+
+export interface CleanupReport {
+  /** Abandoned uploads whose objects were deleted. */
+  expiredUploads: number;
+  /** Unfinished S3 multipart uploads aborted. */
+  abortedMultipart: number;
+  /** Batches whose stored dump was deleted. */
+  deletedDumps: string[];
+}
+
+export async function cleanupJob(deps: PhaseDeps, _job: Job): Promise<CleanupReport> {
+  return runCleanup(deps);
+}
+
+/** `now` is a parameter so that tests can run the clean-up "days later" without waiting. */
+export async function runCleanup(deps: CleanupDeps, now = new Date()): Promise<CleanupReport> {
+  const uploadCutoff = new Date(now.getTime() - deps.config.UPLOAD_EXPIRY_HOURS * HOUR);
+  const { expired, aborted } = await removeAbandonedUploads(deps, uploadCutoff);
+  const deletedDumps = await removeRetainedDumps(deps, now);
+  const report = { expiredUploads: expired, abortedMultipart: aborted, deletedDumps };
+  deps.log.info({ expiredUploads: expired, abortedMultipart: aborted, deletedDumps: deletedDumps.length }, 'retention cleanup done');
+  return report;
+}
+
+function baseKeyOf(key: string): string {
+  const suffix = UPLOAD_SIDECAR_SUFFIXES.find((s) => key.endsWith(s));
+  return suffix ? key.slice(0, -suffix.length) : key;
+}
+
+async function removeAbandonedUploads(deps: CleanupDeps, cutoff: Date): Promise<{ expired: number; aborted: number }> {
+  // One entry per upload: its objects and the last time anything was written to it.
+  const groups = new Map<string, { objects: ObjectInfo[]; lastWrite: number }>();
+  for await (const obj of deps.store.list(UPLOADS_PREFIX)) {
+    const base = baseKeyOf(obj.key);
+    const g = groups.get(base) ?? { objects: [], lastWrite: 0 };
+    g.objects.push(obj);
+    g.lastWrite = Math.max(g.lastWrite, obj.lastModified.getTime());
+    groups.set(base, g);
+  }
+  const stale = [...groups.entries()].filter(([, g]) => g.lastWrite < cutoff.getTime()).map(([k]) => k);
+  const referenced = new Set<string>();
+  for (let i = 0; i < stale.length; i += BATCH_LIMIT) {
+    const rows: { dump_key: string }[] = await deps.ds.query(`SELECT dump_key FROM migration_batches WHERE dump_key = ANY($1::text[])`, [stale.slice(i, i + BATCH_LIMIT)]);
+    for (const r of rows) referenced.add(r.dump_key);
+  }
+  let expired = 0;
+  let aborted = 0;
+  for (const key of stale) {
+    if (referenced.has(key)) continue; // a batch's dump: step 2 decides
+    if (await abortMultipartOf(deps, key)) aborted++;
+    for (const obj of groups.get(key)!.objects) await deps.store.delete(obj.key);
+    expired++;
+  }
+  aborted += await abortStaleMultipart(deps, cutoff);
+  if (expired > 0) deps.log.info({ expired, aborted }, 'abandoned uploads removed');
+  return { expired, aborted };
+}
+
+/** S3: an unfinished upload's parts sit in a multipart upload named in its `.info` object. */
+async function abortMultipartOf(deps: CleanupDeps, key: string): Promise<boolean> {
+  const store = deps.store;
+  if (!(store instanceof S3ObjectStore)) return false;
+  try {
+    const info = await store.client.send(new HeadObjectCommand({ Bucket: store.bucket, Key: `${key}.info` }));
+    const uploadId = info.Metadata?.['upload-id'];
+    if (!uploadId) return false;
+    await store.client.send(new AbortMultipartUploadCommand({ Bucket: store.bucket, Key: key, UploadId: uploadId }));
+    return true;
+  } catch (err) {
+    // No .info, or the multipart upload is already completed/aborted: nothing to abort.
+    deps.log.debug({ key, err: (err as Error).name }, 'no multipart upload to abort');
+    return false;
+  }
+}
+
+/** S3: multipart uploads under uploads/ older than the expiry whose `.info` is gone (a crash mid-create). */
+async function abortStaleMultipart(deps: CleanupDeps, cutoff: Date): Promise<number> {
+  const store = deps.store;
+  if (!(store instanceof S3ObjectStore)) return 0;
+  let aborted = 0;
+  let keyMarker: string | undefined;
+  let uploadIdMarker: string | undefined;
+  try {
+    for (;;) {
+      const res = await store.client.send(
+        new ListMultipartUploadsCommand({ Bucket: store.bucket, Prefix: UPLOADS_PREFIX, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+      );
+      for (const u of res.Uploads ?? []) {
+        if (!u.Key || !u.UploadId || !u.Initiated || u.Initiated >= cutoff) continue;
+        await store.client.send(new AbortMultipartUploadCommand({ Bucket: store.bucket, Key: u.Key, UploadId: u.UploadId }));
+        aborted++;
+      }
+      if (!res.IsTruncated) break;
+      keyMarker = res.NextKeyMarker;
+      uploadIdMarker = res.NextUploadIdMarker;
+    }
+  } catch (err) {
+    // Some S3 clones cannot list multipart uploads; a bucket lifecycle rule
+    // (AbortIncompleteMultipartUpload) covers them.
+    deps.log.warn({ err: (err as Error).name }, 'could not list multipart uploads');
+  }
+  return aborted;
+}
+
+/** The batch may lose its dump: old enough, finished, out of the rollback window, not yet deleted. */
+const deletable = (t: string) => `${t}.created_at < $1 AND ${t}.status = ANY($3::text[]) AND ${t}.finished_at IS NOT NULL AND ${t}.finished_at < $2`;
+
+async function removeRetainedDumps(deps: CleanupDeps, now: Date): Promise<string[]> {
+  const retainedSince = new Date(now.getTime() - deps.config.DUMP_RETENTION_DAYS * DAY);
+  const windowStart = new Date(now.getTime() - deps.config.ROLLBACK_WINDOW_DAYS * DAY);
+  const params = [retainedSince, windowStart, FINISHED];
+  const candidates: { id: string }[] = await deps.ds.query(
+    `SELECT b.id FROM migration_batches b
+     WHERE ${deletable('b')} AND NOT (b.notes ? 'dumpDeletedAt')
+       -- a dump shared with a batch that still needs it stays
+       AND NOT EXISTS (SELECT 1 FROM migration_batches o WHERE o.dump_key = b.dump_key AND o.id <> b.id
+                       AND NOT (${deletable('o')}))
+     ORDER BY b.created_at LIMIT ${BATCH_LIMIT}`,
+    params,
+  );
+  const deleted: string[] = [];
+  for (const { id } of candidates) {
+    await deps.ds.transaction(async (m) => {
+      // Re-check under a row lock: an admin retry or rollback that changes the status waits for us, and
+      // one already in progress (row locked) makes us skip the batch until the next run.
+      const [row]: { dump_key: string }[] = await m.query(
+        `SELECT b.dump_key FROM migration_batches b WHERE b.id = $4 AND ${deletable('b')} AND NOT (b.notes ? 'dumpDeletedAt') FOR UPDATE SKIP LOCKED`,
+        [...params, id],
+      );
+      if (!row) return;
+      const keys = row.dump_key.startsWith(UPLOADS_PREFIX) ? [row.dump_key, ...UPLOAD_SIDECAR_SUFFIXES.map((s) => row.dump_key + s)] : [row.dump_key];
+      for (const key of keys) await deps.store.delete(key);
+      await m.query(`UPDATE migration_batches SET notes = notes || jsonb_build_object('dumpDeletedAt', $2::text) WHERE id = $1`, [id, now.toISOString()]);
+      deleted.push(id);
+    });
+  }
+  if (deleted.length > 0) deps.log.info({ batches: deleted.length }, 'stored dumps past retention removed');
+  return deleted;
+}

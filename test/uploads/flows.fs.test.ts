@@ -1,0 +1,3 @@
+import { runUploadFlows } from './flows.suite';
+
+runUploadFlows('fs');

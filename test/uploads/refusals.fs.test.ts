@@ -1,0 +1,3 @@
+import { runUploadRefusals } from './refusals.suite';
+
+runUploadRefusals('fs');
