@@ -19,6 +19,9 @@ import { catalystSpec, describeStorage, fillStorage, mediaDb } from './helpers/p
 declare const bsm: { migrate(o: unknown): Promise<MigrationResult> };
 declare const document: any;
 
+// Real Chromium beside other suites on a 2-core box: generous, though every wait is event-driven.
+jest.setTimeout(60000);
+
 let stack: Stack;
 let browser: Browser;
 let appServer: Server;
@@ -171,4 +174,17 @@ test("from the app's own origin: the module, the upload and the batch status all
   expect(batch.source.origin).toBe(appOrigin);
   await expectCatalystRows(user, result.batchId);
   await context.close();
+});
+
+test('a refused upload rejects with the API\'s own message, is not retried, and leaves nothing behind', async () => {
+  const { page } = await openUploaderPage(browser, stack.api.url);
+  await fillStorage(page, catalystSpec());
+  await loadUploader(page);
+  const seen: string[] = [];
+  page.on('request', (r) => { if (r.url().includes('/v1/uploads')) seen.push(r.method()); });
+  const outcome = await page.evaluate((o) => bsm.migrate(o).then(() => null, (e: any) => ({ name: e.name, status: e.status, code: e.code, message: e.message })),
+    { token: 'not-a-real-token', pollIntervalMs: 50 });
+  expect(outcome).toEqual({ name: 'ApiError', status: 401, code: 'invalid_token', message: expect.stringContaining('The bearer token is not valid') });
+  expect(seen).toEqual(['POST']); // 4xx is final: no retries
+  expect(await page.evaluate(() => Object.keys({ ...(globalThis as any).localStorage }).filter((k) => k.startsWith('bsm-uploader::')))).toEqual([]);
 });

@@ -18,6 +18,9 @@ import { catalystSpec, fillStorage, mediaDb } from './helpers/pageStorage';
 declare const bsm: { migrate(o: unknown): Promise<MigrationResult> };
 declare const localStorage: any;
 
+// Real Chromium beside other suites on a 2-core box: generous, though every wait is event-driven.
+jest.setTimeout(60000);
+
 let stack: Stack;
 let browser: Browser;
 

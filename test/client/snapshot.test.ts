@@ -19,6 +19,9 @@ declare const document: any;
 type Bsm = { snapshot(o?: unknown): Promise<Dump> };
 declare const bsm: Bsm;
 
+// Real Chromium beside other suites on a 2-core box: generous, though every wait is event-driven.
+jest.setTimeout(60000);
+
 let stack: Stack;
 let browser: Browser;
 
