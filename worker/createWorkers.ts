@@ -2,7 +2,7 @@
  * The worker side: one BullMQ Worker per queue, with the production settings (own connection with
  * maxRetriesPerRequest: null, error listeners) and a close() that lets running jobs finish.
  */
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../core/config';
 import { SecretBox } from '../core/crypto';
@@ -11,7 +11,7 @@ import type { ObjectStore } from '../core/objectStore';
 import { createRedis } from '../core/redis';
 import { QUEUES, type JobPayloads } from '../jobs/names';
 import type { PhaseDeps } from '../jobs/phases/context';
-import { MAINTENANCE_HANDLERS } from '../jobs/maintenance';
+import { MAINTENANCE_HANDLERS, MAINTENANCE_SCHEDULES } from '../jobs/maintenance';
 import { runPhase } from '../jobs/runPhase';
 import { catalystLayout } from '../jobs/transforms/catalyst';
 
@@ -47,12 +47,31 @@ export function createWorkers(opts: { config: Config; ds: DataSource; store: Obj
     w.on('error', (err) => log.error({ err: err.message, queue: w.name }, 'worker error'));
     w.on('failed', (job, err) => log.debug({ jobId: job?.id, queue: w.name, err: err.message }, 'job attempt failed'));
   }
+  const scheduled = scheduleMaintenance(config, connection, log);
   return {
     migration,
     maintenance,
     async close() {
+      await scheduled;
       await Promise.all([migration.close(), maintenance.close()]);
       await connection.quit().catch(() => connection.disconnect());
     },
   };
+}
+
+/**
+ * Upserts the repeatable maintenance jobs (MAINTENANCE_SCHEDULES). Idempotent by scheduler id, so every
+ * worker process may do it at start; a changed interval replaces the old one.
+ */
+async function scheduleMaintenance(config: Config, connection: ReturnType<typeof createRedis>, log: Logger): Promise<void> {
+  const queue = new Queue(QUEUES.maintenance, { connection, prefix: config.QUEUE_PREFIX });
+  try {
+    for (const s of MAINTENANCE_SCHEDULES) {
+      await queue.upsertJobScheduler(s.id, { every: s.everyMs(config) }, { name: s.name, data: {} });
+    }
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'could not schedule maintenance jobs');
+  } finally {
+    await queue.close();
+  }
 }

@@ -1,0 +1,3 @@
+import { runRetention } from './retention.suite';
+
+runRetention('fs');
