@@ -8,7 +8,7 @@ import { catalystDump, CONTENT_ITEMS, type DumpDoc } from '../fixtures/catalystD
 import { launchChromium } from '../client/helpers/browser';
 import { tableChecksums } from '../helpers/checksums';
 import { startStack, TEST_ADMIN_TOKEN, waitForBatch, type Stack } from '../helpers/stack';
-import { batchRow, lockSession, loginPage, postDump, screenshot } from './helpers';
+import { batchRow, lockSession, loginPage, postDump, screenshot, until } from './helpers';
 
 jest.setTimeout(120000);
 
@@ -68,6 +68,8 @@ test('retry a failed batch from the overview; it continues where it stopped', as
   try {
     id = await postDump(stack, token, dumpAt('2026-11-28T14:00:00.000Z'));
     expect(await waitForBatch(stack, id)).toBe('failed');
+    // BullMQ marks the job failed just after the phase recorded it; retry acts on failed jobs.
+    await until(async () => (await stack.api.deps.queues.migration.getJob(`${id}.contentItems`))?.isFailed(), 'the failed job');
   } finally {
     await lock.release();
   }

@@ -34,11 +34,15 @@ beforeAll(async () => {
   const items = [...CONTENT_ITEMS, { ...CONTENT_ITEMS[1], id: undefined }, { ...CONTENT_ITEMS[0] }];
   doc.localStorage = doc.localStorage.map((e) => (e.key === 'content-storage' ? { key: e.key, value: JSON.stringify({ state: { contentItems: items, projectId: 'default' }, version: 0 }) } : e));
   const body = JSON.stringify(doc);
+  // Wait for BullMQ's completion of the last job, which follows its duration being observed (the batch
+  // row says `completed` slightly earlier, from inside the verify phase).
+  const verified = new Promise<void>((resolve) => stack.workers!.migration.on('completed', (job) => job.id === `${batchId}.verify` && resolve()));
   dumpBytes = Buffer.byteLength(body);
   const res = await stack.http.post('/v1/dumps').set('Authorization', `Bearer ${token}`).set('Content-Type', 'application/json').send(body);
   expect(res.status).toBe(202);
   batchId = res.body.batchId;
   expect(await waitForBatch(stack, batchId)).toBe('completed');
+  await verified;
   await stack.http.get(`/v1/batches/${batchId}`).set('Authorization', `Bearer ${token}`).expect(200);
   const scrape = await stack.http.get('/metrics').expect(200);
   expect(scrape.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
