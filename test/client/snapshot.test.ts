@@ -145,6 +145,18 @@ test('a snapshot of the Catalyst shapes changes nothing in the browser and leave
   expect(decodeValue(media.stores[0].records[0].value)).toMatchObject({ id: 1, blob: { kind: 'Blob', bytes: Buffer.from('png-bytes') }, file: { kind: 'File', name: 'brief.pdf' } });
 });
 
+test('a database listed but gone by the time it is opened is skipped, not created', async () => {
+  const { page } = await freshPage();
+  const result = await page.evaluate(async () => {
+    const real = indexedDB.databases.bind(indexedDB);
+    indexedDB.databases = async () => [...(await real()), { name: 'ghost', version: 3 }];
+    const dump = await bsm.snapshot();
+    indexedDB.databases = real;
+    return { dumped: dump.indexedDB.map((d: any) => d.name), after: (await real()).map((d: any) => d.name) };
+  });
+  expect(result).toEqual({ dumped: [], after: [] });
+});
+
 test('large stores are read with cursors in batches (never getAll), in key order, each transaction short', async () => {
   const { page } = await freshPage();
   const result = await page.evaluate(async () => {
