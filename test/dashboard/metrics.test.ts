@@ -6,7 +6,9 @@ import request from 'supertest';
 import { startMetricsServer } from '../../core/metrics';
 import { createLogger } from '../../core/logger';
 import { catalystDump, CONTENT_ITEMS } from '../fixtures/catalystDump';
-import { startStack, waitForBatch, type Stack } from '../helpers/stack';
+import { startStack, TEST_ADMIN_TOKEN, waitForBatch, type Stack } from '../helpers/stack';
+import { bigDump, MiB, ndjsonMeta, tusUpload } from '../uploads/harness';
+import { until } from './helpers';
 
 let stack: Stack;
 let batchId: string;
@@ -108,4 +110,23 @@ test('the worker process serves its metrics on its own port', async () => {
   } finally {
     await server.close();
   }
+});
+
+test('resumable uploads count their bytes as they arrive, and their batch is found by upload id', async () => {
+  const dump = bigDump(1.2 * MiB, 'metrics');
+  const out = await tusUpload(stack.api.url, await stack.mintToken('user-tus'), dump.bytes, { metadata: ndjsonMeta(dump.sha256), chunkSize: 512 * 1024 });
+  expect(out.batchId).toBeTruthy();
+  text = (await stack.http.get('/metrics').expect(200)).text;
+  expect(sample('bsm_upload_bytes_total', { via: 'tus' })).toBe(dump.bytes.length);
+  expect(sample('bsm_http_request_duration_seconds_count', { method: 'PATCH', route: '/v1/uploads/*', status: '204' })).toBeGreaterThanOrEqual(3);
+  const uploadId = out.url.split('/').pop()!;
+  // The link is written just after the final PATCH was answered (the response is not held for it).
+  const search = () => stack.http.get('/v1/admin/batches').query({ q: uploadId }).set('Authorization', `Bearer ${TEST_ADMIN_TOKEN}`);
+  const found = await until(async () => {
+    const r = await search();
+    return r.body.batches.length > 0 && r;
+  }, 'the upload id on its batch');
+  expect(found.body.batches.map((b: { id: string }) => b.id)).toEqual([out.batchId]);
+  expect(found.body.batches[0].uploadId).toBe(uploadId);
+  expect(found.body.batches[0].requestId).toEqual(expect.any(String));
 });
