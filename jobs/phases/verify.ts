@@ -64,9 +64,13 @@ export async function verifyBatch(run: Pick<PhaseRun, 'deps' | 'batch'>): Promis
 
 export async function verify(run: PhaseRun): Promise<void> {
   const v = await verifyBatch(run);
-  await run.deps.ds.query(
-    `UPDATE migration_batches SET verification = $2, status = $3, finished_at = now(), error = $4, updated_at = now() WHERE id = $1`,
-    [run.batch.id, JSON.stringify(v), v.ok ? 'completed' : 'needs_attention', v.ok ? null : JSON.stringify({ code: 'verification_failed', message: v.problems.join('; '), phase: 'verify' })],
-  );
   await run.progress(1, 1);
+  // The phase and the batch finish together, so nobody sees a finished batch with verify still running.
+  await run.deps.ds.transaction(async (m) => {
+    await m.query(`UPDATE migration_phases SET status = 'completed', finished_at = now() WHERE batch_id = $1 AND name = 'verify'`, [run.batch.id]);
+    await m.query(
+      `UPDATE migration_batches SET verification = $2, status = $3, finished_at = now(), error = $4, updated_at = now() WHERE id = $1`,
+      [run.batch.id, JSON.stringify(v), v.ok ? 'completed' : 'needs_attention', v.ok ? null : JSON.stringify({ code: 'verification_failed', message: v.problems.join('; '), phase: 'verify' })],
+    );
+  });
 }
