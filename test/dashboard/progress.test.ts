@@ -49,7 +49,7 @@ test('log in, watch a running batch progress live on the overview and the batch 
     await page.evaluate('window.__sameDocument = true'); // survives only if the page never reloads
 
     stack.startWorkers();
-    await waitBar(page, row, 'preserve', `b.status === 'running'`);
+    await waitBar(page, row, 'preserve', `b.status === 'running' && b.total > 0`); // total comes with its first progress report
     for (const done of ['ingest', 'websites', 'contentTypes', 'contentItems']) expect((await barState(page, row, done))?.status).toBe('completed');
     const before = (await barState(page, row, 'preserve'))!;
     expect(before.done).toBeLessThan(before.total);
