@@ -39,13 +39,15 @@ export async function postDump(stack: Stack, token: string, doc: unknown): Promi
 }
 
 /** A pg session of its own, in a transaction, so the locks it takes hold until release(). */
-export async function lockSession(stack: Stack, ...statements: [string, unknown[]?][]): Promise<{ release(): Promise<void> }> {
+export async function lockSession(stack: Stack, ...statements: [string, unknown[]?][]): Promise<{ pid: number; release(): Promise<void> }> {
   const c = new Client({ connectionString: stack.config.DATABASE_URL, options: `-c search_path=${stack.config.DATABASE_SCHEMA}` });
   await c.connect();
+  const [{ pid }] = (await c.query('SELECT pg_backend_pid() AS pid')).rows;
   await c.query('BEGIN');
   for (const [sql, params] of statements) await c.query(sql, params);
   let done = false;
   return {
+    pid,
     async release() {
       if (done) return;
       done = true;
@@ -77,4 +79,12 @@ export async function barState(page: Page, scope: string, phase: string): Promis
     const b = document.querySelector(${JSON.stringify(`${scope} .bar[data-phase="${phase}"]`)});
     return b ? { status: b.dataset.status, done: Number(b.dataset.done), total: Number(b.dataset.total) } : null;
   })()`);
+}
+
+/** Resolves once some Postgres session waits on a lock held by backend `pid` (a phase reached our lock). */
+export async function blockedBy(stack: Stack, pid: number): Promise<void> {
+  await until(async () => {
+    const [r] = await stack.api.deps.ds.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`, [pid]);
+    return r.n > 0;
+  }, `a session blocked by backend ${pid}`);
 }

@@ -1,14 +1,14 @@
 /**
  * Real Chromium: an admin logs in through the form and watches a running batch move on the overview and
  * the batch page, without reloading. The batch is held exactly where the test wants it by Postgres locks:
- * a table lock stops the preserve phase before its first page, then a row lock on an entry of its second
- * page lets exactly one page through, so the bars, rows/s and ETA show a batch part-way.
+ * a table lock stops the preserve phase before its first page, then a row lock on an entry near the end
+ * lets the pages before it through and holds the rest, so the bars, rows/s and ETA show a batch part-way.
  */
 import type { Browser, Page } from 'playwright-core';
 import { catalystDump } from '../fixtures/catalystDump';
 import { launchChromium } from '../client/helpers/browser';
 import { startStack, TEST_ADMIN_TOKEN, type Stack } from '../helpers/stack';
-import { barState, batchRow, lockSession, loginPage, postDump, screenshot } from './helpers';
+import { barState, batchRow, blockedBy, lockSession, loginPage, postDump, screenshot } from './helpers';
 
 jest.setTimeout(120000);
 
@@ -55,12 +55,15 @@ test('log in, watch a running batch progress live on the overview and the batch 
     expect(before.done).toBeLessThan(before.total);
     const fractionBefore = Number(await page.getAttribute(`${row} [data-field=progress]`, 'data-fraction'));
 
-    // Lock an entry of preserve's second page, then free the table: page one commits, page two waits.
-    const [{ seq }] = await stack.api.deps.ds.query(`SELECT seq FROM dump_entries WHERE batch_id = $1 AND outcome = 'pending' ORDER BY seq OFFSET 250 LIMIT 1`, [id]);
+    // Lock an entry near the end, then free the table: the pages before it commit, its page waits.
+    const [{ seq }] = await stack.api.deps.ds.query(`SELECT seq FROM dump_entries WHERE batch_id = $1 AND outcome = 'pending' ORDER BY seq OFFSET 550 LIMIT 1`, [id]);
     rowLock = await lockSession(stack, [`SELECT 1 FROM dump_entries WHERE batch_id = $1 AND seq = $2 FOR UPDATE`, [id, seq]]);
     await tableLock.release();
-    await waitBar(page, row, 'preserve', `b.status === 'running' && b.done >= ${before.done + 200}`);
+    await blockedBy(stack, rowLock.pid);
+    const [{ done: heldAt }] = await stack.api.deps.ds.query(`SELECT done FROM migration_phases WHERE batch_id = $1 AND name = 'preserve'`, [id]);
+    await waitBar(page, row, 'preserve', `b.status === 'running' && b.done === ${heldAt}`);
     const mid = (await barState(page, row, 'preserve'))!;
+    expect(mid.done).toBeGreaterThan(before.done);
     expect(mid.done).toBeLessThan(mid.total);
     expect(Number(await page.getAttribute(`${row} [data-field=progress]`, 'data-fraction'))).toBeGreaterThan(fractionBefore);
     expect(await page.textContent(`${row} [data-field=rate]`)).toMatch(/^[\d,.]+ rows\/s$/);
