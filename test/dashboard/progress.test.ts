@@ -40,7 +40,7 @@ test('log in, watch a running batch progress live on the overview and the batch 
   // 600 keys the app mapping does not know: the preserve phase keeps them raw, 200 per page.
   for (let i = 0; i < 600; i++) doc.localStorage.push({ key: `legacy-note-${String(i).padStart(4, '0')}`, value: JSON.stringify({ n: i, text: 'x'.repeat(120) }) });
   const tableLock = await lockSession(stack, ['LOCK TABLE preserved_entries IN ACCESS EXCLUSIVE MODE']);
-  let rowLock: { release(): Promise<void> } | null = null;
+  let rowLock: Awaited<ReturnType<typeof lockSession>> | null = null;
   try {
     const id = await postDump(stack, token, doc);
     const { page, errors } = await loginPage(browser, stack, TEST_ADMIN_TOKEN);
