@@ -15,8 +15,12 @@ async function main(): Promise<void> {
   const workers = createWorkers({ config, ds, store, log });
   log.info({ concurrency: config.WORKER_CONCURRENCY }, 'worker started');
   // No HTTP API here: job durations, rows written and rejects are scraped from this internal port.
+  // A second worker on the same machine finds the port taken: it works on, without its own metrics port.
   const metrics = config.WORKER_METRICS_PORT > 0
-    ? await startMetricsServer({ port: config.WORKER_METRICS_PORT, host: config.HOST, token: config.METRICS_TOKEN, log })
+    ? await startMetricsServer({ port: config.WORKER_METRICS_PORT, host: config.HOST, token: config.METRICS_TOKEN, log }).catch((err: Error) => {
+        log.warn({ port: config.WORKER_METRICS_PORT, err: err.message }, 'worker metrics port unavailable; running without it');
+        return null;
+      })
     : null;
   let stopping = false;
   const stop = async (signal: string) => {
