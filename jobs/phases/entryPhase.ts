@@ -9,7 +9,7 @@ import type { EntryTransform } from '../transforms/layout';
 import type { EntryKind, TransformContext, TransformResult } from '../transforms/types';
 import { applyResults } from './applyResults';
 import type { PhaseRun } from './context';
-import { decodeStaged, nextPendingPage, type StagedEntry } from './staged';
+import { decodeStaged, nextPendingPage, pendingBySeq, planBucketPages, type StagedEntry } from './staged';
 
 /** `override` replaces the layout's transforms (the preserve phase keeps whatever is left raw). */
 export async function runEntryPhase(run: PhaseRun, kinds: readonly EntryKind[], override?: EntryTransform): Promise<void> {
@@ -21,11 +21,29 @@ export async function runEntryPhase(run: PhaseRun, kinds: readonly EntryKind[], 
   let rejected = 0;
   await run.progress(done, total.all, rejected);
   const ctx = await transformContext(run);
+  // A group with buckets is paged a bucket-set at a time; one without gets all its entries at once.
+  const bucketOf = group?.bucketOf;
+  const plan = group && bucketOf
+    ? await planBucketPages(deps.ds, batch.id, group.kinds, (s) => {
+        try {
+          return bucketOf(decodeStaged(s, deps.secrets, batch.id));
+        } catch {
+          return `undecodable:${s.seq}`; // rejected alone on its page
+        }
+      })
+    : null;
   let after = -1;
-  for (;;) {
+  for (let planned = 0; ; planned++) {
     const page = await deps.ds.transaction(async (m) => {
-      const staged = await nextPendingPage(m, batch.id, group ? group.kinds : kinds, after, Boolean(group));
-      if (staged.length === 0) return null;
+      let staged;
+      if (plan) {
+        if (planned >= plan.length) return null;
+        staged = await pendingBySeq(m, batch.id, plan[planned]);
+        if (staged.length === 0) return { last: after, count: 0, rejected: 0 }; // already done by an earlier run
+      } else {
+        staged = await nextPendingPage(m, batch.id, group ? group.kinds : kinds, after, Boolean(group));
+        if (staged.length === 0) return null;
+      }
       const results = new Map<number, TransformResult>();
       const entries: StagedEntry[] = [];
       for (const s of staged) {

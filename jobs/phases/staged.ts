@@ -49,6 +49,57 @@ export async function nextPendingPage(
   }));
 }
 
+/** The pending entries among `seqs`, in seq order (a page planned by planBucketPages). */
+export async function pendingBySeq(m: EntityManager, batchId: string, seqs: number[]): Promise<Omit<StagedEntry, 'value' | 'key'>[]> {
+  const rows: any[] = await m.query(
+    `SELECT seq, area, db_name, store_name, entry_key, kind, value, sealed FROM dump_entries
+     WHERE batch_id = $1 AND seq = ANY($2::int[]) AND outcome = 'pending' ORDER BY seq`,
+    [batchId, seqs],
+  );
+  return rows.map((r) => ({ seq: r.seq, area: r.area, dbName: r.db_name, storeName: r.store_name, entryKey: r.entry_key, kind: r.kind, raw: r.value, sealed: r.sealed }));
+}
+
+/**
+ * Pages for a group transform whose entries must be seen a bucket at a time (GroupTransformSpec.bucketOf):
+ * one bounded pass over the pending entries keeps only each bucket's seqs and size, then buckets are packed
+ * into pages of at most PAGE_ENTRIES / PAGE_BYTES (a single larger bucket gets a page of its own).
+ * Memory: a few numbers per entry, never the values of more than one page.
+ */
+export async function planBucketPages(
+  ds: EntityManager['connection'],
+  batchId: string,
+  kinds: readonly string[],
+  bucketOf: (e: Omit<StagedEntry, 'value' | 'key'>) => string,
+): Promise<number[][]> {
+  const buckets = new Map<string, { seqs: number[]; bytes: number }>();
+  for (let after = -1; ;) {
+    const page = await nextPendingPage(ds.manager, batchId, kinds, after);
+    if (page.length === 0) break;
+    for (const e of page) {
+      const name = bucketOf(e);
+      const b = buckets.get(name) ?? { seqs: [], bytes: 0 };
+      b.seqs.push(e.seq);
+      b.bytes += e.raw.length;
+      buckets.set(name, b);
+    }
+    after = page[page.length - 1].seq;
+  }
+  const pages: number[][] = [];
+  let current: number[] = [];
+  let bytes = 0;
+  for (const b of buckets.values()) {
+    if (current.length > 0 && (current.length + b.seqs.length > PAGE_ENTRIES || bytes + b.bytes > PAGE_BYTES)) {
+      pages.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(...b.seqs);
+    bytes += b.bytes;
+  }
+  if (current.length > 0) pages.push(current);
+  return pages;
+}
+
 /** Turns a staged row into what transforms see: KV values stay strings; IndexedDB values are §1c-decoded. */
 export function decodeStaged(e: Omit<StagedEntry, "value" | "key">, secrets: SecretBox, batchId: string): StagedEntry {
   const text = e.sealed ? secrets.open(JSON.parse(e.raw) as SealedSecret, sealAad(batchId, e.seq)) : e.raw;

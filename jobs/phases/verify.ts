@@ -27,22 +27,28 @@ export async function verifyBatch(run: Pick<PhaseRun, 'deps' | 'batch'>): Promis
   const tables: Verification['tables'] = {};
   const differences: Verification['differences'] = [];
   for (const table of TABLE_ORDER) {
-    const rows: { row_id: string; source_id: string | null; problem: 'ok' | 'missing' | 'changed' }[] = await ds.query(
-      `SELECT b.row_id, t.source_id,
-              CASE WHEN t.id IS NULL THEN 'missing' WHEN ${rowChecksumSql('t')} <> b.checksum THEN 'changed' ELSE 'ok' END AS problem
+    // Counted in Postgres: the batch's rows per table can be millions; only the first few bad ones are listed.
+    const [count]: { expected: number; missing: number; changed: number }[] = await ds.query(
+      `SELECT count(*)::int AS expected,
+              count(*) FILTER (WHERE t.id IS NULL)::int AS missing,
+              count(*) FILTER (WHERE t.id IS NOT NULL AND ${rowChecksumSql('t')} <> b.checksum)::int AS changed
        FROM batch_rows b LEFT JOIN "${table}" t ON t.id = b.row_id
        WHERE b.batch_id = $1 AND b.table_name = $2`,
       [batchId, table],
     );
-    if (rows.length === 0) continue;
-    const bad = rows.filter((r) => r.problem !== 'ok');
-    tables[table] = {
-      expected: rows.length,
-      present: rows.length - bad.filter((r) => r.problem === 'missing').length,
-      changed: bad.filter((r) => r.problem === 'changed').length,
-      missing: bad.filter((r) => r.problem === 'missing').length,
-    };
-    for (const r of bad) if (differences.length < MAX_LISTED) differences.push({ table, rowId: r.row_id, sourceId: r.source_id, problem: r.problem as 'missing' | 'changed' });
+    if (count.expected === 0) continue;
+    tables[table] = { expected: count.expected, present: count.expected - count.missing, changed: count.changed, missing: count.missing };
+    const room = MAX_LISTED - differences.length;
+    if (count.missing + count.changed === 0 || room <= 0) continue;
+    const bad: { row_id: string; source_id: string | null; problem: 'missing' | 'changed' }[] = await ds.query(
+      `SELECT * FROM (
+         SELECT b.row_id, t.source_id, CASE WHEN t.id IS NULL THEN 'missing' WHEN ${rowChecksumSql('t')} <> b.checksum THEN 'changed' END AS problem
+         FROM batch_rows b LEFT JOIN "${table}" t ON t.id = b.row_id
+         WHERE b.batch_id = $1 AND b.table_name = $2) r
+       WHERE problem IS NOT NULL LIMIT $3`,
+      [batchId, table, room],
+    );
+    for (const r of bad) differences.push({ table, rowId: r.row_id, sourceId: r.source_id, problem: r.problem });
   }
   const [acc] = await ds.query(
     `SELECT count(*)::int AS entries,

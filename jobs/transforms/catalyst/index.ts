@@ -22,7 +22,7 @@
  *    not exist (ai_prompts.websiteId, deployment_history.websiteId/deploymentConfigId) are set and the
  *    pipeline nulls them when the target row is missing.
  */
-import type { EntryTransform, GroupTransform, Layout } from '../layout';
+import type { EntryTransform, GroupTransform, GroupTransformSpec, Layout } from '../layout';
 import type { EntryKind, SourceEntry, TransformContext, TransformResult } from '../types';
 import { transformAiContext, transformAiPrompt } from './aiData';
 import { chatSessionIdOf, mergeChatGroup } from './chat';
@@ -97,8 +97,13 @@ const aiRun: GroupTransform = (entries, ctx) => {
 
 const preferencesRun: GroupTransform = (entries, ctx) => perEntry(entries, guarded(entries, () => mergePreferencesGroup(entries, ctx)));
 
-const WEBSITES = { kinds: ['website', 'website-config'] as EntryKind[], run: websitesRun };
-const AI = { kinds: ['website-ai-context', 'chat', 'ai-prompt'] as EntryKind[], run: aiRun };
+// The buckets are the ones each run groups by, so paging by bucket changes nothing in the result.
+const WEBSITES: GroupTransformSpec = { kinds: ['website', 'website-config'], run: websitesRun, bucketOf: (e) => websiteSourceIdOf(e) ?? '' };
+const AI: GroupTransformSpec = {
+  kinds: ['website-ai-context', 'chat', 'ai-prompt'],
+  run: aiRun,
+  bucketOf: (e) => (classify(e) === 'chat' ? `chat:${chatSessionIdOf(e) ?? ''}` : `entry:${e.seq}`),
+};
 
 export const catalystLayout: Layout = {
   name: 'catalyst-studio',
