@@ -30,6 +30,10 @@ export async function startUploadStack(driver: Driver, opts: { workers?: boolean
     stack,
     s3,
     async close() {
+      // Upload records expire on their own (a day after their expiry); tests remove theirs at once.
+      const redis = stack.api.deps.redis;
+      const keys = await redis.keys(`${stack.config.QUEUE_PREFIX}:tus:*`);
+      if (keys.length > 0) await redis.del(...keys);
       await stack.close();
       await s3?.close();
     },
