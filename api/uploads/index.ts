@@ -42,7 +42,9 @@ export function createUploads(deps: ApiDeps): RequestHandler {
     }),
     maxSize: deps.config.UPLOAD_MAX_BYTES,
     respectForwardedHeaders: true, // as Express' `trust proxy`
-    // A finished upload is a batch's stored dump; the retention job decides when it goes.
+    // Termination: "When receiving a DELETE request for an existing upload the Server SHOULD free
+    // associated resources and MUST respond with the 204 No Content status" — for unfinished uploads. A
+    // finished upload is a batch's stored dump; the retention job decides when it goes (400 instead).
     disableTerminationForFinishedUploads: true,
     exposedHeaders: [BATCH_ID_HEADER, 'X-Request-Id'],
     namingFunction: () => newUploadId(),

@@ -28,7 +28,12 @@ const Schema = z.object({
 const EXPECTED =
   'Upload-Metadata must carry filename, contentType (application/json or application/x-ndjson), sha256 (hex SHA-256 of the whole dump) and optionally websiteId, each base64-encoded as tus requires.';
 
-/** Validates what the client sent and returns the metadata to store (only known keys, plus the owner). */
+/**
+ * Validates what the client sent and returns the metadata to store (only known keys, plus the owner).
+ * The header's syntax is @tus/server's to check: "The Upload-Metadata request and response header MUST
+ * consist of one or more comma-separated key-value pairs. The key and value MUST be separated by a space.
+ * [...] the value MUST be Base64 encoded." (tus 1.0.0, Creation); a malformed header is a 400 before this.
+ */
 export function checkUploadMetadata(raw: Upload['metadata'], userId: string): UploadMeta {
   // tus allows a key without a value (null); for us every key we read needs one.
   const given = Object.fromEntries(Object.entries(raw ?? {}).filter(([, v]) => v !== null && v !== ''));

@@ -12,6 +12,8 @@ type TusError = { status_code: number; body: string };
 
 /** tus error body → our code and a message that says what to do. */
 const BY_BODY = new Map<string, [string, string]>([
+  // "If the offsets do not match, the Server MUST respond with the 409 Conflict status without modifying
+  // the upload resource." (tus 1.0.0, PATCH)
   [ERRORS.INVALID_OFFSET.body, ['upload_offset_conflict', "Upload-Offset does not match the upload's offset on the server. Ask for it with HEAD and resume from there."]],
   [ERRORS.FILE_NO_LONGER_EXISTS.body, ['upload_expired', 'This upload has expired (or its bytes were removed) and can no longer be resumed. Start a new upload.']],
   [ERRORS.FILE_NOT_FOUND.body, ['upload_not_found', 'There is no such upload. Create one with POST /v1/uploads.']],
@@ -40,6 +42,8 @@ function isTusError(err: unknown): err is TusError {
 export function mapTusError(err: unknown, maxBytes: number, log: Logger): TusError {
   if (err instanceof AppError) return { status_code: err.status, body: errorBody(err.code, err.message, err.details) };
   if (isTusError(err)) {
+    // "If the length of the upload exceeds the maximum, which MAY be specified using the Tus-Max-Size
+    // header, the Server MUST respond with the 413 Request Entity Too Large status." (tus 1.0.0, Creation)
     if (err.body === ERRORS.ERR_MAX_SIZE_EXCEEDED.body) {
       return { status_code: 413, body: errorBody('upload_too_large', `The dump is larger than the ${maxBytes} bytes an upload may hold (Tus-Max-Size).`, { maxBytes }) };
     }

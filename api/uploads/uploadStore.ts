@@ -115,7 +115,9 @@ class S3UploadStore extends S3Store {
 
 export function createUploadStore(config: Config, redis: Redis): UploadStore {
   const expiryMs = config.UPLOAD_EXPIRY_HOURS * 3600_000;
-  // Records outlive the upload's expiry by a day, so that a late HEAD still gets 410 (expired), not 404.
+  // Records outlive the upload's expiry by a day, so that a late request still gets 410: "the Server SHOULD
+  // respond with the 404 Not Found or 410 Gone status. The latter one SHOULD be used if the Server is
+  // keeping track of expired uploads." (tus 1.0.0, Expiration)
   const ttlMs = expiryMs + 24 * 3600_000;
   const kvPrefix = `${config.QUEUE_PREFIX}:tus:upload:`;
   let store: FileUploadStore | S3UploadStore;
