@@ -11,7 +11,7 @@ import { AppError, Errors } from '../../core/errors';
 import { isDumpFormatError, validateDump, type DumpCounts } from '../../format';
 import { createBatch } from '../../jobs/batches';
 import type { ApiDeps } from '../context';
-import { encodingOf, startBatch } from '../handlers/postDump';
+import { encodingOf, rememberRequestId, startBatch } from '../handlers/postDump';
 import { storedMeta } from './metadata';
 import type { UploadStore } from './uploadStore';
 
@@ -28,7 +28,7 @@ async function digestOf(deps: ApiDeps, key: string): Promise<{ sha256: string; b
   return { sha256: hash.digest('hex'), bytes };
 }
 
-export async function finishUpload(deps: ApiDeps, uploads: UploadStore, upload: Upload): Promise<{ headers: Record<string, string> }> {
+export async function finishUpload(deps: ApiDeps, uploads: UploadStore, upload: Upload, requestId?: string): Promise<{ headers: Record<string, string> }> {
   const key = upload.id;
   const meta = storedMeta(upload.metadata);
   const encoding = encodingOf(meta.contentType)!;
@@ -58,9 +58,10 @@ export async function finishUpload(deps: ApiDeps, uploads: UploadStore, upload: 
     // The same dump again (CONTRACT §2: "posted twice by the same user returns the first batch"): the
     // first batch keeps its own stored copy, so this one is redundant.
     if (!created && batch.dumpKey !== key) await uploads.discard(key, deps.store);
+    if (created && requestId) await rememberRequestId(deps, batch.id, requestId);
     if (created || batch.status === 'received') await startBatch(deps, batch, created);
     deps.log.info(
-      { batchId: batch.id, userId: meta.userId, uploadKey: key, created, entries: summary.counts.total, bytes: actual.bytes, verifyMs: Date.now() - started },
+      { reqId: requestId, batchId: batch.id, userId: meta.userId, uploadKey: key, created, entries: summary.counts.total, bytes: actual.bytes, verifyMs: Date.now() - started },
       created ? 'upload finished: batch created' : 'upload finished: duplicate dump, existing batch returned',
     );
     return { headers: { [BATCH_ID_HEADER]: batch.id } };

@@ -24,10 +24,10 @@ const TUS_METHODS = new Set(['POST', 'HEAD', 'PATCH', 'DELETE', 'OPTIONS']);
 
 export function createUploads(deps: ApiDeps): RequestHandler {
   const uploads = createUploadStore(deps.config, deps.redis);
-  // tus hands our hooks the request object we gave it: the caller rides along keyed by that object.
-  const callers = new WeakMap<object, Caller>();
+  // tus hands our hooks the request object we gave it: the caller and request id ride along keyed by it.
+  const requests = new WeakMap<object, { caller: Caller; requestId?: string }>();
   const callerOf = (req: object): Caller => {
-    const c = callers.get(req);
+    const c = requests.get(req)?.caller;
     if (!c?.userId) throw Errors.unauthorized();
     return c;
   };
@@ -63,7 +63,7 @@ export function createUploads(deps: ApiDeps): RequestHandler {
       // Another user's upload answers exactly like a missing one, so ids cannot be probed.
       if (meta && meta.userId !== caller.userId) throw Errors.notFound('This upload');
     },
-    onUploadFinish: (_req, upload) => finishUpload(deps, uploads, upload),
+    onUploadFinish: (req, upload) => finishUpload(deps, uploads, upload, requests.get(req)?.requestId),
     onResponseError: (_req, err) => mapTusError(err, deps.config.UPLOAD_MAX_BYTES, deps.log),
   });
 
@@ -80,7 +80,7 @@ export function createUploads(deps: ApiDeps): RequestHandler {
         throw new AppError(405, 'method_not_allowed', `${req.method} is not part of the upload protocol; use POST, HEAD, PATCH or DELETE (tus 1.0.0).`);
       }
       const webReq = toWebRequest(req);
-      if (req.method !== 'OPTIONS') callers.set(webReq, await authenticateUploader(deps, req));
+      if (req.method !== 'OPTIONS') requests.set(webReq, { caller: await authenticateUploader(deps, req), requestId: req.id });
       await send(res, await tus.handleWeb(webReq), req.method);
     } catch (err) {
       next(err);
@@ -118,6 +118,9 @@ function toWebRequest(req: Request): globalThis.Request {
 async function send(res: Response, response: globalThis.Response, method: string): Promise<void> {
   let body: Buffer | undefined;
   response.headers.forEach((value, name) => res.setHeader(name, value));
+  // The request log line names the batch the final PATCH created (as for POST /v1/dumps).
+  const batchId = response.headers.get(BATCH_ID_HEADER);
+  if (batchId) res.locals.batchId = batchId;
   if (response.status >= 400) {
     body = Buffer.from(wrapPlainError(response.status, await response.text()));
     res.setHeader('Content-Type', 'application/json; charset=utf-8');

@@ -49,8 +49,11 @@ export function runUploadFlows(driver: Driver): void {
       expect(await waitForBatch(up.stack, rest.batchId!, undefined, 60_000)).toBe('completed');
 
       // The batch reads the uploaded bytes in place, and they are exactly the dump's.
-      const [batch] = await up.stack.api.deps.ds.query(`SELECT dump_key, dump_sha256, dump_bytes, entry_count FROM migration_batches WHERE id = $1`, [rest.batchId]);
+      const [batch] = await up.stack.api.deps.ds.query(
+        `SELECT dump_key, dump_sha256, dump_bytes, entry_count, notes->>'requestId' AS request_id FROM migration_batches WHERE id = $1`, [rest.batchId],
+      );
       expect(batch).toMatchObject({ dump_key: uploadKeyOf(first.url), dump_sha256: dump.sha256, dump_bytes: String(dump.bytes.length), entry_count: dump.entries });
+      expect(batch.request_id).toEqual(expect.any(String)); // the final PATCH's X-Request-Id, for support tickets
       expect((await readObject(up.stack, batch.dump_key)).equals(dump.bytes)).toBe(true);
       const [staged] = await up.stack.api.deps.ds.query(`SELECT count(*)::int AS n FROM dump_entries WHERE batch_id = $1`, [rest.batchId]);
       expect(staged.n).toBe(dump.entries);
