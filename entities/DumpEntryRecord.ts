@@ -9,6 +9,7 @@ export type EntryOutcome = 'pending' | 'migrated' | 'preserved' | 'rejected';
  */
 @Entity('dump_entries')
 @Index('idx_dump_entries_kind', ['batchId', 'kind'])
+@Index('idx_dump_entries_pending', ['batchId', 'seq'], { where: "outcome = 'pending'" })
 export class DumpEntryRecord {
   @PrimaryColumn('uuid', { name: 'batch_id' }) batchId: string;
   @PrimaryColumn('integer') seq: number;

@@ -1,18 +1,22 @@
 /**
  * Phase 1: stream the stored dump from the object store into dump_entries, classified by the layout.
- * Memory stays bounded by one chunk of entries. The digest of the stored bytes and the entry count must
+ * Memory stays bounded by one entry (COPY streams with backpressure). The digest of the stored bytes and the entry count must
  * match what the API accepted; otherwise nothing is kept (a truncated or altered dump is refused whole).
  */
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { Transform } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import type { PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { openDump, type DumpEntry } from '../../format';
 import { readDumpObject } from '../dumpObjects';
 import { PermanentJobError } from '../errors';
 import type { PhaseRun } from './context';
 import { sealAad } from './staged';
 
-const CHUNK_ENTRIES = 500;
-const CHUNK_BYTES = 4 * 1024 * 1024;
+/** Progress is reported every this many entries. */
+const PROGRESS_EVERY = 2000;
 
 interface StagedRow {
   seq: number;
@@ -27,11 +31,14 @@ interface StagedRow {
   value_bytes: number;
 }
 
+const COLUMNS = ['batch_id', 'seq', 'area', 'db_name', 'db_version', 'store_name', 'entry_key', 'kind', 'value', 'sealed', 'value_bytes'];
+
+/**
+ * One COPY ... FROM STDIN for the whole dump (the fastest bulk path here, ~2x multi-row INSERT): one
+ * statement, so a dump that turns out truncated, altered or malformed half-way leaves nothing staged.
+ */
 export async function ingest(run: PhaseRun): Promise<void> {
   const { deps, batch } = run;
-  // A retry starts over: staging is a pure function of the stored dump.
-  await deps.ds.query(`DELETE FROM batch_rejects WHERE batch_id = $1`, [batch.id]);
-  await deps.ds.query(`DELETE FROM dump_entries WHERE batch_id = $1`, [batch.id]);
   const hash = createHash('sha256');
   const source = await readDumpObject(deps.store, deps.config, batch.dumpKey);
   const tee = new Transform({
@@ -42,44 +49,52 @@ export async function ingest(run: PhaseRun): Promise<void> {
   });
   source.on('error', (e) => tee.destroy(e));
   source.pipe(tee);
+  const qr = deps.ds.createQueryRunner();
+  const client = (await qr.connect()) as PoolClient;
   let seq = 0;
-  let chunk: StagedRow[] = [];
-  let chunkBytes = 0;
-  const flush = async () => {
-    if (chunk.length === 0) return;
-    await deps.ds.query(
-      `INSERT INTO dump_entries (batch_id, seq, area, db_name, db_version, store_name, entry_key, kind, value, sealed, value_bytes)
-       SELECT $1, r.seq, r.area, r.db_name, r.db_version, r.store_name, r.entry_key, r.kind, r.value, r.sealed, r.value_bytes
-       FROM json_to_recordset($2::json) AS r(seq int, area text, db_name text, db_version int, store_name text, entry_key text, kind text, value text, sealed boolean, value_bytes int)`,
-      [batch.id, JSON.stringify(chunk)],
-    );
-    chunk = [];
-    chunkBytes = 0;
-    await run.progress(seq, batch.entryCount);
-  };
   try {
-    const { entries } = await openDump(tee, batch.encoding);
-    for await (const e of entries) {
-      const row = stage(run, e, seq++);
-      chunk.push(row);
-      chunkBytes += row.value_bytes;
-      if (chunk.length >= CHUNK_ENTRIES || chunkBytes >= CHUNK_BYTES) await flush();
+    await client.query('BEGIN');
+    // A retry starts over: staging is a pure function of the stored dump.
+    await client.query(`DELETE FROM batch_rejects WHERE batch_id = $1`, [batch.id]);
+    await client.query(`DELETE FROM dump_entries WHERE batch_id = $1`, [batch.id]);
+    const copy = client.query(copyFrom(`COPY dump_entries (${COLUMNS.join(', ')}) FROM STDIN`));
+    const copied = finished(copy);
+    copied.catch(() => undefined); // awaited below; a failure mid-way surfaces on write or there
+    try {
+      const { entries } = await openDump(tee, batch.encoding);
+      for await (const e of entries) {
+        if (!copy.write(copyLine(batch.id, stage(run, e, seq++)))) await once(copy, 'drain');
+        if (seq % PROGRESS_EVERY === 0) await run.progress(seq, batch.entryCount);
+      }
+      const digest = hash.digest('hex');
+      if (digest !== batch.dumpSha256 || seq !== batch.entryCount) {
+        throw new PermanentJobError(
+          'dump_altered',
+          `The stored dump no longer matches what was accepted (${seq} of ${batch.entryCount} entries; digest ${digest === batch.dumpSha256 ? 'matches' : 'differs'}). Upload it again.`,
+        );
+      }
+      copy.end();
+      await copied;
+    } catch (err) {
+      copy.destroy(err as Error); // aborts the COPY: nothing of it is kept
+      throw err;
     }
-    await flush();
+    await client.query('COMMIT');
   } catch (err) {
-    await deps.ds.query(`DELETE FROM dump_entries WHERE batch_id = $1`, [batch.id]);
+    await client.query('ROLLBACK').catch(() => undefined);
     throw err;
   } finally {
+    qr.release();
     (source as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.(); // releases the file handle / socket
   }
-  const digest = hash.digest('hex');
-  if (digest !== batch.dumpSha256 || seq !== batch.entryCount) {
-    await deps.ds.query(`DELETE FROM dump_entries WHERE batch_id = $1`, [batch.id]);
-    throw new PermanentJobError(
-      'dump_altered',
-      `The stored dump no longer matches what was accepted (${seq} of ${batch.entryCount} entries; digest ${digest === batch.dumpSha256 ? 'matches' : 'differs'}). Upload it again.`,
-    );
-  }
+  await run.progress(seq, batch.entryCount);
+}
+
+/** A row in COPY's text format: tab-separated, \N for null, backslash escapes for \\, tab, newline, CR. */
+function copyLine(batchId: string, r: StagedRow): string {
+  const f = (v: string | number | boolean | null) =>
+    v === null ? '\\N' : typeof v === 'string' ? v.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r')) : String(v);
+  return `${[batchId, r.seq, r.area, r.db_name, r.db_version, r.store_name, r.entry_key, r.kind, r.value, r.sealed, r.value_bytes].map(f).join('\t')}\n`;
 }
 
 function stage(run: PhaseRun, e: DumpEntry, seq: number): StagedRow {

@@ -31,8 +31,9 @@ export async function nextPendingPage(
      WHERE batch_id = $1 AND seq IN (
        SELECT seq FROM (
          SELECT seq, sum(value_bytes) OVER (ORDER BY seq) - value_bytes AS before_bytes
-         FROM dump_entries WHERE batch_id = $1 AND kind = ANY($2) AND outcome = 'pending' AND seq > $3
-         ORDER BY seq LIMIT $4) p
+         FROM (SELECT seq, value_bytes FROM dump_entries
+               WHERE batch_id = $1 AND outcome = 'pending' AND seq > $3 AND kind = ANY($2)
+               ORDER BY seq LIMIT $4) limited) p
        WHERE before_bytes < $5)
      ORDER BY seq`,
     [batchId, kinds, afterSeq, unbounded ? 2147483647 : PAGE_ENTRIES, unbounded ? Number.MAX_SAFE_INTEGER : PAGE_BYTES],
