@@ -2,7 +2,8 @@
  * `onUploadFinish`: the last byte has arrived. The stored bytes are read back from the object store and
  * must have the SHA-256 the client declared (CONTRACT §2: "when the last byte arrives the server verifies
  * the digest and creates the batch") and be a valid dump (the same check as POST /v1/dumps). Then the
- * batch is created on the upload's own key and queued, and the final PATCH answers with Migration-Batch-Id.
+ * dump is sealed into the object store like a posted one (secrets at rest), the upload's plain bytes are
+ * discarded, the batch is created and queued, and the final PATCH answers with Migration-Batch-Id.
  * A refused upload is deleted, so nothing of it remains: no batch, no bytes, no upload record.
  */
 import { createHash } from 'node:crypto';
@@ -10,6 +11,8 @@ import type { Upload } from '@tus/utils';
 import { AppError, Errors } from '../../core/errors';
 import { isDumpFormatError, validateDump, type DumpCounts } from '../../format';
 import { createBatch } from '../../jobs/batches';
+import { dumpObjectKey, putDump } from '../../jobs/dumpObjects';
+import type { JobPayloads } from '../../jobs/names';
 import type { ApiDeps } from '../context';
 import { encodingOf, rememberRequestId, startBatch } from '../handlers/postDump';
 import { storedMeta } from './metadata';
@@ -50,14 +53,17 @@ export async function finishUpload(deps: ApiDeps, uploads: UploadStore, upload: 
       if (isDumpFormatError(err)) throw Errors.badRequest(err.code, `${err.message} The upload was discarded; no batch was created.`, err.details);
       throw err;
     }
+    const sealedKey = dumpObjectKey(meta.userId, meta.sha256, encoding);
+    if (!(await deps.store.head(sealedKey))) await putDump(deps.store, deps.config, sealedKey, await deps.store.get(key));
     const { batch, created } = await createBatch(deps.ds, {
-      userId: meta.userId, dumpKey: key, dumpSha256: meta.sha256, dumpBytes: actual.bytes, encoding,
+      userId: meta.userId, dumpKey: sealedKey, dumpSha256: meta.sha256, dumpBytes: actual.bytes, encoding,
       entryCount: summary.counts.total, source: summary.header.source as Record<string, unknown>,
       websiteHint: meta.websiteId ?? null, idempotencyKey: null,
     });
-    // The same dump again (CONTRACT §2: "posted twice by the same user returns the first batch"): the
-    // first batch keeps its own stored copy, so this one is redundant.
-    if (!created && batch.dumpKey !== key) await uploads.discard(key, deps.store);
+    // The batch reads the sealed copy: the plain upload goes once the client has had its final response
+    // (a second upload of the same dump at once: CONTRACT §2, "returns the first batch").
+    if (created) await scheduleDiscard(deps, key);
+    else await uploads.discard(key, deps.store);
     if (created && requestId) await rememberRequestId(deps, batch.id, requestId);
     if (created || batch.status === 'received') await startBatch(deps, batch, created);
     deps.log.info(
@@ -70,6 +76,17 @@ export async function finishUpload(deps: ApiDeps, uploads: UploadStore, upload: 
     if (!(err instanceof AppError)) deps.log.error({ uploadKey: key, err: (err as Error).stack ?? String(err) }, 'finishing an upload failed');
     throw err;
   }
+}
+
+/** How long a finished upload's plain bytes stay (for the client's last HEAD) before they are removed. */
+export const FINISHED_UPLOAD_GRACE_MS = 5000;
+
+async function scheduleDiscard(deps: ApiDeps, uploadKey: string): Promise<void> {
+  const data: JobPayloads['discardUpload'] = { uploadKey };
+  await deps.queues.maintenance.add('discardUpload', data, {
+    delay: FINISHED_UPLOAD_GRACE_MS, jobId: `discard.${uploadKey.replace(/\//g, '_')}`, attempts: 5,
+    backoff: { type: 'exponential', delay: 10_000 }, removeOnComplete: { age: 24 * 3600 }, removeOnFail: { age: 7 * 24 * 3600 },
+  });
 }
 
 /** A refused or failed finish leaves nothing behind, but never deletes bytes a batch points at. */

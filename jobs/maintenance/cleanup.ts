@@ -2,16 +2,17 @@
  * Retention, run on a schedule by the maintenance queue (MAINTENANCE_SCHEDULES):
  * 1. Abandoned uploads: an unfinished tus upload expires UPLOAD_EXPIRY_HOURS after its creation (the API
  *    then answers 410); its bytes are removed here. Anything under `uploads/` that no batch points at and
- *    that nothing wrote to for that long is such a leftover (a finished upload becomes a batch's dump in
- *    the same request; a refused one is deleted at once).
+ *    that nothing wrote to for that long is such a leftover (a finished upload is sealed into a batch's dump
+ *    and its plain bytes removed by `discardUpload` shortly after; a refused one is deleted at once).
  * 2. Stored dumps: removed DUMP_RETENTION_DAYS after upload, but never while their batch is active
  *    (received, queued, running, rolling_back) or can still be rolled back or re-applied: a finished batch
  *    keeps its dump for ROLLBACK_WINDOW_DAYS after finished_at. The batch is marked
  *    (notes.dumpDeletedAt), not changed otherwise: its rows and report stay.
  */
 import { AbortMultipartUploadCommand, HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
-import type { Job } from 'bullmq';
+import { UnrecoverableError, type Job } from 'bullmq';
 import { S3ObjectStore, type ObjectInfo } from '../../core/objectStore';
+import type { JobPayloads } from '../names';
 import type { PhaseDeps } from '../phases/context';
 
 /** Where resumable uploads live in the object store; a finished upload's key is its batch's dumpKey. */
@@ -38,6 +39,21 @@ export interface CleanupReport {
 
 export async function cleanupJob(deps: PhaseDeps, _job: Job): Promise<CleanupReport> {
   return runCleanup(deps);
+}
+
+/**
+ * A finished upload's plain bytes, once its dump is sealed into the object store (api/uploads/finishUpload):
+ * removed a short grace period after the final PATCH (queued with a delay), unless a batch reads them.
+ */
+export async function discardUploadJob(deps: PhaseDeps, job: Job<JobPayloads['discardUpload']>): Promise<{ removed: boolean }> {
+  const key = job.data.uploadKey;
+  if (!key.startsWith(UPLOADS_PREFIX) || key.includes('..')) throw new UnrecoverableError(`not an upload key: ${key}`);
+  const [ref] = await deps.ds.query(`SELECT 1 FROM migration_batches WHERE dump_key = $1 LIMIT 1`, [key]);
+  if (ref) return { removed: false };
+  await abortMultipartOf(deps, key);
+  for (const k of [key, ...UPLOAD_SIDECAR_SUFFIXES.map((s) => key + s)]) await deps.store.delete(k);
+  deps.log.info({ uploadKey: key }, 'finished upload removed (its dump is sealed)');
+  return { removed: true };
 }
 
 /** `now` is a parameter so that tests can run the clean-up "days later" without waiting. */

@@ -5,7 +5,7 @@
 import type { Job } from 'bullmq';
 import type { Config } from '../../core/config';
 import type { PhaseDeps } from '../phases/context';
-import { cleanupJob } from './cleanup';
+import { cleanupJob, discardUploadJob } from './cleanup';
 import { rollbackJob } from './rollback';
 
 export type MaintenanceHandler = (deps: PhaseDeps, job: Job) => Promise<unknown>;
@@ -13,6 +13,7 @@ export type MaintenanceHandler = (deps: PhaseDeps, job: Job) => Promise<unknown>
 export const MAINTENANCE_HANDLERS: Record<string, MaintenanceHandler> = {
   rollback: rollbackJob as MaintenanceHandler,
   cleanup: cleanupJob,
+  discardUpload: discardUploadJob as MaintenanceHandler,
 };
 
 /** Repeatable jobs to schedule when a worker starts (idempotent: BullMQ dedupes schedulers by id). */

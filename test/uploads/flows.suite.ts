@@ -48,13 +48,15 @@ export function runUploadFlows(driver: Driver): void {
       expect(rest.batchId).toMatch(/^[0-9a-f-]{36}$/);
       expect(await waitForBatch(up.stack, rest.batchId!, undefined, 60_000)).toBe('completed');
 
-      // The batch reads the uploaded bytes in place, and they are exactly the dump's.
+      // The batch reads a sealed copy of the uploaded bytes (the plain upload is gone), exactly the dump's.
       const [batch] = await up.stack.api.deps.ds.query(
         `SELECT dump_key, dump_sha256, dump_bytes, entry_count, notes->>'requestId' AS request_id FROM migration_batches WHERE id = $1`, [rest.batchId],
       );
-      expect(batch).toMatchObject({ dump_key: uploadKeyOf(first.url), dump_sha256: dump.sha256, dump_bytes: String(dump.bytes.length), entry_count: dump.entries });
+      expect(batch.dump_key).toMatch(/^dumps\/.*\.sealed$/);
+      await until(async () => (await up.stack.api.deps.store.head(uploadKeyOf(first.url))) === null); // plain bytes go after a grace period
+      expect(batch).toMatchObject({ dump_sha256: dump.sha256, dump_bytes: String(dump.bytes.length), entry_count: dump.entries });
       expect(batch.request_id).toEqual(expect.any(String)); // the final PATCH's X-Request-Id, for support tickets
-      expect((await readObject(up.stack, batch.dump_key)).equals(dump.bytes)).toBe(true);
+      expect((await readObject(up.stack, batch.dump_key)).equals(dump.bytes)).toBe(true); // readObject unseals
       const [staged] = await up.stack.api.deps.ds.query(`SELECT count(*)::int AS n FROM dump_entries WHERE batch_id = $1`, [rest.batchId]);
       expect(staged.n).toBe(dump.entries);
     }, 90_000);
@@ -82,7 +84,8 @@ export function runUploadFlows(driver: Driver): void {
         const rest = await tusUpload(b.url, token, dump.bytes, { uploadUrl: onB });
         expect(rest.batchId).toBeTruthy();
         expect(await waitForBatch(up.stack, rest.batchId!, undefined, 60_000)).toBe('completed');
-        expect((await readObject(up.stack, uploadKeyOf(first.url))).equals(dump.bytes)).toBe(true);
+        const [batch] = await up.stack.api.deps.ds.query(`SELECT dump_key FROM migration_batches WHERE id = $1`, [rest.batchId]);
+        expect((await readObject(up.stack, batch.dump_key)).equals(dump.bytes)).toBe(true);
       } finally {
         await b.close();
       }
@@ -166,5 +169,14 @@ async function waitForLock(up: UploadStack, key: string): Promise<void> {
   while (!(await up.stack.api.deps.redis.exists(lockKey))) {
     if (Date.now() > deadline) throw new Error('the stalled PATCH never took the lock');
     await new Promise((r) => setImmediate(r));
+  }
+}
+
+/** Polls a condition that the system makes true on its own schedule (here: a delayed job). */
+async function until(f: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await f())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
   }
 }

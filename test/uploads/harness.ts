@@ -3,6 +3,7 @@
  * in-process s3rver), a dump larger than three 1 MiB chunks, a promise-shaped tus-js-client upload, raw tus
  * requests for the protocol's refusals, and a second API process-alike on the same database and Redis.
  */
+import { readDumpObject } from '../../jobs/dumpObjects';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
@@ -170,9 +171,10 @@ export async function batchCount(stack: Stack, userId: string): Promise<number> 
   return row.n;
 }
 
+/** An object's bytes; a sealed dump (`*.sealed`) is unsealed. */
 export async function readObject(stack: Stack, key: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const c of await stack.api.deps.store.get(key)) chunks.push(c as Buffer);
+  for await (const c of await readDumpObject(stack.api.deps.store, stack.config, key)) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
 }
 

@@ -37,7 +37,8 @@ export function runRetention(driver: Driver): void {
     const migrate = async (tag: string): Promise<{ batchId: string; key: string }> => {
       const res = await tusUpload(up.stack.api.url, token, bigDump(0.2 * MiB, `${driver}-${tag}`).bytes);
       expect(await waitForBatch(up.stack, res.batchId!, undefined, 60_000)).toBe('completed');
-      return { batchId: res.batchId!, key: uploadKeyOf(res.url) };
+      const [row] = await up.stack.api.deps.ds.query(`SELECT dump_key FROM migration_batches WHERE id = $1`, [res.batchId]);
+      return { batchId: res.batchId!, key: row.dump_key }; // the sealed copy the batch reads
     };
 
     test("an abandoned upload's bytes go after UPLOAD_EXPIRY_HOURS; a batch's dump stays", async () => {
@@ -52,7 +53,8 @@ export function runRetention(driver: Driver): void {
 
       const later = new Date(Date.now() + (up.stack.config.UPLOAD_EXPIRY_HOURS + 1) * HOUR);
       const report = await runCleanup(deps, later);
-      expect(report.expiredUploads).toBe(1);
+      // The abandoned upload, and the finished one's plain bytes if its discard job has not run yet.
+      expect(report.expiredUploads).toBeGreaterThanOrEqual(1);
       // S3: the parts already sent sit in a multipart upload, aborted through the upload-id in `.info`.
       expect(report.abortedMultipart).toBe(driver === 's3' ? 1 : 0);
       expect(await keysUnder(key)).toEqual([]);
