@@ -52,6 +52,9 @@ export async function retryBatch(deps: ActionDeps, batch: MigrationBatch, actor:
     await ds.query(`UPDATE migration_batches SET status = 'queued', error = NULL, finished_at = NULL, updated_at = now() WHERE id = $1`, [batch.id]);
   } else {
     // Re-apply (or a failed job no longer in Redis): a new run of every phase; done work is idempotent.
+    if ((batch.notes as { dumpDeletedAt?: string })?.dumpDeletedAt) {
+      await refuse(deps, actor, 'batch.retry', batch.id, Errors.conflict('dump_deleted', 'Its stored dump was removed by the retention clean-up (DUMP_RETENTION_DAYS), so the batch cannot run again; upload the dump again instead.'));
+    }
     run += 1;
     await ds.query(
       `UPDATE migration_phases SET status = 'pending', total = 0, done = 0, rejected = 0, attempts = 0, error = NULL, started_at = NULL, finished_at = NULL WHERE batch_id = $1`,

@@ -208,3 +208,18 @@ test('a non-empty dump that migrated nothing is never completed', async () => {
   expect(status.body.report.verification.problems).toContain('the dump has entries but none was migrated');
   expect(status.body.counts).toMatchObject({ entries: 2, preserved: 2, migrated: 0 });
 });
+
+test('a batch whose dump the retention removed cannot be re-applied: 409 with the reason', async () => {
+  const t = await stack.mintToken('user-retention');
+  const doc = catalystDump();
+  doc.source = { ...doc.source, capturedAt: '2026-12-01T10:00:00.000Z' };
+  const res = await stack.http.post('/v1/dumps').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/json').send(JSON.stringify(doc));
+  const id = res.body.batchId;
+  expect(await waitForBatch(stack, id)).toBe('completed');
+  expect((await rollback(id)).status).toBe(202);
+  expect(await waitForBatch(stack, id, ['rolled_back'])).toBe('rolled_back');
+  await ds().query(`UPDATE migration_batches SET notes = notes || '{"dumpDeletedAt":"2026-12-31T00:00:00Z"}' WHERE id = $1`, [id]);
+  const retry = await stack.http.post(`/v1/admin/batches/${id}/retry`).set(admin);
+  expect(retry.status).toBe(409);
+  expect(retry.body.error).toMatchObject({ code: 'dump_deleted', message: expect.stringContaining('upload the dump again') });
+});
