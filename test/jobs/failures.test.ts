@@ -1,6 +1,6 @@
 /** Transient errors are retried with backoff and the batch completes; permanent ones fail it with a reason. */
-import { Client } from 'pg';
 import { catalystDump } from '../fixtures/catalystDump';
+import { lockTable, until } from '../helpers/locks';
 import { startStack, waitForBatch, type Stack } from '../helpers/stack';
 
 let stack: Stack;
@@ -15,22 +15,9 @@ afterAll(() => stack.close());
 const post = (doc: unknown) =>
   stack.http.post('/v1/dumps').set('Authorization', `Bearer ${token}`).set('Content-Type', 'application/json').send(JSON.stringify(doc));
 
-async function until<T>(f: () => Promise<T | undefined | null | false>, timeoutMs = 15000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 test('a phase that hits a transient error (a lock timeout) is retried and the batch completes', async () => {
-  const locker = new Client({ connectionString: stack.config.DATABASE_URL, options: `-c search_path=${stack.config.DATABASE_SCHEMA}` });
-  await locker.connect();
+  const lock = await lockTable(stack, 'content_items');
   try {
-    await locker.query('BEGIN');
-    await locker.query('LOCK TABLE content_items IN ACCESS EXCLUSIVE MODE');
     const doc = catalystDump();
     doc.source = { ...doc.source, capturedAt: '2026-11-28T11:00:00.000Z' };
     const res = await post(doc);
@@ -41,15 +28,14 @@ test('a phase that hits a transient error (a lock timeout) is retried and the ba
       return p?.error ? p : null;
     });
     expect(failedAttempt.error).toMatch(/lock/i);
-    await locker.query('COMMIT');
+    await lock.release();
     expect(await waitForBatch(stack, res.body.batchId)).toBe('completed');
     const [p] = await stack.api.deps.ds.query(`SELECT status, attempts, error FROM migration_phases WHERE batch_id = $1 AND name = 'contentItems'`, [res.body.batchId]);
     expect(p.status).toBe('completed');
     expect(p.attempts).toBeGreaterThanOrEqual(2);
     expect(p.error).toBeNull();
   } finally {
-    await locker.query('ROLLBACK').catch(() => undefined);
-    await locker.end();
+    await lock.release();
   }
 });
 

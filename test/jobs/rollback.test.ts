@@ -2,9 +2,9 @@
  * Admins can trust a batch: exact rollback from the journal, refused and forced rollbacks, re-apply,
  * retry after failure, verification catching rows changed behind the system's back, and the audit log.
  */
-import { Client } from 'pg';
 import { CONTENT_ITEMS, catalystDump, type DumpDoc } from '../fixtures/catalystDump';
 import { tableChecksums } from '../helpers/checksums';
+import { lockTable, until } from '../helpers/locks';
 import { startStack, TEST_ADMIN_TOKEN, waitForBatch, type Stack } from '../helpers/stack';
 
 let stack: Stack;
@@ -94,23 +94,16 @@ test('(2) rolling back a batch a later batch built on is refused with 409 naming
 });
 
 test('(3) a row changed behind the system\'s back during a run ends the batch needs_attention, naming the row', async () => {
-  const locker = new Client({ connectionString: stack.config.DATABASE_URL, options: `-c search_path=${stack.config.DATABASE_SCHEMA}` });
-  await locker.connect();
+  // Hold the preserve phase (it writes preserved_entries) while someone edits a content item directly.
+  const lock = await lockTable(stack, 'preserved_entries');
   try {
-    // Hold the preserve phase (it writes preserved_entries) while someone edits a content item directly.
-    await locker.query('BEGIN');
-    await locker.query('LOCK TABLE preserved_entries IN ACCESS EXCLUSIVE MODE');
     const doc = catalystDump();
     doc.source = { ...doc.source, capturedAt: '2026-11-30T10:00:00.000Z' };
     const res = await stack.http.post('/v1/dumps').set('Authorization', `Bearer ${token}`).set('Content-Type', 'application/json').send(JSON.stringify(doc));
     const id = res.body.batchId;
-    for (;;) {
-      const [p] = await ds().query(`SELECT status FROM migration_phases WHERE batch_id = $1 AND name = 'preserve'`, [id]);
-      if (p.status === 'running') break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await until(async () => (await ds().query(`SELECT status FROM migration_phases WHERE batch_id = $1 AND name = 'preserve'`, [id]))[0].status === 'running');
     await ds().query(`UPDATE content_items SET data = jsonb_set(data, '{title}', '"edited by hand"') WHERE user_id = $1 AND source_id = $2`, [USER, CONTENT_ITEMS[0].id]);
-    await locker.query('COMMIT');
+    await lock.release();
     expect(await waitForBatch(stack, id)).toBe('needs_attention');
     const status = await stack.http.get(`/v1/batches/${id}`).set(admin);
     const v = status.body.report.verification;
@@ -121,8 +114,7 @@ test('(3) a row changed behind the system\'s back during a run ends the batch ne
     await stack.http.post(`/v1/admin/batches/${id}/rollback`).set(admin).send({});
     expect(await waitForBatch(stack, id, ['rolled_back'])).toBe('rolled_back');
   } finally {
-    await locker.query('ROLLBACK').catch(() => undefined);
-    await locker.end();
+    await lock.release();
   }
 });
 
@@ -135,14 +127,10 @@ test('(4) a retry after a failure reaches the same final state as a clean run', 
     const expected = await tableChecksums(clean.api.deps.ds, 'user-retry', { withoutBatchId: true });
 
     const retryToken = await stack.mintToken('user-retry');
-    const locker = new Client({ connectionString: stack.config.DATABASE_URL, options: `-c search_path=${stack.config.DATABASE_SCHEMA}` });
-    await locker.connect();
-    await locker.query('BEGIN');
-    await locker.query('LOCK TABLE deployment_history IN ACCESS EXCLUSIVE MODE');
+    const lock = await lockTable(stack, 'deployment_history');
     const res = await stack.http.post('/v1/dumps').set('Authorization', `Bearer ${retryToken}`).set('Content-Type', 'application/json').send(JSON.stringify(catalystDump()));
     expect(await waitForBatch(stack, res.body.batchId)).toBe('failed'); // both attempts hit the lock
-    await locker.query('COMMIT');
-    await locker.end();
+    await lock.release();
     const failed = await stack.http.get(`/v1/batches/${res.body.batchId}`).set(admin);
     expect(failed.body.error.phase).toBe('deploymentHistory');
     const retry = await stack.http.post(`/v1/admin/batches/${res.body.batchId}/retry`).set(admin);
@@ -183,8 +171,7 @@ test('while a user\'s batch rolls back, a new batch of that user waits, then run
   expect((await rollback(first)).status).toBe(202);
   const second = (await post(laterDump())).body.batchId;
   const ingest = await stack.api.deps.queues.migration.getJob(`${second}.ingest`);
-  for (let i = 0; i < 500 && (await ingest!.getState()) !== 'delayed'; i++) await new Promise((r) => setTimeout(r, 10));
-  expect(await ingest!.getState()).toBe('delayed'); // it checked, found the rollback, and waits
+  await until(async () => (await ingest!.getState()) === 'delayed'); // it checked, found the rollback, and waits
   expect((await ds().query(`SELECT status FROM migration_batches WHERE id = $1`, [second]))[0].status).toBe('queued');
   stack.workers!.maintenance.resume();
   expect(await waitForBatch(stack, first, ['rolled_back'])).toBe('rolled_back');

@@ -3,6 +3,7 @@
  * resumption from the server's offset, the migration completed from the uploaded bytes; two API instances
  * serving one upload (and taking its lock from each other); creation-with-upload; duplicates.
  */
+import { until } from '../helpers/locks';
 import { request } from 'node:http';
 import {
   MiB, bigDump, createUpload, ndjsonMeta, offsetOf, onApi, patchHeaders, readObject, sha256, startSecondApi, startUploadStack,
@@ -172,11 +173,3 @@ async function waitForLock(up: UploadStack, key: string): Promise<void> {
   }
 }
 
-/** Polls a condition that the system makes true on its own schedule (here: a delayed job). */
-async function until(f: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await f())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

@@ -1,0 +1,38 @@
+/**
+ * Real Postgres locks held from a second connection: the way tests make a phase wait (or time out and
+ * retry) at a precise point, with no sleeps and no hooks in the code under test.
+ */
+import { Client } from 'pg';
+import type { Stack } from './stack';
+
+export interface HeldLock {
+  /** Commits the locking transaction: the waiting phase goes on. */
+  release(): Promise<void>;
+}
+
+export async function lockTable(stack: Stack, table: string): Promise<HeldLock> {
+  const c = new Client({ connectionString: stack.config.DATABASE_URL, options: `-c search_path=${stack.config.DATABASE_SCHEMA}` });
+  await c.connect();
+  await c.query('BEGIN');
+  await c.query(`LOCK TABLE "${table}" IN ACCESS EXCLUSIVE MODE`);
+  let released = false;
+  return {
+    async release() {
+      if (released) return;
+      released = true;
+      await c.query('COMMIT').catch(() => undefined);
+      await c.end();
+    },
+  };
+}
+
+/** Polls a condition the system makes true on its own schedule (a job's state, a row's status). */
+export async function until<T>(f: () => Promise<T | undefined | null | false>, timeoutMs = 15000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
