@@ -24,6 +24,7 @@ import { batchProvider } from './providers/batchProvider';
 export function createRoutes(deps: ApiDeps): Router {
   const r = Router();
   const uploader = authenticate(deps, ['uploader', 'admin', 'operator']);
+  const uploaderOnly = authenticate(deps, ['uploader']); // dumps belong to a user; operators are read-only
   const admin = authenticate(deps, ['admin']);
   const adminRead = authenticate(deps, ['admin', 'operator']);
   const dumpBody = express.raw({ type: () => true, limit: deps.config.DUMP_BODY_LIMIT });
@@ -32,7 +33,7 @@ export function createRoutes(deps: ApiDeps): Router {
   r.get('/healthz', healthz);
   r.get('/readyz', readyz(deps));
 
-  r.post('/v1/dumps', uploader, dumpBody, postDump(deps));
+  r.post('/v1/dumps', uploaderOnly, dumpBody, postDump(deps));
   r.use('/v1/batches', uploaderCors()); // the uploader follows its batch from the app's origin
   r.get('/v1/batches/:id', uploader, batchProvider(deps), getBatch(deps));
   r.get('/v1/batches/:id/report', uploader, batchProvider(deps), getBatchReport(deps));

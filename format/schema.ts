@@ -46,12 +46,21 @@ export const KvEntrySchema = z.object({
   value: z.string(),
 });
 
+/**
+ * Database and store names are kept as text columns: Postgres text cannot hold U+0000 or a lone UTF-16
+ * surrogate, so such a name is refused with the dump (400) rather than failing the batch later.
+ */
+// eslint-disable-next-line no-control-regex
+const STORABLE_NAME = /^(?:[^\u0000\ud800-\udfff]|[\ud800-\udbff][\udc00-\udfff])*$/;
+const dbName = () => z.string().min(1).regex(STORABLE_NAME, 'must not contain U+0000 or a lone surrogate');
+const storeName = () => z.string().regex(STORABLE_NAME, 'must not contain U+0000 or a lone surrogate');
+
 /** §1b `{"area":"indexedDB","db":...,"dbVersion":1,"store":...,"keyPath":"id","key":<encoded>,"value":<encoded>}` */
 export const IdbEntrySchema = z.object({
   area: z.literal('indexedDB'),
-  db: z.string().min(1),
+  db: dbName(),
   dbVersion: z.number().int().positive(),
-  store: z.string(),
+  store: storeName(),
   // Lenient: a line without keyPath is read as an out-of-line-key store.
   keyPath: KeyPathSchema.optional().transform((k) => k ?? null),
   autoIncrement: z.boolean().optional(),
@@ -73,13 +82,13 @@ export const DocKvItemSchema = z.object({ key: z.string(), value: z.string() });
 
 /** The scalar part of a §1a `indexedDB[]` element (its `stores` are streamed). */
 export const DocDatabaseSchema = z.object({
-  name: z.string().min(1),
+  name: dbName(),
   version: z.number().int().positive(),
 });
 
 /** The scalar part of a §1a `stores[]` element (its `records` are streamed). */
 export const DocStoreSchema = z.object({
-  name: z.string(),
+  name: storeName(),
   keyPath: KeyPathSchema.optional().transform((k) => k ?? null),
   autoIncrement: z.boolean().optional(),
   indexes: z.array(IndexSchema).optional(),

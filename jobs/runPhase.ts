@@ -70,7 +70,7 @@ export async function runPhase(deps: PhaseDeps, job: Job<JobPayloads['phase']>, 
     await ds.query(`UPDATE migration_phases SET status = $3, error = $4 WHERE batch_id = $1 AND name = $2`, [batchId, phase, final ? 'failed' : 'running', message]);
     if (final) {
       const reason = { code: err.code ?? 'phase_failed', message: `Phase ${phase} failed: ${message}`, phase, attempts: job.attemptsMade + 1 };
-      await ds.query(`UPDATE migration_batches SET status = 'failed', error = $2, updated_at = now() WHERE id = $1 AND status = 'running'`, [batchId, JSON.stringify(reason)]);
+      await ds.query(`UPDATE migration_batches SET status = 'failed', error = $2, finished_at = now(), updated_at = now() WHERE id = $1 AND status IN ('running', 'queued')`, [batchId, JSON.stringify(reason)]);
     }
     jobDuration.observe({ phase, outcome: final ? 'failed' : 'retry' }, (Date.now() - started) / 1000);
     throw err;

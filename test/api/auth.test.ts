@@ -38,9 +38,11 @@ test('an uploader token cannot use admin endpoints (403)', async () => {
   expect(list.status).toBe(403);
 });
 
-test('the admin token cannot post dumps (a dump belongs to a user)', async () => {
+test('the admin token cannot post dumps (a dump belongs to a user), nor can a read-only operator', async () => {
   const res = await post(TEST_ADMIN_TOKEN, JSON.stringify(catalystDump()));
   expect(res.status).toBe(403);
+  const operator = await stack.mintToken('ops', 'operator');
+  expect((await post(operator, JSON.stringify(catalystDump()))).status).toBe(403);
 });
 
 test('Bull Board needs the admin token', async () => {
@@ -67,6 +69,7 @@ describe('a malformed dump gets 400 saying what is wrong, and leaves no batch', 
     ['wrong format name', JSON.stringify({ ...catalystDump(), format: 'something-else' }), 'application/json', 'dump_'],
     ['unsupported version', JSON.stringify({ ...catalystDump(), version: 2 }), 'application/json', 'dump_'],
     ['localStorage value not a string', JSON.stringify({ ...catalystDump(), localStorage: [{ key: 'a', value: 5 }] }), 'application/json', 'dump_'],
+    ['a database name with U+0000', JSON.stringify({ ...catalystDump(), indexedDB: [{ name: 'db\u0000x', version: 1, stores: [] }] }), 'application/json', 'dump_'],
     ['NDJSON without trailer', toNdjson(catalystDump()).trim().split('\n').slice(0, -1).join('\n'), 'application/x-ndjson', 'dump_truncated'],
     ['NDJSON with a wrong count', toNdjson(catalystDump()).replace(/"entries":\d+/, '"entries":999'), 'application/x-ndjson', 'dump_count_mismatch'],
   ];

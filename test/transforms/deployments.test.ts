@@ -28,10 +28,11 @@ describe('cms-provider-configs (§2.6, §4)', () => {
 
   test('any secret-looking field is sealed, at any depth; non-strings too', () => {
     const { ctx } = makeCtx();
-    const cfg = { contentstack: { config: { deliveryToken: 'dt-secret-1', managementPassword: 'pw-secret-2', nested: { clientSecret: 'cs-secret-3' }, numericKey: 123456789, region: 'eu' } } };
+    const cfg = { contentstack: { config: { deliveryToken: 'dt-secret-1', managementPassword: 'pw-secret-2', nested: { clientSecret: 'cs-secret-3' }, numericKey: 123456789, region: 'eu', environments: [{ name: 'prod', deliveryToken: 'arr-secret-4' }] } } };
     const r = transformConfigs(ls('cms-provider-configs', JSON.stringify(cfg)), ctx);
     const text = JSON.stringify(r);
-    for (const s of ['dt-secret-1', 'pw-secret-2', 'cs-secret-3', '123456789']) expect(text).not.toContain(s);
+    for (const s of ['dt-secret-1', 'pw-secret-2', 'cs-secret-3', '123456789', 'arr-secret-4']) expect(text).not.toContain(s);
+    expect(text).toContain('"name":"prod"');
     expect((r.rows!.deployment_configs![0].config as Record<string, unknown>).region).toBe('eu');
   });
 

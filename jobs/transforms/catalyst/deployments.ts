@@ -19,7 +19,7 @@ import { type Obj, finish, fits, isRecord, otherKeys, parseJson, rejected, row }
 
 export const SECRET_FIELD = /key|token|secret|password/i;
 
-/** A copy of `config` with secret-named fields sealed (at any depth); `sealed` collects their paths. */
+/** A copy of `config` with secret-named fields sealed (at any depth, arrays included); `sealed` collects their paths. */
 function sealSecrets(v: Obj, rowId: string, ctx: TransformContext, sealed: string[], prefix = ''): Obj {
   const out: Obj = {};
   for (const [k, x] of Object.entries(v)) {
@@ -28,10 +28,15 @@ function sealSecrets(v: Obj, rowId: string, ctx: TransformContext, sealed: strin
       out[k] = ctx.seal(typeof x === 'string' ? x : JSON.stringify(x), `${rowId}:${path}`);
       sealed.push(path);
     } else {
-      out[k] = isRecord(x) ? sealSecrets(x, rowId, ctx, sealed, path) : x;
+      out[k] = sealNested(x, rowId, ctx, sealed, path);
     }
   }
   return out;
+}
+
+function sealNested(x: unknown, rowId: string, ctx: TransformContext, sealed: string[], path: string): unknown {
+  if (Array.isArray(x)) return x.map((el, i) => sealNested(el, rowId, ctx, sealed, `${path}[${i}]`));
+  return isRecord(x) ? sealSecrets(x, rowId, ctx, sealed, path) : x;
 }
 
 export function transformConfigs(entry: SourceEntry, ctx: TransformContext): TransformResult {
