@@ -8,10 +8,10 @@
  * It reads and never changes the app's storage; deciding what to do with the browser copy once the batch
  * is `completed` is the app's call, so a server-side rollback always has that copy to fall back on.
  */
-import { serialize } from './ndjson';
+import { buildNdjsonBlob } from './ndjsonBlob';
 import { snapshot, type SnapshotOptions } from './snapshot';
 import type { MigrationResult } from './types';
-import { uploadSerialized, type UploadOptions } from './upload';
+import { uploadBuilt, type UploadOptions } from './upload';
 
 export { snapshot, readWebStorage } from './snapshot';
 export type { SnapshotOptions } from './snapshot';
@@ -28,7 +28,7 @@ export type MigrateOptions = UploadOptions & SnapshotOptions;
 /** snapshot() then upload(); reports what was found first (`stage: 'snapshot'`). */
 export async function migrate(opts: MigrateOptions): Promise<MigrationResult> {
   const dump = await snapshot(opts);
-  const serialized = serialize(dump);
-  opts.onProgress?.({ stage: 'snapshot', summary: serialized.summary });
-  return uploadSerialized(dump, serialized, opts);
+  const built = await buildNdjsonBlob(dump);
+  opts.onProgress?.({ stage: 'snapshot', summary: built.summary });
+  return uploadBuilt(dump, built, opts);
 }

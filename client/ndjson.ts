@@ -1,6 +1,9 @@
 /**
  * CONTRACT §1b: the dump as NDJSON — header line, one entry per line, trailer `{"end":true,"entries":N}`.
- * Lines stay separate strings (Blob parts), so a large dump is never one giant string.
+ *
+ * `entryLines()` is the one place that decides what a line says; `serialize()` keeps the lines as strings
+ * (small dumps and tests), `summarize()` only counts them, and upload() turns them into a Blob and two
+ * digests in one pass without keeping any of them (ndjsonBlob.ts).
  */
 import type { Dump, DumpSummary, Tally } from './types';
 
@@ -11,6 +14,12 @@ export interface SerializedDump {
   body: string[];
   entries: number;
   summary: DumpSummary;
+}
+
+/** One entry line (without its newline) and the tallies its bytes count towards (total excluded). */
+export interface EntryLine {
+  line: string;
+  tallies: Tally[];
 }
 
 /** UTF-8 byte length without encoding (JSON.stringify output has no lone surrogates: it escapes them). */
@@ -27,23 +36,31 @@ export function utf8Length(s: string): number {
 }
 
 const tally = (): Tally => ({ entries: 0, bytes: 0 });
-const add = (t: Tally, bytes: number) => { t.entries += 1; t.bytes += bytes; };
+
+export function emptySummary(): DumpSummary {
+  return { total: tally(), localStorage: tally(), sessionStorage: tally(), indexedDB: tally(), databases: [] };
+}
+
+/** Adds one line of `bytes` (newline included) to the total and to its own tallies. */
+export function count(summary: DumpSummary, e: EntryLine, bytes: number): void {
+  for (const t of [summary.total, ...e.tallies]) { t.entries += 1; t.bytes += bytes; }
+}
 
 export function headerLine(dump: Pick<Dump, 'format' | 'version' | 'source'>): string {
   return JSON.stringify({ format: dump.format, version: dump.version, source: dump.source }) + '\n';
 }
 
-export function serialize(dump: Dump): SerializedDump {
-  const body: string[] = [];
-  const summary: DumpSummary = { total: tally(), localStorage: tally(), sessionStorage: tally(), indexedDB: tally(), databases: [] };
-  const push = (line: string, ...tallies: Tally[]) => {
-    const text = line + '\n';
-    body.push(text);
-    const bytes = utf8Length(text);
-    for (const t of [summary.total, ...tallies]) add(t, bytes);
-  };
+export function trailerLine(entries: number): string {
+  return JSON.stringify({ end: true, entries }) + '\n';
+}
+
+/**
+ * The entry lines in dump order, one at a time (so a caller can drop each once it is used). Database and
+ * store tallies are added to `summary` as they are reached, empty stores included; the caller counts bytes.
+ */
+export function* entryLines(dump: Dump, summary: DumpSummary): Generator<EntryLine> {
   for (const area of ['localStorage', 'sessionStorage'] as const) {
-    for (const { key, value } of dump[area]) push(JSON.stringify({ area, key, value }), summary[area]);
+    for (const { key, value } of dump[area]) yield { line: JSON.stringify({ area, key, value }), tallies: [summary[area]] };
   }
   for (const db of dump.indexedDB) {
     const dbTally = { name: db.name, version: db.version, ...tally(), stores: [] as DumpSummary['databases'][number]['stores'] };
@@ -55,21 +72,34 @@ export function serialize(dump: Dump): SerializedDump {
       const schema = { keyPath: s.keyPath, autoIncrement: s.autoIncrement, ...(s.indexes.length ? { indexes: s.indexes } : {}) };
       for (const r of s.records) {
         const line = JSON.stringify({ area: 'indexedDB', db: db.name, dbVersion: db.version, store: s.name, ...schema, key: r.key, value: r.value });
-        push(line, summary.indexedDB, dbTally, storeTally);
+        yield { line, tallies: [summary.indexedDB, dbTally, storeTally] };
       }
     }
   }
+}
+
+/** Every line as a string: a second copy of the dump, so for small dumps and tests only. */
+export function serialize(dump: Dump): SerializedDump {
+  const body: string[] = [];
+  const summary = emptySummary();
+  for (const e of entryLines(dump, summary)) {
+    const text = e.line + '\n';
+    body.push(text);
+    count(summary, e, utf8Length(text));
+  }
   const entries = summary.total.entries;
-  body.push(JSON.stringify({ end: true, entries }) + '\n');
+  body.push(trailerLine(entries));
   return { header: headerLine(dump), body, entries, summary };
 }
 
-/** The summary alone (the demo shows it before anything is sent). */
+/** The summary alone (the demo shows it before anything is sent); keeps no line. */
 export function summarize(dump: Dump): DumpSummary {
-  return serialize(dump).summary;
+  const summary = emptySummary();
+  for (const e of entryLines(dump, summary)) count(summary, e, utf8Length(e.line) + 1);
+  return summary;
 }
 
-/** The whole dump as one NDJSON string; for small dumps and tests (upload() streams Blob parts instead). */
+/** The whole dump as one NDJSON string; for small dumps and tests (upload() builds a Blob instead). */
 export function toNdjson(dump: Dump): string {
   const s = serialize(dump);
   return s.header + s.body.join('');

@@ -6,11 +6,15 @@
  * header carries the new snapshot's `capturedAt`) plus websiteId and endpoint. If an unfinished upload with
  * that fingerprint is remembered (resumeStore.ts), its header line is reused, so the file is byte for byte
  * the one the server holds part of, and tus-js-client asks the server for its offset (HEAD) and continues.
+ *
+ * Memory: the file is a Blob built in one pass with both digests (ndjsonBlob.ts), so besides the dump the
+ * page holds no copy of it; only a resumed upload (another header) reads the Blob back to hash it again.
  */
 import { Upload, type DetailedError, type HttpRequest, type HttpResponse } from 'tus-js-client';
 import { apiError, followBatch } from './follow';
-import { serialize, type SerializedDump } from './ndjson';
+import { buildNdjsonBlob, NDJSON_TYPE, ndjsonFile, type NdjsonBlob } from './ndjsonBlob';
 import { ResumeStore, type StoredUpload } from './resumeStore';
+import { sha256HexOfBlob } from './sha256';
 import type { Dump, MigrationProgress, MigrationResult } from './types';
 
 export interface UploadOptions {
@@ -36,11 +40,10 @@ export interface UploadOptions {
 /** Exponential backoff, capped: about two minutes of retrying before giving up. */
 export const DEFAULT_RETRY_DELAYS = [0, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000];
 export const DEFAULT_CHUNK_SIZE = 5 * 1024 * 1024;
-const NDJSON = 'application/x-ndjson';
 
-export async function sha256Hex(data: Blob): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', await data.arrayBuffer());
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+/** Hex SHA-256 of a Blob, read slice by slice (any size, bounded memory). */
+export function sha256Hex(data: Blob): Promise<string> {
+  return sha256HexOfBlob(data);
 }
 
 function defaultEndpoint(): string {
@@ -55,27 +58,26 @@ function apiBaseOf(endpoint: string): string {
   return u.href.replace(/\/+$/, '');
 }
 
-export function upload(dump: Dump, opts: UploadOptions): Promise<MigrationResult> {
-  return uploadSerialized(dump, serialize(dump), opts);
+export async function upload(dump: Dump, opts: UploadOptions): Promise<MigrationResult> {
+  return uploadBuilt(dump, await buildNdjsonBlob(dump), opts);
 }
 
-/** upload() for a dump already serialised (migrate() serialises once, for the summary and the upload). */
-export async function uploadSerialized(dump: Dump, serialized: SerializedDump, opts: UploadOptions): Promise<MigrationResult> {
+/** upload() for a dump already built (migrate() builds once, for the summary and the upload). */
+export async function uploadBuilt(dump: Dump, built: NdjsonBlob, opts: UploadOptions): Promise<MigrationResult> {
   const endpoint = new URL(opts.endpoint ?? defaultEndpoint(), location.href).href;
-  const { header, body } = serialized;
-  const entriesBlob = new Blob(body);
-  const fingerprint = `${await sha256Hex(entriesBlob)}.${opts.websiteId ?? ''}.${endpoint}`;
+  const fingerprint = `${built.entriesSha256}.${opts.websiteId ?? ''}.${endpoint}`;
   const previous = (await new ResumeStore().findUploadsByFingerprint(fingerprint)).find((p) => typeof p.header === 'string');
-  const usedHeader = previous?.header ?? header;
-  const file = new Blob([usedHeader, entriesBlob], { type: NDJSON });
-  const sha256 = await sha256Hex(file);
+  const usedHeader = previous?.header ?? built.header;
+  const file = ndjsonFile(built, usedHeader);
+  // The stored upload's own sha256 metadata is not trusted: a wrong one would fail only at the very end.
+  const sha256 = usedHeader === built.header ? built.sha256 : await sha256Hex(file);
 
   const sent = await sendTus(file, { ...opts, endpoint, fingerprint, sha256, header: usedHeader, capturedAt: dump.source.capturedAt });
   if (!sent.batchId) {
     // The server had every byte already (an earlier page finished the upload but was gone before reading
     // the answer), so no PATCH carried Migration-Batch-Id. The record is removed on success, so one fresh
     // upload (new header, new digest) gets a batch; re-migrating the same data updates rows in place.
-    if (previous) return uploadSerialized(dump, serialized, opts);
+    if (previous) return uploadBuilt(dump, built, opts);
     throw new Error('The upload completed but the server did not report a batch (no Migration-Batch-Id header).');
   }
   opts.onProgress?.({ stage: 'uploaded', batchId: sent.batchId, bytesTotal: file.size });
@@ -103,7 +105,7 @@ function sendTus(file: Blob, p: TusParams): Promise<{ batchId: string | null; re
     let resumedFrom: number | null = null;
     const metadata: Record<string, string> = {
       filename: `dump-${p.capturedAt.replace(/[:.]/g, '-')}.ndjson`,
-      contentType: NDJSON,
+      contentType: NDJSON_TYPE,
       sha256: p.sha256,
       ...(p.websiteId ? { websiteId: p.websiteId } : {}),
     };

@@ -2,7 +2,7 @@
  * The /uploader demo page: scan, show what was found, upload with a progress bar, one bar per phase,
  * then the report. Plain DOM; the token lives only in the form field (never stored in the browser).
  */
-import { serialize, snapshot, upload, type Dump, type DumpSummary, type MigrationProgress, type PhaseStatus } from '../index';
+import { snapshot, summarize, upload, type Dump, type DumpSummary, type MigrationProgress, type PhaseStatus } from '../index';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -106,7 +106,7 @@ async function run(uploadToo: boolean): Promise<void> {
   $('error').hidden = true;
   try {
     const dump: Dump = await snapshot();
-    showFound(serialize(dump).summary);
+    showFound(summarize(dump)); // counts lines without keeping them
     if (!uploadToo) return;
     const token = $<HTMLInputElement>('token').value.trim();
     const websiteId = $<HTMLInputElement>('websiteId').value.trim() || undefined;

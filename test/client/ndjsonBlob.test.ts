@@ -1,0 +1,72 @@
+/**
+ * client/ndjsonBlob.ts: the Blob upload() sends is byte for byte toNdjson()'s text, its two digests are
+ * Node's sha256 of the entries and of the whole file, and its summary is serialize()'s — also when pieces
+ * are tiny, so lines, multi-byte characters and surrogate pairs are cut at every possible place.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { buildNdjsonBlob, ndjsonFile } from '../../client/ndjsonBlob';
+import { serialize, summarize, toNdjson } from '../../client/ndjson';
+import type { Dump } from '../../client/types';
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const bytesOf = async (blob: Blob) => Buffer.from(await blob.arrayBuffer());
+
+function dump(): Dump {
+  const big = randomBytes(300_000).toString('base64'); // one record larger than several pieces
+  return {
+    format: 'browser-storage-dump', version: 1,
+    source: { app: 'catalyst-studio', origin: 'http://localhost', userAgent: 'jest ☕', capturedAt: '2026-11-28T10:00:00.000Z' },
+    localStorage: [{ key: 'contentTypes', value: '[]' }, { key: 'lone', value: 'x\ud800y' }, { key: 'emoji📋', value: '😀'.repeat(50) }],
+    sessionStorage: [{ key: 'ai_prompt_w1', value: '{"original":"Grüße ☕"}' }],
+    indexedDB: [
+      { name: 'db', version: 3, stores: [
+        { name: 'empty', keyPath: 'id', autoIncrement: false, indexes: [], records: [] },
+        { name: 'files', keyPath: null, autoIncrement: true, indexes: [{ name: 'byType', keyPath: ['type', 'name'], unique: false, multiEntry: false }],
+          records: [{ key: 1, value: { $t: 'Blob', type: 'text/plain', size: 2, b64: 'aGk=' } }, { key: 2, value: { $t: 'Blob', type: 'x', size: 0, b64: big } }] },
+      ] },
+      { name: 'catalyst', version: 1, stores: [
+        { name: 'items', keyPath: 'id', autoIncrement: false, indexes: [],
+          records: Array.from({ length: 200 }, (_, i) => ({ key: `i${i}`, value: { id: `i${i}`, title: `Item ${i} – ünïcödé ☕ 📋`, n: i } })) },
+      ] },
+    ],
+  };
+}
+
+describe('buildNdjsonBlob', () => {
+  const d = dump();
+  const text = Buffer.from(toNdjson(d), 'utf8');
+  const s = serialize(d);
+  const headerBytes = Buffer.byteLength(s.header);
+
+  test.each([1024 * 1024, 4096, 100, 17, 16])('piece size %i: the same bytes, digests and summary as serialize()', async (pieceSize) => {
+    const built = await buildNdjsonBlob(d, pieceSize);
+    expect(built.header).toBe(s.header);
+    const entries = await bytesOf(built.entries);
+    expect(entries.equals(text.subarray(headerBytes))).toBe(true);
+    expect(built.entriesSha256).toBe(sha(entries));
+    expect(built.sha256).toBe(sha(text));
+    expect(built.entryCount).toBe(s.entries);
+    expect(built.summary).toEqual(s.summary);
+    const file = ndjsonFile(built, built.header);
+    expect(file.type).toBe('application/x-ndjson');
+    expect((await bytesOf(file)).equals(text)).toBe(true);
+  });
+
+  test('the file with an earlier header (a resumed upload) keeps the entries and swaps the first line', async () => {
+    const built = await buildNdjsonBlob(d);
+    const older = s.header.replace('2026-11-28T10:00:00.000Z', '2026-11-27T09:00:00.000Z');
+    const file = await bytesOf(ndjsonFile(built, older));
+    expect(file.toString('utf8')).toBe(older + s.body.join(''));
+  });
+
+  test('an empty dump is the header and the trailer', async () => {
+    const empty: Dump = { ...d, localStorage: [], sessionStorage: [], indexedDB: [] };
+    const built = await buildNdjsonBlob(empty);
+    expect((await bytesOf(built.entries)).toString()).toBe('{"end":true,"entries":0}\n');
+    expect(built.sha256).toBe(sha(Buffer.from(toNdjson(empty))));
+  });
+
+  test('summarize() counts what serialize() counts, without keeping the lines', () => {
+    expect(summarize(d)).toEqual(s.summary);
+  });
+});
