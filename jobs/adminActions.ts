@@ -21,6 +21,11 @@ export interface ActionDeps {
 
 const ACTIVE = ['received', 'queued', 'running'];
 
+/** TypeORM answers UPDATE ... RETURNING with [rows, affectedCount]; the rows are what we want. */
+function returned<T>(res: unknown): T[] {
+  return Array.isArray(res) && res.length === 2 && Array.isArray(res[0]) && typeof res[1] === 'number' ? (res[0] as T[]) : (res as T[]);
+}
+
 export function runOf(batch: Pick<MigrationBatch, 'notes'>): number {
   return Number((batch.notes as { run?: number })?.run ?? 1);
 }
@@ -37,36 +42,46 @@ export async function retryBatch(deps: ActionDeps, batch: MigrationBatch, actor:
     await refuse(deps, actor, 'batch.retry', batch.id, Errors.conflict('nothing_to_retry', `Batch is ${batch.status}: only failed or rolled-back batches can be retried.`, { status: batch.status }));
   }
   let run = runOf(batch);
-  const retried: string[] = [];
+  const failedJobs = [];
   if (batch.status === 'failed') {
     for (const phase of PHASES) {
       const job = await queues.migration.getJob(phaseJobId(batch.id, phase, run));
-      if (job && (await job.getState()) === 'failed') {
-        await job.retry('failed', { resetAttemptsMade: true });
-        retried.push(job.id!);
-      }
+      if (job && (await job.getState()) === 'failed') failedJobs.push(job);
     }
   }
-  if (retried.length > 0) {
-    await ds.query(`UPDATE migration_phases SET status = 'pending', error = NULL WHERE batch_id = $1 AND status = 'failed'`, [batch.id]);
-    await ds.query(`UPDATE migration_batches SET status = 'queued', error = NULL, finished_at = NULL, updated_at = now() WHERE id = $1`, [batch.id]);
-  } else {
-    // Re-apply (or a failed job no longer in Redis): a new run of every phase; done work is idempotent.
-    if ((batch.notes as { dumpDeletedAt?: string })?.dumpDeletedAt) {
-      await refuse(deps, actor, 'batch.retry', batch.id, Errors.conflict('dump_deleted', 'Its stored dump was removed by the retention clean-up (DUMP_RETENTION_DAYS), so the batch cannot run again; upload the dump again instead.'));
-    }
-    run += 1;
-    await ds.query(
-      `UPDATE migration_phases SET status = 'pending', total = 0, done = 0, rejected = 0, attempts = 0, error = NULL, started_at = NULL, finished_at = NULL WHERE batch_id = $1`,
+  const reapply = failedJobs.length === 0;
+  if (reapply && (batch.notes as { dumpDeletedAt?: string })?.dumpDeletedAt) {
+    await refuse(deps, actor, 'batch.retry', batch.id, Errors.conflict('dump_deleted', 'Its stored dump was removed by the retention clean-up (DUMP_RETENTION_DAYS), so the batch cannot run again; upload the dump again instead.'));
+  }
+  if (reapply) run += 1; // re-apply (or a failed job no longer in Redis): a new run of every phase; done work is idempotent
+  // Postgres first, compare-and-set: a worker that picks the job up at once finds the batch queued, and two
+  // admins retrying at once cannot both win.
+  const claimed = await ds.transaction(async (m) => {
+    const [row] = returned(await m.query(
+      `UPDATE migration_batches SET status = 'queued', error = NULL, finished_at = NULL, updated_at = now()
+         ${reapply ? `, verification = NULL, started_at = NULL, notes = notes || jsonb_build_object('run', ${Number(run)}::int)` : ''}
+       WHERE id = $1 AND status = $2 RETURNING id`,
+      [batch.id, batch.status],
+    ));
+    if (!row) return false;
+    await m.query(
+      reapply
+        ? `UPDATE migration_phases SET status = 'pending', total = 0, done = 0, rejected = 0, attempts = 0, error = NULL, started_at = NULL, finished_at = NULL WHERE batch_id = $1`
+        : `UPDATE migration_phases SET status = 'pending', error = NULL WHERE batch_id = $1 AND status = 'failed'`,
       [batch.id],
     );
-    await ds.query(
-      `UPDATE migration_batches SET status = 'queued', error = NULL, verification = NULL, started_at = NULL, finished_at = NULL, updated_at = now(),
-              notes = notes || jsonb_build_object('run', $2::int) WHERE id = $1`,
-      [batch.id, run],
-    );
-    await enqueueBatch(queues.flows, batch.id, deps.config, run);
+    return true;
+  });
+  if (!claimed) await refuse(deps, actor, 'batch.retry', batch.id, Errors.conflict('status_changed', 'The batch changed state meanwhile; reload it and try again.'));
+  try {
+    if (reapply) await enqueueBatch(queues.flows, batch.id, deps.config, run);
+    else for (const job of failedJobs) await job.retry('failed', { resetAttemptsMade: true });
+  } catch (err) {
+    await ds.query(`UPDATE migration_batches SET status = $2, updated_at = now() WHERE id = $1 AND status = 'queued'`, [batch.id, batch.status]);
+    await recordAudit(ds, { actor, action: 'batch.retry', target: `batch:${batch.id}`, outcome: 'failed', details: { reason: (err as Error).message } });
+    throw Errors.unavailable('The job queue (Redis)');
   }
+  const retried = failedJobs.map((j) => j.id!);
   await recordAudit(ds, { actor, action: 'batch.retry', target: `batch:${batch.id}`, outcome: 'ok', details: { from: batch.status, run, retriedJobs: retried } });
   return { status: 'queued', run, retried };
 }
@@ -78,18 +93,25 @@ export async function requestRollback(deps: ActionDeps, batch: MigrationBatch, f
   if (ACTIVE.includes(batch.status)) await refuse(deps, actor, action, batch.id, Errors.conflict('batch_active', `Batch is ${batch.status}; wait until it finishes, then roll it back.`));
   if (batch.status === 'rolling_back' || batch.status === 'rolled_back') await refuse(deps, actor, action, batch.id, Errors.conflict(`already_${batch.status}`, `Batch is already ${batch.status.replace('_', ' ')}.`));
   const [busy] = await ds.query(`SELECT id FROM migration_batches WHERE user_id = $1 AND id <> $2 AND status IN ('running', 'rolling_back') LIMIT 1`, [batch.userId, batch.id]);
+  // (A queued batch of the user is fine: its ingest waits while this one rolls back.)
   if (busy) await refuse(deps, actor, action, batch.id, Errors.conflict('user_busy', `Another batch of this user (${busy.id}) is running or rolling back; try again when it has finished.`, { batchId: busy.id }));
   const plan = await planRollback(ds, batch.id, force);
   if (plan.conflicts.length > 0 && !force) {
     await refuse(deps, actor, action, batch.id, Errors.conflict('rollback_conflict', `Later batches changed rows of this batch: ${plan.conflicts.join(', ')}. Roll them back first, or force to roll back all of them, newest first.`, { laterBatches: plan.conflicts }));
   }
   const previous: { id: string; status: string }[] = await ds.query(`SELECT id, status FROM migration_batches WHERE id = ANY($1::uuid[])`, [plan.order]);
-  const auditId = await recordAudit(ds, { actor, action, target: `batch:${batch.id}`, outcome: 'queued', details: { batches: plan.order, laterBatches: plan.conflicts } });
-  await ds.query(
+  const claimed: { id: string }[] = returned(await ds.query(
     `UPDATE migration_batches b SET status = 'rolling_back', updated_at = now(), notes = b.notes || jsonb_build_object('statusBeforeRollback', b.status)
-     WHERE id = ANY($1::uuid[])`,
+     WHERE id = ANY($1::uuid[]) AND status IN ('completed', 'needs_attention', 'failed') RETURNING id`,
     [plan.order],
-  );
+  ));
+  if (claimed.length !== plan.order.length) {
+    // One of them started running or rolling back meanwhile: give back what was claimed and refuse.
+    const mine = new Set(claimed.map((c) => c.id));
+    for (const p of previous.filter((x) => mine.has(x.id))) await ds.query(`UPDATE migration_batches SET status = $2 WHERE id = $1 AND status = 'rolling_back'`, [p.id, p.status]);
+    await refuse(deps, actor, action, batch.id, Errors.conflict('status_changed', 'A batch of this rollback changed state meanwhile; reload and try again.'));
+  }
+  const auditId = await recordAudit(ds, { actor, action, target: `batch:${batch.id}`, outcome: 'queued', details: { batches: plan.order, laterBatches: plan.conflicts } });
   const data: JobPayloads['rollback'] = { batchId: batch.id, force, actor, auditId };
   try {
     const job = await queues.maintenance.add('rollback', data, { jobId: `rollback.${batch.id}.${auditId}`, attempts: 3, backoff: { type: 'exponential', delay: deps.config.JOB_BACKOFF_MS }, removeOnComplete: { age: 30 * 24 * 3600 } });

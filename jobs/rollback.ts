@@ -10,6 +10,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { TABLE_ORDER } from './phases/applyResults';
 import { tableSpec } from './write/tableSpec';
+import { lockUserRows } from './write/userLock';
 
 export interface RollbackPlan {
   /** Batches to undo, newest first (the requested one last). */
@@ -39,13 +40,26 @@ export async function planRollback(ds: DataSource | EntityManager, batchId: stri
   return { order: rows.map((r) => r.id), conflicts: [...new Set(conflicts)] };
 }
 
-/** Batches other than `exclude` that changed this batch's rows later, or own rows referencing rows it inserted. */
+/**
+ * Batches other than `exclude`, still applied, that depend on what this batch wrote:
+ *  - they changed one of its rows later (their journal follows its journal on the same row);
+ *  - they ran later and expect one of its rows as it is (their batch_rows: a row they found unchanged is
+ *    not journaled, but undoing this batch would still change or delete it under them);
+ *  - they own rows referencing rows this batch inserted (deleting those would cascade).
+ */
 async function blockersOf(db: DataSource | EntityManager, batchId: string, exclude: string[]): Promise<string[]> {
   const overlap: { batch_id: string }[] = await db.query(
     `SELECT DISTINCT j2.batch_id FROM row_journal j1
      JOIN row_journal j2 ON j2.table_name = j1.table_name AND j2.row_id = j1.row_id AND j2.seq > j1.seq
      JOIN migration_batches b ON b.id = j2.batch_id
-     WHERE j1.batch_id = $1 AND NOT (j2.batch_id = ANY($2::uuid[])) AND b.status <> 'rolled_back'`,
+     WHERE j1.batch_id = $1 AND NOT (j2.batch_id = ANY($2::uuid[])) AND b.status <> 'rolled_back'
+     UNION
+     SELECT DISTINCT br.batch_id FROM row_journal j
+     JOIN batch_rows br ON br.table_name = j.table_name AND br.row_id = j.row_id
+     JOIN migration_batches b ON b.id = br.batch_id
+     JOIN migration_batches me ON me.id = j.batch_id
+     WHERE j.batch_id = $1 AND NOT (br.batch_id = ANY($2::uuid[])) AND b.status <> 'rolled_back'
+       AND coalesce(b.started_at, b.created_at) > coalesce(me.started_at, me.created_at)`,
     [batchId, exclude],
   );
   const found = new Set(overlap.map((r) => r.batch_id));
@@ -54,8 +68,13 @@ async function blockersOf(db: DataSource | EntityManager, batchId: string, exclu
     for (const rel of meta.manyToOneRelations) {
       const fk = rel.joinColumns[0].databaseName;
       const dependents: { batch_id: string }[] = await db.query(
-        `SELECT DISTINCT c.batch_id FROM row_journal j JOIN "${meta.tableName}" c ON c."${fk}" = j.row_id
-         WHERE j.batch_id = $1 AND j.table_name = $2 AND j.op = 'insert' AND NOT (c.batch_id = ANY($3::uuid[]))`,
+        `SELECT c.batch_id FROM row_journal j JOIN "${meta.tableName}" c ON c."${fk}" = j.row_id
+         WHERE j.batch_id = $1 AND j.table_name = $2 AND j.op = 'insert' AND NOT (c.batch_id = ANY($3::uuid[]))
+         UNION
+         SELECT br.batch_id FROM row_journal j JOIN "${meta.tableName}" c ON c."${fk}" = j.row_id
+         JOIN batch_rows br ON br.table_name = '${meta.tableName}' AND br.row_id = c.id
+         JOIN migration_batches b ON b.id = br.batch_id
+         WHERE j.batch_id = $1 AND j.table_name = $2 AND j.op = 'insert' AND NOT (br.batch_id = ANY($3::uuid[])) AND b.status <> 'rolled_back'`,
         [batchId, rel.inverseEntityMetadata.tableName, exclude],
       );
       for (const d of dependents) found.add(d.batch_id);
@@ -68,7 +87,8 @@ async function blockersOf(db: DataSource | EntityManager, batchId: string, exclu
 export async function undoBatch(ds: DataSource, batchId: string, lockTimeoutMs: number): Promise<Record<string, { restored: number; deleted: number }>> {
   return ds.transaction(async (m) => {
     await m.query(`SET LOCAL lock_timeout = ${Number(lockTimeoutMs)}`);
-    const [b] = await m.query(`SELECT status FROM migration_batches WHERE id = $1 FOR UPDATE`, [batchId]);
+    const [b] = await m.query(`SELECT status, user_id FROM migration_batches WHERE id = $1 FOR UPDATE`, [batchId]);
+    if (b) await lockUserRows(m, b.user_id);
     if (!b || !ROLLBACKABLE.includes(b.status)) throw new Error(`batch ${batchId} is ${b?.status ?? 'missing'}; it cannot be rolled back`);
     const stats: Record<string, { restored: number; deleted: number }> = {};
     const first = (table: string) =>

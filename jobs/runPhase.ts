@@ -67,11 +67,8 @@ export async function runPhase(deps: PhaseDeps, job: Job<JobPayloads['phase']>, 
     const final = err instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     const message = err.message || String(err);
     log.warn({ err: message, final }, final ? 'phase failed' : 'phase attempt failed; will retry');
-    await ds.query(`UPDATE migration_phases SET status = $3, error = $4 WHERE batch_id = $1 AND name = $2`, [batchId, phase, final ? 'failed' : 'running', message]);
-    if (final) {
-      const reason = { code: err.code ?? 'phase_failed', message: `Phase ${phase} failed: ${message}`, phase, attempts: job.attemptsMade + 1 };
-      await ds.query(`UPDATE migration_batches SET status = 'failed', error = $2, finished_at = now(), updated_at = now() WHERE id = $1 AND status IN ('running', 'queued')`, [batchId, JSON.stringify(reason)]);
-    }
+    if (final) await markPhaseFailed(ds, job, err);
+    else await ds.query(`UPDATE migration_phases SET error = $3 WHERE batch_id = $1 AND name = $2`, [batchId, phase, message]);
     jobDuration.observe({ phase, outcome: final ? 'failed' : 'retry' }, (Date.now() - started) / 1000);
     throw err;
   }
@@ -79,4 +76,25 @@ export async function runPhase(deps: PhaseDeps, job: Job<JobPayloads['phase']>, 
   jobDuration.observe({ phase, outcome: 'completed' }, (Date.now() - started) / 1000);
   log.info({ ms: Date.now() - started }, 'phase completed');
   return { phase };
+}
+
+/**
+ * Records a phase's final failure in Postgres: the phase and its batch `failed`, with a readable reason.
+ * Called by the processor, and by the worker's `failed` listener for failures the processor never sees
+ * (a job that stalled too often is failed by BullMQ without running it again).
+ */
+export async function markPhaseFailed(ds: PhaseDeps['ds'], job: Job<JobPayloads['phase']>, err: Error & { code?: string }): Promise<void> {
+  const { batchId, phase } = job.data;
+  const message = err.message || String(err);
+  const reason = { code: err.code ?? 'phase_failed', message: `Phase ${phase} failed: ${message}`, phase, attempts: job.attemptsMade + 1 };
+  await ds.query(`UPDATE migration_phases SET status = 'failed', error = $3 WHERE batch_id = $1 AND name = $2`, [batchId, phase, message]);
+  await ds.query(
+    `UPDATE migration_batches SET status = 'failed', error = $2, finished_at = now(), updated_at = now() WHERE id = $1 AND status IN ('running', 'queued')`,
+    [batchId, JSON.stringify(reason)],
+  );
+}
+
+/** Whether a failed job will not be tried again. */
+export function isFinalFailure(job: Job, err: Error): boolean {
+  return err instanceof UnrecoverableError || err.name === 'UnrecoverableError' || err.name === 'PermanentJobError' || job.attemptsMade >= (job.opts.attempts ?? 1);
 }

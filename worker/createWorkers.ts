@@ -12,7 +12,7 @@ import { createRedis } from '../core/redis';
 import { QUEUES, type JobPayloads } from '../jobs/names';
 import type { PhaseDeps } from '../jobs/phases/context';
 import { MAINTENANCE_HANDLERS, MAINTENANCE_SCHEDULES } from '../jobs/maintenance';
-import { runPhase } from '../jobs/runPhase';
+import { isFinalFailure, markPhaseFailed, runPhase } from '../jobs/runPhase';
 import { catalystLayout } from '../jobs/transforms/catalyst';
 
 export interface Workers {
@@ -47,6 +47,12 @@ export function createWorkers(opts: { config: Config; ds: DataSource; store: Obj
     w.on('error', (err) => log.error({ err: err.message, queue: w.name }, 'worker error'));
     w.on('failed', (job, err) => log.debug({ jobId: job?.id, queue: w.name, err: err.message }, 'job attempt failed'));
   }
+  // A phase that stalled too often (its worker died mid-job) is failed by BullMQ without the processor
+  // running: record it, or the batch would stay `running` forever. Idempotent with what runPhase records.
+  migration.on('failed', (job, err) => {
+    if (!job || !isFinalFailure(job, err)) return;
+    markPhaseFailed(opts.ds, job, err).catch((e: Error) => log.error({ jobId: job.id, err: e.message }, 'could not record a failed phase'));
+  });
   const scheduled = scheduleMaintenance(config, connection, log);
   return {
     migration,

@@ -8,6 +8,7 @@ import { rowId } from '../../core/ids';
 import { rejects as rejectsMetric, rowsWritten } from '../../core/metrics';
 import { tableSpec } from '../write/tableSpec';
 import { upsertRows, type WriteStats } from '../write/upsertRows';
+import { lockUserRows } from '../write/userLock';
 import type { ElementReject, Row, TableName, TransformResult } from '../transforms/types';
 import type { PhaseRun } from './context';
 import type { StagedEntry } from './staged';
@@ -34,6 +35,7 @@ interface EntryAccount {
 export async function applyResults(m: EntityManager, run: PhaseRun, entries: StagedEntry[], results: Map<number, TransformResult>): Promise<PageTotals> {
   const { batch, phase, deps } = run;
   await m.query(`SET LOCAL lock_timeout = ${Number(deps.config.PHASE_LOCK_TIMEOUT_MS)}`);
+  await lockUserRows(m, batch.userId);
   const accounts = new Map<number, EntryAccount>();
   for (const entry of entries) {
     const result = results.get(entry.seq) ?? { outcome: 'rejected', reason: 'the mapping produced nothing for this entry' };

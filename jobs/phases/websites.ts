@@ -8,6 +8,7 @@
 import { rowId } from '../../core/ids';
 import type { EntryKind, Row } from '../transforms/types';
 import { upsertRows } from '../write/upsertRows';
+import { lockUserRows } from '../write/userLock';
 import { mergeNotes } from './applyResults';
 import type { PhaseRun } from './context';
 import { runEntryPhase, transformContext, type BatchNotes } from './entryPhase';
@@ -37,7 +38,10 @@ async function websitesForOrphanSections(run: PhaseRun): Promise<void> {
   const have = new Set(existing.map((e) => e.id));
   const missing = candidates.filter((r) => !have.has(r.id)).map((r) => ({ ...r, userId: run.batch.userId }));
   if (missing.length === 0) return;
-  await ds.transaction((m) => upsertRows(m, { batchId: run.batch.id, phase: run.phase }, 'websites', missing, config.WRITE_CHUNK_ROWS));
+  await ds.transaction(async (m) => {
+    await lockUserRows(m, run.batch.userId);
+    await upsertRows(m, { batchId: run.batch.id, phase: run.phase }, 'websites', missing, config.WRITE_CHUNK_ROWS);
+  });
   run.log.info({ websites: missing.map((r) => r.sourceId) }, 'websites created for section databases without metadata');
 }
 
@@ -76,6 +80,7 @@ async function chooseGlobalWebsite(run: PhaseRun): Promise<void> {
     };
   }
   await ds.transaction(async (m) => {
+    await lockUserRows(m, batch.userId);
     if (create) await upsertRows(m, { batchId: batch.id, phase: run.phase }, 'websites', [create], config.WRITE_CHUNK_ROWS);
     await mergeNotes(m, batch.id, { globalWebsite: choice });
   });

@@ -210,3 +210,22 @@ test('a batch whose dump the retention removed cannot be re-applied: 409 with th
   expect(retry.status).toBe(409);
   expect(retry.body.error).toMatchObject({ code: 'dump_deleted', message: expect.stringContaining('upload the dump again') });
 });
+
+test('a later batch that found rows unchanged still depends on them: rolling back the earlier one is refused', async () => {
+  const t = await stack.mintToken('user-unchanged');
+  const post = (doc: DumpDoc) => stack.http.post('/v1/dumps').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/json').send(JSON.stringify(doc));
+  const a = (await post(catalystDump())).body.batchId;
+  expect(await waitForBatch(stack, a)).toBe('completed');
+  const same = catalystDump();
+  same.source = { ...same.source, capturedAt: '2026-12-02T10:00:00.000Z' };
+  same.localStorage.push({ key: 'sitemapComments-2', value: '[]' }); // everything else unchanged: not journaled
+  const b = (await post(same)).body.batchId;
+  expect(await waitForBatch(stack, b)).toBe('completed');
+  const refused = await rollback(a);
+  expect(refused.status).toBe(409);
+  expect(refused.body.error.details.laterBatches).toEqual([b]);
+  const forced = await rollback(a, true);
+  expect(forced.body.batches).toEqual([b, a]);
+  expect(await waitForBatch(stack, a, ['rolled_back'])).toBe('rolled_back');
+  expect((await tableChecksums(ds(), 'user-unchanged')).websites).toBe('0:-');
+});
