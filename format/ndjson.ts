@@ -17,14 +17,25 @@ interface Line {
   terminated: boolean;
 }
 
+/**
+ * The longest line (one entry) read: memory is bounded by one entry, so one entry must be bounded too, or a
+ * single giant line could exhaust the API's or a worker's heap. 128 Mi characters is far above any real
+ * browser value (a Blob of ~90 MB base64-encoded).
+ */
+export const NDJSON_LIMITS = { maxLineChars: 128 * 1024 * 1024 };
+
 /** Splits the input into lines, holding only the current line. */
 async function* readLines(input: DumpInput): AsyncGenerator<Line, void, undefined> {
   const decoder = new StringDecoder('utf8'); // multi-byte characters may straddle chunks
   let parts: string[] = []; // pieces of the current line; joined once, so long lines stay O(n)
+  let partChars = 0;
   let no = 0;
+  const tooLong = () =>
+    new DumpFormatError('dump_entry_too_large', `Line ${no + 1} is longer than ${NDJSON_LIMITS.maxLineChars} characters; one entry this large cannot be migrated. Leave it out of the dump.`, { line: no + 1 });
   const take = (): string => {
     let text = parts.join('');
     parts = [];
+    partChars = 0;
     if (text.endsWith('\r')) text = text.slice(0, -1);
     if (no === 0 && text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a leading BOM is not data
     return text;
@@ -33,12 +44,17 @@ async function* readLines(input: DumpInput): AsyncGenerator<Line, void, undefine
     const s = typeof chunk === 'string' ? chunk : decoder.write(chunk);
     let start = 0;
     for (let nl = s.indexOf('\n'); nl !== -1; nl = s.indexOf('\n', start)) {
+      if (partChars + nl - start > NDJSON_LIMITS.maxLineChars) throw tooLong();
       parts.push(s.slice(start, nl));
       start = nl + 1;
       const text = take();
       yield { text, no: ++no, terminated: true };
     }
-    if (start < s.length) parts.push(s.slice(start));
+    if (start < s.length) {
+      partChars += s.length - start;
+      if (partChars > NDJSON_LIMITS.maxLineChars) throw tooLong();
+      parts.push(s.slice(start));
+    }
   }
   const rest = decoder.end();
   if (rest) parts.push(rest);

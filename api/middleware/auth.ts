@@ -7,7 +7,9 @@ import { timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { AppError, Errors } from '../../core/errors';
 import { sha256Hex } from '../../core/ids';
-import { createSessionStore, csrfSatisfied, readCookie, SESSION_COOKIE } from '../../dashboard/session';
+import { createSessionStore, csrfSatisfied, readCookie, sameOrigin, SESSION_COOKIE } from '../../dashboard/session';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 import type { ApiDeps, Caller } from '../context';
 
 export function tokenFromRequest(req: Request): string | null {
@@ -81,6 +83,12 @@ export function authenticate(deps: ApiDeps, roles: Caller['role'][], opts: { bas
       }
       const caller = await resolveCaller(deps, token);
       if (!caller) throw Errors.invalidToken();
+      // Browsers replay cached basic-auth credentials on cross-site requests, as they do cookies: a
+      // state-changing request authenticated that way must come from this origin (bearer tokens are never
+      // sent by a browser on its own).
+      if (/^basic /i.test(req.headers.authorization ?? '') && !SAFE_METHODS.has(req.method) && !sameOrigin(req.headers, req.host, deps.config.PUBLIC_URL)) {
+        throw new AppError(403, 'csrf_failed', 'A state-changing request with basic auth must come from this origin. Use a bearer token for scripts, or the dashboard login.');
+      }
       if (!roles.includes(caller.role)) throw Errors.forbidden(req.baseUrl + req.path);
       req.caller = caller;
       next();

@@ -101,3 +101,16 @@ test('a body over the limit gets 413 pointing to /v1/uploads', async () => {
     await small.close();
   }
 });
+
+test('a state-changing request with basic auth must come from this origin (browsers replay basic credentials)', async () => {
+  const cross = await stack.http.post('/v1/admin/tokens').auth('admin', TEST_ADMIN_TOKEN).set('Origin', 'https://evil.example').send({ userId: 'x' });
+  expect(cross.status).toBe(403);
+  expect(cross.body.error.code).toBe('csrf_failed');
+  const noOrigin = await stack.http.post('/v1/admin/tokens').auth('admin', TEST_ADMIN_TOKEN).send({ userId: 'x' });
+  expect(noOrigin.status).toBe(403);
+  const host = new URL(stack.api.url).host;
+  const same = await stack.http.post('/v1/admin/tokens').auth('admin', TEST_ADMIN_TOKEN).set('Host', host).set('Origin', `http://${host}`).send({ userId: 'x' });
+  expect(same.status).toBe(201);
+  const bearer = await stack.http.post('/v1/admin/tokens').set('Authorization', `Bearer ${TEST_ADMIN_TOKEN}`).send({ userId: 'x' });
+  expect(bearer.status).toBe(201);
+});

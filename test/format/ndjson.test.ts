@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { openDump, validateDump, entryRef, DumpFormatError, type DumpEntry } from '../../format';
+import { NDJSON_LIMITS } from '../../format/ndjson';
 import { chunked, drain, entries, header, ndjsonLines } from './fixtures';
 
 const open = (text: string, size = 7) => openDump(chunked(text, size), 'ndjson');
@@ -166,4 +167,24 @@ test('entryRef', () => {
   expect(entryRef(entries[2])).toBe('sessionStorage:ai_prompt_website_1');
   expect(entryRef(entries[3])).toBe('indexedDB:catalyst_global/websites/"website_1"');
   expect(entryRef(entries[6])).toBe('indexedDB:catalyst_website_1/content_items/["website_1","ci_1"]');
+});
+
+describe('one entry is bounded', () => {
+  const saved = NDJSON_LIMITS.maxLineChars;
+  beforeEach(() => (NDJSON_LIMITS.maxLineChars = 500));
+  afterEach(() => (NDJSON_LIMITS.maxLineChars = saved));
+
+  test.each([7, 100_000])('a line longer than the limit is refused, arriving in chunks of %i', async (size) => {
+    const big = JSON.stringify({ area: 'localStorage', key: 'k', value: 'x'.repeat(600) });
+    const text = `${JSON.stringify({ format: 'browser-storage-dump', version: 1, source: { capturedAt: '2026-11-28T10:00:00.000Z' } })}\n${big}\n{"end":true,"entries":1}\n`;
+    const err = await validateDump(chunked(text, size), 'ndjson').catch((e) => e);
+    expect(err).toBeInstanceOf(DumpFormatError);
+    expect(err.code).toBe('dump_entry_too_large');
+    expect(err.details.line).toBe(2);
+  });
+
+  test('without a line break at all, the input is refused once past the limit, not buffered whole', async () => {
+    const err = await validateDump(chunked('{"format":' + ' '.repeat(10_000), 100), 'ndjson').catch((e) => e);
+    expect(err.code).toBe('dump_entry_too_large');
+  });
 });
