@@ -67,6 +67,16 @@ export async function applyResults(m: EntityManager, run: PhaseRun, entries: Sta
     rowsWritten.inc({ table }, stats.inserted + stats.updated);
   }
   const outcomes = [...accounts.values()].map((a) => outcomeOf(a));
+  // An entry whose data rides on another entry's rows shares that entry's fate.
+  const bySeq = new Map(outcomes.map((o) => [o.seq, o]));
+  for (const a of accounts.values()) {
+    const owner = a.result.ridesOn === undefined ? undefined : bySeq.get(a.result.ridesOn);
+    const mine = bySeq.get(a.entry.seq)!;
+    if (owner && owner.outcome === 'rejected' && mine.outcome === 'migrated') {
+      mine.outcome = 'rejected';
+      mine.reason = `its data is part of the rows of entry #${owner.seq}, which could not be written: ${owner.reason}`;
+    }
+  }
   const rejects = [...accounts.values()].flatMap((a) => a.rejects.map((r) => ({ entry_seq: a.entry.seq, phase, path: r.path, code: r.code, reason: r.reason })));
   for (const r of rejects) rejectsMetric.inc({ phase, code: r.code });
   if (rejects.length) {

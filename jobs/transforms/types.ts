@@ -69,6 +69,12 @@ export interface TransformResult {
   blobs?: BlobToStore[];
   /** Decisions to state in the report (merged into the batch notes), e.g. deduplicated content types. */
   notes?: Record<string, unknown>;
+  /**
+   * For an entry whose data went into rows carried by another entry's result (a group: a website's config
+   * record rides on its metadata record): that entry's seq. If none of those rows can be written, this
+   * entry is not 'migrated' either.
+   */
+  ridesOn?: number;
 }
 
 /** Everything a transform may know about its batch; all pure. */

@@ -121,3 +121,18 @@ test('quirks: sections without metadata, empty website_default_* databases, inva
   const [raw] = await q(`SELECT value FROM preserved_entries WHERE user_id = $1 AND batch_id = $2 AND value LIKE '%al%'`, [user, id]);
   expect(JSON.parse(raw.value)).toBe('v\u0000al');
 });
+
+test('an entry whose data rides on another entry\'s refused row is not counted as migrated', async () => {
+  const doc = emptyDump();
+  doc.indexedDB.push({ name: 'catalyst_global', version: 1, stores: [{ name: 'websites', keyPath: 'id', autoIncrement: false, indexes: [], records: [
+    { key: 'ws-nul', value: { id: 'ws-nul', name: 'Bad\u0000Name', storageQuota: 1, createdAt: d('2025-08-20T10:00:00.000Z'), lastModified: d('2025-08-20T10:00:00.000Z') } },
+  ] }] });
+  doc.indexedDB.push({ name: 'website_ws-nul_config', version: 1, stores: [{ name: 'data', keyPath: 'id', autoIncrement: false, indexes: [], records: [{ key: 'main', value: { id: 'main', settings: { a: 1 } } }] }] });
+  doc.localStorage.push({ key: 'catalyst-navigation-state', value: '{"expandedSections":[],"activeView":"content","searchQuery":"","lastVisited":{}}' });
+  const { report } = await migrate('u-rides', doc);
+  const meta = report.entries.find((e: any) => e.db === 'catalyst_global');
+  const config = report.entries.find((e: any) => e.db === 'website_ws-nul_config');
+  expect(meta).toMatchObject({ outcome: 'rejected', reason: expect.stringContaining('U+0000') });
+  expect(config).toMatchObject({ outcome: 'rejected', reason: expect.stringContaining(`entry #${meta.seq}`) });
+  expect((await q(`SELECT count(*)::int AS n FROM websites WHERE user_id = 'u-rides'`))[0].n).toBe(0);
+});

@@ -103,7 +103,7 @@ describe('chat (§2.10): values are JSON strings', () => {
     const out = group.run([c, a, m, p], ctx);
     expect([...out.keys()].sort()).toEqual([c.seq, a.seq, m.seq, p.seq].sort());
     expect(out.get(c.seq)!.rows!.chat_sessions![0].storageMetadata).toEqual(storageMetadata);
-    expect(out.get(m.seq)).toEqual({ outcome: 'migrated', rejects: [] });
+    expect(out.get(m.seq)).toEqual({ outcome: 'migrated', rejects: [], ridesOn: c.seq }); // the session row is carried by the chat entry
     expect(out.get(a.seq)!.rows!.ai_contexts).toHaveLength(1);
     expect(out.get(p.seq)!.rows!.ai_prompts).toHaveLength(1);
   });

@@ -73,6 +73,6 @@ describe('preferences (§2.4, §2.5, §2.8, Appendix A)', () => {
     const out = catalystLayout.groupTransforms.preference!.run([a, b, c], ctx);
     expect(out.get(a.seq)).toMatchObject({ outcome: 'rejected' });
     expect(out.get(b.seq)!.rows!.user_preferences).toHaveLength(1);
-    expect(out.get(c.seq)).toEqual({ outcome: 'migrated', rejects: [] });
+    expect(out.get(c.seq)).toEqual({ outcome: 'migrated', rejects: [], ridesOn: b.seq });
   });
 });

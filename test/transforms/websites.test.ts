@@ -85,7 +85,7 @@ describe('the websites group of catalystLayout', () => {
     const out = run([config, meta, other], ctx);
     expect(out.get(meta.seq)!.rows!.websites).toHaveLength(1);
     expect(out.get(meta.seq)!.rows!.websites![0].metadata).toMatchObject({ theme: { primary: '#10B981' } });
-    expect(out.get(config.seq)).toEqual({ outcome: 'migrated', rejects: [] });
+    expect(out.get(config.seq)).toEqual({ outcome: 'migrated', rejects: [], ridesOn: meta.seq });
     expect(out.get(other.seq)!.rows!.websites![0].name).toBe('Other');
   });
 

@@ -56,6 +56,7 @@ export function perEntry(entries: SourceEntry[], g: GroupResult): Map<number, Tr
     const r: TransformResult = { outcome: o.outcome, rejects: o.rejects ?? [] };
     if (o.reason) r.reason = o.reason;
     if (o.seq === owner) Object.assign(r, { rows: g.result.rows, blobs: g.result.blobs, notes: g.result.notes });
+    else if (o.outcome === 'migrated' && owner !== undefined) r.ridesOn = owner;
     out.set(o.seq, r);
   }
   for (const e of entries) if (!out.has(e.seq)) out.set(e.seq, { outcome: 'preserved', reason: 'the group mapping did not use this entry: kept raw' });
