@@ -47,11 +47,13 @@ export async function applyResults(m: EntityManager, run: PhaseRun, entries: Sta
     a.result = { ...a.result, rows: { ...a.result.rows, preserved_entries: [preservedRow(batch.userId, a.entry, a.result.reason ?? 'kept raw')] } };
   }
   let totalRows = 0;
+  const slugNotes: Record<string, string> = {};
   for (const table of TABLE_ORDER) {
     const owned: { seq: number; row: Row }[] = [];
     for (const a of accounts.values()) for (const row of a.result.rows?.[table] ?? []) owned.push({ seq: a.entry.seq, row: { ...row, userId: batch.userId } });
     if (owned.length === 0) continue;
     const { kept, dropped } = await checkReferences(m, table, owned);
+    if (table === 'content_types') await keepSlugsUnique(m, kept.map((k) => k.row), slugNotes);
     for (const d of dropped) accounts.get(d.seq)!.rejects.push(d.reject);
     const stats: WriteStats = await upsertRows(m, { batchId: batch.id, phase }, table, kept.map((k) => k.row), deps.config.WRITE_CHUNK_ROWS);
     const refused = new Map(stats.refused.map((r) => [r.row, r.reason]));
@@ -93,6 +95,7 @@ export async function applyResults(m: EntityManager, run: PhaseRun, entries: Sta
     [batch.id, JSON.stringify(outcomes)],
   );
   const notes = Object.assign({}, ...[...accounts.values()].map((a) => a.result.notes ?? {}));
+  if (Object.keys(slugNotes).length) notes[`contentTypeSlugs:${entries[0].seq}`] = slugNotes;
   if (Object.keys(notes).length) await mergeNotes(m, batch.id, notes);
   return { rows: totalRows, rejected: rejects.length };
 }
@@ -157,4 +160,28 @@ async function checkReferences(m: EntityManager, table: TableName, owned: { seq:
 
 export async function mergeNotes(m: EntityManager, batchId: string, notes: Record<string, unknown>): Promise<void> {
   await m.query(`UPDATE migration_batches SET notes = notes || $2::jsonb WHERE id = $1`, [batchId, JSON.stringify(notes)]);
+}
+
+/**
+ * Content-type slugs are unique per website (the plan's UNIQUE(website_id, slug)). A later dump may bring a
+ * type of the same name under a new id: it gets the next free `-2`, `-3`… suffix, stated in the notes,
+ * instead of failing the phase on the unique index.
+ */
+async function keepSlugsUnique(m: EntityManager, rows: Row[], notes: Record<string, string>): Promise<void> {
+  const sites = [...new Set(rows.map((r) => r.websiteId as string))];
+  const taken: { website_id: string; slug: string }[] = await m.query(
+    `SELECT website_id, slug FROM content_types WHERE website_id = ANY($1::uuid[]) AND NOT (id = ANY($2::uuid[])) AND slug IS NOT NULL`,
+    [sites, rows.map((r) => r.id)],
+  );
+  const used = new Set(taken.map((t) => `${t.website_id}/${t.slug}`));
+  for (const r of rows) {
+    if (typeof r.slug !== 'string') continue;
+    let slug = r.slug;
+    for (let n = 2; used.has(`${r.websiteId}/${slug}`); n++) slug = `${r.slug}-${n}`;
+    if (slug !== r.slug) {
+      notes[r.sourceId] = `slug "${r.slug}" is taken on this website by another content type: "${slug}" was used`;
+      r.slug = slug;
+    }
+    used.add(`${r.websiteId}/${slug}`);
+  }
 }

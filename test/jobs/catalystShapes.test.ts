@@ -136,3 +136,22 @@ test('an entry whose data rides on another entry\'s refused row is not counted a
   expect(config).toMatchObject({ outcome: 'rejected', reason: expect.stringContaining(`entry #${meta.seq}`) });
   expect((await q(`SELECT count(*)::int AS n FROM websites WHERE user_id = 'u-rides'`))[0].n).toBe(0);
 });
+
+test('a later dump re-creating a content type of the same name under a new id gets a free slug, not a failed batch', async () => {
+  const user = 'u-slugs';
+  const token = await stack.mintToken(user);
+  const post = async (doc: DumpDoc) => {
+    const res = await stack.http.post('/v1/dumps').set('Authorization', `Bearer ${token}`).set('Content-Type', 'application/json').send(JSON.stringify(doc));
+    return waitForBatch(stack, res.body.batchId);
+  };
+  const typed = (id: string, at: string) => {
+    const doc = catalystDump();
+    doc.source = { ...doc.source, capturedAt: at };
+    doc.localStorage = [{ key: 'contentTypes', value: JSON.stringify([{ id, name: 'Post', pluralName: 'Posts', icon: '📋', fields: [], relationships: [], createdAt: '2025-08-15T00:00:00.000Z', updatedAt: '2025-08-15T00:00:00.000Z' }]) }];
+    return doc;
+  };
+  expect(await post(typed('t-first', '2026-12-03T10:00:00.000Z'))).toBe('completed');
+  expect(await post(typed('t-second', '2026-12-04T10:00:00.000Z'))).toBe('completed');
+  const rows = await q(`SELECT source_id, slug FROM content_types WHERE user_id = $1 ORDER BY source_id`, [user]);
+  expect(rows).toEqual([{ source_id: 't-first', slug: 'post' }, { source_id: 't-second', slug: 'post-2' }]);
+});
