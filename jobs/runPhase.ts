@@ -29,8 +29,9 @@ export async function runPhase(deps: PhaseDeps, job: Job<JobPayloads['phase']>, 
     log.info({ status: batch.status }, 'batch is being or was rolled back; phase skipped');
     return { phase, skipped: batch.status };
   }
-  if (phase === 'ingest' && token) {
-    // One user's batches apply in order, and never while one of theirs rolls back (issue 6).
+  if (token) {
+    // One user's batches apply in order, and never while one of theirs rolls back (issue 6). Checked at
+    // every phase, not only ingest: a retried later phase, or an older batch re-applied, waits its turn too.
     const [other] = await ds.query(
       `SELECT id, status FROM migration_batches WHERE user_id = $1 AND id <> $2
          AND (status = 'rolling_back' OR (status IN ('queued', 'running') AND created_at < $3)) LIMIT 1`,
