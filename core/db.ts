@@ -35,3 +35,12 @@ export async function openDatabase(opts: { url: string; schema: string; poolSize
   }
   return ds;
 }
+
+/**
+ * TypeORM answers UPDATE/DELETE through `query()` with `[rows, affectedCount]` (rows from RETURNING);
+ * SELECTs come back as plain rows.
+ */
+export function writeResult<T = Record<string, unknown>>(res: unknown): { rows: T[]; count: number } {
+  if (Array.isArray(res) && res.length === 2 && Array.isArray(res[0]) && typeof res[1] === 'number') return { rows: res[0] as T[], count: res[1] };
+  return { rows: (Array.isArray(res) ? res : []) as T[], count: Array.isArray(res) ? res.length : 0 };
+}

@@ -4,6 +4,7 @@
  */
 import type { DataSource } from 'typeorm';
 import type { Config } from '../core/config';
+import { writeResult } from '../core/db';
 import { AppError, Errors } from '../core/errors';
 import type { Queues } from '../core/queues';
 import type { MigrationBatch } from '../entities';
@@ -20,11 +21,6 @@ export interface ActionDeps {
 }
 
 const ACTIVE = ['received', 'queued', 'running'];
-
-/** TypeORM answers UPDATE ... RETURNING with [rows, affectedCount]; the rows are what we want. */
-function returned<T>(res: unknown): T[] {
-  return Array.isArray(res) && res.length === 2 && Array.isArray(res[0]) && typeof res[1] === 'number' ? (res[0] as T[]) : (res as T[]);
-}
 
 export function runOf(batch: Pick<MigrationBatch, 'notes'>): number {
   return Number((batch.notes as { run?: number })?.run ?? 1);
@@ -57,13 +53,13 @@ export async function retryBatch(deps: ActionDeps, batch: MigrationBatch, actor:
   // Postgres first, compare-and-set: a worker that picks the job up at once finds the batch queued, and two
   // admins retrying at once cannot both win.
   const claimed = await ds.transaction(async (m) => {
-    const [row] = returned(await m.query(
+    const { count } = writeResult(await m.query(
       `UPDATE migration_batches SET status = 'queued', error = NULL, finished_at = NULL, updated_at = now()
          ${reapply ? `, verification = NULL, started_at = NULL, notes = notes || jsonb_build_object('run', ${Number(run)}::int)` : ''}
        WHERE id = $1 AND status = $2 RETURNING id`,
       [batch.id, batch.status],
     ));
-    if (!row) return false;
+    if (count === 0) return false;
     await m.query(
       reapply
         ? `UPDATE migration_phases SET status = 'pending', total = 0, done = 0, rejected = 0, attempts = 0, error = NULL, started_at = NULL, finished_at = NULL WHERE batch_id = $1`
@@ -100,7 +96,7 @@ export async function requestRollback(deps: ActionDeps, batch: MigrationBatch, f
     await refuse(deps, actor, action, batch.id, Errors.conflict('rollback_conflict', `Later batches changed rows of this batch: ${plan.conflicts.join(', ')}. Roll them back first, or force to roll back all of them, newest first.`, { laterBatches: plan.conflicts }));
   }
   const previous: { id: string; status: string }[] = await ds.query(`SELECT id, status FROM migration_batches WHERE id = ANY($1::uuid[])`, [plan.order]);
-  const claimed: { id: string }[] = returned(await ds.query(
+  const { rows: claimed } = writeResult<{ id: string }>(await ds.query(
     `UPDATE migration_batches b SET status = 'rolling_back', updated_at = now(), notes = b.notes || jsonb_build_object('statusBeforeRollback', b.status)
      WHERE id = ANY($1::uuid[]) AND status IN ('completed', 'needs_attention', 'failed') RETURNING id`,
     [plan.order],

@@ -8,6 +8,7 @@
  * cannot be rolled back alone: planRollback names those batches, and `force` takes them along.
  */
 import type { DataSource, EntityManager } from 'typeorm';
+import { writeResult } from '../core/db';
 import { TABLE_ORDER } from './phases/applyResults';
 import { tableSpec } from './write/tableSpec';
 import { lockUserRows } from './write/userLock';
@@ -102,11 +103,11 @@ export async function undoBatch(ds: DataSource, batchId: string, lockTimeoutMs: 
          WHERE f.op = 'update' AND t.id = f.row_id`,
         [batchId],
       );
-      stats[table] = { restored: rowCount(res), deleted: 0 };
+      stats[table] = { restored: writeResult(res).count, deleted: 0 };
     }
     for (const table of [...TABLE_ORDER].reverse()) {
       const res = await m.query(`DELETE FROM "${table}" t USING ${first(table)} f WHERE f.op = 'insert' AND t.id = f.row_id`, [batchId]);
-      stats[table].deleted = rowCount(res);
+      stats[table].deleted = writeResult(res).count;
     }
     await m.query(`DELETE FROM row_journal WHERE batch_id = $1`, [batchId]);
     await m.query(`DELETE FROM batch_rows WHERE batch_id = $1`, [batchId]);
@@ -119,9 +120,4 @@ export async function undoBatch(ds: DataSource, batchId: string, lockTimeoutMs: 
     for (const k of Object.keys(stats)) if (stats[k].restored === 0 && stats[k].deleted === 0) delete stats[k];
     return stats;
   });
-}
-
-/** TypeORM returns [rows, affected] for UPDATE/DELETE through query(). */
-function rowCount(res: unknown): number {
-  return Array.isArray(res) && typeof res[1] === 'number' ? res[1] : 0;
 }

@@ -1,6 +1,6 @@
 /** Shared dump fixtures: one content, written in both encodings (CONTRACT §1a and §1b). */
 import { Readable } from 'node:stream';
-import type { DumpEntry, DumpReader } from '../../format';
+import type { DumpEntry, DumpFormatError, DumpReader } from '../../format';
 
 export const header = {
   format: 'browser-storage-dump' as const,
@@ -80,4 +80,17 @@ export async function drain(reader: DumpReader): Promise<{ read: DumpEntry[]; er
   } catch (error) {
     return { read, error };
   }
+}
+
+/** Opens and drains a dump that must be refused; returns the error and what was read before it. */
+export async function refusal(open: () => Promise<DumpReader>): Promise<{ error: DumpFormatError; read: DumpEntry[] }> {
+  let reader;
+  try {
+    reader = await open();
+  } catch (error) {
+    return { error: error as DumpFormatError, read: [] };
+  }
+  const { read, error } = await drain(reader);
+  if (!error) throw new Error('expected the dump to be refused');
+  return { error, read };
 }

@@ -1,19 +1,9 @@
 import { openDump, validateDump, DumpFormatError, type DumpEntry } from '../../format';
-import { chunked, document, drain, entries, header, ndjsonLines } from './fixtures';
+import { chunked, document, drain, entries, header, ndjsonLines, refusal } from './fixtures';
 
 const open = (doc: unknown, size = 7) => openDump(chunked(typeof doc === 'string' ? doc : JSON.stringify(doc), size), 'json');
 
-async function failure(doc: unknown): Promise<{ error: DumpFormatError; read: DumpEntry[] }> {
-  let reader;
-  try {
-    reader = await open(doc);
-  } catch (error) {
-    return { error: error as DumpFormatError, read: [] };
-  }
-  const { read, error } = await drain(reader);
-  if (!error) throw new Error('expected the dump to be refused');
-  return { error, read };
-}
+const failure = (doc: unknown) => refusal(() => open(doc));
 
 describe('JSON document happy path', () => {
   test('yields the same entries, in the same order, as the NDJSON form', async () => {

@@ -1,22 +1,11 @@
 import { Readable } from 'node:stream';
 import { openDump, validateDump, entryRef, DumpFormatError, type DumpEntry } from '../../format';
 import { NDJSON_LIMITS } from '../../format/ndjson';
-import { chunked, drain, entries, header, ndjsonLines } from './fixtures';
+import { chunked, drain, entries, header, ndjsonLines, refusal } from './fixtures';
 
 const open = (text: string, size = 7) => openDump(chunked(text, size), 'ndjson');
 
-/** Opens and drains; returns the error (or fails the test if there is none). */
-async function failure(text: string): Promise<{ error: DumpFormatError; read: DumpEntry[] }> {
-  let reader;
-  try {
-    reader = await open(text);
-  } catch (error) {
-    return { error: error as DumpFormatError, read: [] };
-  }
-  const { read, error } = await drain(reader);
-  if (!error) throw new Error('expected the dump to be refused');
-  return { error, read };
-}
+const failure = (text: string) => refusal(() => open(text));
 
 describe('NDJSON happy path', () => {
   test('CRLF line breaks, a trailing newline, blank lines, chunks splitting characters', async () => {
