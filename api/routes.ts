@@ -18,6 +18,7 @@ import { getSession, loginPage, postLogin, postLogout } from './handlers/dashboa
 import { metricsHandler } from './handlers/dashboard/metrics';
 import { batchPage, dashboardAssets, overviewPage } from './handlers/dashboard/pages';
 import { listRejects } from './handlers/dashboard/rejects';
+import { DATA_ROUTES, mountRoutes } from './data';
 import { authenticate } from './middleware/auth';
 import { batchProvider } from './providers/batchProvider';
 
@@ -38,6 +39,8 @@ export function createRoutes(deps: ApiDeps): Router {
   r.get('/v1/batches/:id', uploader, batchProvider(deps), getBatch(deps));
   r.get('/v1/batches/:id/report', uploader, batchProvider(deps), getBatchReport(deps));
   r.get('/v1/assets/:sha256', getAsset(deps));
+  // The migrated data, for the app after its migration (api/data/).
+  r.use(mountRoutes(deps, DATA_ROUTES));
 
   // The browser uploader (public: it holds no data; the page asks for a token before sending anything).
   r.get('/client/:file', getClientFile());

@@ -50,6 +50,8 @@ const schema = z.object({
   PHASE_LOCK_TIMEOUT_MS: int(10000, 0),
   /** Rows per set-based statement. */
   WRITE_CHUNK_ROWS: int(1000, 1),
+  /** Largest JSON body the data API (/v1/websites…, preferences, deployment configs) takes. */
+  DATA_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb|gb)?$/i, 'a size such as 10mb').default('10mb'),
   DUMP_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb|gb)?$/i, 'a size such as 50mb').default('50mb'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Dashboard login sessions live this long in Redis (absolute, not sliding). Default 8 h. */

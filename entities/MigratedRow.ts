@@ -2,7 +2,7 @@ import { Column, PrimaryColumn } from 'typeorm';
 
 /**
  * Columns every migrated row carries (CONTRACT §3): a deterministic id, the owning user (tenant),
- * the id it had in the browser and the batch that last wrote it.
+ * the id it had in the browser and the batch that last wrote it (NULL: the data API).
  */
 export abstract class MigratedRow {
   @PrimaryColumn('uuid')
@@ -14,6 +14,7 @@ export abstract class MigratedRow {
   @Column('text', { name: 'source_id' })
   sourceId: string;
 
-  @Column('uuid', { name: 'batch_id' })
-  batchId: string;
+  /** NULL once the row was last written through the data API (api/data/) rather than by a batch. */
+  @Column('uuid', { name: 'batch_id', nullable: true })
+  batchId: string | null;
 }

@@ -1,5 +1,6 @@
 import { AiContext, AiHistoryEntry, AiPrompt, ChatMessage, ChatSession } from './AiData';
 import { ApiToken } from './ApiToken';
+import { ApiWrite } from './ApiWrite';
 import { AuditLog, BatchReject, BatchRow, RowJournal } from './Bookkeeping';
 import { ContentItem } from './ContentItem';
 import { ContentType } from './ContentType';
@@ -15,6 +16,7 @@ import { WebsiteAsset, WebsiteComponent, WebsitePage, WebsiteTemplate } from './
 
 export * from './AiData';
 export * from './ApiToken';
+export * from './ApiWrite';
 export * from './Bookkeeping';
 export * from './ContentItem';
 export * from './ContentType';
@@ -30,7 +32,7 @@ export * from './Website';
 export * from './WebsiteStorage';
 
 export const ENTITIES = [
-  ApiToken, MigrationBatch, MigrationPhase, DumpEntryRecord, RowJournal, BatchRow, BatchReject, AuditLog,
+  ApiToken, MigrationBatch, MigrationPhase, DumpEntryRecord, RowJournal, BatchRow, BatchReject, AuditLog, ApiWrite,
   Website, ContentType, ContentItem, UserPreferences, DeploymentConfig, DeploymentHistory,
   WebsitePage, WebsiteComponent, WebsiteTemplate, WebsiteAsset,
   AiContext, AiHistoryEntry, ChatSession, ChatMessage, AiPrompt, PreservedEntry,

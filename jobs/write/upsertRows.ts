@@ -55,7 +55,7 @@ export async function upsertRows(m: EntityManager, target: WriteTarget, table: T
 }
 
 /** Row object (entity property names) → record keyed by column names, or the reason it can't be stored. */
-function toRecord(spec: TableSpec, row: Row): Record<string, unknown> | string {
+export function toRecord(spec: TableSpec, row: Row): Record<string, unknown> | string {
   const rec: Record<string, unknown> = {};
   for (const c of spec.columns) {
     if (c.column === 'batch_id') continue;

@@ -1,0 +1,13 @@
+/**
+ * The data API: the migrated data, served back to the app (and written by it) under /v1. Every route is
+ * described once (route.ts); the router and the OpenAPI document are both built from this list.
+ */
+import { contentItemRoutes } from './resources/contentItems';
+import { contentTypeRoutes } from './resources/contentTypes';
+import { websiteRoutes } from './resources/websites';
+import type { RouteSpec } from './route';
+
+export const DATA_ROUTES: RouteSpec[] = [...websiteRoutes, ...contentTypeRoutes, ...contentItemRoutes];
+
+export { mountRoutes } from './mount';
+export { buildOpenApi } from './openapi';

@@ -1,0 +1,69 @@
+/**
+ * One description per data-API route: method, path, who may call it, the zod schemas of its params,
+ * query, body and responses, examples, and the handler. `mount.ts` binds these to Express (validation,
+ * ETags, 304/412) and `openapi.ts` turns the same objects into the OpenAPI document, so the two cannot
+ * disagree.
+ */
+import type { z } from 'zod';
+import type { ApiDeps, Caller } from '../context';
+
+export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+export interface ResponseSpec {
+  description: string;
+  schema?: z.ZodType;
+  /** Response headers worth documenting (ETag, Location…). */
+  headers?: Record<string, string>;
+}
+
+export interface RouteExample {
+  summary: string;
+  request?: unknown;
+  response?: unknown;
+}
+
+/** What a handler gets: validated input, the caller and the request's preconditions. */
+export interface DataRequest<P = Record<string, string>, Q = Record<string, unknown>, B = unknown> {
+  deps: ApiDeps;
+  caller: Caller & { userId: string };
+  params: P;
+  query: Q;
+  body: B;
+  requestId: string;
+  /** `If-Match` as sent (one or more entity tags, or `*`), for updates and deletes. */
+  ifMatch: string | undefined;
+}
+
+/** What a handler answers; `etag` becomes the ETag header (and drives If-None-Match → 304 on GET). */
+export interface DataReply {
+  status?: number;
+  body?: unknown;
+  etag?: string;
+  headers?: Record<string, string>;
+}
+
+export interface RouteSpec {
+  method: Method;
+  /** Express path syntax (`/v1/websites/:websiteId`). */
+  path: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  tag: string;
+  /** `user`: an uploader token, acting for its own user (the only data callers); `none`: public. */
+  auth: 'user' | 'none';
+  params?: z.ZodObject;
+  query?: z.ZodObject;
+  body?: z.ZodType;
+  /** Extra request headers the route reads (If-Match…), for the document. */
+  requestHeaders?: Record<string, string>;
+  responses: Record<number, ResponseSpec>;
+  examples?: RouteExample[];
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  handler?: (req: DataRequest<any, any, any>) => Promise<DataReply>;
+}
+
+/** Keeps literal types and checks the shape at the definition site. */
+export function route(spec: RouteSpec): RouteSpec {
+  return spec;
+}
