@@ -8,6 +8,7 @@ import { writeResult } from '../core/db';
 import { AppError, Errors } from '../core/errors';
 import type { Queues } from '../core/queues';
 import type { MigrationBatch } from '../entities';
+import { describeApiChanges, findApiChanges } from './apiChanges';
 import { recordAudit } from './audit';
 import { PHASES, phaseJobId, type JobPayloads } from './names';
 import { enqueueBatch } from './pipeline';
@@ -95,6 +96,12 @@ export async function requestRollback(deps: ActionDeps, batch: MigrationBatch, f
   if (plan.conflicts.length > 0 && !force) {
     await refuse(deps, actor, action, batch.id, Errors.conflict('rollback_conflict', `Later batches changed rows of this batch: ${plan.conflicts.join(', ')}. Roll them back first, or force to roll back all of them, newest first.`, { laterBatches: plan.conflicts }));
   }
+  // Writes made through the data API since would be discarded: refused unless forced (the job re-checks
+  // under the user's row lock and audits what a forced rollback overwrote).
+  const apiChanges = await findApiChanges(ds, batch.userId, plan.order, 20);
+  if (apiChanges.count > 0 && !force) {
+    await refuse(deps, actor, action, batch.id, Errors.conflict('changed_through_api', `Rows of this batch were changed through the data API since it ran (${describeApiChanges(apiChanges)}). Rolling back would discard those changes; force the rollback to discard them (the audit log keeps what is overwritten).`, { apiChanges: { count: apiChanges.count, changes: apiChanges.changes.map(({ value: _v, ...c }) => c) } }));
+  }
   const previous: { id: string; status: string }[] = await ds.query(`SELECT id, status FROM migration_batches WHERE id = ANY($1::uuid[])`, [plan.order]);
   const { rows: claimed } = writeResult<{ id: string }>(await ds.query(
     `UPDATE migration_batches b SET status = 'rolling_back', updated_at = now(), notes = b.notes || jsonb_build_object('statusBeforeRollback', b.status)
@@ -107,7 +114,7 @@ export async function requestRollback(deps: ActionDeps, batch: MigrationBatch, f
     for (const p of previous.filter((x) => mine.has(x.id))) await ds.query(`UPDATE migration_batches SET status = $2 WHERE id = $1 AND status = 'rolling_back'`, [p.id, p.status]);
     await refuse(deps, actor, action, batch.id, Errors.conflict('status_changed', 'A batch of this rollback changed state meanwhile; reload and try again.'));
   }
-  const auditId = await recordAudit(ds, { actor, action, target: `batch:${batch.id}`, outcome: 'queued', details: { batches: plan.order, laterBatches: plan.conflicts } });
+  const auditId = await recordAudit(ds, { actor, action, target: `batch:${batch.id}`, outcome: 'queued', details: { batches: plan.order, laterBatches: plan.conflicts, ...(apiChanges.count ? { apiChangesToOverwrite: apiChanges.count } : {}) } });
   const data: JobPayloads['rollback'] = { batchId: batch.id, force, actor, auditId };
   try {
     const job = await queues.maintenance.add('rollback', data, { jobId: `rollback.${batch.id}.${auditId}`, attempts: 3, backoff: { type: 'exponential', delay: deps.config.JOB_BACKOFF_MS }, removeOnComplete: { age: 30 * 24 * 3600 } });

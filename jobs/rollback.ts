@@ -9,6 +9,7 @@
  */
 import type { DataSource, EntityManager } from 'typeorm';
 import { writeResult } from '../core/db';
+import { ApiChangesError, findApiChanges, type ApiChanges } from './apiChanges';
 import { TABLE_ORDER } from './phases/applyResults';
 import { tableSpec } from './write/tableSpec';
 import { lockUserRows } from './write/userLock';
@@ -84,13 +85,25 @@ async function blockersOf(db: DataSource | EntityManager, batchId: string, exclu
   return [...found];
 }
 
-/** Undoes one batch; returns rows restored and deleted per table. */
-export async function undoBatch(ds: DataSource, batchId: string, lockTimeoutMs: number): Promise<Record<string, { restored: number; deleted: number }>> {
+export interface UndoResult {
+  tables: Record<string, { restored: number; deleted: number }>;
+  /** Writes made through the data API that this undo discarded (only when forced; else it refuses). */
+  apiChanges: ApiChanges;
+}
+
+/**
+ * Undoes one batch; returns rows restored and deleted per table. Data-API writes to its rows are checked
+ * under the user's row lock (which API writes take too), so none can slip in between the check and the
+ * undo: without `force` they make it throw ApiChangesError; with it they are returned, to be audited.
+ */
+export async function undoBatch(ds: DataSource, batchId: string, lockTimeoutMs: number, force = false): Promise<UndoResult> {
   return ds.transaction(async (m) => {
     await m.query(`SET LOCAL lock_timeout = ${Number(lockTimeoutMs)}`);
     const [b] = await m.query(`SELECT status, user_id FROM migration_batches WHERE id = $1 FOR UPDATE`, [batchId]);
     if (b) await lockUserRows(m, b.user_id);
     if (!b || !ROLLBACKABLE.includes(b.status)) throw new Error(`batch ${batchId} is ${b?.status ?? 'missing'}; it cannot be rolled back`);
+    const apiChanges = await findApiChanges(m, b.user_id, [batchId], 200);
+    if (apiChanges.count > 0 && !force) throw new ApiChangesError(apiChanges);
     const stats: Record<string, { restored: number; deleted: number }> = {};
     const first = (table: string) =>
       `(SELECT DISTINCT ON (row_id) row_id, op, before FROM row_journal WHERE batch_id = $1 AND table_name = '${table}' ORDER BY row_id, seq)`;
@@ -118,6 +131,6 @@ export async function undoBatch(ds: DataSource, batchId: string, lockTimeoutMs: 
       [batchId],
     );
     for (const k of Object.keys(stats)) if (stats[k].restored === 0 && stats[k].deleted === 0) delete stats[k];
-    return stats;
+    return { tables: stats, apiChanges };
   });
 }

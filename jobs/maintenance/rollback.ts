@@ -3,7 +3,8 @@
  * reporting progress per batch, and records the outcome in the audit log. If it cannot finish, the batches
  * not yet undone go back to the status they had.
  */
-import type { Job } from 'bullmq';
+import { UnrecoverableError, type Job } from 'bullmq';
+import { ApiChangesError, type ApiChange } from '../apiChanges';
 import { recordAudit } from '../audit';
 import type { JobPayloads } from '../names';
 import type { PhaseDeps } from '../phases/context';
@@ -15,28 +16,37 @@ export async function rollbackJob(deps: PhaseDeps, job: Job<JobPayloads['rollbac
   const action = force ? 'batch.rollback.forced' : 'batch.rollback';
   const plan = await planRollback(ds, batchId, force);
   const done: Record<string, unknown> = {};
+  const overwritten: ApiChange[] = [];
+  let overwrittenCount = 0;
   try {
     if (plan.conflicts.length > 0 && !force) throw new Error(`later batches changed its rows meanwhile: ${plan.conflicts.join(', ')}`);
     for (const [i, id] of plan.order.entries()) {
       const [b] = await ds.query(`SELECT status FROM migration_batches WHERE id = $1`, [id]);
       if (b?.status === 'rolled_back') continue; // finished by an earlier attempt of this job
       if (b?.status !== 'rolling_back') await ds.query(`UPDATE migration_batches SET status = 'rolling_back' WHERE id = $1`, [id]);
-      done[id] = await undoBatch(ds, id, config.PHASE_LOCK_TIMEOUT_MS);
-      log.info({ batchId: id, tables: done[id] }, 'batch rolled back');
+      const undone = await undoBatch(ds, id, config.PHASE_LOCK_TIMEOUT_MS, force);
+      done[id] = undone.tables;
+      overwrittenCount += undone.apiChanges.count;
+      overwritten.push(...undone.apiChanges.changes);
+      log.info({ batchId: id, tables: undone.tables, apiChangesOverwritten: undone.apiChanges.count }, 'batch rolled back');
       await job.updateProgress({ done: i + 1, total: plan.order.length, batchId: id });
     }
   } catch (err) {
-    const final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    // Data-API writes appeared since the request: retrying cannot help; an admin must decide (force).
+    const refused = err instanceof ApiChangesError;
+    const final = refused || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     if (final) {
       await ds.query(
         `UPDATE migration_batches SET status = coalesce(notes->>'statusBeforeRollback', 'failed'), error = $2, updated_at = now()
          WHERE id = ANY($1::uuid[]) AND status = 'rolling_back'`,
         [plan.order, JSON.stringify({ code: 'rollback_failed', message: `Rollback failed: ${(err as Error).message}` })],
       );
-      await recordAudit(ds, { actor, action, target: `batch:${batchId}`, outcome: 'failed', details: { requestId: auditId, reason: (err as Error).message, undone: Object.keys(done) } });
+      await recordAudit(ds, { actor, action, target: `batch:${batchId}`, outcome: 'failed', details: { requestId: auditId, reason: (err as Error).message, undone: Object.keys(done), ...(refused ? { apiChanges: err.changes } : {}) } });
     }
-    throw err;
+    throw refused ? new UnrecoverableError(err.message) : err;
   }
-  await recordAudit(ds, { actor, action, target: `batch:${batchId}`, outcome: 'ok', details: { requestId: auditId, batches: plan.order, tables: done } });
+  // A forced rollback says what it overwrote: every discarded data-API write, with the value it had.
+  const apiNote = overwrittenCount > 0 ? { overwrittenApiWrites: { count: overwrittenCount, changes: overwritten } } : {};
+  await recordAudit(ds, { actor, action, target: `batch:${batchId}`, outcome: 'ok', details: { requestId: auditId, batches: plan.order, tables: done, ...apiNote } });
   return { batches: plan.order };
 }

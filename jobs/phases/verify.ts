@@ -15,7 +15,7 @@ const MAX_LISTED = 50;
 export interface Verification {
   ok: boolean;
   checkedAt: string;
-  tables: Record<string, { expected: number; present: number; changed: number; missing: number }>;
+  tables: Record<string, { expected: number; present: number; changed: number; missing: number; changedThroughApi?: number }>;
   differences: { table: string; rowId: string; sourceId: string | null; problem: 'missing' | 'changed' }[];
   accounting: { entries: number; migrated: number; preserved: number; rejected: number; pending: number; balanced: boolean };
   problems: string[];
@@ -26,27 +26,32 @@ export async function verifyBatch(run: Pick<PhaseRun, 'deps' | 'batch'>): Promis
   const batchId = run.batch.id;
   const tables: Verification['tables'] = {};
   const differences: Verification['differences'] = [];
+  // Rows changed or deleted through the data API after the batch started are the app's own later writes,
+  // not damage: counted apart (changedThroughApi), never a problem.
+  const since = run.batch.startedAt ?? run.batch.createdAt ?? new Date(0);
+  const viaApi = `EXISTS (SELECT 1 FROM api_writes w WHERE w.table_name = b.table_name AND w.row_id = b.row_id AND w.at >= $3)`;
   for (const table of TABLE_ORDER) {
     // Counted in Postgres: the batch's rows per table can be millions; only the first few bad ones are listed.
-    const [count]: { expected: number; missing: number; changed: number }[] = await ds.query(
+    const [count]: { expected: number; missing: number; changed: number; api: number }[] = await ds.query(
       `SELECT count(*)::int AS expected,
-              count(*) FILTER (WHERE t.id IS NULL)::int AS missing,
-              count(*) FILTER (WHERE t.id IS NOT NULL AND ${rowChecksumSql('t')} <> b.checksum)::int AS changed
-       FROM batch_rows b LEFT JOIN "${table}" t ON t.id = b.row_id
-       WHERE b.batch_id = $1 AND b.table_name = $2`,
-      [batchId, table],
+              count(*) FILTER (WHERE api)::int AS api,
+              count(*) FILTER (WHERE t.id IS NULL AND NOT api)::int AS missing,
+              count(*) FILTER (WHERE t.id IS NOT NULL AND NOT api AND ${rowChecksumSql('t')} <> b.checksum)::int AS changed
+       FROM (SELECT b.*, ${viaApi} AS api FROM batch_rows b WHERE b.batch_id = $1 AND b.table_name = $2) b
+       LEFT JOIN "${table}" t ON t.id = b.row_id`,
+      [batchId, table, since],
     );
     if (count.expected === 0) continue;
-    tables[table] = { expected: count.expected, present: count.expected - count.missing, changed: count.changed, missing: count.missing };
+    tables[table] = { expected: count.expected, present: count.expected - count.missing, changed: count.changed, missing: count.missing, ...(count.api ? { changedThroughApi: count.api } : {}) };
     const room = MAX_LISTED - differences.length;
     if (count.missing + count.changed === 0 || room <= 0) continue;
     const bad: { row_id: string; source_id: string | null; problem: 'missing' | 'changed' }[] = await ds.query(
       `SELECT * FROM (
          SELECT b.row_id, t.source_id, CASE WHEN t.id IS NULL THEN 'missing' WHEN ${rowChecksumSql('t')} <> b.checksum THEN 'changed' END AS problem
          FROM batch_rows b LEFT JOIN "${table}" t ON t.id = b.row_id
-         WHERE b.batch_id = $1 AND b.table_name = $2) r
-       WHERE problem IS NOT NULL LIMIT $3`,
-      [batchId, table, room],
+         WHERE b.batch_id = $1 AND b.table_name = $2 AND NOT ${viaApi}) r
+       WHERE problem IS NOT NULL LIMIT $4`,
+      [batchId, table, since, room],
     );
     for (const r of bad) differences.push({ table, rowId: r.row_id, sourceId: r.source_id, problem: r.problem });
   }
