@@ -1,0 +1,97 @@
+/**
+ * POST /v1/dumps refuses what it cannot take with a 4xx in the error form, and a refused request leaves
+ * nothing behind: no stored dump object, no batch. Table-driven, so a new kind of bad input is one row.
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { catalystDump, type DumpDoc } from '../fixtures/catalystDump';
+import { startStack, type Stack } from '../helpers/stack';
+
+let stack: Stack;
+let token: string;
+
+beforeAll(async () => {
+  stack = await startStack({ workers: false });
+  token = await stack.mintToken('refusals');
+});
+afterAll(() => stack.close());
+
+/** A dump no other case posts (dumps are deduplicated by digest). */
+let n = 0;
+function freshDump(): DumpDoc {
+  const doc = catalystDump();
+  doc.source = { ...doc.source, capturedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, n++)).toISOString() };
+  return doc;
+}
+
+interface Case {
+  body: string | Buffer;
+  type?: string;
+  query?: string;
+  headers?: Record<string, string>;
+  /** Expected status and error code. */
+  status: number;
+  code: string;
+  /** The message must say what is wrong: matched against it. */
+  says?: RegExp;
+}
+
+/** Over fetch rather than supertest: superagent re-encodes some bodies it is given (a gzip Buffer). */
+async function send(c: Pick<Case, 'body' | 'type' | 'query' | 'headers'>) {
+  const res = await fetch(`${stack.api.url}/v1/dumps${c.query ?? ''}`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': c.type ?? 'application/json', ...c.headers },
+    body: c.body,
+  });
+  const text = await res.text();
+  return { status: res.status, body: JSON.parse(text) };
+}
+
+function storedObjects(): string[] {
+  const dir = join(stack.config.STORAGE_DIR, 'dumps');
+  try {
+    return (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.sealed'));
+  } catch {
+    return [];
+  }
+}
+
+async function batchCount(): Promise<number> {
+  const [row] = await stack.api.deps.ds.query(`SELECT count(*)::int AS n FROM migration_batches`);
+  return row.n;
+}
+
+const CASES: Record<string, () => Case> = {
+  'Content-Encoding gzip on a body that is not gzip': () => ({
+    body: JSON.stringify(freshDump()), headers: { 'Content-Encoding': 'gzip' }, status: 400, code: 'invalid_content_encoding', says: /Content-Encoding/,
+  }),
+  'Content-Encoding gzip on a cut-off gzip body': () => ({
+    body: gzipSync(JSON.stringify(freshDump())).subarray(0, 200), headers: { 'Content-Encoding': 'gzip' }, status: 400, code: 'invalid_content_encoding',
+  }),
+  'Content-Encoding deflate on a body that is not deflate': () => ({
+    body: JSON.stringify(freshDump()), headers: { 'Content-Encoding': 'deflate' }, status: 400, code: 'invalid_content_encoding',
+  }),
+  'an unknown Content-Encoding': () => ({
+    body: JSON.stringify(freshDump()), headers: { 'Content-Encoding': 'x-unknown' }, status: 415, code: 'unsupported_content_encoding', says: /gzip/,
+  }),
+};
+
+describe('refused with a 4xx, nothing left behind', () => {
+  test.each(Object.keys(CASES))('%s', async (name) => {
+    const c = CASES[name]();
+    const [objectsBefore, batchesBefore] = [storedObjects(), await batchCount()];
+    const res = await send(c);
+    expect(res.status).toBeLessThan(500);
+    expect({ status: res.status, code: res.body.error?.code }).toEqual({ status: c.status, code: c.code });
+    expect(typeof res.body.error.message).toBe('string');
+    if (c.says) expect(res.body.error.message).toMatch(c.says);
+    expect(storedObjects()).toEqual(objectsBefore);
+    expect(await batchCount()).toBe(batchesBefore);
+  });
+});
+
+test('a real gzip body is read (the refusals above are about the encoding, not about gzip)', async () => {
+  const res = await send({ body: gzipSync(JSON.stringify(freshDump())), headers: { 'Content-Encoding': 'gzip' } });
+  expect(res.status).toBe(202);
+});
