@@ -75,6 +75,23 @@ const CASES: Record<string, () => Case> = {
   'an unknown Content-Encoding': () => ({
     body: JSON.stringify(freshDump()), headers: { 'Content-Encoding': 'x-unknown' }, status: 415, code: 'unsupported_content_encoding', says: /gzip/,
   }),
+  'U+0000 in a source field of the header': () => ({
+    body: JSON.stringify({ ...freshDump(), source: { capturedAt: '2026-02-01T00:00:00Z', app: 'cat\u0000alyst' } }), status: 400, code: 'dump_invalid_header', says: /source\.app.*U\+0000/,
+  }),
+  'U+0000 in a nested extra field of the header': () => ({
+    body: JSON.stringify({ ...freshDump(), source: { capturedAt: '2026-02-01T00:00:01Z', extra: { tags: ['ok', 'x\u0000'] } } }), status: 400, code: 'dump_invalid_header', says: /source\.extra\.tags\[1\]/,
+  }),
+  'U+0000 in a key of the header': () => ({
+    body: JSON.stringify({ ...freshDump(), source: { capturedAt: '2026-02-01T00:00:02Z', ['k\u0000']: 1 } }), status: 400, code: 'dump_invalid_header',
+  }),
+  'a lone surrogate in the header': () => ({
+    body: JSON.stringify({ ...freshDump(), source: { capturedAt: '2026-02-01T00:00:03Z', userAgent: 'a\ud800b' } }), status: 400, code: 'dump_invalid_header',
+  }),
+  'U+0000 in the header of an NDJSON dump': () => ({
+    body: `${JSON.stringify({ format: 'browser-storage-dump', version: 1, source: { capturedAt: '2026-02-01T00:00:04Z', origin: '\u0000' } })}\n{"end":true,"entries":0}\n`,
+    type: 'application/x-ndjson', status: 400, code: 'dump_invalid_header',
+  }),
+  'U+0000 in the websiteId query': () => ({ body: JSON.stringify(freshDump()), query: '?websiteId=site%00one', status: 400, code: 'invalid_query', says: /U\+0000/ }),
 };
 
 describe('refused with a 4xx, nothing left behind', () => {
@@ -89,6 +106,23 @@ describe('refused with a 4xx, nothing left behind', () => {
     expect(storedObjects()).toEqual(objectsBefore);
     expect(await batchCount()).toBe(batchesBefore);
   });
+});
+
+test('a batch that cannot be created leaves no stored dump behind', async () => {
+  // A real Postgres refusal (a trigger), after the dump was validated and stored: the request fails, and
+  // the object it stored goes with it.
+  const ds = stack.api.deps.ds;
+  await ds.query(`CREATE FUNCTION refuse_batch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by test'; END $$`);
+  await ds.query(`CREATE TRIGGER refuse_batch BEFORE INSERT ON migration_batches FOR EACH ROW EXECUTE FUNCTION refuse_batch()`);
+  try {
+    const [objectsBefore, batchesBefore] = [storedObjects(), await batchCount()];
+    const res = await send({ body: JSON.stringify(freshDump()) });
+    expect(res.status).toBe(500);
+    expect(storedObjects()).toEqual(objectsBefore);
+    expect(await batchCount()).toBe(batchesBefore);
+  } finally {
+    await ds.query(`DROP TRIGGER refuse_batch ON migration_batches; DROP FUNCTION refuse_batch()`);
+  }
 });
 
 test('a real gzip body is read (the refusals above are about the encoding, not about gzip)', async () => {

@@ -115,6 +115,7 @@ export function runUploadRefusals(driver: Driver): void {
         [ndjsonMeta('xyz'), /sha256/],
         [{ ...ndjsonMeta('a'.repeat(64)), contentType: 'text/csv' }, /contentType/],
         [{ contentType: 'application/json', sha256: 'a'.repeat(64) }, /Missing: filename/],
+        [{ ...ndjsonMeta('a'.repeat(64)), websiteId: 'site\u0000one' }, /websiteId must not contain U\+0000/],
       ];
       for (const [meta, message] of cases) {
         const res = await tusRequest(`${base}/v1/uploads`, 'POST', { token, headers: { 'Upload-Length': '100', 'Upload-Metadata': metadataHeader(meta) } });
