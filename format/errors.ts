@@ -11,6 +11,7 @@ export type DumpErrorCode =
   | 'dump_unsupported_version' // a header of another version
   | 'dump_invalid_entry' // an entry (or 1a record / kv item) breaks the schema
   | 'dump_invalid_structure' // 1a document shape: wrong container types, misplaced keys
+  | 'dump_missing_array' // 1a document without its localStorage / sessionStorage / indexedDB array
   | 'dump_invalid_trailer' // a line with "end" that is not a valid trailer
   | 'dump_trailing_data' // a non-blank line after the trailer
   | 'dump_truncated' // input ended early (no trailer, unterminated document)

@@ -29,6 +29,7 @@ type ArrayCtx =
   | { kind: 'dbArray' | 'storeArray' | 'recordArray'; index: number };
 type Ctx = { kind: 'root' } | ObjectCtx | ArrayCtx;
 
+const ENTRY_ARRAYS = ['localStorage', 'sessionStorage', 'indexedDB'] as const;
 const ARRAY_NAME = { dbArray: 'indexedDB', storeArray: 'stores', recordArray: 'records' } as const;
 
 function structure(message: string, where: Where): DumpFormatError {
@@ -44,6 +45,8 @@ class DocumentWalker {
   ready: DumpEntry | undefined;
   private readonly seen: Partial<Record<'format' | 'version' | 'source', unknown>> = {};
   private readonly stack: Ctx[] = [{ kind: 'root' }];
+  /** §1a's entry arrays met so far: all three are required, even when empty. */
+  private readonly arrays = new Set<string>();
   private builder: { b: ValueBuilder; done: (v: unknown) => void } | undefined;
   private count = 0;
   private closed = false;
@@ -107,6 +110,7 @@ class DocumentWalker {
         return this.build(t, (v) => this.headerField(key, v));
       }
       if (key === 'localStorage' || key === 'sessionStorage' || key === 'indexedDB') {
+        this.arrays.add(key);
         this.entriesStarted = true;
         const arr: ArrayCtx = key === 'indexedDB' ? { kind: 'dbArray', index: -1 } : { kind: 'kvArray', area: key, index: -1 };
         return this.enterArray(t, arr, key);
@@ -207,6 +211,14 @@ class DocumentWalker {
   finish(): void {
     if (!this.closed) throw new DumpFormatError('dump_truncated', 'The JSON document ended before its closing "}": the upload was cut off. Send the complete dump again.', this.where());
     if (!this.headerValid) this.validateHeader();
+    // §1a: "localStorage", "sessionStorage" and "indexedDB" are part of the document, [] when empty. A
+    // missing one cannot be told from an exporter that lost an area, so the dump is refused.
+    const missing = ENTRY_ARRAYS.filter((a) => !this.arrays.has(a));
+    if (missing.length > 0) {
+      throw new DumpFormatError('dump_missing_array',
+        `The dump has no ${missing.map((a) => `"${a}"`).join(', ')} array: a JSON dump (CONTRACT §1a) carries all of "localStorage", ` +
+        '"sessionStorage" and "indexedDB", [] when the browser held nothing there. Export the dump again.', { missing });
+    }
   }
 }
 

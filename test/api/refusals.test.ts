@@ -92,6 +92,14 @@ const CASES: Record<string, () => Case> = {
     type: 'application/x-ndjson', status: 400, code: 'dump_invalid_header',
   }),
   'U+0000 in the websiteId query': () => ({ body: JSON.stringify(freshDump()), query: '?websiteId=site%00one', status: 400, code: 'invalid_query', says: /U\+0000/ }),
+  'a JSON dump without its indexedDB array': () => {
+    const { indexedDB: _omitted, ...doc } = freshDump();
+    return { body: JSON.stringify(doc), status: 400, code: 'dump_missing_array', says: /"indexedDB"/ };
+  },
+  'a JSON dump without its localStorage and sessionStorage arrays': () => {
+    const { localStorage: _l, sessionStorage: _s, ...doc } = freshDump();
+    return { body: JSON.stringify(doc), status: 400, code: 'dump_missing_array', says: /"localStorage", "sessionStorage"/ };
+  },
 };
 
 describe('refused with a 4xx, nothing left behind', () => {
