@@ -34,3 +34,55 @@ export function findUnstorable(value: unknown): { path: Path; key: boolean } | n
   }
   return null;
 }
+
+/**
+ * The deepest nesting of arrays and objects (§1c tags count as the objects they are) that an IndexedDB key
+ * or value, or the header's `source`, may have: deeper ones are refused with the dump
+ * (`dump_value_too_deep`). Real app data nests a few dozen levels; thousands only come from a bug or a
+ * crafted dump, and every recursive step after the reader (JSON.stringify, the §1c decoder, transforms)
+ * would overflow the stack on them. A localStorage / sessionStorage value is a string in the format: one
+ * whose JSON text nests deeper is accepted and kept raw by the migration (`jsonTextTooDeep`).
+ */
+export const MAX_VALUE_DEPTH = 1000;
+
+/** True when `value` nests arrays/objects more than `max` levels deep (a scalar is 0, `[]` is 1). */
+export function depthExceeds(value: unknown, max: number = MAX_VALUE_DEPTH): boolean {
+  const stack: Array<{ v: unknown; depth: number }> = [{ v: value, depth: 0 }];
+  while (stack.length > 0) {
+    const { v, depth } = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth + 1 > max) return true;
+    for (const x of Array.isArray(v) ? v : Object.values(v)) if (x !== null && typeof x === 'object') stack.push({ v: x, depth: depth + 1 });
+  }
+  return false;
+}
+
+/**
+ * True when `text` is JSON whose arrays/objects nest more than `max` levels deep. Linear and without
+ * parsing in the common case: only text that starts with a bracket can nest, brackets inside string
+ * literals do not count, and a text that only looks deep is confirmed by parsing (V8's JSON.parse does not
+ * recurse); one that does not parse is not JSON, so it is not too deep either.
+ */
+export function jsonTextTooDeep(text: string, max: number = MAX_VALUE_DEPTH): boolean {
+  const start = text.search(/\S/);
+  if (start < 0 || (text[start] !== '[' && text[start] !== '{')) return false;
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = start; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) deepest = Math.max(deepest, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  if (deepest <= max) return false;
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}

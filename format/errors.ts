@@ -20,7 +20,8 @@ export type DumpErrorCode =
   | 'dump_invalid_tag' // §1c: a known tag with a malformed payload
   | 'dump_unsupported_value' // encodeValue: something structured clone cannot hold
   | 'dump_unsupported_encoding' // openDump called with neither 'json' nor 'ndjson'
-  | 'dump_entry_too_large'; // one NDJSON line longer than NDJSON_LIMITS.maxLineChars
+  | 'dump_entry_too_large' // one NDJSON line longer than NDJSON_LIMITS.maxLineChars
+  | 'dump_value_too_deep'; // an IndexedDB key/value or the source nested deeper than MAX_VALUE_DEPTH (bounds.ts)
 
 /** A schema problem, stripped of the offending input (zod can be told to echo it). */
 export interface DumpIssue {

@@ -14,7 +14,7 @@ import { DumpFormatError, describeIssues, formatPath, toIssues } from './errors'
 import { jsonTokenBatches, JsonSyntaxError, type JsonToken } from './jsonTokens';
 import { DocDatabaseSchema, DocKvItemSchema, DocRecordSchema, DocStoreSchema } from './schema';
 import type { DumpEntry, DumpHeader, DumpInput, DumpReader, IdbEntry } from './types';
-import { checkFormat, checkHeader, checkVersion, invalidEntry, type Where } from './validate';
+import { checkDepth, checkFormat, checkHeader, checkVersion, invalidEntry, type Where } from './validate';
 import { ValueBuilder } from './valueBuilder';
 import type { z } from 'zod';
 
@@ -146,6 +146,7 @@ class DocumentWalker {
       this.build(t, (v) => {
         const rec = DocRecordSchema.safeParse(v);
         if (!rec.success) throw invalidEntry(rec.error, this.where(), 'indexedDB');
+        checkDepth(rec.data, this.where());
         const db = this.nearest('db').meta!;
         const store = this.nearest('store').meta!;
         // The store-level fields are copied onto each entry, as in the §1b line form.

@@ -4,7 +4,7 @@
  * schemas then check everything else.
  */
 import { z } from 'zod';
-import { STORABLE_TEXT, findUnstorable } from './bounds';
+import { MAX_VALUE_DEPTH, STORABLE_TEXT, depthExceeds, findUnstorable } from './bounds';
 import { isIsoDateTime } from './codec';
 import { DUMP_FORMAT, DUMP_VERSION } from './types';
 
@@ -18,8 +18,9 @@ const isoDateTime = z.string().refine(isIsoDateTime, {
 
 /**
  * §1a: "all optional but capturedAt"; extra fields are kept. The header is kept as jsonb with its batch,
- * so no string or key in it may hold what Postgres cannot store (U+0000, a lone surrogate): refused here
- * (400) rather than failing the request after the dump was stored.
+ * so no string or key in it may hold what Postgres cannot store (U+0000, a lone surrogate), and it nests
+ * no deeper than an entry value may: refused here (400) rather than failing the request after the dump
+ * was stored.
  */
 export const SourceSchema = z.looseObject({
   app: z.string().optional(),
@@ -27,6 +28,10 @@ export const SourceSchema = z.looseObject({
   userAgent: z.string().optional(),
   capturedAt: isoDateTime,
 }).superRefine((source, ctx) => {
+  if (depthExceeds(source)) {
+    ctx.addIssue({ code: 'custom', message: `must not nest arrays/objects more than ${MAX_VALUE_DEPTH} levels deep (MAX_VALUE_DEPTH)` });
+    return; // and the walk below is not needed
+  }
   const bad = findUnstorable(source);
   if (bad) {
     const what = bad.key ? 'a key of this object' : 'this string';

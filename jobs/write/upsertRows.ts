@@ -9,7 +9,7 @@
  */
 import type { EntityManager } from 'typeorm';
 import type { Row, TableName } from '../transforms/types';
-import { isStorableString, storableJson } from './storable';
+import { isStorableString, storableJson, TooDeepError } from './storable';
 import { tableSpec, type TableSpec } from './tableSpec';
 
 export interface WriteTarget {
@@ -64,7 +64,12 @@ export function toRecord(spec: TableSpec, row: Row): Record<string, unknown> | s
     if (v instanceof Date) {
       if (Number.isNaN(v.getTime())) return `${c.property} is an invalid date`;
     } else if (c.sqlType === 'jsonb') {
-      v = v === null ? null : storableJson(v);
+      try {
+        v = v === null ? null : storableJson(v);
+      } catch (err) {
+        if (err instanceof TooDeepError) return `${c.property} ${err.message}`;
+        throw err;
+      }
     } else if (typeof v === 'string' && !isStorableString(v)) {
       return `${c.property} holds U+0000 or a lone surrogate, which Postgres text cannot store; the raw entry is kept`;
     }

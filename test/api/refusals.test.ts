@@ -100,7 +100,33 @@ const CASES: Record<string, () => Case> = {
     const { localStorage: _l, sessionStorage: _s, ...doc } = freshDump();
     return { body: JSON.stringify(doc), status: 400, code: 'dump_missing_array', says: /"localStorage", "sessionStorage"/ };
   },
+  'an IndexedDB value nested 10,000 deep (JSON document)': () => ({
+    body: JSON.stringify(withRecord(freshDump(), 'DEEP')).replace('"DEEP"', deepText(10_000)), status: 400, code: 'dump_value_too_deep', says: /1000 levels/,
+  }),
+  'an IndexedDB value nested 10,000 deep (NDJSON)': () => ({
+    body: ndjson(`{"area":"indexedDB","db":"d","dbVersion":1,"store":"s","key":"k","value":${deepText(10_000)}}`),
+    type: 'application/x-ndjson', status: 400, code: 'dump_value_too_deep',
+  }),
+  'an IndexedDB key nested 10,000 deep': () => ({
+    body: JSON.stringify(withRecord(freshDump(), 1)).replace('"key":"DEEP-KEY"', `"key":${'['.repeat(10_000)}1${']'.repeat(10_000)}`), status: 400, code: 'dump_value_too_deep',
+  }),
+  'a header source nested 10,000 deep': () => ({
+    body: JSON.stringify({ ...freshDump(), source: { capturedAt: '2026-03-01T00:00:00Z', x: 'DEEP' } }).replace('"DEEP"', deepText(10_000)), status: 400, code: 'dump_invalid_header',
+  }),
 };
+
+/** Nested JSON text built as text (JSON.stringify of such a value would itself overflow). */
+const deepText = (levels: number) => '{"a":'.repeat(levels) + '1' + '}'.repeat(levels);
+
+function withRecord(doc: DumpDoc, value: unknown): DumpDoc {
+  doc.indexedDB.push({ name: 'deep', version: 1, stores: [{ name: 's', keyPath: null, autoIncrement: false, indexes: [], records: [{ key: 'DEEP-KEY', value }] }] });
+  return doc;
+}
+
+function ndjson(...entries: string[]): string {
+  const head = JSON.stringify({ format: 'browser-storage-dump', version: 1, source: { capturedAt: new Date(Date.UTC(2026, 4, 1, 0, 0, n++)).toISOString() } });
+  return [head, ...entries, JSON.stringify({ end: true, entries: entries.length })].join('\n');
+}
 
 describe('refused with a 4xx, nothing left behind', () => {
   test.each(Object.keys(CASES))('%s', async (name) => {

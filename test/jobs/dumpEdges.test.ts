@@ -3,6 +3,7 @@
  * migrated to a balanced report (every entry migrated, preserved or rejected with a reason); a batch never
  * fails on them.
  */
+import { MAX_VALUE_DEPTH } from '../../format';
 import { catalystDump, type DumpDoc } from '../fixtures/catalystDump';
 import { startStack, waitForBatch, type Stack } from '../helpers/stack';
 
@@ -65,5 +66,38 @@ describe('IndexedDB database versions', () => {
     const res = await post(JSON.stringify(doc));
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('dump_invalid_structure');
+  });
+});
+
+/** Nested JSON text built as text (JSON.stringify of such a value would itself overflow). */
+const deepText = (levels: number) => '{"a":'.repeat(levels) + '1' + '}'.repeat(levels);
+
+describe('deeply nested values (MAX_VALUE_DEPTH)', () => {
+  test('JSON text nested 10,000 deep in string values is kept raw with the reason; the rest migrates', async () => {
+    const doc = freshDump();
+    doc.localStorage = doc.localStorage.map((e) => (e.key === 'project-context' ? { ...e, value: deepText(10_000) } : e));
+    doc.localStorage.push({ key: 'scratch-deep', value: deepText(10_000) });
+    const persistence = doc.indexedDB.find((d) => d.name === 'catalyst-studio')!.stores[0].records;
+    persistence[0] = { ...persistence[0], value: deepText(10_000) }; // the chat copy: a JSON string the chat transform parses
+    const { batchId, entries } = await migrate(JSON.stringify(doc));
+    const byKey = (k: string) => entries.find((e) => e.entry_key === JSON.stringify(k))!;
+    for (const k of ['project-context', 'scratch-deep', 'catalyst:chat:default']) {
+      expect(byKey(k)).toMatchObject({ outcome: 'preserved', reason: expect.stringContaining(`${MAX_VALUE_DEPTH} levels deep`) });
+    }
+    // The other preference keys still make their row: the deep one did not take the group down with it.
+    expect(byKey('catalyst-navigation-state').outcome).toBe('migrated');
+    const [prefs] = await stack.api.deps.ds.query(`SELECT preferences FROM user_preferences WHERE batch_id = $1`, [batchId]);
+    expect(prefs.preferences.navigation).toMatchObject({ activeView: 'content' });
+    const [kept] = await stack.api.deps.ds.query(`SELECT count(*)::int AS n FROM preserved_entries WHERE batch_id = $1 AND reason LIKE '%MAX_VALUE_DEPTH%'`, [batchId]);
+    expect(kept.n).toBe(3);
+  });
+
+  test('values nested exactly MAX_VALUE_DEPTH deep migrate (a preference UI key, an IndexedDB record)', async () => {
+    const doc = freshDump();
+    doc.localStorage.push({ key: 'preview-device-type', value: deepText(MAX_VALUE_DEPTH) });
+    const body = JSON.stringify(withDatabase(doc, 'deep_ok', 1, [{ key: 'k', value: 'DEEP' }])).replace('"DEEP"', deepText(MAX_VALUE_DEPTH));
+    const { entries } = await migrate(body);
+    expect(entries.find((e) => e.entry_key === '"preview-device-type"')!.outcome).toBe('migrated');
+    expect(entries.find((e) => e.entry_key === '"k"')!.outcome).toBe('preserved');
   });
 });
