@@ -67,18 +67,17 @@ export function jsonTextTooDeep(text: string, max: number = MAX_VALUE_DEPTH): bo
   const start = text.search(/\S/);
   if (start < 0 || (text[start] !== '[' && text[start] !== '{')) return false;
   let depth = 0;
-  let deepest = 0;
   let inString = false;
-  for (let i = start; i < text.length; i++) {
+  for (let i = start; i < text.length && depth <= max; i++) { // stops at the first level past max: the rest cannot matter
     const c = text.charCodeAt(i);
     if (inString) {
       if (c === 0x5c) i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) deepest = Math.max(deepest, ++depth);
+    else if (c === 0x5b || c === 0x7b) depth++;
     else if (c === 0x5d || c === 0x7d) depth--;
   }
-  if (deepest <= max) return false;
+  if (depth <= max) return false;
   try {
     JSON.parse(text);
     return true;
