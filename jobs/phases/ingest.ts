@@ -159,12 +159,12 @@ async function stageStream(
       }
       copy.end();
       await copied;
-      await client.query(SUPERSEDE_REPEATED_KEYS, [batch.id]);
     } catch (err) {
       copy.destroy(err as Error); // aborts the COPY: nothing of it is kept
       throw err;
     }
     const carried = result.after ? await result.after() : 0;
+    await client.query(SUPERSEDE_REPEATED_KEYS, [batch.id]); // over everything staged, a delta's carried entries too
     const staged = result.staged + carried;
     if (what === 'delta') {
       await client.query(
