@@ -11,6 +11,7 @@ import { getAsset } from './handlers/getAsset';
 import { getBatch } from './handlers/getBatch';
 import { getBatchReport } from './handlers/getBatchReport';
 import { getClientFile, getUploaderPage, uploaderCors } from './handlers/client';
+import { docsAsset, docsPage, getOpenApi } from './handlers/docs';
 import { healthz, readyz } from './handlers/health';
 import { postDump } from './handlers/postDump';
 import { batchEvents, batchListEvents } from './handlers/dashboard/events';
@@ -41,6 +42,11 @@ export function createRoutes(deps: ApiDeps): Router {
   r.get('/v1/assets/:sha256', getAsset(deps));
   // The migrated data, for the app after its migration (api/data/).
   r.use(mountRoutes(deps, DATA_ROUTES));
+
+  // The API reference (public): the OpenAPI document of every /v1 route and a page that draws it.
+  r.get('/v1/openapi.json', getOpenApi(deps));
+  r.get('/docs', docsPage);
+  r.get('/docs/assets/:file', docsAsset);
 
   // The browser uploader (public: it holds no data; the page asks for a token before sending anything).
   r.get('/client/:file', getClientFile());

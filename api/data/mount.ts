@@ -51,6 +51,8 @@ export function mountRoutes(deps: ApiDeps, routes: RouteSpec[]): Router {
   for (const path of new Set(routes.filter((s) => s.handler).map((s) => s.path))) r.all(path, dataCors());
   for (const spec of routes) {
     if (!spec.handler) continue;
+    // Only `user` and `none` are guarded here; the other values document routes that routes.ts guards.
+    if (spec.auth !== 'user' && spec.auth !== 'none') throw new Error(`${spec.operationId}: mountRoutes serves auth 'user' or 'none', not '${spec.auth}'`);
     const handler = spec.handler;
     const chain = [
       ...(spec.auth === 'user' ? [user] : []),

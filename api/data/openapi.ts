@@ -4,10 +4,36 @@
  * JSON Schema 2020-12, which is what zod emits.
  */
 import { z } from 'zod';
+import { SESSION_COOKIE } from '../../dashboard/session';
 import { openApiPath } from './mount';
-import type { RouteSpec } from './route';
+import type { Auth, RouteSpec } from './route';
 
 type Json = Record<string, unknown>;
+
+/** Security requirements per `auth` (alternatives: any one of them lets the caller in), as routes.ts guards. */
+const SECURITY: Record<Auth, Json[]> = {
+  user: [{ bearer: [] }],
+  uploader: [{ bearer: [] }, { adminToken: [] }, { operatorToken: [] }, { dashboardSession: [] }],
+  admin: [{ adminToken: [] }, { dashboardSession: [] }],
+  adminRead: [{ adminToken: [] }, { operatorToken: [] }, { dashboardSession: [] }],
+  none: [],
+};
+
+const SECURITY_SCHEMES = {
+  bearer: { type: 'http', scheme: 'bearer', description: 'An uploader token (minted by POST /v1/admin/tokens): acts for its own user only' },
+  adminToken: { type: 'http', scheme: 'bearer', description: 'The admin token (ADMIN_TOKEN)' },
+  operatorToken: { type: 'http', scheme: 'bearer', description: 'An operator token (role "operator"): read-only admin' },
+  dashboardSession: {
+    type: 'apiKey', in: 'cookie', name: SESSION_COOKIE,
+    description: 'The dashboard login session (POST /admin/login, admin or operator); a state-changing request also needs its X-CSRF-Token header',
+  },
+};
+
+/** `{examples}` for a media type, named example1…, from the examples that have `pick`. */
+function examplesOf(spec: RouteSpec, pick: 'request' | 'response'): Json {
+  const ex = (spec.examples ?? []).filter((e) => e[pick] !== undefined);
+  return ex.length ? { examples: Object.fromEntries(ex.map((e, i) => [`example${i + 1}`, { summary: e.summary, value: e[pick] }])) } : {};
+}
 
 function schemaOf(s: z.ZodType, io: 'input' | 'output'): Json {
   const { $schema: _drop, ...rest } = z.toJSONSchema(s, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as Json;
@@ -29,32 +55,24 @@ function parameters(spec: RouteSpec): Json[] {
 }
 
 function operation(spec: RouteSpec): Json {
-  const examples = spec.examples ?? [];
   const op: Json = {
     operationId: spec.operationId,
     summary: spec.summary,
     ...(spec.description ? { description: spec.description } : {}),
     tags: [spec.tag],
-    security: spec.auth === 'none' ? [] : [{ bearer: [] }],
+    security: SECURITY[spec.auth],
     parameters: parameters(spec),
     responses: Object.fromEntries(
-      Object.entries(spec.responses).map(([status, r]) => {
-        const ex = examples.filter((e) => e.response !== undefined && Number(status) < 300);
-        return [status, {
-          description: r.description,
-          ...(r.headers ? { headers: Object.fromEntries(Object.entries(r.headers).map(([h, d]) => [h, { description: d, schema: { type: 'string' } }])) } : {}),
-          ...(r.schema ? { content: { 'application/json': { schema: schemaOf(r.schema, 'output'), ...(ex.length ? { examples: Object.fromEntries(ex.map((e, i) => [`example${i + 1}`, { summary: e.summary, value: e.response }])) } : {}) } } } : {}),
-        }];
-      }),
+      Object.entries(spec.responses).map(([status, r]) => [status, {
+        description: r.description,
+        ...(r.headers ? { headers: Object.fromEntries(Object.entries(r.headers).map(([h, d]) => [h, { description: d, schema: { type: 'string' } }])) } : {}),
+        ...(r.schema ? { content: { [r.contentType ?? 'application/json']: { schema: schemaOf(r.schema, 'output'), ...(Number(status) < 300 ? examplesOf(spec, 'response') : {}) } } } : {}),
+      }]),
     ),
   };
-  if (spec.body) {
-    const ex = examples.filter((e) => e.request !== undefined);
-    op.requestBody = {
-      required: true,
-      content: { 'application/json': { schema: schemaOf(spec.body, 'input'), ...(ex.length ? { examples: Object.fromEntries(ex.map((e, i) => [`example${i + 1}`, { summary: e.summary, value: e.request }])) } : {}) } },
-    };
-  }
+  const content: Json = spec.body ? { 'application/json': { schema: schemaOf(spec.body, 'input'), ...examplesOf(spec, 'request') } } : {};
+  for (const [type, schema] of Object.entries(spec.otherBodies ?? {})) content[type] = { schema: schemaOf(schema, 'input') };
+  if (Object.keys(content).length) op.requestBody = { required: !spec.bodyOptional, content };
   return op;
 }
 
@@ -63,6 +81,8 @@ export function buildOpenApi(routes: RouteSpec[], info: { version: string; serve
   for (const spec of routes) {
     const p = openApiPath(spec.path);
     paths[p] ??= {};
+    // Two descriptions of one operation would silently hide one of them.
+    if (paths[p][spec.method]) throw new Error(`${spec.method.toUpperCase()} ${spec.path} is described twice`);
     paths[p][spec.method] = operation(spec);
   }
   return {
@@ -76,7 +96,7 @@ export function buildOpenApi(routes: RouteSpec[], info: { version: string; serve
         'paths and references accept either. Single resources answer with an ETag; `If-None-Match` gives 304, `If-Match` on writes gives 412 when the resource changed.',
     },
     ...(info.serverUrl ? { servers: [{ url: info.serverUrl }] } : {}),
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An uploader token (the user\'s own data) or, for /v1/admin, the admin token' } } },
+    components: { securitySchemes: SECURITY_SCHEMES },
     paths,
   };
 }

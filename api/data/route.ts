@@ -7,13 +7,23 @@
 import type { z } from 'zod';
 import type { ApiDeps, Caller } from '../context';
 
-export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete' | 'head' | 'options';
+
+/**
+ * Who may call: `user` an uploader token acting for its own user (the only data callers; mount.ts serves
+ * these); the others document the core routes that routes.ts guards itself (coreRoutes.ts): `uploader` an
+ * uploader token (own batches) or an admin/operator token or dashboard session, `admin` the admin only,
+ * `adminRead` the admin or an operator, `none` anyone.
+ */
+export type Auth = 'user' | 'uploader' | 'admin' | 'adminRead' | 'none';
 
 export interface ResponseSpec {
   description: string;
   schema?: z.ZodType;
   /** Response headers worth documenting (ETag, Location…). */
   headers?: Record<string, string>;
+  /** Media type of `schema` when the body is not JSON (an event stream, bytes). */
+  contentType?: string;
 }
 
 export interface RouteExample {
@@ -50,11 +60,15 @@ export interface RouteSpec {
   summary: string;
   description?: string;
   tag: string;
-  /** `user`: an uploader token, acting for its own user (the only data callers); `none`: public. */
-  auth: 'user' | 'none';
+  auth: Auth;
   params?: z.ZodObject;
   query?: z.ZodObject;
+  /** The JSON body (application/json). */
   body?: z.ZodType;
+  /** Bodies in other media types, for the document only (mount.ts parses JSON): NDJSON dumps, tus chunks. */
+  otherBodies?: Record<string, z.ZodType>;
+  /** The body may be left out (e.g. `{}` is the default). */
+  bodyOptional?: boolean;
   /** Extra request headers the route reads (If-Match…), for the document. */
   requestHeaders?: Record<string, string>;
   responses: Record<number, ResponseSpec>;
