@@ -76,7 +76,7 @@ export function createHybridClient(opts: HybridOptions): HybridClient {
   let sender: Sender;
   outbox = new Outbox({
     db,
-    canSend: () => watch.mode === 'api' && watch.confirmed,
+    canSend: () => (!watch.confirmed ? 'unknown' : watch.mode === 'api' ? 'yes' : 'held'),
     recheck: async () => { await watch.refresh(); },
     send: (op) => sender.send(op),
     delays: opts.retryDelays,

@@ -20,9 +20,12 @@ const LOCK_NAME = 'bsm-hybrid-outbox';
 
 export interface OutboxDeps {
   db: HybridDb;
-  /** May writes be sent now? (the server confirmed `api`) */
-  canSend: () => boolean;
-  /** Called instead of sending while `canSend()` is false and a check might change that (asks the mode). */
+  /**
+   * May writes be sent now? `yes`: the server confirmed `api`; `held`: it confirmed another mode (the mode
+   * watch kicks the outbox when `api` comes); `unknown`: the server could not be asked (retried with backoff).
+   */
+  canSend: () => 'yes' | 'held' | 'unknown';
+  /** Asks the server for the mode again before giving up on sending. */
   recheck: () => Promise<void>;
   /** Sends one write; throws ApiFailure when it should be retried (transient) or stop the queue (auth). */
   send: (op: OutboxOp) => Promise<void>;
@@ -37,6 +40,8 @@ export class Outbox {
   /** A kick came while a drain ran (it may have looked before the new write was stored): drain again. */
   private again = false;
   private failures = 0;
+  /** The server's own `Retry-After`: nothing is sent before it, not even when the browser comes back online. */
+  private notBefore = 0;
   private closed = false;
   private readonly onOnline = () => this.kick();
 
@@ -96,9 +101,14 @@ export class Outbox {
     this.set({ size: 0, state: 'idle', retryAt: null, lastError: null });
   }
 
-  /** Try to send now (cancels a backoff wait). */
+  /** Try to send now (cuts a backoff wait short, but never a server's Retry-After). */
   kick(): void {
     if (this.closed) return;
+    const wait = this.notBefore - Date.now();
+    if (wait > 0) {
+      if (!this.timer) this.timer = setTimeout(() => { this.timer = null; this.kick(); }, wait);
+      return;
+    }
     if (this.timer) { clearTimeout(this.timer); this.timer = null; }
     if (this.running) { this.again = true; return; }
     this.running = this.drainLocked().finally(() => {
@@ -111,8 +121,8 @@ export class Outbox {
   /** Resolves once the outbox is empty; rejects if it is blocked. */
   async flushed(timeoutMs = 60000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
+    if (this.status.state !== 'retrying') this.kick();
     for (;;) {
-      this.kick();
       await this.running;
       await this.refresh();
       if (this.status.size === 0) return;
@@ -133,9 +143,11 @@ export class Outbox {
       if (this.closed || this.status.state === 'blocked') return;
       const op = await this.deps.db.first<OutboxOp>('outbox');
       if (!op) { this.failures = 0; return this.set({ size: 0, state: 'idle', retryAt: null }); }
-      if (!this.deps.canSend()) {
+      if (this.deps.canSend() !== 'yes') {
         await this.deps.recheck();
-        if (!this.deps.canSend()) return this.refresh().then(() => this.set({ state: 'held', retryAt: null }));
+        const can = this.deps.canSend();
+        if (can === 'held') return this.refresh().then(() => this.set({ state: 'held', retryAt: null }));
+        if (can === 'unknown') return this.failed(op, new ApiFailure('network', 0, 'mode_unknown', 'the API cannot be reached to confirm the mode'));
       }
       this.set({ state: 'sending', retryAt: null });
       try {
@@ -157,6 +169,7 @@ export class Outbox {
     await this.deps.db.put('outbox', { ...op, attempts: op.attempts + 1 });
     const delays = this.deps.delays?.length ? this.deps.delays : DEFAULT_OUTBOX_DELAYS;
     const wait = Math.max(delays[Math.min(this.failures++, delays.length - 1)], f?.retryAfterMs ?? 0);
+    this.notBefore = f?.retryAfterMs ? Date.now() + f.retryAfterMs : 0;
     this.set({ state: 'retrying', retryAt: Date.now() + wait, lastError: message });
     if (!this.closed) this.timer = setTimeout(() => { this.timer = null; this.kick(); }, wait);
   }
