@@ -123,7 +123,11 @@ export class Sender {
     let applied: 'server' | 'client' | 'merged' = 'server';
     if (this.d.rule === 'client-wins') [write, applied] = [local, 'client'];
     else if (typeof this.d.rule === 'function') {
-      const merged = await this.d.rule(info);
+      // A rule that throws must not wedge the queue: the server's version stands, ours stays in the log.
+      const merged = await Promise.resolve().then(() => (this.d.rule as (c: typeof info) => unknown)(info)).catch((err) => {
+        console.error('bsm hybrid client: the conflict rule threw; keeping the server\'s version', err);
+        return undefined;
+      });
       if (merged !== undefined) [write, applied] = [merged, 'merged'];
     }
     await this.d.conflicts.add({ ...info, reason: 'precondition_failed', applied });

@@ -46,7 +46,8 @@ export interface ClientOptions {
 
 /**
  * Imports the bundle and starts a client as `globalThis.hc`; resolves with its first mode. The rule
- * 'merge-title' is a function rule: the server's item with the local title appended (a merge).
+ * 'merge-title' is a function rule: for two versions of a content item, the server's with the local title
+ * appended (a merge); for anything else undefined (the server's version stands).
  */
 export async function startClient(page: Page, apiUrl: string, o: ClientOptions): Promise<string> {
   // A string, not a function: the test compiler would turn a dynamic import() into require().
@@ -55,7 +56,9 @@ export async function startClient(page: Page, apiUrl: string, o: ClientOptions):
     const g = globalThis as any;
     g.hcLog = { conflicts: [], progress: [], modes: [], outbox: [] };
     const rule = a.o.conflictRule === 'merge-title'
-      ? (c: any) => ({ ...c.server, data: { ...c.server.data, title: `${c.server.data.title} + ${c.local.data.title}` } })
+      ? (c: any) => (c.resource === 'contentItems' && c.local && c.server
+        ? { ...c.server, data: { ...c.server.data, title: `${c.server.data.title} + ${c.local.data.title}` } }
+        : undefined)
       : a.o.conflictRule;
     g.hc = g.bsm.createHybridClient({
       apiOrigin: a.apiUrl, token: a.o.token, websiteId: a.websiteId, conflictRule: rule, pollIntervalMs: 50,
