@@ -96,18 +96,15 @@ export class Cutover {
     });
   }
 
-  /** The watermark: every staged entry of the chain's latest batch, page by page. */
+  /** The watermark: every staged entry of the chain's latest batch, page by page (`next` is the next page's path). */
   private async watermark(batchId: string): Promise<WatermarkEntry[]> {
     const out: WatermarkEntry[] = [];
-    let cursor: string | null = null;
-    do {
-      const q: string = cursor ? `?cursor=${encodeURIComponent(cursor)}` : '';
-      const r = await this.api.request<WatermarkEntry[] | { entries?: WatermarkEntry[]; items?: WatermarkEntry[]; nextCursor?: string | null }>(
-        'GET', `/v1/batches/${encodeURIComponent(batchId)}/entries${q}`);
-      const page = Array.isArray(r.body) ? r.body : r.body.entries ?? r.body.items ?? [];
-      out.push(...page);
-      cursor = Array.isArray(r.body) ? null : r.body.nextCursor ?? null;
-    } while (cursor);
+    let path: string | null = `/v1/batches/${encodeURIComponent(batchId)}/entries`;
+    while (path) {
+      const r: { body: { entries: WatermarkEntry[]; next: string | null } } = await this.api.request('GET', path);
+      out.push(...r.body.entries);
+      path = r.body.next;
+    }
     return out;
   }
 

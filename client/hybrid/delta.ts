@@ -11,7 +11,7 @@
 import { entryLines, emptySummary, headerLine, trailerLine, type EntryRef } from '../ndjson';
 import { Sha256 } from '../sha256';
 import type { Dump } from '../types';
-import { canonical } from './seen';
+import { canonical } from './pure';
 
 /** One watermark line of `GET /v1/batches/:id/entries`. */
 export interface WatermarkEntry {

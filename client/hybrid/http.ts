@@ -3,6 +3,7 @@
  * caller should do about it — retry later (network, 5xx, 429), look again (412), stop and tell the app
  * (401/403), or give the write up to the conflict log (other 4xx).
  */
+import { parseRetryAfter } from './pure';
 
 export type FailureKind = 'network' | 'transient' | 'conflict' | 'not_found' | 'exists' | 'auth' | 'rejected';
 
@@ -39,14 +40,6 @@ export interface RequestOptions {
   contentType?: string;
   ifMatch?: string | null;
   signal?: AbortSignal;
-}
-
-/** `Retry-After`: delay-seconds or an HTTP-date (RFC 9110 §10.2.3). */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
-  if (!value) return null;
-  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? null : Math.max(0, at - now);
 }
 
 function kindOf(status: number): FailureKind {

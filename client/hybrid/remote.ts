@@ -8,6 +8,7 @@
  */
 import type { CollectionName, PreferenceSection } from './catalyst';
 import type { Api } from './http';
+import { mergeDiff } from './pure';
 import type { ResourceName } from './types';
 
 type Obj = Record<string, unknown>;
@@ -34,18 +35,6 @@ export function toApp(resource: CollectionName, s: Obj): Obj {
   if (resource === 'contentItems') return { id: s.sourceId, contentTypeId: s.contentTypeId, data: s.data, createdAt: s.createdAt, updatedAt: s.updatedAt };
   const { id: _server, sourceId, websiteId: _w, slug: _s, ...rest } = s;
   return { id: sourceId, ...rest };
-}
-
-/** RFC 7386 patch that turns `from` into `to` (arrays and scalars replace; removed keys become null). */
-export function mergeDiff(from: unknown, to: unknown): unknown {
-  if (!isObj(to) || !isObj(from)) return to;
-  const out: Obj = {};
-  for (const k of Object.keys(from)) if (!(k in to)) out[k] = null;
-  for (const [k, v] of Object.entries(to)) {
-    if (JSON.stringify(from[k]) === JSON.stringify(v)) continue;
-    out[k] = isObj(from[k]) && isObj(v) ? mergeDiff(from[k], v) : v;
-  }
-  return out;
 }
 
 export class Remote {

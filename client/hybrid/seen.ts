@@ -10,7 +10,7 @@
  * Kept in IndexedDB, so a reload (or the outbox replaying after one) still knows what the edit was based on.
  */
 import type { HybridDb } from './db';
-import { sha256HexOf } from '../sha256';
+import { digest } from './pure';
 import type { ResourceName } from './types';
 
 export interface SeenRecord {
@@ -18,18 +18,6 @@ export interface SeenRecord {
   etag: string | null;
   hash: string | null;
 }
-
-/** JSON with sorted keys: equal values give equal text whatever order the server or app put keys in. */
-export function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v !== null && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(v ?? null);
-}
-
-export const digest = (v: unknown): string => sha256HexOf(new TextEncoder().encode(canonical(v)));
 
 export const seenKey = (resource: ResourceName, id: string): string => `${resource}/${id}`;
 

@@ -15,7 +15,8 @@ import type { ConflictLog } from './conflicts';
 import { ApiFailure } from './http';
 import type { Outbox } from './outbox';
 import type { Remote, Versioned } from './remote';
-import { digest, type Seen } from './seen';
+import { digest } from './pure';
+import type { Seen } from './seen';
 import type { ConflictRule, OutboxOp } from './types';
 
 type Obj = Record<string, unknown>;
