@@ -10,7 +10,7 @@
  * - Our connection closes itself on `versionchange`, so the app is never blocked from upgrading.
  */
 import { encodeValue } from './encode';
-import { HYBRID_DB_NAME } from './hybrid/db';
+import { isHybridDb } from './hybrid/db';
 import type { DatabaseDump, IndexDump, RecordDump, StoreDump } from './types';
 
 export interface ReadIdbOptions {
@@ -149,7 +149,7 @@ export async function readDatabase(name: string, opts: ReadIdbOptions = {}): Pro
 export async function readAllDatabases(opts: ReadIdbOptions = {}): Promise<DatabaseDump[]> {
   const out: DatabaseDump[] = [];
   for (const name of await listDatabases(opts.databases)) {
-    if (name === HYBRID_DB_NAME) continue;
+    if (isHybridDb(name)) continue;
     const db = await readDatabase(name, opts);
     if (db) out.push(db);
   }

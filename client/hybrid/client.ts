@@ -7,7 +7,7 @@
 import type { ContentItem, ContentType } from './catalyst';
 import { ConflictLog } from './conflicts';
 import { Cutover, type SwitchResult } from './cutover';
-import { HybridDb } from './db';
+import { HybridDb, hybridDbName } from './db';
 import { Emitter } from './emitter';
 import { Api } from './http';
 import { ModeWatch, type ModeChange } from './modeWatch';
@@ -50,7 +50,7 @@ export interface HybridClient {
 }
 
 export function createHybridClient(opts: HybridOptions): HybridClient {
-  const db = new HybridDb();
+  const db = new HybridDb(hybridDbName(opts.userKey));
   const events = new Emitter<HybridEvents>();
   const api = new Api(opts.apiOrigin, opts.token, opts.fetch);
   const seen = new Seen(db);

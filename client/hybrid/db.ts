@@ -9,6 +9,10 @@
  */
 
 export const HYBRID_DB_NAME = 'bsm-hybrid';
+
+/** `bsm-hybrid`, or `bsm-hybrid:<userKey>` when one browser profile serves several users. */
+export const hybridDbName = (userKey?: string): string => (userKey ? `${HYBRID_DB_NAME}:${userKey}` : HYBRID_DB_NAME);
+export const isHybridDb = (name: string): boolean => name === HYBRID_DB_NAME || name.startsWith(`${HYBRID_DB_NAME}:`);
 const VERSION = 1;
 
 export type StoreName = 'outbox' | 'etags' | 'conflicts' | 'meta';

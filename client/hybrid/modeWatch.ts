@@ -30,6 +30,8 @@ export class ModeWatch {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private inFlight: Promise<Mode> | null = null;
   private stopped = false;
+  private readonly channel: BroadcastChannel | null =
+    typeof BroadcastChannel === 'function' ? new BroadcastChannel('bsm-hybrid-mode') : null;
 
   constructor(
     private readonly api: Api,
@@ -37,7 +39,9 @@ export class ModeWatch {
     private readonly events: Emitter<HybridEvents>,
     private readonly onChange: (c: ModeChange) => Promise<void> | void,
     private readonly pollMs = { idle: 30000, busy: 2000 },
-  ) {}
+  ) {
+    if (this.channel) this.channel.onmessage = (e: MessageEvent) => { if ((e.data as { mode?: string })?.mode !== this.mode) void this.refresh(); };
+  }
 
   /** The first answer, or the stored one if the API cannot be reached. */
   async start(): Promise<Mode> {
@@ -74,7 +78,10 @@ export class ModeWatch {
     await this.db.setMeta('cutover', state).catch(() => undefined);
     if (previous !== state.mode || !wasConfirmed) {
       await this.onChange({ mode: state.mode, previous, confirmed: true });
-      if (previous !== state.mode) this.events.emit('mode', { mode: state.mode, previous, state });
+      if (previous !== state.mode) {
+        this.channel?.postMessage({ mode: state.mode });
+        this.events.emit('mode', { mode: state.mode, previous, state });
+      }
     }
     return state.mode;
   }
@@ -88,6 +95,7 @@ export class ModeWatch {
 
   stop(): void {
     this.stopped = true;
+    this.channel?.close();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }

@@ -99,6 +99,12 @@ export interface HybridOptions {
   token: string;
   /** Browser id of the website global data (content types and items) belongs to, when the dump has none. */
   websiteId?: string;
+  /**
+   * The app's id for the signed-in user, when several users share one browser profile: each gets its own
+   * outbox, ETags and conflict log (database `bsm-hybrid:<userKey>`), so no write is ever sent with
+   * another user's token.
+   */
+  userKey?: string;
   /** @defaultValue 'server-wins' */
   conflictRule?: ConflictRule;
   /** Every conflict, with both versions (also kept in `conflicts`). */
