@@ -64,9 +64,13 @@ export class Collection<T extends { id: string }> {
     const before = localWrites;
     const fresh = await tryApi(this.core, async () => {
       const server = await this.core.remote.list(this.name);
-      await this.core.seen.recordList(this.name, server as Array<{ id: string }>);
+      const queued = (await this.core.outbox.pending()).filter((o) => o.resource === this.name);
+      // A queued write was based on the version seen before it: that stays its base (else a change made
+      // elsewhere meanwhile would pass for the version we edited, and be overwritten without a conflict).
+      const busy = new Set(queued.map((o) => o.id));
+      await this.core.seen.recordList(this.name, (server as Array<{ id: string }>).filter((x) => !busy.has(x.id)));
       let list = server as unknown as T[];
-      for (const op of await this.core.outbox.pending()) if (op.resource === this.name) list = applyToList(list, op.id, op.value as T | null);
+      for (const op of queued) list = applyToList(list, op.id, op.value as T | null);
       return list;
     });
     if (fresh === null) return readCollection(this.name) as unknown as T[];
@@ -80,8 +84,8 @@ export class Collection<T extends { id: string }> {
     const before = localWrites;
     const fresh = await tryApi(this.core, async () => {
       const cur = await this.core.remote.get(this.name, id);
-      await this.core.seen.record(this.name, id, cur.value, cur.etag);
       const queued = (await this.core.outbox.pending()).filter((o) => o.resource === this.name && o.id === id);
+      if (!queued.length) await this.core.seen.record(this.name, id, cur.value, cur.etag); // see list()
       return { value: (queued.length ? queued[queued.length - 1].value : cur.value) as T | null };
     });
     if (fresh === null) return (readLocal(this.name, id) as T | null) ?? null;
@@ -113,12 +117,13 @@ export class Preferences {
     const before = localWrites;
     const fresh = await tryApi(this.core, async () => {
       const cur = await this.core.remote.prefs();
+      const queued = (await this.core.outbox.pending()).filter((o) => o.resource === 'preferences');
       const out: PreferencesDoc = {};
       for (const s of PREFERENCE_SECTIONS) {
         out[s] = (cur.doc[s] as Obj | undefined) ?? null;
-        await this.core.seen.record('preferences', s, out[s], cur.etag);
+        if (!queued.some((o) => o.id === s)) await this.core.seen.record('preferences', s, out[s], cur.etag); // see list()
       }
-      for (const op of await this.core.outbox.pending()) if (op.resource === 'preferences') out[op.id as PreferenceSection] = op.value as Obj | null;
+      for (const op of queued) out[op.id as PreferenceSection] = op.value as Obj | null;
       return out;
     });
     if (fresh === null) return local();
