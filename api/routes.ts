@@ -19,6 +19,8 @@ import { getSession, loginPage, postLogin, postLogout } from './handlers/dashboa
 import { metricsHandler } from './handlers/dashboard/metrics';
 import { batchPage, dashboardAssets, overviewPage } from './handlers/dashboard/pages';
 import { listRejects } from './handlers/dashboard/rejects';
+import { CUTOVER_ROUTES } from './cutover/routes';
+import { postDelta } from './cutover/postDelta';
 import { DATA_ROUTES, mountRoutes } from './data';
 import { authenticate } from './middleware/auth';
 import { batchProvider } from './providers/batchProvider';
@@ -39,6 +41,9 @@ export function createRoutes(deps: ApiDeps): Router {
   r.use('/v1/batches', uploaderCors()); // the uploader follows its batch from the app's origin
   r.get('/v1/batches/:id', uploader, batchProvider(deps), getBatch(deps));
   r.get('/v1/batches/:id/report', uploader, batchProvider(deps), getBatchReport(deps));
+  // Cutover (docs/cutover.md): deltas, the state and the watermark.
+  r.post('/v1/batches/:id/delta', uploaderOnly, batchProvider(deps), dumpBody, postDelta(deps));
+  r.use(mountRoutes(deps, CUTOVER_ROUTES));
   r.get('/v1/assets/:sha256', getAsset(deps));
   // The migrated data, for the app after its migration (api/data/).
   r.use(mountRoutes(deps, DATA_ROUTES));

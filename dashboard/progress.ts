@@ -32,7 +32,7 @@ export interface BatchProgress {
   currentPhase: string | null;
 }
 
-const NOT_ENTRY_PHASES = new Set(['ingest', 'preserve', 'verify']);
+const NOT_ENTRY_PHASES = new Set(['ingest', 'preserve', 'prune', 'verify']);
 
 const ms = (v: string | Date | null): number | null => (v === null || v === undefined ? null : new Date(v).getTime());
 

@@ -12,6 +12,12 @@ export class MigrationBatch {
   @PrimaryColumn('uuid') id: string;
   @Column('text', { name: 'user_id' }) userId: string;
   @Column('varchar', { length: 20 }) status: BatchStatus;
+  /** `snapshot` (a whole dump) or `delta` (changes since `baseBatchId`, docs/cutover.md). */
+  @Column('varchar', { length: 10, default: 'snapshot' }) kind: 'snapshot' | 'delta';
+  /** A delta's base: the batch of the same chain it follows. */
+  @Column('uuid', { name: 'base_batch_id', nullable: true }) baseBatchId: string | null;
+  /** A delta's chain: its snapshot batch. */
+  @Column('uuid', { name: 'root_batch_id', nullable: true }) rootBatchId: string | null;
   @Column('text', { name: 'dump_key' }) dumpKey: string;
   @Column('char', { length: 64, name: 'dump_sha256' }) dumpSha256: string;
   @Column('bigint', { name: 'dump_bytes' }) dumpBytes: string;

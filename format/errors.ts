@@ -19,7 +19,8 @@ export type DumpErrorCode =
   | 'dump_invalid_tag' // §1c: a known tag with a malformed payload
   | 'dump_unsupported_value' // encodeValue: something structured clone cannot hold
   | 'dump_unsupported_encoding' // openDump called with neither 'json' nor 'ndjson'
-  | 'dump_entry_too_large'; // one NDJSON line longer than NDJSON_LIMITS.maxLineChars
+  | 'dump_entry_too_large' // one NDJSON line longer than NDJSON_LIMITS.maxLineChars
+  | 'dump_removal_outside_delta'; // {"op":"delete"} in a dump that is not a delta (docs/cutover.md)
 
 /** A schema problem, stripped of the offending input (zod can be told to echo it). */
 export interface DumpIssue {

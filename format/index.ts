@@ -8,5 +8,5 @@ export {
   SourceSchema, HeaderSchema, KeyPathSchema, IndexSchema, KvEntrySchema, IdbEntrySchema, TrailerSchema,
   DocKvItemSchema, DocDatabaseSchema, DocStoreSchema, DocRecordSchema,
 } from './schema';
-export { openDump, validateDump, entryRef } from './readDump';
+export { openDump, openDelta, validateDump, entryRef } from './readDump';
 export type { DumpCounts } from './readDump';

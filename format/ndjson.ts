@@ -5,7 +5,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import { DumpFormatError } from './errors';
 import { TrailerSchema } from './schema';
-import type { DumpEntry, DumpInput, DumpReader } from './types';
+import { isRemoval, type DumpInput, type DumpItem, type DumpReader } from './types';
 import { checkEntry, checkHeader } from './validate';
 
 interface Line {
@@ -88,8 +88,20 @@ function isTrailer(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v) && 'end' in v && !('area' in v);
 }
 
-/** Reads the header line and returns a reader whose `entries` continues from line 2. */
-export async function openNdjson(input: DumpInput): Promise<DumpReader> {
+/**
+ * Reads the header line and returns a reader whose `entries` continues from line 2. Removal lines
+ * (`{"op":"delete"}`) are read only for a delta (`openNdjsonDelta`); in a dump they are refused.
+ */
+export function openNdjson(input: DumpInput): Promise<DumpReader> {
+  return open(input, false) as Promise<DumpReader>;
+}
+
+/** A delta (docs/cutover.md): like a dump, and its entries may be removals. */
+export function openNdjsonDelta(input: DumpInput): Promise<DumpReader<DumpItem>> {
+  return open(input, true);
+}
+
+async function open(input: DumpInput, removals: boolean): Promise<DumpReader<DumpItem>> {
   const lines = readLines(input);
   let first: Line | undefined;
   try {
@@ -102,14 +114,14 @@ export async function openNdjson(input: DumpInput): Promise<DumpReader> {
     }
     // §1b "Line 1, the header"
     const header = checkHeader(parseLine(first), { line: first.no });
-    return { header, entries: readEntries(lines, first.no), headerComplete: true };
+    return { header, entries: readEntries(lines, first.no, removals), headerComplete: true };
   } catch (err) {
     await lines.return(); // stop reading (and let the input be destroyed)
     throw err;
   }
 }
 
-async function* readEntries(lines: AsyncGenerator<Line, void, undefined>, headerLine: number): AsyncGenerator<DumpEntry, void, undefined> {
+async function* readEntries(lines: AsyncGenerator<Line, void, undefined>, headerLine: number, removals: boolean): AsyncGenerator<DumpItem, void, undefined> {
   let count = 0;
   let lastLine = headerLine;
   let trailerLine: number | undefined;
@@ -140,6 +152,10 @@ async function* readEntries(lines: AsyncGenerator<Line, void, undefined>, header
       continue;
     }
     const entry = checkEntry(value, { line: line.no, entryIndex: count });
+    if (!removals && isRemoval(entry)) {
+      throw new DumpFormatError('dump_removal_outside_delta',
+        `Line ${line.no} is a removal ({"op":"delete"}); removals belong in a delta (POST /v1/batches/:id/delta), not in a dump.`, { line: line.no });
+    }
     count++;
     yield entry;
   }

@@ -8,8 +8,8 @@
  */
 import { DumpFormatError } from './errors';
 import { openJsonDocument } from './jsonDocument';
-import { openNdjson } from './ndjson';
-import type { DumpArea, DumpEncoding, DumpEntry, DumpHeader, DumpInput, DumpReader } from './types';
+import { openNdjson, openNdjsonDelta } from './ndjson';
+import { isRemoval, type DumpEncoding, type DumpHeader, type DumpInput, type DumpItem, type DumpReader } from './types';
 
 /**
  * Opens a dump: reads and validates the header, then returns a lazy, single-pass
@@ -28,18 +28,33 @@ export interface DumpCounts {
   localStorage: number;
   sessionStorage: number;
   indexedDB: number;
+  /** Removals (deltas only); not counted per area. */
+  removals: number;
+  /** Every line between header and trailer: entries and removals. */
   total: number;
 }
 
-/** Reads the whole dump and counts its entries; throws the first DumpFormatError found. */
-export async function validateDump(input: DumpInput, encoding: DumpEncoding): Promise<{ header: DumpHeader; counts: DumpCounts }> {
-  const { header, entries } = await openDump(input, encoding);
-  const counts: DumpCounts = { localStorage: 0, sessionStorage: 0, indexedDB: 0, total: 0 };
-  for await (const entry of entries) {
-    counts[entry.area satisfies DumpArea]++;
+/**
+ * Reads the whole dump and counts its entries; throws the first DumpFormatError found. Removals are
+ * allowed only when `delta` is set (a delta, docs/cutover.md).
+ */
+export async function validateDump(input: DumpInput, encoding: DumpEncoding, opts: { delta?: boolean } = {}): Promise<{ header: DumpHeader; counts: DumpCounts }> {
+  const { header, entries } = opts.delta ? await openDelta(input, encoding) : await openDump(input, encoding);
+  const counts: DumpCounts = { localStorage: 0, sessionStorage: 0, indexedDB: 0, removals: 0, total: 0 };
+  for await (const item of entries) {
+    if (isRemoval(item)) counts.removals++;
+    else counts[item.area]++;
     counts.total++;
   }
   return { header, counts };
+}
+
+/** Opens a delta (docs/cutover.md): NDJSON only; its entries may be removals. */
+export async function openDelta(input: DumpInput, encoding: DumpEncoding): Promise<DumpReader<DumpItem>> {
+  if (encoding !== 'ndjson') {
+    throw new DumpFormatError('dump_unsupported_encoding', 'A delta is sent as NDJSON (application/x-ndjson, CONTRACT §1b with removal lines).');
+  }
+  return openNdjsonDelta(input);
 }
 
 /**
@@ -47,7 +62,7 @@ export async function validateDump(input: DumpInput, encoding: DumpEncoding): Pr
  * `localStorage:contentTypes`, `indexedDB:catalyst_global/websites/"website_1"`.
  * IndexedDB keys are JSON-encoded (as in the dump) so that 1 and "1" stay distinct.
  */
-export function entryRef(e: DumpEntry): string {
+export function entryRef(e: DumpItem): string {
   if (e.area === 'indexedDB') return `indexedDB:${e.db}/${e.store}/${JSON.stringify(e.key)}`;
   return `${e.area}:${e.key}`;
 }

@@ -41,6 +41,7 @@ export const IndexSchema = z.looseObject({
 
 /** §1b `{"area":"localStorage","key":"...","value":"..."}` — value is "the raw stored string". */
 export const KvEntrySchema = z.object({
+  op: z.literal('put').optional(),
   area: z.enum(['localStorage', 'sessionStorage']),
   key: z.string(),
   value: z.string(),
@@ -57,6 +58,7 @@ const storeName = () => z.string().regex(STORABLE_NAME, 'must not contain U+0000
 
 /** §1b `{"area":"indexedDB","db":...,"dbVersion":1,"store":...,"keyPath":"id","key":<encoded>,"value":<encoded>}` */
 export const IdbEntrySchema = z.object({
+  op: z.literal('put').optional(),
   area: z.literal('indexedDB'),
   db: dbName(),
   dbVersion: z.number().int().positive(),
@@ -67,6 +69,22 @@ export const IdbEntrySchema = z.object({
   indexes: z.array(IndexSchema).optional(),
   key: present('key'),
   value: present('value'),
+});
+
+/** A delta's removal of a Web Storage entry (docs/cutover.md): no value. */
+export const KvRemovalSchema = z.strictObject({
+  op: z.literal('delete'),
+  area: z.enum(['localStorage', 'sessionStorage']),
+  key: z.string(),
+});
+
+/** A delta's removal of an IndexedDB record: database, store and the §1c-encoded key; no value. */
+export const IdbRemovalSchema = z.strictObject({
+  op: z.literal('delete'),
+  area: z.literal('indexedDB'),
+  db: dbName(),
+  store: storeName(),
+  key: present('key'),
 });
 
 /** §1b last line: `{"end":true,"entries":N}`. */

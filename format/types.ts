@@ -56,6 +56,19 @@ export interface IdbEntry {
 export type DumpEntry = KvEntry | IdbEntry;
 export type DumpArea = DumpEntry['area'];
 
+/**
+ * A removal, only in a delta (docs/cutover.md): the entry with this reference was removed since the base
+ * batch's snapshot. `{"op":"delete","area":...,"key":...}` (+ `db`, `store` for IndexedDB); no value.
+ */
+export type DumpRemoval =
+  | { op: 'delete'; area: 'localStorage' | 'sessionStorage'; key: string }
+  | { op: 'delete'; area: 'indexedDB'; db: string; store: string; key: unknown };
+
+/** What a reader yields: entries, and in a delta also removals. */
+export type DumpItem = DumpEntry | DumpRemoval;
+
+export const isRemoval = (i: DumpItem): i is DumpRemoval => (i as { op?: unknown }).op === 'delete';
+
 /** 'json' = §1a (application/json), 'ndjson' = §1b (application/x-ndjson). */
 export type DumpEncoding = 'json' | 'ndjson';
 
@@ -68,9 +81,9 @@ export type DumpInput = NodeJS.ReadableStream | AsyncIterable<Buffer | Uint8Arra
  * very end (missing trailer, count mismatch), after all earlier entries were yielded.
  * Leaving the loop early (break/throw) stops reading and destroys a Node stream input.
  */
-export interface DumpReader {
+export interface DumpReader<T extends DumpItem = DumpEntry> {
   header: DumpHeader;
-  entries: AsyncGenerator<DumpEntry, void, undefined>;
+  entries: AsyncGenerator<T, void, undefined>;
   /**
    * Always true for NDJSON. False only for a 1a document whose `format`/`version`/`source`
    * come after its entry arrays: `header` is then an empty object that is filled in (same

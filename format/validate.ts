@@ -3,8 +3,8 @@
  * encodings refuse the same things with the same codes.
  */
 import { DumpFormatError, describeIssues, toIssues, type DumpErrorDetails } from './errors';
-import { HeaderSchema, IdbEntrySchema, KvEntrySchema } from './schema';
-import { DUMP_FORMAT, DUMP_VERSION, type DumpEntry, type DumpHeader } from './types';
+import { HeaderSchema, IdbEntrySchema, IdbRemovalSchema, KvEntrySchema, KvRemovalSchema } from './schema';
+import { DUMP_FORMAT, DUMP_VERSION, type DumpHeader, type DumpItem } from './types';
 
 /** Where a piece was found: a line (NDJSON) or a JSON path (document). */
 export type Where = Pick<DumpErrorDetails, 'line' | 'path' | 'entryIndex'>;
@@ -58,18 +58,20 @@ export function checkHeader(raw: unknown, w: Where): DumpHeader {
   return parsed.data as DumpHeader;
 }
 
-/** Validates one §1b entry object. */
-export function checkEntry(raw: unknown, w: Where): DumpEntry {
+/** Validates one §1b entry object (or, with `"op":"delete"`, a delta's removal: docs/cutover.md). */
+export function checkEntry(raw: unknown, w: Where): DumpItem {
   const area = raw !== null && typeof raw === 'object' ? (raw as { area?: unknown }).area : undefined;
-  const schema = area === 'indexedDB' ? IdbEntrySchema
-    : area === 'localStorage' || area === 'sessionStorage' ? KvEntrySchema : undefined;
+  const removal = raw !== null && typeof raw === 'object' && (raw as { op?: unknown }).op === 'delete';
+  const schema = area === 'indexedDB' ? (removal ? IdbRemovalSchema : IdbEntrySchema)
+    : area === 'localStorage' || area === 'sessionStorage' ? (removal ? KvRemovalSchema : KvEntrySchema) : undefined;
   if (!schema) {
     throw new DumpFormatError('dump_invalid_entry',
       `The entry at ${whereText(w)} has no valid "area": it must be "localStorage", "sessionStorage" or "indexedDB".`, { ...w });
   }
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw invalidEntry(parsed.error, w, String(area));
-  return parsed.data as DumpEntry;
+  if (!parsed.success) throw invalidEntry(parsed.error, w, removal ? `${String(area)} removal` : String(area));
+  const { op: _op, ...item } = parsed.data as DumpItem & { op?: string };
+  return (removal ? parsed.data : item) as DumpItem;
 }
 
 /** A `dump_invalid_entry` error from a zod failure, without echoing any value. */

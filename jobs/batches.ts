@@ -14,6 +14,8 @@ export interface NewBatch {
   source: Record<string, unknown>;
   websiteHint: string | null;
   idempotencyKey: string | null;
+  /** A delta (docs/cutover.md): its base and chain, and notes to start with. */
+  delta?: { baseBatchId: string; rootBatchId: string; lines: number; puts: number; removals: number };
 }
 
 /**
@@ -29,7 +31,9 @@ export async function createBatch(ds: DataSource, nb: NewBatch): Promise<{ batch
       await m.insert(MigrationBatch, {
         id, userId: nb.userId, status: 'received', dumpKey: nb.dumpKey, dumpSha256: nb.dumpSha256, dumpBytes: String(nb.dumpBytes),
         encoding: nb.encoding, entryCount: nb.entryCount, source: nb.source as never, websiteHint: nb.websiteHint, idempotencyKey: nb.idempotencyKey,
-        notes: {} as never, error: null, verification: null,
+        notes: (nb.delta ? { delta: { base: nb.delta.baseBatchId, lines: nb.delta.lines, puts: nb.delta.puts, removals: nb.delta.removals } } : {}) as never,
+        error: null, verification: null,
+        kind: nb.delta ? 'delta' : 'snapshot', baseBatchId: nb.delta?.baseBatchId ?? null, rootBatchId: nb.delta?.rootBatchId ?? null,
       });
       await m.insert(MigrationPhase, PHASES.map((name, position) => ({ batchId: id, name, position, status: 'pending' as const })));
     });

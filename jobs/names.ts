@@ -8,7 +8,8 @@ export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 /**
  * Phases in dependency order: websites → content types → content items; website storage and AI data need
  * websites; user preferences; deployment configs → deployment history; then whatever is left is preserved
- * raw, and verification checks what landed. Rollback undoes them in reverse.
+ * raw; a delta's prune removes rows its new state no longer has (docs/cutover.md), and verification checks
+ * what landed. Rollback undoes them in reverse.
  */
 export const PHASES = [
   'ingest',
@@ -21,6 +22,7 @@ export const PHASES = [
   'deploymentConfigs',
   'deploymentHistory',
   'preserve',
+  'prune',
   'verify',
 ] as const;
 export type PhaseName = (typeof PHASES)[number];

@@ -116,7 +116,13 @@ export async function undoBatch(ds: DataSource, batchId: string, lockTimeoutMs: 
          WHERE f.op = 'update' AND t.id = f.row_id`,
         [batchId],
       );
-      stats[table] = { restored: writeResult(res).count, deleted: 0 };
+      // Rows the batch deleted (a delta's prune) come back from their before-image, parents first.
+      const back = await m.query(
+        `INSERT INTO "${table}" SELECT r.* FROM ${first(table)} f, jsonb_populate_record(NULL::"${table}", f.before) r
+         WHERE f.op = 'delete' ON CONFLICT (id) DO NOTHING`,
+        [batchId],
+      );
+      stats[table] = { restored: writeResult(res).count + writeResult(back).count, deleted: 0 };
     }
     for (const table of [...TABLE_ORDER].reverse()) {
       const res = await m.query(`DELETE FROM "${table}" t USING ${first(table)} f WHERE f.op = 'insert' AND t.id = f.row_id`, [batchId]);

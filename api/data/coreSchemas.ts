@@ -71,10 +71,18 @@ const PhaseFields = {
 };
 export const Phase = z.looseObject({ ...PhaseFields, error: z.string().nullable() });
 
+const RowChanges = z.record(z.string(), z.object({ inserted: Int, updated: Int, deleted: Int }))
+  .describe('Rows the batch inserted, updated and deleted per table, from its journal (rows already as they should be are not rewritten, so not counted)');
+const Kind = z.enum(['snapshot', 'delta']).describe('A whole dump, or changes since baseBatchId (docs/cutover.md)');
+
 export const BatchView = z.looseObject({
   id: z.uuid(),
   userId: z.string(),
   status: BatchStatus,
+  kind: Kind,
+  baseBatchId: z.uuid().nullable(),
+  rootBatchId: z.uuid().nullable(),
+  followedBy: z.array(z.uuid()).describe('Delta batches that follow this one'),
   createdAt: Iso,
   startedAt: Iso.nullable(),
   finishedAt: Iso.nullable(),
@@ -85,7 +93,8 @@ export const BatchView = z.looseObject({
   counts: z.object({ entries: Int, staged: Int, migrated: Int, preserved: Int, rejected: Int, pending: Int, rejectedElements: Int }),
   report: z.object({
     balanced: z.boolean().describe('migrated + preserved + rejected = entries, none pending'),
-    rows: z.record(z.string(), Int).describe('Rows written per table'),
+    rows: z.record(z.string(), Int).describe('Rows the batch meant to have in place, per table (written or found unchanged)'),
+    changes: RowChanges,
     notes: JsonObject.describe('Decisions the mapping made (which website global data went to…)'),
     verification: Verification.nullable(),
     url: z.string(),
@@ -105,6 +114,9 @@ const Reject = z.looseObject({ entrySeq: Int, phase: z.string(), path: z.string(
 export const BatchReport = z.object({
   batchId: z.uuid(),
   status: BatchStatus,
+  kind: Kind,
+  baseBatchId: z.uuid().nullable(),
+  changes: RowChanges,
   totals: z.object({ entries: Int, migrated: Int, preserved: Int, rejected: Int, pending: Int }),
   balanced: z.boolean(),
   byKind: z.array(z.object({ kind: z.string(), area: z.string(), entries: Int, migrated: Int, preserved: Int, rejected: Int })),

@@ -116,8 +116,8 @@ export function uploaderCors() {
     res.setHeader('Access-Control-Allow-Origin', '*');
     res.setHeader('Access-Control-Expose-Headers', 'X-Request-Id');
     if (req.method !== 'OPTIONS') return next();
-    res.setHeader('Access-Control-Allow-Methods', 'GET');
-    res.setHeader('Access-Control-Allow-Headers', 'Authorization, Accept');
+    res.setHeader('Access-Control-Allow-Methods', 'GET, POST'); // POST: deltas (docs/cutover.md)
+    res.setHeader('Access-Control-Allow-Headers', 'Authorization, Accept, Content-Type');
     res.setHeader('Access-Control-Max-Age', '600');
     res.status(204).end();
   };

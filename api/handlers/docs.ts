@@ -11,6 +11,7 @@ import { Errors } from '../../core/errors';
 import { PAGE_HEADERS } from '../../dashboard/assets';
 import type { ApiDeps } from '../context';
 import { DATA_ROUTES, buildOpenApi } from '../data';
+import { CUTOVER_ROUTES } from '../cutover/routes';
 import { CORE_ROUTES } from '../data/coreRoutes';
 
 const PAGE_DIR = join(__dirname, '..', 'docs');
@@ -26,13 +27,16 @@ const OWN_FILES = new Set(['docs-init.js']);
  */
 const DOCS_HEADERS = PAGE_HEADERS;
 
+/** Every /v1 route, in the order the document lists them. */
+export const DOCUMENTED_ROUTES = [...DATA_ROUTES, ...CUTOVER_ROUTES, ...CORE_ROUTES];
+
 let cached: { serverUrl: string | undefined; json: string } | null = null;
 
 /** The document is the same for every request of a process (the routes are fixed): built on first use. */
 export function openApiDocument(serverUrl: string | undefined): string {
   if (!cached || cached.serverUrl !== serverUrl) {
     const { version } = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
-    cached = { serverUrl, json: JSON.stringify(buildOpenApi([...DATA_ROUTES, ...CORE_ROUTES], { version, serverUrl })) };
+    cached = { serverUrl, json: JSON.stringify(buildOpenApi(DOCUMENTED_ROUTES, { version, serverUrl })) };
   }
   return cached.json;
 }

@@ -19,6 +19,24 @@ export async function entryCounts(ds: DataSource, batchId: string) {
   return c as { staged: number; migrated: number; preserved: number; rejected: number; pending: number; rejectedElements: number };
 }
 
+/**
+ * What the batch actually changed, per table, from its journal: rows inserted, updated and deleted (a
+ * delta's prune). Rows it found already as they should be are not journaled, so a delta that changes one
+ * item counts one update, however many rows its state holds.
+ */
+export async function rowChanges(ds: DataSource, batchId: string): Promise<Record<string, { inserted: number; updated: number; deleted: number }>> {
+  const rows: { table: string; op: string; n: number }[] = await ds.query(
+    `SELECT table_name AS "table", op, count(DISTINCT row_id)::int AS n FROM row_journal WHERE batch_id = $1 GROUP BY 1, 2 ORDER BY 1, 2`,
+    [batchId],
+  );
+  const out: Record<string, { inserted: number; updated: number; deleted: number }> = {};
+  for (const r of rows) {
+    out[r.table] ??= { inserted: 0, updated: 0, deleted: 0 };
+    out[r.table][r.op === 'insert' ? 'inserted' : r.op === 'update' ? 'updated' : 'deleted'] = r.n;
+  }
+  return out;
+}
+
 export async function batchView(ds: DataSource, batch: MigrationBatch) {
   const phases = await ds.query(
     `SELECT name, status, total, done, rejected, attempts, error, started_at AS "startedAt", finished_at AS "finishedAt"
@@ -27,10 +45,16 @@ export async function batchView(ds: DataSource, batch: MigrationBatch) {
   );
   const counts = { entries: batch.entryCount, ...(await entryCounts(ds, batch.id)) };
   const rows = await ds.query(`SELECT table_name AS "table", count(*)::int AS rows FROM batch_rows WHERE batch_id = $1 GROUP BY 1 ORDER BY 1`, [batch.id]);
+  const deltas: { id: string }[] = await ds.query(`SELECT id FROM migration_batches WHERE base_batch_id = $1 ORDER BY created_at`, [batch.id]);
   return {
     id: batch.id,
     userId: batch.userId,
     status: batch.status,
+    kind: batch.kind,
+    /** A delta's base (docs/cutover.md), and the deltas that follow this batch. */
+    baseBatchId: batch.baseBatchId,
+    rootBatchId: batch.rootBatchId,
+    followedBy: deltas.map((d) => d.id),
     createdAt: batch.createdAt,
     startedAt: batch.startedAt,
     finishedAt: batch.finishedAt,
@@ -43,6 +67,7 @@ export async function batchView(ds: DataSource, batch: MigrationBatch) {
     report: {
       balanced: counts.migrated + counts.preserved + counts.rejected === counts.entries && counts.pending === 0,
       rows: Object.fromEntries(rows.map((r: { table: string; rows: number }) => [r.table, r.rows])),
+      changes: await rowChanges(ds, batch.id),
       notes: batch.notes,
       verification: batch.verification,
       url: `/v1/batches/${batch.id}/report`,

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { Errors } from '../../core/errors';
 import type { MigrationBatch } from '../../entities';
 import type { ApiDeps } from '../context';
-import { entryCounts } from './getBatch';
+import { entryCounts, rowChanges } from './getBatch';
 
 const Query = z.object({
   limit: z.coerce.number().int().min(1).max(5000).default(1000),
@@ -47,6 +47,10 @@ export function getBatchReport(deps: ApiDeps) {
       totals: { entries: batch.entryCount, migrated: counts.migrated, preserved: counts.preserved, rejected: counts.rejected, pending: counts.pending },
       balanced: sum === batch.entryCount && counts.pending === 0,
       byKind,
+      /** Rows inserted, updated and deleted per table (unchanged rows are not rewritten, so not counted). */
+      changes: await rowChanges(deps.ds, batch.id),
+      kind: batch.kind,
+      baseBatchId: batch.baseBatchId,
       notes: batch.notes,
       verification: batch.verification,
       entries: entries.map((e: { key: string }) => ({ ...e, key: JSON.parse(e.key) })),

@@ -14,6 +14,13 @@
   const facts = (pairs) => el('dl', { class: 'facts' }, pairs.filter(Boolean).flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
   const table = (id) => document.querySelector(`#${id} tbody`);
 
+  /** Inserted / updated / deleted rows over all tables, from the batch's journal. */
+  function changesText(changes) {
+    const t = { inserted: 0, updated: 0, deleted: 0 };
+    for (const c of Object.values(changes || {})) for (const k of Object.keys(t)) t[k] += c[k];
+    return `${fmt.num(t.inserted)} inserted · ${fmt.num(t.updated)} updated · ${fmt.num(t.deleted)} deleted`;
+  }
+
   function renderSummary(b) {
     document.title = `Batch ${fmt.short(b.id)} · Storage migrations`;
     document.getElementById('batch-id').textContent = b.id;
@@ -30,6 +37,11 @@
         ['Progress', el('span', { 'data-field': 'progress', 'data-fraction': p.fraction }, `${fmt.pct(p.fraction)}${p.currentPhase ? ` · ${p.currentPhase}` : ''}`,
           b.status === 'running' ? ` · ${p.rowsPerSecond === null ? '—' : fmt.num(p.rowsPerSecond)} rows/s · ETA ${fmt.duration(p.etaSeconds)}` : '')],
         ['Entries', el('span', { 'data-field': 'counts' }, `${fmt.num(c.migrated)} migrated · ${fmt.num(c.preserved)} preserved · ${fmt.num(c.rejected)} rejected · ${fmt.num(c.pending)} pending`)],
+        b.kind === 'delta' && b.baseBatchId ? ['Delta of', el('a', { href: `/admin/batches/${b.baseBatchId}`, 'data-field': 'base' }, fmt.short(b.baseBatchId)),
+          notes.delta ? ` · ${fmt.num(notes.delta.puts)} changed or added, ${fmt.num(notes.delta.removals)} removed entries` : ''] : null,
+        b.followedBy && b.followedBy.length ? ['Followed by', el('span', { 'data-field': 'followed-by' },
+          ...b.followedBy.flatMap((id, i) => [i ? ', ' : '', el('a', { href: `/admin/batches/${id}` }, `delta ${fmt.short(id)}`)]))] : null,
+        ['Rows changed', el('span', { 'data-field': 'changes' }, changesText(b.report && b.report.changes))],
         notes.requestId ? ['Request id', el('code', {}, notes.requestId)] : null,
         notes.uploadId ? ['Upload id', el('code', {}, notes.uploadId)] : null,
         b.error ? ['Error', el('span', { class: 'error', 'data-field': 'error' }, `${b.error.code}: ${b.error.message}`)] : null,

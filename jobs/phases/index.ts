@@ -5,6 +5,7 @@ import { runEntryPhase } from './entryPhase';
 import { ingest } from './ingest';
 import { PHASE_KINDS } from './kinds';
 import { preserve } from './preserve';
+import { prune } from './prune';
 import { verify } from './verify';
 import { websites } from './websites';
 
@@ -21,5 +22,6 @@ export const PHASE_HANDLERS: Record<PhaseName, PhaseHandler> = {
   deploymentConfigs: entryPhase('deploymentConfigs'),
   deploymentHistory: entryPhase('deploymentHistory'),
   preserve,
+  prune,
   verify,
 };

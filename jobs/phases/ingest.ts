@@ -1,5 +1,6 @@
 /**
- * Phase 1: stream the stored dump from the object store into dump_entries, classified by the layout.
+ * Phase 1: stream the stored dump from the object store into dump_entries, classified by the layout (a
+ * delta: its base's entries with the delta's changes applied, docs/cutover.md).
  * Memory stays bounded by one entry (COPY streams with backpressure). The digest of the stored bytes and the entry count must
  * match what the API accepted; otherwise nothing is kept (a truncated or altered dump is refused whole).
  */
@@ -9,7 +10,7 @@ import { Transform } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { openDump, type DumpEntry } from '../../format';
+import { isRemoval, openDelta, openDump, type DumpEntry, type DumpItem } from '../../format';
 import { readDumpObject } from '../dumpObjects';
 import { PermanentJobError } from '../errors';
 import type { PhaseRun } from './context';
@@ -38,6 +39,90 @@ const COLUMNS = ['batch_id', 'seq', 'area', 'db_name', 'db_version', 'store_name
  * statement, so a dump that turns out truncated, altered or malformed half-way leaves nothing staged.
  */
 export async function ingest(run: PhaseRun): Promise<void> {
+  const { batch } = run;
+  if (batch.kind === 'delta') return ingestDelta(run);
+  const staged = await stageStream(run, 'dump', async (items, write) => {
+    let seq = 0;
+    for await (const e of items) {
+      if (isRemoval(e)) throw new PermanentJobError('dump_removal_outside_delta', 'The dump holds a removal ({"op":"delete"}); only deltas may.');
+      await write(stage(run, e, seq++));
+      if (seq % PROGRESS_EVERY === 0) await run.progress(seq, batch.entryCount);
+    }
+    return { lines: seq, staged: seq };
+  });
+  await run.progress(staged, batch.entryCount);
+}
+
+/**
+ * A delta (docs/cutover.md) stages the whole new state: its own entries first (seq 0…), then every entry
+ * of its base that the delta neither replaces nor removes, carried over with its seq shifted past the
+ * delta's (relative order kept). Sealed entries are re-sealed, since their seal is bound to batch and seq.
+ */
+async function ingestDelta(run: PhaseRun): Promise<void> {
+  const { batch, deps } = run;
+  const lines = Number((batch.notes as { delta?: { lines?: number } }).delta?.lines ?? batch.entryCount);
+  const [base] = await deps.ds.query(`SELECT entry_count, (SELECT count(*)::int FROM dump_entries WHERE batch_id = $1) AS staged FROM migration_batches WHERE id = $1`, [batch.baseBatchId]);
+  if (!base || base.staged !== base.entry_count) {
+    throw new PermanentJobError('base_unavailable', `The delta's base batch ${batch.baseBatchId} no longer has its staged entries (removed by retention, or never staged); take a new snapshot instead.`);
+  }
+  const staged = await stageStream(run, 'delta', async (items, write, client) => {
+    const refs: { area: string; db: string | null; store: string | null; k: string }[] = [];
+    let seq = 0;
+    let puts = 0;
+    for await (const e of items) {
+      if (isRemoval(e)) {
+        refs.push({ area: e.area, db: e.area === 'indexedDB' ? e.db : null, store: e.area === 'indexedDB' ? e.store : null, k: JSON.stringify(e.key) });
+        seq++;
+        continue;
+      }
+      const row = stage(run, e, puts++);
+      refs.push({ area: row.area, db: row.db_name, store: row.store_name, k: row.entry_key });
+      await write(row);
+      seq++;
+    }
+    return { lines: seq, staged: puts, after: () => carryOver(run, client, refs, puts) };
+  }, lines);
+  await run.progress(staged, staged);
+}
+
+/** Copies the base's entries that the delta leaves alone; returns how many. */
+async function carryOver(run: PhaseRun, client: PoolClient, refs: object[], offset: number): Promise<number> {
+  const { batch, deps } = run;
+  const untouched = `NOT EXISTS (SELECT 1 FROM json_to_recordset($3::json) AS r(area text, db text, store text, k text)
+    WHERE r.area = d.area AND r.db IS NOT DISTINCT FROM d.db_name AND r.store IS NOT DISTINCT FROM d.store_name AND r.k = d.entry_key)`;
+  const copied = await client.query(
+    `INSERT INTO dump_entries (${COLUMNS.join(', ')})
+     SELECT $1, d.seq + $4, d.area, d.db_name, d.db_version, d.store_name, d.entry_key, d.kind, d.value, d.sealed, d.value_bytes
+     FROM dump_entries d WHERE d.batch_id = $2 AND NOT d.sealed AND ${untouched}`,
+    [batch.id, batch.baseBatchId, JSON.stringify(refs), offset],
+  );
+  const sealed = await client.query(`SELECT * FROM dump_entries d WHERE d.batch_id = $2 AND d.sealed AND ${untouched.replace('$3', '$1')}`, [JSON.stringify(refs), batch.baseBatchId]);
+  for (const d of sealed.rows) {
+    const plain = deps.secrets.open(JSON.parse(d.value), sealAad(batch.baseBatchId!, d.seq));
+    const value = JSON.stringify(deps.secrets.seal(plain, sealAad(batch.id, d.seq + offset)));
+    await client.query(
+      `INSERT INTO dump_entries (${COLUMNS.join(', ')}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, true, $10)`,
+      [batch.id, d.seq + offset, d.area, d.db_name, d.db_version, d.store_name, d.entry_key, d.kind, value, d.value_bytes],
+    );
+  }
+  return (copied.rowCount ?? 0) + sealed.rows.length;
+}
+
+type Writer = (row: StagedRow) => Promise<void>;
+interface Staging { lines: number; staged: number; after?: () => Promise<number> }
+
+/**
+ * The skeleton both kinds share: stream the stored object through its digest into one COPY, inside one
+ * transaction that first drops what an earlier attempt staged (staging is a pure function of the stored
+ * object, so a retry starts over); check digest and line count against what the API accepted; run
+ * `after` in the same transaction; record the number of staged entries as the batch's entry count.
+ */
+async function stageStream(
+  run: PhaseRun,
+  what: 'dump' | 'delta',
+  body: (items: AsyncGenerator<DumpItem>, write: Writer, client: PoolClient) => Promise<Staging>,
+  expectedLines = run.batch.entryCount,
+): Promise<number> {
   const { deps, batch } = run;
   const hash = createHash('sha256');
   const source = await readDumpObject(deps.store, deps.config, batch.dumpKey);
@@ -51,26 +136,25 @@ export async function ingest(run: PhaseRun): Promise<void> {
   source.pipe(tee);
   const qr = deps.ds.createQueryRunner();
   const client = (await qr.connect()) as PoolClient;
-  let seq = 0;
   try {
     await client.query('BEGIN');
-    // A retry starts over: staging is a pure function of the stored dump.
     await client.query(`DELETE FROM batch_rejects WHERE batch_id = $1`, [batch.id]);
     await client.query(`DELETE FROM dump_entries WHERE batch_id = $1`, [batch.id]);
     const copy = client.query(copyFrom(`COPY dump_entries (${COLUMNS.join(', ')}) FROM STDIN`));
     const copied = finished(copy);
     copied.catch(() => undefined); // awaited below; a failure mid-way surfaces on write or there
+    let result: Staging;
     try {
-      const { entries } = await openDump(tee, batch.encoding);
-      for await (const e of entries) {
-        if (!copy.write(copyLine(batch.id, stage(run, e, seq++)))) await once(copy, 'drain');
-        if (seq % PROGRESS_EVERY === 0) await run.progress(seq, batch.entryCount);
-      }
+      const { entries } = what === 'delta' ? await openDelta(tee, batch.encoding) : await openDump(tee, batch.encoding);
+      const write: Writer = async (row) => {
+        if (!copy.write(copyLine(batch.id, row))) await once(copy, 'drain');
+      };
+      result = await body(entries, write, client);
       const digest = hash.digest('hex');
-      if (digest !== batch.dumpSha256 || seq !== batch.entryCount) {
+      if (digest !== batch.dumpSha256 || result.lines !== expectedLines) {
         throw new PermanentJobError(
           'dump_altered',
-          `The stored dump no longer matches what was accepted (${seq} of ${batch.entryCount} entries; digest ${digest === batch.dumpSha256 ? 'matches' : 'differs'}). Upload it again.`,
+          `The stored ${what} no longer matches what was accepted (${result.lines} of ${expectedLines} entries; digest ${digest === batch.dumpSha256 ? 'matches' : 'differs'}). Upload it again.`,
         );
       }
       copy.end();
@@ -79,7 +163,17 @@ export async function ingest(run: PhaseRun): Promise<void> {
       copy.destroy(err as Error); // aborts the COPY: nothing of it is kept
       throw err;
     }
+    const carried = result.after ? await result.after() : 0;
+    const staged = result.staged + carried;
+    if (what === 'delta') {
+      await client.query(
+        `UPDATE migration_batches SET entry_count = $2, notes = notes || jsonb_build_object('delta', coalesce(notes->'delta', '{}'::jsonb) || $3::jsonb) WHERE id = $1`,
+        [batch.id, staged, JSON.stringify({ lines: result.lines, puts: result.staged, removals: result.lines - result.staged, carried })],
+      );
+      batch.entryCount = staged;
+    }
     await client.query('COMMIT');
+    return staged;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
@@ -87,7 +181,6 @@ export async function ingest(run: PhaseRun): Promise<void> {
     qr.release();
     (source as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.(); // releases the file handle / socket
   }
-  await run.progress(seq, batch.entryCount);
 }
 
 /** A row in COPY's text format: tab-separated, \N for null, backslash escapes for \\, tab, newline, CR. */

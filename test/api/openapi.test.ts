@@ -6,8 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { z } from 'zod';
-import { DATA_ROUTES } from '../../api/data';
-import { CORE_ROUTES } from '../../api/data/coreRoutes';
+import { DOCUMENTED_ROUTES } from '../../api/handlers/docs';
 import { openApiPath } from '../../api/data/mount';
 import type { RouteSpec } from '../../api/data/route';
 import { UPLOADS_PATH } from '../../api/uploads';
@@ -15,7 +14,7 @@ import { startStack, TEST_ADMIN_TOKEN, type Stack } from '../helpers/stack';
 
 type Doc = { openapi: string; servers?: { url: string }[]; paths: Record<string, Record<string, { operationId: string }>> };
 
-const ROUTES: RouteSpec[] = [...DATA_ROUTES, ...CORE_ROUTES];
+const ROUTES: RouteSpec[] = DOCUMENTED_ROUTES;
 const PUBLIC_URL = 'http://api.example.test:8080';
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
@@ -132,7 +131,7 @@ test('(d) every example is valid: requests against the body schema, responses ag
 
 /** The documented 2xx schema of a core operation. */
 function schemaOf(operationId: string, status: number): z.ZodType {
-  const schema = CORE_ROUTES.find((s) => s.operationId === operationId)?.responses[status]?.schema;
+  const schema = ROUTES.find((s) => s.operationId === operationId)?.responses[status]?.schema;
   if (!schema) throw new Error(`${operationId} documents no ${status} schema`);
   return schema;
 }
@@ -148,7 +147,7 @@ test('(e) real answers match the documented schemas (and the dump example is acc
   const minted = await stack.http.post('/v1/admin/tokens').set('Authorization', admin).send({ userId: 'docs-user', label: 'openapi test' });
   expectShape('mintToken', minted, 201);
   const user = `Bearer ${minted.body.token}`;
-  const example = CORE_ROUTES.find((s) => s.operationId === 'postDump')!.examples![0].request;
+  const example = ROUTES.find((s) => s.operationId === 'postDump')!.examples![0].request;
   const posted = await stack.http.post('/v1/dumps').set('Authorization', user).set('Content-Type', 'application/json').send(JSON.stringify(example));
   expectShape('postDump', posted, 202);
   const id = posted.body.batchId as string;

@@ -99,7 +99,7 @@ test('migrate() moves the Catalyst shapes into Postgres and the Blob bytes arriv
   const last = events.at(-1)!;
   expect(last.stage).toBe('done');
   const phases = (last as Extract<MigrationProgress, { stage: 'done' }>).batch.phases;
-  expect(phases.map((p) => p.name)).toEqual(['ingest', 'websites', 'contentTypes', 'contentItems', 'websiteStorage', 'aiData', 'userPreferences', 'deploymentConfigs', 'deploymentHistory', 'preserve', 'verify']);
+  expect(phases.map((p) => p.name)).toEqual(['ingest', 'websites', 'contentTypes', 'contentItems', 'websiteStorage', 'aiData', 'userPreferences', 'deploymentConfigs', 'deploymentHistory', 'preserve', 'prune', 'verify']);
   expect(phases.every((p) => p.status === 'completed')).toBe(true);
   expect(events.some((e) => e.stage === 'processing')).toBe(true);
 
@@ -145,7 +145,7 @@ test('the demo page: token in, progress bars per phase, the report out', async (
   }));
   expect(shown.found).toBeGreaterThan(4);
   expect(shown.upload[0]).toBe(shown.upload[1]);
-  expect(shown.phases).toHaveLength(11);
+  expect(shown.phases).toHaveLength(12);
   expect(shown.phases.every((p: any[]) => p[1] === 'completed' && p[2] === true)).toBe(true);
   expect(shown.status).toBe('completed');
   const entries = entryCount(catalystDump()) + 1;

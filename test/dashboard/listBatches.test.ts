@@ -48,7 +48,7 @@ test('each batch carries phases with timestamps, counts, requestId and progress'
   const res = await stack.http.get('/v1/admin/batches').query({ q: ids[0] }).set('Authorization', `Bearer ${TEST_ADMIN_TOKEN}`);
   const [b] = res.body.batches;
   expect(b).toMatchObject({ id: ids[0], status: 'queued', requestId: 'req-alice-list', counts: { migrated: 0, preserved: 0, rejected: 0, pending: 0 }, verification: null });
-  expect(b.phases).toHaveLength(11);
+  expect(b.phases).toHaveLength(12);
   expect(b.phases[0]).toMatchObject({ name: 'ingest', status: 'pending', done: 0, total: 0, startedAt: null });
   expect(b.progress).toEqual({ fraction: 0, rowsPerSecond: null, etaSeconds: null, currentPhase: null });
 });

@@ -74,7 +74,7 @@ describe('JSON document happy path', () => {
 
   test('validateDump counts per area', async () => {
     expect(await validateDump(chunked(JSON.stringify(document)), 'json'))
-      .toEqual({ header, counts: { localStorage: 2, sessionStorage: 1, indexedDB: 4, total: 7 } });
+      .toEqual({ header, counts: { localStorage: 2, sessionStorage: 1, indexedDB: 4, removals: 0, total: 7 } });
   });
 });
 

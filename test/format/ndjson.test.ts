@@ -39,7 +39,7 @@ describe('NDJSON happy path', () => {
 
   test('validateDump counts per area', async () => {
     const result = await validateDump(chunked(ndjsonLines().join('\n')), 'ndjson');
-    expect(result).toEqual({ header, counts: { localStorage: 2, sessionStorage: 1, indexedDB: 4, total: 7 } });
+    expect(result).toEqual({ header, counts: { localStorage: 2, sessionStorage: 1, indexedDB: 4, removals: 0, total: 7 } });
   });
 });
 

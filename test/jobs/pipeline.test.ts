@@ -36,7 +36,7 @@ describe('a small Catalyst dump', () => {
     expect(res.status).toBe(200);
     expect(res.body.status).toBe('completed');
     expect(res.body.phases.map((p: { name: string }) => p.name)).toEqual([
-      'ingest', 'websites', 'contentTypes', 'contentItems', 'websiteStorage', 'aiData', 'userPreferences', 'deploymentConfigs', 'deploymentHistory', 'preserve', 'verify',
+      'ingest', 'websites', 'contentTypes', 'contentItems', 'websiteStorage', 'aiData', 'userPreferences', 'deploymentConfigs', 'deploymentHistory', 'preserve', 'prune', 'verify',
     ]);
     for (const p of res.body.phases) expect(p.status).toBe('completed');
     expect(res.body.report.verification.ok).toBe(true);

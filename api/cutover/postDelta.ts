@@ -1,0 +1,70 @@
+/**
+ * POST /v1/batches/:id/delta — what changed in the browser since batch :id (docs/cutover.md): an NDJSON
+ * dump whose entries replace entries of the base and whose `{"op":"delete"}` lines remove them. It becomes
+ * a follow-up batch of the same chain, applied through the same pipeline (journal, prune, verify, exact
+ * rollback). The base must be the chain's latest completed batch, so two deltas never fork a chain.
+ */
+import { Readable } from 'node:stream';
+import type { Request, Response } from 'express';
+import { AppError, Errors } from '../../core/errors';
+import { recordUploadBytes } from '../../core/metrics';
+import { sha256Hex } from '../../core/ids';
+import type { MigrationBatch } from '../../entities';
+import { isDumpFormatError, validateDump } from '../../format';
+import { createBatch } from '../../jobs/batches';
+import { dumpObjectKey, putDump } from '../../jobs/dumpObjects';
+import type { ApiDeps } from '../context';
+import { encodingOf, rememberRequestId, startBatch } from '../handlers/postDump';
+
+/** 409 unless `base` may take a delta now. */
+async function checkBase(deps: ApiDeps, base: MigrationBatch): Promise<string> {
+  if (base.status !== 'completed') {
+    throw Errors.conflict('base_not_completed', `Batch ${base.id} is ${base.status}: a delta follows a completed (verified) batch. Wait for it, or take a new snapshot.`, { status: base.status });
+  }
+  const root = base.kind === 'delta' && base.rootBatchId ? base.rootBatchId : base.id;
+  const [newer] = await deps.ds.query(
+    `SELECT id, status FROM migration_batches WHERE root_batch_id = $1 AND id <> $2 AND created_at > $3 AND status NOT IN ('rolled_back', 'failed')
+     ORDER BY created_at DESC LIMIT 1`,
+    [root, base.id, base.createdAt],
+  );
+  if (newer && ['received', 'queued', 'running'].includes(newer.status)) {
+    throw Errors.conflict('delta_in_progress', `Delta batch ${newer.id} of this chain is ${newer.status}; wait for it, then send the next delta against it.`, { batchId: newer.id });
+  }
+  if (newer) throw Errors.conflict('stale_base', `Batch ${newer.id} follows batch ${base.id} in this chain: send the delta against ${newer.id} (GET /v1/cutover names it).`, { latestBatchId: newer.id });
+  return root;
+}
+
+export function postDelta(deps: ApiDeps) {
+  return async (req: Request, res: Response) => {
+    const caller = req.caller!;
+    const base = res.locals.batch as MigrationBatch;
+    if (!caller.userId || base.userId !== caller.userId) throw Errors.forbidden('deltas of another user\'s batch');
+    if (encodingOf(req.headers['content-type']) !== 'ndjson') throw new AppError(415, 'unsupported_media_type', 'Send the delta as application/x-ndjson (docs/cutover.md).');
+    const body = req.body;
+    if (!Buffer.isBuffer(body) || body.length === 0) throw Errors.badRequest('empty_body', 'The request has no delta in its body.');
+    const root = await checkBase(deps, base);
+    let summary: Awaited<ReturnType<typeof validateDump>>;
+    try {
+      summary = await validateDump(Readable.from([body]), 'ndjson', { delta: true });
+    } catch (err) {
+      if (isDumpFormatError(err)) throw Errors.badRequest(err.code, err.message, err.details);
+      throw err;
+    }
+    recordUploadBytes('dumps', body.length);
+    const sha = sha256Hex(body);
+    const key = dumpObjectKey(caller.userId, sha, 'ndjson');
+    await putDump(deps.store, deps.config, key, body);
+    const c = summary.counts;
+    const { batch, created } = await createBatch(deps.ds, {
+      userId: caller.userId, dumpKey: key, dumpSha256: sha, dumpBytes: body.length, encoding: 'ndjson',
+      entryCount: c.total, source: summary.header.source as Record<string, unknown>, websiteHint: base.websiteHint, idempotencyKey: null,
+      delta: { baseBatchId: base.id, rootBatchId: root, lines: c.total, puts: c.total - c.removals, removals: c.removals },
+    });
+    res.locals.batchId = batch.id;
+    if (created && req.id) await rememberRequestId(deps, batch.id, req.id);
+    if (created || batch.status === 'received') await startBatch(deps, batch, created);
+    const status = created || batch.status === 'received' ? 'queued' : batch.status;
+    deps.log.info({ reqId: req.id, batchId: batch.id, baseBatchId: base.id, puts: c.total - c.removals, removals: c.removals, created }, created ? 'delta batch created' : 'duplicate delta: existing batch returned');
+    res.status(created ? 202 : 200).json({ batchId: batch.id, status, statusUrl: `/v1/batches/${batch.id}`, baseBatchId: base.id, duplicate: !created });
+  };
+}
