@@ -10,7 +10,7 @@ import type { Server } from 'node:http';
 import { CONTENT_ITEMS } from '../fixtures/catalystDump';
 import { startStack, type Stack } from '../helpers/stack';
 import { launchChromium } from './helpers/browser';
-import { cutoverState, fakeCutover, globalWebsite, inPage, localJson, openApp, startAppServer, startClient, type ClientOptions } from './helpers/hybrid';
+import { inPage, localJson, openApp, startAppServer, startClient, switchedPage, type ClientOptions } from './helpers/hybrid';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 jest.setTimeout(90000);
@@ -34,18 +34,9 @@ const title = async (user: string, id: string) => (await q(`SELECT data->>'title
 
 /** Profile A migrates the user's data; profiles A and B then run clients in `api` mode (A with `rule`). */
 async function twoProfiles(user: string, rule?: ClientOptions['conflictRule']): Promise<{ a: Page; b: Page; statuses: number[] }> {
-  const A = await openApp(browser, app.origin);
-  const token = await stack.mintToken(user);
-  let state: Record<string, unknown> = cutoverState('browser', null);
-  await fakeCutover(A.page, stack.api.url, () => state);
-  await startClient(A.page, stack.api.url, { token });
-  expect(await inPage(A.page, (hc) => hc.startMigration())).toMatchObject({ status: 'completed' });
-  state = cutoverState('api', await globalWebsite(stack, user));
-  await A.page.reload();
-  expect(await startClient(A.page, stack.api.url, { token, conflictRule: rule })).toBe('api');
+  const A = await switchedPage(browser, app.origin, stack, user, { conflictRule: rule });
   const B = await openApp(browser, app.origin, false); // another profile: nothing in its storage
-  await fakeCutover(B.page, stack.api.url, () => state);
-  expect(await startClient(B.page, stack.api.url, { token })).toBe('api');
+  expect(await startClient(B.page, stack.api.url, { token: A.token })).toBe('api');
   const statuses: number[] = [];
   A.page.on('response', (r) => { if (['PUT', 'PATCH', 'DELETE'].includes(r.request().method())) statuses.push(r.status()); });
   return { a: A.page, b: B.page, statuses };

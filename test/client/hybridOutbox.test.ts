@@ -3,15 +3,14 @@
  * made while every request to the API fails queue in the IndexedDB outbox (the browser copy has them at
  * once), the queue survives a reload, and once the API answers again the writes land in the order they
  * were made — checked in Postgres, row by row and in the api_writes journal. `Retry-After` on a 503 is
- * honoured. The cutover state is given by the test here (the page is told `api`): what is under test is
- * the client's behaviour in that mode, not how the server got there (hybridCutover.test.ts does that).
+ * honoured. Each page gets to `api` mode through the real cutover (startMigration, switchOver).
  */
 import type { Browser } from 'playwright-core';
 import type { Server } from 'node:http';
 import { CONTENT_ITEMS } from '../fixtures/catalystDump';
 import { startStack, type Stack } from '../helpers/stack';
 import { launchChromium } from './helpers/browser';
-import { apiWrites, cutoverState, fakeCutover, globalWebsite, inPage, localJson, openApp, startAppServer, startClient } from './helpers/hybrid';
+import { apiWrites, inPage, localJson, startAppServer, startClient, switchedPage } from './helpers/hybrid';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 jest.setTimeout(90000);
@@ -32,19 +31,7 @@ afterAll(async () => {
 const q = (sql: string, params: unknown[] = []) => stack.api.deps.ds.query(sql, params);
 const [HELLO, ADA] = CONTENT_ITEMS;
 
-/** A page whose data was migrated (through the client) and which the server has switched to `api`. */
-async function migratedPage(user: string) {
-  const opened = await openApp(browser, app.origin);
-  const token = await stack.mintToken(user);
-  let state: Record<string, unknown> = cutoverState('browser', null);
-  await fakeCutover(opened.page, stack.api.url, () => state);
-  expect(await startClient(opened.page, stack.api.url, { token })).toBe('browser');
-  const result = await inPage(opened.page, (hc) => hc.startMigration());
-  expect(result).toMatchObject({ status: 'completed' });
-  state = cutoverState('api', await globalWebsite(stack, user));
-  expect(await inPage(opened.page, (hc) => hc.refreshMode())).toBe('api');
-  return { ...opened, token };
-}
+const migratedPage = (user: string) => switchedPage(browser, app.origin, stack, user);
 
 test('writes made while the API is unreachable queue, survive a reload, and land in order when it returns', async () => {
   const user = 'hybrid-offline-1';

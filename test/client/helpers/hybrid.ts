@@ -72,6 +72,21 @@ export async function startClient(page: Page, apiUrl: string, o: ClientOptions):
   }, { apiUrl, o, websiteId: WEBSITE_ID });
 }
 
+/**
+ * A page whose Catalyst data went through the real cutover — startMigration(), switchOver() against the
+ * server's own GET /v1/cutover — so its client is in `api` mode.
+ */
+export async function switchedPage(browser: Browser, appOrigin: string, stack: Stack, user: string, o: Partial<ClientOptions> = {}): Promise<AppPage & { token: string }> {
+  const opened = await openApp(browser, appOrigin);
+  const token = await stack.mintToken(user);
+  if ((await startClient(opened.page, stack.api.url, { ...o, token })) !== 'browser') throw new Error('expected a fresh user');
+  const migrated = await inPage(opened.page, (hc) => hc.startMigration());
+  if (migrated?.status !== 'completed') throw new Error(`migration ended ${migrated?.status}`);
+  const switched = await inPage(opened.page, (hc) => hc.switchOver());
+  if (switched.mode !== 'api') throw new Error(`switch ended in ${switched.mode}`);
+  return { ...opened, token };
+}
+
 /** Runs `fn(hc)` in the page (`fn` must be self-contained: it is sent as source). */
 export function inPage<T, A = undefined>(page: Page, fn: (hc: any, arg: A) => Promise<T> | T, arg?: A): Promise<T> {
   return page.evaluate(`(${fn.toString()})(globalThis.hc, ${JSON.stringify(arg ?? null)})`) as Promise<T>;
