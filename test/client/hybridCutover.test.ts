@@ -71,6 +71,7 @@ test('migrate, keep editing while each batch runs, switch: every edit is in Post
       await hc.contentItems.put(a.n1);
       await hc.contentItems.remove(a.inline);
       await hc.preferences.set('preview', a.preview);
+      await hc.preferences.set('projectContext', null); // removes the key: the delta carries a removal
       const author = await hc.contentTypes.get(a.author);
       await hc.contentTypes.put({ ...author, fields: [...author.fields, { id: 'f-bio', name: 'bio', label: 'Bio', type: 'text', required: false, order: 1 }] });
     }, { n1: newItem('n1-during-migration', 'Grace Hopper'), inline: INLINE.id, preview: PREVIEW, author: AUTHOR.id });
@@ -94,7 +95,7 @@ test('migrate, keep editing while each batch runs, switch: every edit is in Post
     expect(await inPage(page, (hc) => hc.outbox.size)).toBeGreaterThanOrEqual(3);
     await lock.release();
     const switched = await page.evaluate(() => (globalThis as any).switching);
-    expect(switched).toMatchObject({ mode: 'api', deltaBatchId: deltaId, changed: expect.any(Number), removed: 0 });
+    expect(switched).toMatchObject({ mode: 'api', deltaBatchId: deltaId, changed: expect.any(Number), removed: 1 });
     await inPage(page, (hc) => hc.outbox.flushed(30000));
     cut = { page, user, snapshotId, deltaId };
 
@@ -107,6 +108,7 @@ test('migrate, keep editing while each batch runs, switch: every edit is in Post
     const [prefs] = await q(`SELECT preferences FROM user_preferences WHERE user_id = $1`, [user]);
     expect(prefs.preferences.preview).toEqual(PREVIEW);
     expect(prefs.preferences.navigation).toEqual(NAV);
+    expect(prefs.preferences.projectContext).toBeUndefined();
     const [author] = await q(`SELECT schema FROM content_types WHERE user_id = $1 AND source_id = $2`, [user, AUTHOR.id]);
     expect(author.schema.fields.map((f: any) => f.name)).toEqual(['fullName', 'bio']);
     for (const t of ['content_items', 'content_types', 'user_preferences', 'websites']) {

@@ -4,6 +4,8 @@
  * patch a preference write sends, and Retry-After parsing.
  */
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { validateDump } from '../../format';
 import { buildDelta, type WatermarkEntry } from '../../client/hybrid/delta';
 import { canonical, mergeDiff, parseRetryAfter } from '../../client/hybrid/pure';
 import type { Dump, RecordDump } from '../../client/types';
@@ -53,6 +55,11 @@ test('changed and added entries go in full, removed ones as op:delete, sealed on
   expect(d).toMatchObject({ changed: 2, added: 1, removed: 2, unchanged: 3, entries: 5 });
   const all = await lines(d.file);
   expect(all.at(-1)).toEqual({ end: true, entries: 5 });
+  // The server's own reader accepts it as a delta (and would refuse it as a dump: it has removals).
+  const bytes = Buffer.from(await d.file.arrayBuffer());
+  const { counts } = await validateDump(Readable.from([bytes]), 'ndjson', { delta: true });
+  expect(counts).toMatchObject({ total: 5, removals: 2 });
+  await expect(validateDump(Readable.from([bytes]), 'ndjson')).rejects.toMatchObject({ code: 'dump_removal_outside_delta' });
   // Changes in dump order, then the removals.
   expect(all.slice(1, -1)).toEqual([
     { area: 'localStorage', key: 'contentTypes', value: '[{"id":"t"}]' },
