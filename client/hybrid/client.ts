@@ -49,6 +49,47 @@ export interface HybridClient {
   close(): void;
 }
 
+interface Parts {
+  db: HybridDb;
+  events: Emitter<HybridEvents>;
+  watch: ModeWatch;
+  outbox: Outbox;
+  conflicts: ConflictLog;
+  cutover: Cutover;
+  core: Core;
+  ready: Promise<Mode>;
+}
+
+/** The object the app holds: a thin face over the parts. */
+function facade(p: Parts): HybridClient {
+  const { watch, outbox, conflicts, cutover, events, core } = p;
+  return {
+    ready: p.ready,
+    get mode() { return watch.mode; },
+    get state() { return watch.state; },
+    contentItems: new Collection<ContentItem>(core, 'contentItems'),
+    contentTypes: new Collection<ContentType>(core, 'contentTypes'),
+    preferences: new Preferences(core),
+    outbox: {
+      get size() { return outbox.size; },
+      get state() { return outbox.state; },
+      get lastError() { return outbox.lastError; },
+      on: (type, fn) => outbox.on(type, fn),
+      flushed: (t) => outbox.flushed(t),
+    },
+    conflicts: { list: () => conflicts.list(), resolve: (id, v) => conflicts.resolve(id, v) },
+    on: (type, fn) => events.on(type, fn),
+    refreshMode: () => watch.refresh(),
+    startMigration: (o) => cutover.startMigration(o),
+    switchOver: (o) => cutover.switchOver(o),
+    close() {
+      watch.stop();
+      outbox.close();
+      p.db.close();
+    },
+  };
+}
+
 export function createHybridClient(opts: HybridOptions): HybridClient {
   const db = new HybridDb(hybridDbName(opts.userKey));
   const events = new Emitter<HybridEvents>();
@@ -86,7 +127,6 @@ export function createHybridClient(opts: HybridOptions): HybridClient {
   sender = new Sender({ remote, seen, outbox, conflicts, rule: opts.conflictRule ?? 'server-wins', suspect });
   outbox.on('change', (s) => events.emit('outbox', s));
   const cutover = new Cutover(api, watch, outbox, db, events, opts);
-
   const ready = (async () => {
     await outbox.refresh();
     const mode = await watch.start();
@@ -94,30 +134,5 @@ export function createHybridClient(opts: HybridOptions): HybridClient {
     return mode;
   })();
   core.ready = ready;
-
-  return {
-    ready,
-    get mode() { return watch.mode; },
-    get state() { return watch.state; },
-    contentItems: new Collection<ContentItem>(core, 'contentItems'),
-    contentTypes: new Collection<ContentType>(core, 'contentTypes'),
-    preferences: new Preferences(core),
-    outbox: {
-      get size() { return outbox.size; },
-      get state() { return outbox.state; },
-      get lastError() { return outbox.lastError; },
-      on: (type, fn) => outbox.on(type, fn),
-      flushed: (t) => outbox.flushed(t),
-    },
-    conflicts: { list: () => conflicts.list(), resolve: (id, v) => conflicts.resolve(id, v) },
-    on: (type, fn) => events.on(type, fn),
-    refreshMode: () => watch.refresh(),
-    startMigration: (o) => cutover.startMigration(o),
-    switchOver: (o) => cutover.switchOver(o),
-    close() {
-      watch.stop();
-      outbox.close();
-      db.close();
-    },
-  };
+  return facade({ db, events, watch, outbox, conflicts, cutover, core, ready });
 }

@@ -9,7 +9,7 @@
 import type { Browser, Page } from 'playwright-core';
 import type { Server } from 'node:http';
 import { CONTENT_ITEMS, CONTENT_TYPES } from '../fixtures/catalystDump';
-import { lockTable, until, type HeldLock } from '../helpers/locks';
+import { lockTable, until } from '../helpers/locks';
 import { startStack, TEST_ADMIN_TOKEN, waitForBatch, type Stack } from '../helpers/stack';
 import { launchChromium } from './helpers/browser';
 import { inPage, localJson, openApp, startAppServer, startClient } from './helpers/hybrid';
@@ -55,12 +55,9 @@ const setTitle = (page: Page, id: string, title: string) => inPage(page, async (
 
 let cut: { page: Page; user: string; snapshotId: string; deltaId: string } | null = null;
 
-test('migrate, keep editing while each batch runs, switch: every edit is in Postgres once', async () => {
-  const user = 'hybrid-cutover-1';
-  const { page, errors } = await openApp(browser, app.origin);
-  expect(await startClient(page, stack.api.url, { token: await stack.mintToken(user) })).toBe('browser');
-
-  let lock: HeldLock = await lockTable(stack, 'preserved_entries');
+/** Starts the migration, holds its batch at preserve, edits meanwhile, lets it finish. */
+async function migrateWhileEditing(page: Page, user: string): Promise<string> {
+  const lock = await lockTable(stack, 'preserved_entries');
   try {
     await page.evaluate(() => { (globalThis as any).migration = (globalThis as any).hc.startMigration(); });
     const snapshotId = await heldAt(user, 'snapshot');
@@ -77,11 +74,16 @@ test('migrate, keep editing while each batch runs, switch: every edit is in Post
     }, { n1: newItem('n1-during-migration', 'Grace Hopper'), inline: INLINE.id, preview: PREVIEW, author: AUTHOR.id });
     await lock.release();
     expect(await page.evaluate(() => (globalThis as any).migration)).toMatchObject({ batchId: snapshotId, status: 'completed' });
-    expect(await inPage(page, (hc) => hc.mode)).toBe('ready');
-    // The snapshot's rows are the snapshot's: the edits are not on the server yet.
-    expect((await q(`SELECT data->>'title' AS t FROM content_items WHERE user_id = $1 AND source_id = $2`, [user, HELLO.id]))[0].t).toBe('Hello world');
+    return snapshotId;
+  } finally {
+    await lock.release();
+  }
+}
 
-    lock = await lockTable(stack, 'preserved_entries');
+/** Switches over, holds the delta batch at preserve, edits meanwhile (into the outbox), lets it finish. */
+async function switchWhileEditing(page: Page, user: string): Promise<{ deltaId: string; switched: any }> {
+  const lock = await lockTable(stack, 'preserved_entries');
+  try {
     await page.evaluate(() => { (globalThis as any).switching = (globalThis as any).hc.switchOver(); });
     const deltaId = await heldAt(user, 'delta');
     await page.waitForFunction(() => (globalThis as any).hc.mode === 'switching');
@@ -94,49 +96,68 @@ test('migrate, keep editing while each batch runs, switch: every edit is in Post
     expect(await inPage(page, (hc) => hc.outbox.state)).toBe('held');
     expect(await inPage(page, (hc) => hc.outbox.size)).toBeGreaterThanOrEqual(3);
     await lock.release();
-    const switched = await page.evaluate(() => (globalThis as any).switching);
-    expect(switched).toMatchObject({ mode: 'api', deltaBatchId: deltaId, changed: expect.any(Number), removed: 1 });
-    await inPage(page, (hc) => hc.outbox.flushed(30000));
-    cut = { page, user, snapshotId, deltaId };
-
-    // Postgres: every edit, each row once.
-    const items = await q(`SELECT source_id, data FROM content_items WHERE user_id = $1 ORDER BY source_id`, [user]);
-    expect(items.map((r: any) => r.source_id).sort()).toEqual([ADA.id, HELLO.id, 'n1-during-migration', 'n2-during-switch'].sort());
-    expect(items.find((r: any) => r.source_id === HELLO.id).data.title).toBe('edited while switching');
-    expect(items.find((r: any) => r.source_id === 'n1-during-migration').data).toEqual({ fullName: 'Grace Hopper' });
-    expect(items.find((r: any) => r.source_id === 'n2-during-switch').data).toEqual({ fullName: 'Katherine Johnson' });
-    const [prefs] = await q(`SELECT preferences FROM user_preferences WHERE user_id = $1`, [user]);
-    expect(prefs.preferences.preview).toEqual(PREVIEW);
-    expect(prefs.preferences.navigation).toEqual(NAV);
-    expect(prefs.preferences.projectContext).toBeUndefined();
-    const [author] = await q(`SELECT schema FROM content_types WHERE user_id = $1 AND source_id = $2`, [user, AUTHOR.id]);
-    expect(author.schema.fields.map((f: any) => f.name)).toEqual(['fullName', 'bio']);
-    for (const t of ['content_items', 'content_types', 'user_preferences', 'websites']) {
-      expect(await q(`SELECT source_id, count(*)::int AS n FROM ${t} WHERE user_id = $1 GROUP BY 1 HAVING count(*) > 1`, [user])).toEqual([]);
-    }
-
-    // The delta batch changed only what changed (its journal, as the report counts it).
-    const report = (await stack.http.get(`/v1/batches/${deltaId}/report`).set('Authorization', `Bearer ${TEST_ADMIN_TOKEN}`)).body;
-    expect(report.changes.content_items).toEqual({ inserted: 1, updated: 1, deleted: 1 }); // n1, HELLO, INLINE (pruned)
-    expect(report.changes.content_types).toEqual({ inserted: 0, updated: 1, deleted: 0 });
-    expect(report.changes.user_preferences).toEqual({ inserted: 0, updated: 1, deleted: 0 });
-    expect(Object.keys(report.changes).sort()).toEqual(['content_items', 'content_types', 'user_preferences']);
-
-    // The API and the browser copy agree.
-    const listed = await inPage(page, (hc) => hc.contentItems.list());
-    expect(listed.map((i: any) => i.id).sort()).toEqual(items.map((r: any) => r.source_id).sort());
-    expect((await localJson(page, 'content-storage')).state.contentItems.map((i: any) => i.id).sort()).toEqual(listed.map((i: any) => i.id).sort());
-
-    // One progress stream: migration stages, then the delta and the switch; fractions within [0, 1].
-    const progress = await page.evaluate(() => (globalThis as any).hcLog.progress as { stage: string; fraction: number | null }[]);
-    const stages = progress.map((p) => p.stage).filter((s, i, all) => s !== all[i - 1]);
-    expect(stages).toEqual(['snapshot', 'upload', 'processing', 'done', 'delta', 'switch']);
-    expect(progress.every((p) => p.fraction === null || (p.fraction >= 0 && p.fraction <= 1))).toBe(true);
-    expect(await page.evaluate(() => (globalThis as any).hcLog.modes)).toEqual(['migrating', 'ready', 'switching', 'api']);
-    expect(errors).toEqual([]);
+    return { deltaId, switched: await page.evaluate(() => (globalThis as any).switching) };
   } finally {
     await lock.release();
   }
+}
+
+/** Every edit is in Postgres, and every row once. */
+async function expectEveryEditOnce(user: string): Promise<string[]> {
+  const items = await q(`SELECT source_id, data FROM content_items WHERE user_id = $1 ORDER BY source_id`, [user]);
+  expect(items.map((r: any) => r.source_id).sort()).toEqual([ADA.id, HELLO.id, 'n1-during-migration', 'n2-during-switch'].sort());
+  expect(items.find((r: any) => r.source_id === HELLO.id).data.title).toBe('edited while switching');
+  expect(items.find((r: any) => r.source_id === 'n1-during-migration').data).toEqual({ fullName: 'Grace Hopper' });
+  expect(items.find((r: any) => r.source_id === 'n2-during-switch').data).toEqual({ fullName: 'Katherine Johnson' });
+  const [prefs] = await q(`SELECT preferences FROM user_preferences WHERE user_id = $1`, [user]);
+  expect(prefs.preferences.preview).toEqual(PREVIEW);
+  expect(prefs.preferences.navigation).toEqual(NAV);
+  expect(prefs.preferences.projectContext).toBeUndefined();
+  const [author] = await q(`SELECT schema FROM content_types WHERE user_id = $1 AND source_id = $2`, [user, AUTHOR.id]);
+  expect(author.schema.fields.map((f: any) => f.name)).toEqual(['fullName', 'bio']);
+  for (const t of ['content_items', 'content_types', 'user_preferences', 'websites']) {
+    expect(await q(`SELECT source_id, count(*)::int AS n FROM ${t} WHERE user_id = $1 GROUP BY 1 HAVING count(*) > 1`, [user])).toEqual([]);
+  }
+  return items.map((r: any) => r.source_id);
+}
+
+/** One progress stream: migration stages, then the delta and the switch; fractions within [0, 1]. */
+async function expectOneProgressStream(page: Page): Promise<void> {
+  const progress = await page.evaluate(() => (globalThis as any).hcLog.progress as { stage: string; fraction: number | null }[]);
+  const stages = progress.map((p) => p.stage).filter((s, i, all) => s !== all[i - 1]);
+  expect(stages).toEqual(['snapshot', 'upload', 'processing', 'done', 'delta', 'switch']);
+  expect(progress.every((p) => p.fraction === null || (p.fraction >= 0 && p.fraction <= 1))).toBe(true);
+  expect(await page.evaluate(() => (globalThis as any).hcLog.modes)).toEqual(['migrating', 'ready', 'switching', 'api']);
+}
+
+test('migrate, keep editing while each batch runs, switch: every edit is in Postgres once', async () => {
+  const user = 'hybrid-cutover-1';
+  const { page, errors } = await openApp(browser, app.origin);
+  expect(await startClient(page, stack.api.url, { token: await stack.mintToken(user) })).toBe('browser');
+  const snapshotId = await migrateWhileEditing(page, user);
+  expect(await inPage(page, (hc) => hc.mode)).toBe('ready');
+  // The snapshot's rows are the snapshot's: the edits are not on the server yet.
+  expect((await q(`SELECT data->>'title' AS t FROM content_items WHERE user_id = $1 AND source_id = $2`, [user, HELLO.id]))[0].t).toBe('Hello world');
+
+  const { deltaId, switched } = await switchWhileEditing(page, user);
+  expect(switched).toMatchObject({ mode: 'api', deltaBatchId: deltaId, changed: expect.any(Number), removed: 1 });
+  await inPage(page, (hc) => hc.outbox.flushed(30000));
+  cut = { page, user, snapshotId, deltaId };
+  const ids = await expectEveryEditOnce(user);
+
+  // The delta batch changed only what changed (its journal, as the report counts it).
+  const report = (await stack.http.get(`/v1/batches/${deltaId}/report`).set('Authorization', `Bearer ${TEST_ADMIN_TOKEN}`)).body;
+  expect(report.changes.content_items).toEqual({ inserted: 1, updated: 1, deleted: 1 }); // n1, HELLO, INLINE (pruned)
+  expect(report.changes.content_types).toEqual({ inserted: 0, updated: 1, deleted: 0 });
+  expect(report.changes.user_preferences).toEqual({ inserted: 0, updated: 1, deleted: 0 });
+  expect(Object.keys(report.changes).sort()).toEqual(['content_items', 'content_types', 'user_preferences']);
+
+  // The API and the browser copy agree.
+  const listed = await inPage(page, (hc) => hc.contentItems.list());
+  expect(listed.map((i: any) => i.id).sort()).toEqual(ids.sort());
+  expect((await localJson(page, 'content-storage')).state.contentItems.map((i: any) => i.id).sort()).toEqual(ids.sort());
+  await expectOneProgressStream(page);
+  expect(errors).toEqual([]);
 });
 
 test('an admin rolls the chain back: the client returns to the browser copy, which is intact', async () => {
