@@ -17,7 +17,7 @@ import { uploadBuilt } from '../upload';
 import type { HybridDb } from './db';
 import { buildDelta, type WatermarkEntry } from './delta';
 import type { Emitter } from './emitter';
-import type { Api } from './http';
+import type { Api, ApiFailure } from './http';
 import type { ModeWatch } from './modeWatch';
 import type { Outbox } from './outbox';
 import { fromUploader } from './progress';
@@ -29,6 +29,9 @@ import type { HybridEvents, HybridOptions, HybridProgress, Mode } from './types'
  * another tab's localStorage write reaching this tab's view of it a little late.
  */
 export const PRUNE_MARGIN_MS = 2000;
+
+const SWITCH_LOCK = 'bsm-hybrid-switch';
+const NO_COUNTS = { changed: 0, added: 0, removed: 0, unchanged: 0 };
 
 export interface SwitchResult {
   mode: Mode;
@@ -108,40 +111,68 @@ export class Cutover {
     return out;
   }
 
-  async switchOver(o: { signal?: AbortSignal } = {}): Promise<SwitchResult> {
-    return this.reporting('delta', async () => {
-      const none = { deltaBatchId: null, changed: 0, added: 0, removed: 0, unchanged: 0 };
-      let mode = await this.watch.refresh();
-      if (mode === 'switching' && this.watch.state?.latestBatchId) return this.finish(this.watch.state.latestBatchId, none, o.signal);
-      if (mode === 'api') return { mode, ...none };
-      if (mode !== 'ready' || !this.watch.state?.latestBatchId) throw new Error(`The server is not ready to switch (mode ${mode}${this.watch.state?.reason ? `: ${this.watch.state.reason}` : ''})`);
-      const base = this.watch.state.latestBatchId;
-      this.progress({ stage: 'delta', fraction: 0, message: 'Taking the delta snapshot' });
-      const dump = await snapshot({ app: this.opts.app ?? 'catalyst-studio' });
-      const pruned = await this.outbox.prune(Date.parse(dump.source.capturedAt) - PRUNE_MARGIN_MS);
-      const delta = buildDelta(dump, await this.watermark(base));
-      const counts = { changed: delta.changed, added: delta.added, removed: delta.removed, unchanged: delta.unchanged };
-      this.progress({ stage: 'delta', fraction: 0.5, message: `Sending the changes since the snapshot: ${delta.changed} changed, ${delta.added} added, ${delta.removed} removed`, detail: { ...counts, pruned } });
-      const res = await this.api.request<{ batchId?: string; id?: string }>('POST', `/v1/batches/${encodeURIComponent(base)}/delta`, {
-        rawBody: delta.file, contentType: 'application/x-ndjson', signal: o.signal,
-      });
-      const deltaBatchId = res.body.batchId ?? res.body.id;
-      if (!deltaBatchId) throw new Error('The server accepted the delta but named no batch');
-      this.progress({ stage: 'delta', fraction: 1, batchId: deltaBatchId, message: `Delta batch ${deltaBatchId} queued` });
-      mode = (await this.finish(deltaBatchId, { deltaBatchId, ...counts }, o.signal)).mode;
-      return { mode, deltaBatchId, ...counts };
-    });
+  /**
+   * Tabs of one origin switch one at a time (a Web Lock): the second finds the server `switching` and
+   * follows the first one's delta instead of sending a second delta against the same base.
+   */
+  switchOver(o: { signal?: AbortSignal } = {}): Promise<SwitchResult> {
+    const locks = (globalThis.navigator as Navigator | undefined)?.locks;
+    const run = () => this.switchOnce(o, false);
+    return this.reporting('delta', () => (locks?.request ? locks.request(SWITCH_LOCK, run) : run()));
   }
 
-  /** Follows the delta batch; once the server says `api`, the outbox goes out. */
-  private async finish(batchId: string, r: Omit<SwitchResult, 'mode'>, signal?: AbortSignal): Promise<SwitchResult> {
-    const { batch } = await this.follow(batchId, 'Switch', signal);
+  private async switchOnce(o: { signal?: AbortSignal }, retried: boolean): Promise<SwitchResult> {
     const mode = await this.watch.refresh();
-    if (batch.status !== 'completed' || mode !== 'api') {
-      throw new Error(`the delta batch ended ${batch.status} and the server says ${mode}${this.watch.state?.reason ? ` (${this.watch.state.reason})` : ''}; writes stay in the outbox`);
+    const running = this.watch.state?.deltaBatchIds.at(-1);
+    if (mode === 'switching' && running) return this.finish(running, { deltaBatchId: running, ...NO_COUNTS }, o.signal);
+    if (mode === 'api') return { mode, deltaBatchId: null, ...NO_COUNTS };
+    if (mode !== 'ready' || !this.watch.state?.latestBatchId) throw new Error(`The server is not ready to switch (mode ${mode}${this.watch.state?.reason ? `: ${this.watch.state.reason}` : ''})`);
+    const sent = await this.sendDelta(this.watch.state.latestBatchId, o.signal, retried);
+    if (!sent) return this.switchOnce(o, true); // another tab's delta got there first: follow that one
+    return this.finish(sent.deltaBatchId, sent, o.signal);
+  }
+
+  /**
+   * Snapshot, compare, send. The outbox is pruned of what the snapshot carried only once the server took
+   * this delta: had another tab's delta (an older snapshot) won, those writes would be carried by nothing.
+   * Null when the server refused it because another delta of the chain is running or done (409).
+   */
+  private async sendDelta(base: string, signal: AbortSignal | undefined, retried: boolean): Promise<Omit<SwitchResult, 'mode'> & { deltaBatchId: string } | null> {
+    this.progress({ stage: 'delta', fraction: 0, message: 'Taking the delta snapshot' });
+    const dump = await snapshot({ app: this.opts.app ?? 'catalyst-studio' });
+    const delta = buildDelta(dump, await this.watermark(base));
+    const counts = { changed: delta.changed, added: delta.added, removed: delta.removed, unchanged: delta.unchanged };
+    this.progress({ stage: 'delta', fraction: 0.5, message: `Sending the changes since the snapshot: ${delta.changed} changed, ${delta.added} added, ${delta.removed} removed`, detail: counts });
+    let res;
+    try {
+      res = await this.api.request<{ batchId: string }>('POST', `/v1/batches/${encodeURIComponent(base)}/delta`, { rawBody: delta.file, contentType: 'application/x-ndjson', signal });
+    } catch (err) {
+      if ((err as ApiFailure).kind === 'exists' && !retried) return null; // delta_in_progress / stale_base
+      throw err;
     }
-    this.outbox.kick();
-    this.progress({ stage: 'switch', fraction: 1, batchId, message: `Switched: reading and writing the API (${this.outbox.size} queued write(s) being sent)` });
-    return { mode, ...r };
+    const pruned = await this.outbox.prune(Date.parse(dump.source.capturedAt) - PRUNE_MARGIN_MS);
+    const deltaBatchId = res.body.batchId;
+    this.progress({ stage: 'delta', fraction: 1, batchId: deltaBatchId, message: `Delta batch ${deltaBatchId} queued`, detail: { ...counts, pruned } });
+    return { deltaBatchId, ...counts };
+  }
+
+  /**
+   * Follows the delta batch; once the server says `api`, the outbox goes out. If the server still says
+   * `switching` (another delta of the chain was accepted meanwhile), that one is followed too.
+   */
+  private async finish(batchId: string, r: Omit<SwitchResult, 'mode'>, signal?: AbortSignal): Promise<SwitchResult> {
+    let id = batchId;
+    for (let round = 0; ; round++) {
+      const { batch } = await this.follow(id, 'Switch', signal);
+      const mode = await this.watch.refresh();
+      const next = this.watch.state?.deltaBatchIds.at(-1);
+      if (mode === 'switching' && next && next !== id && round < 5) { id = next; continue; }
+      if (batch.status !== 'completed' || mode !== 'api') {
+        throw new Error(`the delta batch ended ${batch.status} and the server says ${mode}${this.watch.state?.reason ? ` (${this.watch.state.reason})` : ''}; writes stay in the outbox`);
+      }
+      this.outbox.kick();
+      this.progress({ stage: 'switch', fraction: 1, batchId: id, message: `Switched: reading and writing the API (${this.outbox.size} queued write(s) being sent)` });
+      return { mode, ...r };
+    }
   }
 }

@@ -203,3 +203,27 @@ test('a delta of an unchanged snapshot writes no row', async () => {
   expect(report.changes).toEqual({});
   expect(await q(`SELECT count(*)::int AS n FROM row_journal WHERE batch_id = $1`, [switched.deltaBatchId])).toEqual([{ n: 0 }]);
 });
+
+test('two tabs switch at once: one delta batch (they take turns), both end in api mode, the shared outbox sends each write once', async () => {
+  const user = 'hybrid-cutover-3';
+  const { context, page } = await openApp(browser, app.origin);
+  const token = await stack.mintToken(user);
+  await startClient(page, stack.api.url, { token });
+  expect(await inPage(page, (hc) => hc.startMigration())).toMatchObject({ status: 'completed' });
+  const tab2 = await context.newPage();
+  await tab2.goto(`${app.origin}/studio`);
+  expect(await startClient(tab2, stack.api.url, { token })).toBe('ready');
+
+  // The tabs take turns (a Web Lock): the second finds the first one's switch done (or running, and follows it).
+  const both = await Promise.all([page, tab2].map((p) => inPage(p, (hc) => hc.switchOver())));
+  expect(both.map((r) => r.mode)).toEqual(['api', 'api']);
+  const deltas = await q(`SELECT id, status FROM migration_batches WHERE user_id = $1 AND kind = 'delta'`, [user]);
+  expect(deltas).toEqual([{ id: expect.any(String), status: 'completed' }]);
+  expect(both.map((r) => r.deltaBatchId).filter(Boolean)).toEqual([deltas[0].id]);
+
+  await setTitle(page, HELLO.id, 'tab 1');
+  await setTitle(tab2, ADA.id, 'tab 2');
+  await Promise.all([page, tab2].map((p) => inPage(p, (hc) => hc.outbox.flushed(30000))));
+  const writes = await q(`SELECT coalesce(after, before)->>'source_id' AS id FROM api_writes WHERE user_id = $1 AND table_name = 'content_items' ORDER BY seq`, [user]);
+  expect(writes.map((w: any) => w.id)).toEqual([HELLO.id, ADA.id]);
+});
