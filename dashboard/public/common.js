@@ -39,6 +39,8 @@ const BSM = (() => {
     for (const [k, v] of Object.entries(attrs || {})) {
       if (v === null || v === undefined || v === false) continue;
       if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
+      // Styles through the CSSOM: the page's CSP (style-src 'self') blocks style attributes, not this.
+      else if (k === 'style') Object.assign(node.style, v);
       else node.setAttribute(k, v === true ? '' : String(v));
     }
     for (const c of children.flat()) if (c !== null && c !== undefined) node.append(c instanceof Node ? c : String(c));
@@ -61,7 +63,7 @@ const BSM = (() => {
     const f = p.status === 'completed' ? 1 : p.total > 0 ? Math.min(p.done / p.total, 1) : 0;
     return el('div', { class: `bar ${p.status}${wide ? ' wide' : ''}`, 'data-phase': p.name, 'data-status': p.status, 'data-done': p.done, 'data-total': p.total,
       title: `${p.name}: ${p.status}, ${fmt.num(p.done)} / ${fmt.num(p.total)}`, role: 'img', 'aria-label': `${p.name} ${p.status} ${fmt.num(p.done)} of ${fmt.num(p.total)}` },
-    el('span', { style: `width:${(f * 100).toFixed(1)}%` }));
+    el('span', { style: { width: `${(f * 100).toFixed(1)}%` } }));
   }
 
   function flash(text, kind) {

@@ -75,3 +75,29 @@ test('an item created through the API in a migrated content type blocks the roll
   expect(refused.status).toBe(409);
   expect(refused.body.error.details.apiChanges.changes.some((c: { sourceId: string; op: string }) => c.sourceId === created.body.sourceId)).toBe(true);
 });
+
+test('an API write waiting on a migration page of the same user answers 503 busy with Retry-After, and writes nothing', async () => {
+  const slow = await startStack({ workers: false, config: { PHASE_LOCK_TIMEOUT_MS: '200' } });
+  try {
+    const t = await slow.mintToken('busy-user');
+    const site = await slow.http.post('/v1/websites').set('Authorization', `Bearer ${t}`).send({ name: 'Busy' });
+    expect(site.status).toBe(201);
+    // Hold the user's row lock as a migration page does (jobs/write/userLock.ts).
+    const qr = slow.api.deps.ds.createQueryRunner();
+    await qr.connect();
+    await qr.startTransaction();
+    await qr.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, ['bsm:user-rows:busy-user']);
+    try {
+      const res = await slow.http.patch(`/v1/websites/${site.body.id}`).set('Authorization', `Bearer ${t}`).send({ name: 'Changed' });
+      expect(res.status).toBe(503);
+      expect(res.body.error.code).toBe('busy');
+      expect(res.headers['retry-after']).toBe('2');
+    } finally {
+      await qr.rollbackTransaction();
+      await qr.release();
+    }
+    expect((await slow.http.get(`/v1/websites/${site.body.id}`).set('Authorization', `Bearer ${t}`)).body.name).toBe('Busy');
+  } finally {
+    await slow.close();
+  }
+});

@@ -29,6 +29,11 @@ const ChatOut = z.object({
   messages: z.array(Message), timestamp: IsoDate.optional(), version: z.string().optional(), metadata: JsonObject,
   storageMetadata: JsonObject.nullable().describe('The StorageMetadata record (catalyst:metadata:<sessionId>), null if there was none'),
 }).describe('PersistedChat as the app stored it, plus its StorageMetadata');
+const AiPrompt = z.object({
+  id: z.uuid(), sourceId: z.string().describe('The website id of its key ai_prompt_<websiteId>'),
+  websiteId: z.uuid().nullable().describe('null when that website is not in the database'),
+  original: z.string(), processed: JsonObject.optional(), timestamp: z.number().optional().describe('Date.now() when it was written, as the app stored it'),
+}).describe('InitialPromptData (sessionStorage ai_prompt_<websiteId>) as the app stored it');
 const ChatSummary = z.object({
   id: z.uuid(), sourceId: z.string(), schemaVersion: z.string().nullable(), savedAt: IsoDate.nullable(), messageCount: z.number().int(),
 });
@@ -36,6 +41,12 @@ const ChatSummary = z.object({
 async function tagged(db: Db, sql: string, args: unknown[]): Promise<Loaded[]> {
   const rows: { r: RowJson; etag: string }[] = await db.query(sql, args);
   return rows.map((x) => ({ r: x.r, etag: quote(x.etag) }));
+}
+
+/** Row → InitialPromptData (timestamp back to epoch milliseconds, as the app wrote it). */
+function promptShape(p: RowJson) {
+  const at = iso(p.prompted_at);
+  return { id: p.id, sourceId: p.source_id, websiteId: (p.website_id as string | null) ?? null, original: p.original as string, ...compact({ processed: p.processed, timestamp: at ? Date.parse(at) : null }) };
 }
 
 function contextFields(c: RowJson, websiteSourceId: string) {
@@ -113,6 +124,25 @@ export const aiDataRoutes = [
       const s = await mustFind(db, 'chat_sessions', { user_id: req.caller.userId }, req.params.id, 'Chat session');
       const messages = await tagged(db, `SELECT to_jsonb(t) AS r, ${etagSql('t')} AS etag FROM chat_messages t WHERE t.chat_session_id = $1 AND t.user_id = $2 ORDER BY t.position, t.id`, [s.r.id, req.caller.userId]);
       return { body: chatShape(s.r, messages.map((x) => x.r)), etag: combineTags([s.etag, ...messages.map((x) => x.etag)]) };
+    },
+  }),
+  route({
+    method: 'get', path: '/v1/ai-prompts', operationId: 'listAiPrompts', tag, auth: 'user',
+    summary: "List the user's initial website prompts (one per website, as sessionStorage held them)",
+    responses: { 200: { description: 'The prompts', schema: z.array(AiPrompt) }, ...errors(401, 403) },
+    handler: async (req) => {
+      const rows: { r: RowJson }[] = await req.deps.ds.query(`SELECT to_jsonb(t) AS r FROM ai_prompts t WHERE t.user_id = $1 ORDER BY t.prompted_at NULLS LAST, t.id`, [req.caller.userId]);
+      return { body: rows.map((x) => promptShape(x.r)) };
+    },
+  }),
+  route({
+    method: 'get', path: '/v1/ai-prompts/:id', operationId: 'getAiPrompt', tag, auth: 'user',
+    summary: 'Get an initial website prompt (by server id or the website id of its key)', params: IdParams,
+    requestHeaders: { 'If-None-Match': 'Optional: an ETag you hold; 304 if unchanged' },
+    responses: { 200: { description: 'The prompt', schema: AiPrompt, headers: ETAG_HEADER }, ...errors(304, 401, 403, 404) },
+    handler: async (req: DataRequest<{ id: string }>) => {
+      const p = await mustFind(req.deps.ds, 'ai_prompts', { user_id: req.caller.userId }, req.params.id, 'AI prompt');
+      return { body: promptShape(p.r), etag: p.etag };
     },
   }),
 ];

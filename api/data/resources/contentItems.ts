@@ -165,7 +165,8 @@ export const contentItemRoutes = [
       withApiWrite(req, async (m) => {
         const w = await loadWebsite(m, req, req.params.websiteId);
         const sourceId = req.body.sourceId ?? randomUUID();
-        const row = await buildRow(m, req, w.r, sourceId, req.body, req.body.createdAt ?? new Date().toISOString());
+        const now = new Date().toISOString();
+        const row = await buildRow(m, req, w.r, sourceId, { ...req.body, updatedAt: req.body.updatedAt ?? req.body.createdAt ?? now }, req.body.createdAt ?? now);
         const [taken] = await m.query(`SELECT website_id FROM content_items WHERE id = $1`, [row.id]);
         if (taken) throw new AppError(409, 'already_exists', `A content item with id ${JSON.stringify(sourceId)} exists already${taken.website_id === w.r.id ? '' : ' (in another website)'}; update it instead.`, { id: row.id });
         await writeApiRows(m, 'content_items', [row]);
