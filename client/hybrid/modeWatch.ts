@@ -77,7 +77,9 @@ export class ModeWatch {
     this.confirmed = true;
     await this.db.setMeta('cutover', state).catch(() => undefined);
     if (previous !== state.mode || !wasConfirmed) {
-      await this.onChange({ mode: state.mode, previous, confirmed: true });
+      // What a transition does (flush, discard) must not make the mode itself unknowable.
+      await Promise.resolve(this.onChange({ mode: state.mode, previous, confirmed: true }))
+        .catch((err) => console.error('bsm hybrid client: acting on the new mode failed', err));
       if (previous !== state.mode) {
         this.channel?.postMessage({ mode: state.mode });
         this.events.emit('mode', { mode: state.mode, previous, state });
