@@ -12,7 +12,7 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import type { ApiDeps } from '../api/context';
-import { etagSql } from '../api/data/etag';
+import { itemsPageSql } from '../api/data/resources/contentItems';
 import { decodeCursor, findRow, type Db } from '../api/data/rows';
 import { resolveCaller } from '../api/middleware/auth';
 
@@ -79,21 +79,8 @@ export function poolAsDb(pool: Pool): Db {
   return { query: async (sql: string, params?: unknown[]) => (await pool.query(sql, params)).rows } as unknown as Db;
 }
 
-/** Mirrors api/data/resources/contentItems.ts (SELECT and the list handler's WHERE/ORDER/LIMIT). */
-const ITEMS_SELECT = `SELECT to_jsonb(t) AS r, ${etagSql('t')} AS etag, ct.source_id AS type_source FROM content_items t JOIN content_types ct ON ct.id = t.content_type_id`;
 /** Mirrors the list handler of api/data/resources/contentTypes.ts. */
 const TYPES_SQL = `SELECT to_jsonb(t) AS r FROM content_types t WHERE t.website_id = $1 AND t.user_id = $2 ORDER BY t.created_at, t.id`;
-
-export function itemsPageSql(opts: { byType: boolean; cursor: boolean }): string {
-  let where = `t.website_id = $1 AND t.user_id = $2`;
-  let n = 2;
-  if (opts.byType) where += ` AND t.content_type_id = $${++n}`;
-  if (opts.cursor) {
-    where += ` AND (t.created_at, t.id) > ($${n + 1}::timestamptz, $${n + 2}::uuid)`;
-    n += 2;
-  }
-  return `${ITEMS_SELECT} WHERE ${where} ORDER BY t.created_at, t.id LIMIT $${n + 1}`;
-}
 
 export interface Caller {
   adminToken: string;
