@@ -3,7 +3,7 @@
  */
 import express, { Router } from 'express';
 import type { ApiDeps } from './context';
-import { mintToken } from './handlers/admin/mintToken';
+import { listTokens, mintToken, revokeToken } from './handlers/admin/tokens';
 import { listBatches } from './handlers/admin/listBatches';
 import { listAudit } from './handlers/admin/listAudit';
 import { retryBatchHandler, rollbackBatchHandler, verifyBatchHandler } from './handlers/admin/batchActions';
@@ -59,6 +59,8 @@ export function createRoutes(deps: ApiDeps): Router {
 
   r.get('/v1/admin/batches', adminRead, listBatches(deps));
   r.post('/v1/admin/tokens', admin, jsonBody, mintToken(deps));
+  r.get('/v1/admin/tokens', adminRead, listTokens(deps));
+  r.delete('/v1/admin/tokens/:id', admin, revokeToken(deps));
   r.post('/v1/admin/batches/:id/retry', admin, jsonBody, batchProvider(deps), retryBatchHandler(deps));
   r.post('/v1/admin/batches/:id/rollback', admin, jsonBody, batchProvider(deps), rollbackBatchHandler(deps));
   r.post('/v1/admin/batches/:id/verify', admin, batchProvider(deps), verifyBatchHandler(deps));
