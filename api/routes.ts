@@ -59,7 +59,7 @@ export function createRoutes(deps: ApiDeps): Router {
 
   r.get('/v1/admin/batches', adminRead, listBatches(deps));
   r.post('/v1/admin/tokens', admin, jsonBody, mintToken(deps));
-  r.post('/v1/admin/batches/:id/retry', admin, batchProvider(deps), retryBatchHandler(deps));
+  r.post('/v1/admin/batches/:id/retry', admin, jsonBody, batchProvider(deps), retryBatchHandler(deps));
   r.post('/v1/admin/batches/:id/rollback', admin, jsonBody, batchProvider(deps), rollbackBatchHandler(deps));
   r.post('/v1/admin/batches/:id/verify', admin, batchProvider(deps), verifyBatchHandler(deps));
   r.get('/v1/admin/audit', adminRead, listAudit(deps));

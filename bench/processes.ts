@@ -6,8 +6,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import * as path from 'node:path';
+import IORedis from 'ioredis';
 
 export const ROOT = path.resolve(__dirname, '..');
 
@@ -19,7 +20,8 @@ export interface Service {
   stop(): Promise<void>;
 }
 
-export function startService(name: string, script: string, env: Record<string, string>, nodeFlags: string[] = []): Service {
+/** `maxLines`: keep only about the last that many lines (a loaded API logs one line per request). */
+export function startService(name: string, script: string, env: Record<string, string>, nodeFlags: string[] = [], maxLines = Infinity): Service {
   const proc = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', script], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let partial = '';
@@ -28,6 +30,7 @@ export function startService(name: string, script: string, env: Record<string, s
     const parts = text.split('\n');
     partial = parts.pop() ?? '';
     lines.push(...parts.filter(Boolean));
+    if (lines.length > 2 * maxLines) lines.splice(0, lines.length - maxLines);
   };
   proc.stdout!.on('data', collect);
   proc.stderr!.on('data', collect);
@@ -103,4 +106,67 @@ export function describeProcess(pid: number, script: string): string {
     helpers.push(`child ${c} = esbuild transform service (tsx), ${procMB(Number(c), 'VmRSS').toFixed(0)} MB, not counted`);
   }
   return [`pid ${pid}: ${cmdline.replace(ROOT + path.sep, '')}`, ...helpers].join('; ');
+}
+
+const CLK_TCK = 100; // USER_HZ: the unit of /proc/<pid>/stat times on Linux (getconf CLK_TCK), 100 on every mainstream build
+
+/** CPU seconds (user + system) a process has used so far; 0 once it is gone. */
+export function procCpuSeconds(pid: number): number {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return 0;
+  }
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // after "pid (comm) ": state is field 3
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime: fields 14 and 15
+}
+
+/**
+ * Local ports of `pid`'s TCP connections to `remotePort` (e.g. its Postgres pool), from its socket fds and
+ * /proc/<pid>/net/tcp{,6}: the API's backends are then found in pg_stat_activity by client_port.
+ */
+export function tcpClientPorts(pid: number, remotePort: number): number[] {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const ports: number[] = [];
+  for (const table of ['tcp', 'tcp6']) {
+    for (const line of readFileSync(`/proc/${pid}/net/${table}`, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10 || !inodes.has(f[9])) continue;
+      if (parseInt(f[2].split(':')[1], 16) === remotePort) ports.push(parseInt(f[1].split(':')[1], 16));
+    }
+  }
+  return ports;
+}
+
+/** An uploader token for `userId`, minted through the admin API as an operator would. */
+export async function mintToken(base: string, adminToken: string, userId = 'bench-user'): Promise<string> {
+  const res = await fetch(`${base}/v1/admin/tokens`, {
+    method: 'POST', headers: { Authorization: `Bearer ${adminToken}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ userId }),
+  });
+  if (res.status !== 201) throw new Error(`minting a token failed: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { token: string }).token;
+}
+
+/** Removes every Redis key under the bench's queue prefix. */
+export async function dropRedisKeys(url: string, prefix: string): Promise<void> {
+  const redis = new IORedis(url);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    await redis.quit();
+  }
 }

@@ -4,7 +4,11 @@
  * the end-to-end figures beside baselines measured in the same run, and the worker's peak RSS against the
  * 300 MB target. Everything it creates (schema, Redis keys, files) is removed at the end.
  *
+ * Then the read path (bench/readPath.ts): the data API's content-type and content-item lists under load,
+ * beside the same SQL straight through pg; its rows join the table.
+ *
  *   BENCH_MB=50 npm run bench        # quicker
+ *   BENCH_ONLY=read npm run bench    # the read path only (about 2 minutes)
  *
  * The worker is started with the node flags of `npm run worker` (package.json: --max-old-space-size, without
  * which V8 on a large machine lets the heap grow to ~4x the live set before collecting). For diagnosis,
@@ -15,15 +19,15 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import IORedis from 'ioredis';
 import { Client } from 'pg';
 import * as tus from 'tus-js-client';
 import { z } from 'zod';
-import { loadConfig } from '../core/config';
+import { loadConfig, type Config } from '../core/config';
 import { insertRate, ndjsonReadRate, sha256Rate, timeIt, type Rate } from './baselines';
 import { generateCatalystDump } from './generate';
-import { describeProcess, npmScriptFlags, procMB, runOnce, startService, waitForLine, type Service } from './processes';
-import { printReport } from './report';
+import { describeProcess, dropRedisKeys, mintToken, npmScriptFlags, procMB, runOnce, startService, waitForLine, type Service } from './processes';
+import { measureReadPath, type ReadPathResult, type ReadPathSettings } from './readPath';
+import { printReadPath, printReport, type Report } from './report';
 
 const Settings = z.object({
   BENCH_MB: z.coerce.number().positive().default(500),
@@ -31,6 +35,18 @@ const Settings = z.object({
   BENCH_TARGET_RSS_MB: z.coerce.number().positive().default(300),
   /** Extra node flags for the worker only, for diagnosis (e.g. --max-old-space-size=160 shows what must fit). */
   BENCH_WORKER_NODE_OPTIONS: z.string().default(''),
+  /** `read`: only the read path (quick); `pipeline`: only upload + migration. Default: both. */
+  BENCH_ONLY: z.enum(['read', 'pipeline']).optional(),
+  BENCH_READ_SECONDS: z.coerce.number().positive().default(10),
+  BENCH_READ_ROUNDS: z.coerce.number().int().positive().default(5),
+  BENCH_READ_WARMUP_SECONDS: z.coerce.number().positive().default(2),
+  BENCH_READ_CONNECTIONS: z.coerce.number().int().positive().default(20),
+  BENCH_READ_SERIAL_SECONDS: z.coerce.number().min(0).default(3),
+  BENCH_READ_ITEMS: z.coerce.number().int().positive().default(100_000),
+  BENCH_READ_TYPES: z.coerce.number().int().positive().default(20),
+  BENCH_READ_OTHER_WEBSITES: z.coerce.number().int().min(0).default(20),
+  /** Extra node flags for the read path's API only, for diagnosis (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"). */
+  BENCH_API_NODE_FLAGS: z.string().default(''),
 });
 
 const MB = 1e6;
@@ -39,6 +55,29 @@ const TERMINAL = ['completed', 'needs_attention', 'failed'];
 async function main(): Promise<void> {
   const settings = Settings.parse(process.env);
   const app = loadConfig();
+  const read: ReadPathSettings = {
+    seconds: settings.BENCH_READ_SECONDS, rounds: settings.BENCH_READ_ROUNDS, warmupSeconds: settings.BENCH_READ_WARMUP_SECONDS,
+    connections: settings.BENCH_READ_CONNECTIONS, serialSeconds: settings.BENCH_READ_SERIAL_SECONDS,
+    items: settings.BENCH_READ_ITEMS, types: settings.BENCH_READ_TYPES, otherWebsites: settings.BENCH_READ_OTHER_WEBSITES,
+    apiNodeFlags: settings.BENCH_API_NODE_FLAGS.split(/\s+/).filter(Boolean),
+  };
+  if (settings.BENCH_ONLY === 'read') {
+    const result = await measureReadPath(app, read, log);
+    printReadPath(result);
+    if (readPathFailed(result)) process.exitCode = 1;
+    return;
+  }
+  const report = await pipeline(settings, app);
+  // After the pipeline's processes are gone, so that the two do not compete for the CPU.
+  if (settings.BENCH_ONLY !== 'pipeline') report.readPath = await measureReadPath(app, read, log);
+  printReport(report);
+  if (report.status !== 'completed' || (report.readPath && readPathFailed(report.readPath))) process.exitCode = 1;
+}
+
+const readPathFailed = (r: ReadPathResult) => r.scenarios.some((s) => s.api.failures > 0 || s.pg.failures > 0);
+
+/** Upload + migration of a generated dump: the pipeline's figures (printed by the caller). */
+async function pipeline(settings: z.infer<typeof Settings>, app: Config): Promise<Report> {
   const id = randomBytes(4).toString('hex');
   const schema = `bench_${id}`;
   const prefix = `bsmbench-${id}`;
@@ -113,11 +152,10 @@ async function main(): Promise<void> {
       sha256: await sha256Rate(file, dump.bytes),
       insert: await insertRate(app.DATABASE_URL, schema),
     };
-    printReport({
+    return {
       dump, status, totalSeconds, uploadSeconds: upload.seconds, verifyMs, migrationSeconds: batch.seconds, phases,
       workerPeak, apiPeak, targetMb: settings.BENCH_TARGET_RSS_MB, peakByPhase, workerProc, baselines,
-    });
-    if (status !== 'completed') process.exitCode = 1;
+    };
   } finally {
     for (const s of services.reverse()) await s.stop();
     await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
@@ -129,14 +167,6 @@ async function main(): Promise<void> {
 
 function log(msg: string): void {
   process.stderr.write(`[bench] ${msg}\n`);
-}
-
-async function mintToken(base: string, adminToken: string): Promise<string> {
-  const res = await fetch(`${base}/v1/admin/tokens`, {
-    method: 'POST', headers: { Authorization: `Bearer ${adminToken}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ userId: 'bench-user' }),
-  });
-  if (res.status !== 201) throw new Error(`minting a token failed: ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { token: string }).token;
 }
 
 function tusUpload(base: string, token: string, file: string, dump: { bytes: number; sha256: string }, chunkMiB: number): Promise<string> {
@@ -167,20 +197,6 @@ async function waitForBatch(db: Client, schema: string, batchId: string, worker:
     const [row] = (await db.query(`SELECT status FROM "${schema}".migration_batches WHERE id = $1`, [batchId])).rows;
     if (row && TERMINAL.includes(row.status)) return row.status;
     await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-async function dropRedisKeys(url: string, prefix: string): Promise<void> {
-  const redis = new IORedis(url);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    await redis.quit();
   }
 }
 

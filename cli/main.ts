@@ -4,7 +4,7 @@
  *
  *   bsm upload <dump-file> [--website-id ID] [--wait]   upload a dump (JSON, or NDJSON for .ndjson/.jsonl)
  *   bsm status <batch> [--json]                         status and phases
- *   bsm retry <batch>                                   retry what failed / re-apply a rolled-back batch
+ *   bsm retry <batch> [--force]                         retry what failed / re-apply a rolled-back batch
  *   bsm rollback <batch> [--force] [--wait]             roll back (forced: with the later batches)
  *   bsm verify <batch>                                  verify the batch's rows again
  *   bsm batches [--status S] [--user U] [--limit N]     list batches
@@ -77,7 +77,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'retry': {
-      const r = await call(ctx, 'POST', `/v1/admin/batches/${need()}/retry`);
+      const r = await call(ctx, 'POST', `/v1/admin/batches/${need()}/retry`, { force: Boolean(values.force) });
       process.stdout.write(`batch ${r.batchId} ${r.status} (run ${r.run}${r.retried.length ? `, retried ${r.retried.join(', ')}` : ''})\n`);
       return 0;
     }
@@ -115,7 +115,7 @@ const USAGE = `bsm — browser-storage-migrator command line (BSM_URL, BSM_TOKEN
 
   bsm upload <dump-file> [--website-id ID] [--wait]   upload a dump (JSON, or NDJSON for .ndjson/.jsonl)
   bsm status <batch> [--json]                         status and phases
-  bsm retry <batch>                                   retry what failed / re-apply a rolled-back batch
+  bsm retry <batch> [--force]                         retry what failed / re-apply a rolled-back batch
   bsm rollback <batch> [--force] [--wait]             roll back (forced: with the later batches)
   bsm verify <batch>                                  verify the batch's rows again
   bsm batches [--status S] [--user U] [--limit N]     list batches

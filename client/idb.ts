@@ -10,6 +10,7 @@
  * - Our connection closes itself on `versionchange`, so the app is never blocked from upgrading.
  */
 import { encodeValue } from './encode';
+import { isHybridDb } from './hybrid/db';
 import type { DatabaseDump, IndexDump, RecordDump, StoreDump } from './types';
 
 export interface ReadIdbOptions {
@@ -140,9 +141,15 @@ export async function readDatabase(name: string, opts: ReadIdbOptions = {}): Pro
   }
 }
 
+/**
+ * Every database of the app. The hybrid client's own database (its outbox, ETags and conflict log) is
+ * not the app's data: like the uploader's resume keys it stays out of every dump, so a snapshot taken
+ * during the cutover does not carry the machinery that moves it.
+ */
 export async function readAllDatabases(opts: ReadIdbOptions = {}): Promise<DatabaseDump[]> {
   const out: DatabaseDump[] = [];
   for (const name of await listDatabases(opts.databases)) {
+    if (isHybridDb(name)) continue;
     const db = await readDatabase(name, opts);
     if (db) out.push(db);
   }

@@ -32,3 +32,13 @@ export async function migrate(opts: MigrateOptions): Promise<MigrationResult> {
   opts.onProgress?.({ stage: 'snapshot', summary: built.summary });
   return uploadBuilt(dump, built, opts);
 }
+
+// The hybrid data client (cutover from browser storage to the API): see README.md, "Cutover".
+export { createHybridClient } from './hybrid/client';
+export type { HybridClient } from './hybrid/client';
+export type { SwitchResult } from './hybrid/cutover';
+export { CATALYST_KEYS } from './hybrid/catalyst';
+export type { ContentItem, ContentType, PreferenceSection } from './hybrid/catalyst';
+export { HYBRID_DB_NAME } from './hybrid/db';
+export { ApiFailure } from './hybrid/http';
+export type * from './hybrid/types';

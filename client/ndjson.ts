@@ -16,10 +16,22 @@ export interface SerializedDump {
   summary: DumpSummary;
 }
 
+/** An entry's reference (what a delta's removal names) and its value as the line carries it. */
+export interface EntryRef {
+  area: 'localStorage' | 'sessionStorage' | 'indexedDB';
+  db?: string;
+  store?: string;
+  /** The Web Storage key, or the §1c-encoded IndexedDB key. */
+  key: unknown;
+  value: unknown;
+}
+
 /** One entry line (without its newline) and the tallies its bytes count towards (total excluded). */
 export interface EntryLine {
   line: string;
   tallies: Tally[];
+  /** The entry itself (no copy: the dump's own objects), for deltas to compare and to name removals. */
+  entry: EntryRef;
 }
 
 /** UTF-8 byte length without encoding (JSON.stringify output has no lone surrogates: it escapes them). */
@@ -60,7 +72,7 @@ export function trailerLine(entries: number): string {
  */
 export function* entryLines(dump: Dump, summary: DumpSummary): Generator<EntryLine> {
   for (const area of ['localStorage', 'sessionStorage'] as const) {
-    for (const { key, value } of dump[area]) yield { line: JSON.stringify({ area, key, value }), tallies: [summary[area]] };
+    for (const { key, value } of dump[area]) yield { line: JSON.stringify({ area, key, value }), tallies: [summary[area]], entry: { area, key, value } };
   }
   for (const db of dump.indexedDB) {
     const dbTally = { name: db.name, version: db.version, ...tally(), stores: [] as DumpSummary['databases'][number]['stores'] };
@@ -72,7 +84,7 @@ export function* entryLines(dump: Dump, summary: DumpSummary): Generator<EntryLi
       const schema = { keyPath: s.keyPath, autoIncrement: s.autoIncrement, ...(s.indexes.length ? { indexes: s.indexes } : {}) };
       for (const r of s.records) {
         const line = JSON.stringify({ area: 'indexedDB', db: db.name, dbVersion: db.version, store: s.name, ...schema, key: r.key, value: r.value });
-        yield { line, tallies: [summary.indexedDB, dbTally, storeTally] };
+        yield { line, tallies: [summary.indexedDB, dbTally, storeTally], entry: { area: 'indexedDB', db: db.name, store: s.name, key: r.key, value: r.value } };
       }
     }
   }

@@ -44,3 +44,26 @@ export function writeResult<T = Record<string, unknown>>(res: unknown): { rows: 
   if (Array.isArray(res) && res.length === 2 && Array.isArray(res[0]) && typeof res[1] === 'number') return { rows: res[0] as T[], count: res[1] };
   return { rows: (Array.isArray(res) ? res : []) as T[], count: Array.isArray(res) ? res.length : 0 };
 }
+
+/**
+ * Names of the migrations (entities/migrations) this code needs that the database has not applied: a
+ * fresh database, or code deployed before `npm run migrate` ran. The API answers /readyz 503 and a worker
+ * does not take jobs while any is pending.
+ */
+export async function pendingMigrations(ds: DataSource): Promise<string[]> {
+  const wanted = MIGRATIONS.map((m) => new m().name ?? m.name);
+  const [{ present }] = await ds.query(`SELECT to_regclass('schema_migrations') IS NOT NULL AS present`);
+  if (!present) return wanted;
+  const applied = new Set((await ds.query(`SELECT name FROM schema_migrations`)).map((r: { name: string }) => r.name));
+  return wanted.filter((n) => !applied.has(n));
+}
+
+/** Resolves once no migration is pending; `waiting` is told once which ones it waits for. */
+export async function whenMigrated(ds: DataSource, waiting: (pending: string[]) => void, intervalMs = 2000): Promise<void> {
+  for (let told = false; ; told = true) {
+    const pending = await pendingMigrations(ds);
+    if (pending.length === 0) return;
+    if (!told) waiting(pending);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}

@@ -28,6 +28,8 @@ export class BatchRow {
   @PrimaryColumn('uuid', { name: 'row_id' }) rowId: string;
   @Column('varchar', { length: 40 }) phase: string;
   @Column('char', { length: 32 }) checksum: string;
+  /** The entry of the batch the row came from (NULL: none, e.g. a website created for global data). */
+  @Column('integer', { name: 'entry_seq', nullable: true }) entrySeq: number | null;
 }
 
 /** An element of an entry that could not be migrated (e.g. one content item of many), with the reason. */

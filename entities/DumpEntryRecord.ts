@@ -15,7 +15,8 @@ export class DumpEntryRecord {
   @PrimaryColumn('integer') seq: number;
   @Column('varchar', { length: 20 }) area: string;
   @Column('text', { name: 'db_name', nullable: true }) dbName: string | null;
-  @Column('integer', { name: 'db_version', nullable: true }) dbVersion: number | null;
+  /** IndexedDB versions go up to 2^53−1 (bigint; node-postgres reads it back as a decimal string). */
+  @Column('bigint', { name: 'db_version', nullable: true }) dbVersion: string | null;
   @Column('text', { name: 'store_name', nullable: true }) storeName: string | null;
   /** localStorage/sessionStorage key, or the JSON of the IndexedDB key. */
   @Column('text', { name: 'entry_key' }) entryKey: string;

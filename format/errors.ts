@@ -11,6 +11,7 @@ export type DumpErrorCode =
   | 'dump_unsupported_version' // a header of another version
   | 'dump_invalid_entry' // an entry (or 1a record / kv item) breaks the schema
   | 'dump_invalid_structure' // 1a document shape: wrong container types, misplaced keys
+  | 'dump_missing_array' // 1a document without its localStorage / sessionStorage / indexedDB array
   | 'dump_invalid_trailer' // a line with "end" that is not a valid trailer
   | 'dump_trailing_data' // a non-blank line after the trailer
   | 'dump_truncated' // input ended early (no trailer, unterminated document)
@@ -20,6 +21,7 @@ export type DumpErrorCode =
   | 'dump_unsupported_value' // encodeValue: something structured clone cannot hold
   | 'dump_unsupported_encoding' // openDump called with neither 'json' nor 'ndjson'
   | 'dump_entry_too_large' // one NDJSON line longer than NDJSON_LIMITS.maxLineChars
+  | 'dump_value_too_deep' // an IndexedDB key/value or the source nested deeper than MAX_VALUE_DEPTH (bounds.ts)
   | 'dump_removal_outside_delta'; // {"op":"delete"} in a dump that is not a delta (docs/cutover.md)
 
 /** A schema problem, stripped of the offending input (zod can be told to echo it). */

@@ -2,6 +2,7 @@
 export * from './types';
 export { DumpFormatError, isDumpFormatError } from './errors';
 export type { DumpErrorCode, DumpErrorDetails, DumpIssue } from './errors';
+export { isStorableText, jsonTextTooDeep, MAX_VALUE_DEPTH } from './bounds';
 export { decodeValue, encodeValue, isTagged, isBinaryValue } from './codec';
 export type { BinaryValue, BlobValue, BufferSourceValue, BufferKind } from './codec';
 export {

@@ -14,7 +14,7 @@ import { DumpFormatError, describeIssues, formatPath, toIssues } from './errors'
 import { jsonTokenBatches, JsonSyntaxError, type JsonToken } from './jsonTokens';
 import { DocDatabaseSchema, DocKvItemSchema, DocRecordSchema, DocStoreSchema } from './schema';
 import type { DumpEntry, DumpHeader, DumpInput, DumpReader, IdbEntry } from './types';
-import { checkFormat, checkHeader, checkVersion, invalidEntry, type Where } from './validate';
+import { checkDepth, checkFormat, checkHeader, checkVersion, invalidEntry, type Where } from './validate';
 import { ValueBuilder } from './valueBuilder';
 import type { z } from 'zod';
 
@@ -29,6 +29,7 @@ type ArrayCtx =
   | { kind: 'dbArray' | 'storeArray' | 'recordArray'; index: number };
 type Ctx = { kind: 'root' } | ObjectCtx | ArrayCtx;
 
+const ENTRY_ARRAYS = ['localStorage', 'sessionStorage', 'indexedDB'] as const;
 const ARRAY_NAME = { dbArray: 'indexedDB', storeArray: 'stores', recordArray: 'records' } as const;
 
 function structure(message: string, where: Where): DumpFormatError {
@@ -44,6 +45,8 @@ class DocumentWalker {
   ready: DumpEntry | undefined;
   private readonly seen: Partial<Record<'format' | 'version' | 'source', unknown>> = {};
   private readonly stack: Ctx[] = [{ kind: 'root' }];
+  /** §1a's entry arrays met so far: all three are required, even when empty. */
+  private readonly arrays = new Set<string>();
   private builder: { b: ValueBuilder; done: (v: unknown) => void } | undefined;
   private count = 0;
   private closed = false;
@@ -107,6 +110,7 @@ class DocumentWalker {
         return this.build(t, (v) => this.headerField(key, v));
       }
       if (key === 'localStorage' || key === 'sessionStorage' || key === 'indexedDB') {
+        this.arrays.add(key);
         this.entriesStarted = true;
         const arr: ArrayCtx = key === 'indexedDB' ? { kind: 'dbArray', index: -1 } : { kind: 'kvArray', area: key, index: -1 };
         return this.enterArray(t, arr, key);
@@ -142,6 +146,7 @@ class DocumentWalker {
       this.build(t, (v) => {
         const rec = DocRecordSchema.safeParse(v);
         if (!rec.success) throw invalidEntry(rec.error, this.where(), 'indexedDB');
+        checkDepth(rec.data, this.where());
         const db = this.nearest('db').meta!;
         const store = this.nearest('store').meta!;
         // The store-level fields are copied onto each entry, as in the §1b line form.
@@ -207,6 +212,14 @@ class DocumentWalker {
   finish(): void {
     if (!this.closed) throw new DumpFormatError('dump_truncated', 'The JSON document ended before its closing "}": the upload was cut off. Send the complete dump again.', this.where());
     if (!this.headerValid) this.validateHeader();
+    // §1a: "localStorage", "sessionStorage" and "indexedDB" are part of the document, [] when empty. A
+    // missing one cannot be told from an exporter that lost an area, so the dump is refused.
+    const missing = ENTRY_ARRAYS.filter((a) => !this.arrays.has(a));
+    if (missing.length > 0) {
+      throw new DumpFormatError('dump_missing_array',
+        `The dump has no ${missing.map((a) => `"${a}"`).join(', ')} array: a JSON dump (CONTRACT §1a) carries all of "localStorage", ` +
+        '"sessionStorage" and "indexedDB", [] when the browser held nothing there. Export the dump again.', { missing });
+    }
   }
 }
 

@@ -4,6 +4,7 @@
  * schemas then check everything else.
  */
 import { z } from 'zod';
+import { MAX_VALUE_DEPTH, STORABLE_TEXT, depthExceeds, findUnstorable } from './bounds';
 import { isIsoDateTime } from './codec';
 import { DUMP_FORMAT, DUMP_VERSION } from './types';
 
@@ -15,12 +16,27 @@ const isoDateTime = z.string().refine(isIsoDateTime, {
   message: 'must be an ISO 8601 date-time, e.g. 2026-11-28T10:00:00.000Z',
 });
 
-/** §1a: "all optional but capturedAt"; extra fields are kept. */
+/**
+ * §1a: "all optional but capturedAt"; extra fields are kept. The header is kept as jsonb with its batch,
+ * so no string or key in it may hold what Postgres cannot store (U+0000, a lone surrogate), and it nests
+ * no deeper than an entry value may: refused here (400) rather than failing the request after the dump
+ * was stored.
+ */
 export const SourceSchema = z.looseObject({
   app: z.string().optional(),
   origin: z.string().optional(),
   userAgent: z.string().optional(),
   capturedAt: isoDateTime,
+}).superRefine((source, ctx) => {
+  if (depthExceeds(source)) {
+    ctx.addIssue({ code: 'custom', message: `must not nest arrays/objects more than ${MAX_VALUE_DEPTH} levels deep (MAX_VALUE_DEPTH)` });
+    return; // and the walk below is not needed
+  }
+  const bad = findUnstorable(source);
+  if (bad) {
+    const what = bad.key ? 'a key of this object' : 'this string';
+    ctx.addIssue({ code: 'custom', path: bad.path, message: `${what} must not contain U+0000 or a lone surrogate (Postgres cannot store them)` });
+  }
 });
 
 export const HeaderSchema = z.object({
@@ -51,8 +67,7 @@ export const KvEntrySchema = z.object({
  * Database and store names are kept as text columns: Postgres text cannot hold U+0000 or a lone UTF-16
  * surrogate, so such a name is refused with the dump (400) rather than failing the batch later.
  */
-// eslint-disable-next-line no-control-regex
-const STORABLE_NAME = /^(?:[^\u0000\ud800-\udfff]|[\ud800-\udbff][\udc00-\udfff])*$/;
+const STORABLE_NAME = STORABLE_TEXT;
 const dbName = () => z.string().min(1).regex(STORABLE_NAME, 'must not contain U+0000 or a lone surrogate');
 const storeName = () => z.string().regex(STORABLE_NAME, 'must not contain U+0000 or a lone surrogate');
 

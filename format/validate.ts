@@ -2,6 +2,7 @@
  * Header and entry checks shared by the NDJSON and JSON-document readers, so that both
  * encodings refuse the same things with the same codes.
  */
+import { MAX_VALUE_DEPTH, depthExceeds } from './bounds';
 import { DumpFormatError, describeIssues, toIssues, type DumpErrorDetails } from './errors';
 import { HeaderSchema, IdbEntrySchema, IdbRemovalSchema, KvEntrySchema, KvRemovalSchema } from './schema';
 import { DUMP_FORMAT, DUMP_VERSION, type DumpHeader, type DumpItem } from './types';
@@ -71,7 +72,19 @@ export function checkEntry(raw: unknown, w: Where): DumpItem {
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw invalidEntry(parsed.error, w, removal ? `${String(area)} removal` : String(area));
   const { op: _op, ...item } = parsed.data as DumpItem & { op?: string };
-  return (removal ? parsed.data : item) as DumpItem;
+  const out = (removal ? parsed.data : item) as DumpItem;
+  if (out.area === 'indexedDB') checkDepth({ key: out.key, value: removal ? null : (out as { value: unknown }).value }, w);
+  return out;
+}
+
+/** An IndexedDB key and value nest at most MAX_VALUE_DEPTH levels (bounds.ts says why). */
+export function checkDepth(entry: { key: unknown; value: unknown }, w: Where): void {
+  const part = depthExceeds(entry.key) ? 'key' : depthExceeds(entry.value) ? 'value' : null;
+  if (!part) return;
+  throw new DumpFormatError('dump_value_too_deep',
+    `The IndexedDB ${part} of the entry at ${whereText(w)} nests arrays/objects more than ${MAX_VALUE_DEPTH} levels deep, ` +
+    `the most a dump may hold (MAX_VALUE_DEPTH). Leave that record out of the dump, or flatten it.`,
+    { ...w, part, maxDepth: MAX_VALUE_DEPTH });
 }
 
 /** A `dump_invalid_entry` error from a zod failure, without echoing any value. */

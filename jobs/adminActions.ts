@@ -33,10 +33,21 @@ async function refuse(deps: ActionDeps, actor: string, action: string, batchId: 
 }
 
 /** Re-runs what failed (the failed job continues the flow), or re-applies a rolled-back batch as a new run. */
-export async function retryBatch(deps: ActionDeps, batch: MigrationBatch, actor: string): Promise<{ status: string; run: number; retried: string[] }> {
+export async function retryBatch(deps: ActionDeps, batch: MigrationBatch, actor: string, force = false): Promise<{ status: string; run: number; retried: string[] }> {
   const { ds, queues } = deps;
   if (batch.status !== 'failed' && batch.status !== 'rolled_back') {
     await refuse(deps, actor, 'batch.retry', batch.id, Errors.conflict('nothing_to_retry', `Batch is ${batch.status}: only failed or rolled-back batches can be retried.`, { status: batch.status }));
+  }
+  // Running an older batch again would overwrite what later batches of the user wrote since (its upserts
+  // know nothing of them): refused, naming them, unless forced — as a rollback that later batches block.
+  const later: { id: string }[] = await ds.query(
+    `SELECT id FROM migration_batches WHERE user_id = $1 AND id <> $2 AND created_at > $3 AND status IN ('completed', 'needs_attention', 'failed')
+     ORDER BY created_at`,
+    [batch.userId, batch.id, batch.createdAt],
+  );
+  if (later.length > 0 && !force) {
+    const ids = later.map((l) => l.id);
+    await refuse(deps, actor, 'batch.retry', batch.id, Errors.conflict('later_batches', `Later batches of this user were applied since: ${ids.join(', ')}. Running this one again would overwrite their rows; roll them back first, or force the retry.`, { laterBatches: ids }));
   }
   let run = runOf(batch);
   const failedJobs = [];
@@ -79,7 +90,7 @@ export async function retryBatch(deps: ActionDeps, batch: MigrationBatch, actor:
     throw Errors.unavailable('The job queue (Redis)');
   }
   const retried = failedJobs.map((j) => j.id!);
-  await recordAudit(ds, { actor, action: 'batch.retry', target: `batch:${batch.id}`, outcome: 'ok', details: { from: batch.status, run, retriedJobs: retried } });
+  await recordAudit(ds, { actor, action: force ? 'batch.retry.forced' : 'batch.retry', target: `batch:${batch.id}`, outcome: 'ok', details: { from: batch.status, run, retriedJobs: retried, ...(later.length ? { laterBatches: later.map((l) => l.id) } : {}) } });
   return { status: 'queued', run, retried };
 }
 

@@ -6,12 +6,14 @@
 import 'reflect-metadata';
 import { startApi } from '../api/server';
 import { loadConfigOrExit } from '../core/config';
+import { createLogger } from '../core/logger';
 import { createWorkers } from '../worker/createWorkers';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const api = await startApi(config, { migrate: true });
-  const workers = createWorkers({ config, ds: api.deps.ds, store: api.deps.store, log: api.log.child({ proc: 'worker' }) });
+  // Its own root logger: a child of the API's would carry `proc` twice (pino keeps both bindings).
+  const workers = createWorkers({ config, ds: api.deps.ds, store: api.deps.store, log: createLogger(config.LOG_LEVEL, { proc: 'worker' }) });
   const lines = [
     `API        ${api.url}/v1`,
     `Dashboard  ${api.url}/admin          (log in with ADMIN_TOKEN or an operator token)`,

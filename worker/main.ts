@@ -1,7 +1,7 @@
 /** Worker process entry point: `npm run worker`. Run as many as the load needs. */
 import 'reflect-metadata';
 import { loadConfigOrExit } from '../core/config';
-import { openDatabase } from '../core/db';
+import { openDatabase, whenMigrated } from '../core/db';
 import { createLogger } from '../core/logger';
 import { startMetricsServer } from '../core/metrics';
 import { createObjectStore } from '../core/objectStore';
@@ -12,6 +12,8 @@ async function main(): Promise<void> {
   const log = createLogger(config.LOG_LEVEL, { proc: 'worker' });
   const ds = await openDatabase({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, applicationName: 'bsm-worker', migrate: false });
   const store = createObjectStore({ storageDir: config.STORAGE_DIR, s3: config.s3 });
+  // No job against a schema older than this code: wait for `npm run migrate` (or an API with migrate on).
+  await whenMigrated(ds, (pending) => log.warn({ pending }, 'waiting for database migrations before taking jobs (run npm run migrate)'));
   const workers = createWorkers({ config, ds, store, log });
   log.info({ concurrency: config.WORKER_CONCURRENCY }, 'worker started');
   // No HTTP API here: job durations, rows written and rejects are scraped from this internal port.

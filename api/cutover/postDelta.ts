@@ -11,10 +11,9 @@ import { recordUploadBytes } from '../../core/metrics';
 import { sha256Hex } from '../../core/ids';
 import type { MigrationBatch } from '../../entities';
 import { isDumpFormatError, validateDump } from '../../format';
-import { createBatch } from '../../jobs/batches';
 import { dumpObjectKey, putDump } from '../../jobs/dumpObjects';
 import type { ApiDeps } from '../context';
-import { encodingOf, rememberRequestId, startBatch } from '../handlers/postDump';
+import { createBatchForDump, encodingOf, rememberRequestId, startBatch } from '../handlers/postDump';
 
 /** 409 unless `base` may take a delta now. */
 async function checkBase(deps: ApiDeps, base: MigrationBatch): Promise<string> {
@@ -55,10 +54,16 @@ export function postDelta(deps: ApiDeps) {
     const key = dumpObjectKey(caller.userId, sha, 'ndjson');
     await putDump(deps.store, deps.config, key, body);
     const c = summary.counts;
-    const { batch, created } = await createBatch(deps.ds, {
+    const { batch, created } = await createBatchForDump(deps, {
       userId: caller.userId, dumpKey: key, dumpSha256: sha, dumpBytes: body.length, encoding: 'ndjson',
       entryCount: c.total, source: summary.header.source as Record<string, unknown>, websiteHint: base.websiteHint, idempotencyKey: null,
       delta: { baseBatchId: base.id, rootBatchId: root, lines: c.total, puts: c.total - c.removals, removals: c.removals },
+    }).catch((err) => {
+      // uq_batches_live_delta: another delta on this base won the race between checkBase and here.
+      if ((err as { driverError?: { constraint?: string } }).driverError?.constraint === 'uq_batches_live_delta') {
+        throw Errors.conflict('delta_in_progress', `Another delta of batch ${base.id} was accepted at the same moment; follow GET /v1/cutover and send the next delta against it.`);
+      }
+      throw err;
     });
     res.locals.batchId = batch.id;
     if (created && req.id) await rememberRequestId(deps, batch.id, req.id);

@@ -1,5 +1,6 @@
-/** GET /healthz (the process is up) and GET /readyz (Postgres and Redis answer). */
+/** GET /healthz (the process is up) and GET /readyz (Postgres and Redis answer, and no migration is pending). */
 import type { Request, Response } from 'express';
+import { pendingMigrations } from '../../core/db';
 import type { ApiDeps } from '../context';
 
 export const healthz = (_req: Request, res: Response) => {
@@ -20,8 +21,16 @@ async function check(f: () => Promise<unknown>, ms = 2000): Promise<{ ok: boolea
 
 export function readyz(deps: ApiDeps) {
   return async (_req: Request, res: Response) => {
-    const [postgres, redis] = await Promise.all([check(() => deps.ds.query('SELECT 1')), check(() => deps.redis.ping())]);
-    const ok = postgres.ok && redis.ok;
-    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not_ready', checks: { postgres, redis } });
+    let pending: string[] = [];
+    const [postgres, redis] = await Promise.all([
+      check(async () => {
+        pending = await pendingMigrations(deps.ds);
+      }),
+      check(() => deps.redis.ping()),
+    ]);
+    // Every request would fail against a schema older than the code: not ready until `npm run migrate`.
+    const migrations = pending.length ? { ok: false, error: `pending database migrations: ${pending.join(', ')} (run npm run migrate)`, pending } : { ok: postgres.ok };
+    const ok = postgres.ok && redis.ok && migrations.ok;
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not_ready', checks: { postgres, redis, migrations } });
   };
 }

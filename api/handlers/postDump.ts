@@ -9,14 +9,16 @@ import { z } from 'zod';
 import { Errors } from '../../core/errors';
 import { recordUploadBytes } from '../../core/metrics';
 import { sha256Hex } from '../../core/ids';
-import { isDumpFormatError, validateDump, type DumpEncoding } from '../../format';
-import { createBatch, discardBatch, setBatchStatus } from '../../jobs/batches';
+import { isDumpFormatError, isStorableText, validateDump, type DumpEncoding } from '../../format';
+import { createBatch, discardBatch, setBatchStatus, type NewBatch } from '../../jobs/batches';
 import { dumpObjectKey, putDump } from '../../jobs/dumpObjects';
 import { enqueueBatch } from '../../jobs/pipeline';
 import type { MigrationBatch } from '../../entities';
 import type { ApiDeps } from '../context';
 
-const Query = z.object({ websiteId: z.string().min(1).max(200).optional() });
+/** A website id is kept as text with the batch (websiteHint): Postgres text cannot hold U+0000 or a lone surrogate. */
+export const WebsiteIdSchema = z.string().min(1).max(200).refine(isStorableText, 'must not contain U+0000 or a lone surrogate');
+const Query = z.object({ websiteId: WebsiteIdSchema.optional() });
 const IdempotencyKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
 
 export function encodingOf(contentType: string | undefined): DumpEncoding | null {
@@ -33,7 +35,7 @@ export function postDump(deps: ApiDeps) {
     const encoding = encodingOf(req.headers['content-type']);
     if (!encoding) throw Errors.badRequest('unsupported_media_type', 'Send the dump as application/json (§1a) or application/x-ndjson (§1b).');
     const q = Query.safeParse(req.query);
-    if (!q.success) throw Errors.badRequest('invalid_query', 'websiteId must be 1–200 characters.', q.error.issues);
+    if (!q.success) throw Errors.badRequest('invalid_query', 'websiteId must be 1–200 characters, without U+0000 or a lone surrogate.', q.error.issues);
     const idemRaw = req.headers['idempotency-key'];
     const idem = idemRaw === undefined ? null : IdempotencyKey.safeParse(idemRaw);
     if (idem && !idem.success) throw Errors.badRequest('invalid_idempotency_key', 'Idempotency-Key must be 1–200 printable ASCII characters.');
@@ -51,7 +53,7 @@ export function postDump(deps: ApiDeps) {
     const sha = sha256Hex(body);
     const key = dumpObjectKey(caller.userId, sha, encoding);
     await putDump(deps.store, deps.config, key, body);
-    const { batch, created } = await createBatch(deps.ds, {
+    const { batch, created } = await createBatchForDump(deps, {
       userId: caller.userId, dumpKey: key, dumpSha256: sha, dumpBytes: body.length, encoding,
       entryCount: summary.counts.total, source: summary.header.source as Record<string, unknown>,
       websiteHint: q.data.websiteId ?? null, idempotencyKey: idem?.success ? idem.data : null,
@@ -63,6 +65,24 @@ export function postDump(deps: ApiDeps) {
     deps.log.info({ reqId: req.id, batchId: batch.id, userId: caller.userId, created, entries: summary.counts.total, bytes: body.length }, created ? 'batch created' : 'duplicate dump: existing batch returned');
     res.status(created ? 202 : 200).json({ batchId: batch.id, status, statusUrl: `/v1/batches/${batch.id}`, duplicate: !created });
   };
+}
+
+/**
+ * Creates the batch of a dump already stored under `nb.dumpKey`. If that fails, the object goes too (unless
+ * a batch of the same dump points at it), so a refused or failed request leaves no dump behind.
+ */
+export async function createBatchForDump(deps: ApiDeps, nb: NewBatch): ReturnType<typeof createBatch> {
+  try {
+    return await createBatch(deps.ds, nb);
+  } catch (err) {
+    try {
+      const [row] = await deps.ds.query(`SELECT 1 FROM migration_batches WHERE dump_key = $1 LIMIT 1`, [nb.dumpKey]);
+      if (!row) await deps.store.delete(nb.dumpKey);
+    } catch (cleanup) {
+      deps.log.warn({ dumpKey: nb.dumpKey, err: (cleanup as Error).message }, 'could not remove the dump of a batch that was not created');
+    }
+    throw err;
+  }
 }
 
 /**

@@ -3,15 +3,54 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError, Errors } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 
+/** What Express' own parts (body-parser, serve-static/send, the router) throw: http-errors style. */
+interface HttpLibError {
+  type?: string;
+  status?: number;
+  statusCode?: number;
+  expose?: boolean;
+  message?: string;
+  code?: string;
+}
+
+/** Codes for client errors a library raised, by status (the message says the rest). */
+const CODE_BY_STATUS: Record<number, string> = {
+  400: 'bad_request', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 406: 'not_acceptable',
+  411: 'length_required', 413: 'payload_too_large', 415: 'unsupported_media_type', 416: 'range_not_satisfiable',
+};
+
+/**
+ * A library error that states a 4xx status is the client's fault, as Express' own final handler treats it
+ * (`err.status`/`err.statusCode`): it keeps that status instead of becoming a 500. Its message is passed on
+ * only when the library marked it safe to show (`expose`, set by http-errors for 4xx).
+ */
+export function fromLibraryError(e: HttpLibError): AppError | null {
+  if (e?.type === 'entity.too.large') return null; // has its own message (the body limit), below
+  if (e?.type === 'entity.parse.failed' || e?.type === 'charset.unsupported')
+    return Errors.badRequest('invalid_body', `The request body could not be read: ${e.message}`);
+  if (e?.type === 'encoding.unsupported')
+    return new AppError(415, 'unsupported_content_encoding', `${e.message}: send the body uncompressed, or with Content-Encoding gzip, deflate or br.`);
+  if (e?.type === 'request.aborted') return Errors.badRequest('request_aborted', 'The client closed the connection before the body arrived.');
+  const status = typeof e?.status === 'number' ? e.status : e?.statusCode;
+  if (typeof status !== 'number' || status < 400 || status > 499) return null;
+  // body-parser passes on zlib's own error (Z_DATA_ERROR, Z_BUF_ERROR...) as a 400 when a body does not
+  // inflate as its Content-Encoding says.
+  if (e.code?.startsWith('Z_')) {
+    return Errors.badRequest('invalid_content_encoding',
+      'The request body does not decode as its Content-Encoding says (for gzip: not gzip data, or cut off). Send it compressed as declared, or drop the Content-Encoding header.');
+  }
+  const message = e.expose && e.message ? e.message : `The request was refused (HTTP ${status}).`;
+  return new AppError(status, CODE_BY_STATUS[status] ?? `http_${status}`, message);
+}
+
 export function errorHandler(log: Logger, bodyLimit: string): ErrorRequestHandler {
   return (raw, req, res, _next) => {
     let err: AppError;
-    const e = raw as { type?: string; status?: number; message?: string };
+    const e = raw as HttpLibError;
+    const lib = raw instanceof AppError ? null : fromLibraryError(e);
     if (raw instanceof AppError) err = raw;
     else if (e?.type === 'entity.too.large') err = Errors.tooLarge(bodyLimit);
-    else if (e?.type === 'entity.parse.failed' || e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported')
-      err = Errors.badRequest('invalid_body', `The request body could not be read: ${e.message}`);
-    else if (e?.type === 'request.aborted') err = Errors.badRequest('request_aborted', 'The client closed the connection before the body arrived.');
+    else if (lib) err = lib;
     else if (pgCode(raw) === '55P03') {
       // lock_timeout: a migration page or rollback of the same user holds their row lock (jobs/write/userLock.ts).
       res.setHeader('Retry-After', '2');

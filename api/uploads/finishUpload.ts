@@ -10,11 +10,10 @@ import { createHash } from 'node:crypto';
 import type { Upload } from '@tus/utils';
 import { AppError, Errors } from '../../core/errors';
 import { isDumpFormatError, validateDump, type DumpCounts } from '../../format';
-import { createBatch } from '../../jobs/batches';
 import { dumpObjectKey, putDump } from '../../jobs/dumpObjects';
 import type { JobPayloads } from '../../jobs/names';
 import type { ApiDeps } from '../context';
-import { encodingOf, rememberRequestId, startBatch } from '../handlers/postDump';
+import { createBatchForDump, encodingOf, rememberRequestId, startBatch } from '../handlers/postDump';
 import { storedMeta } from './metadata';
 import type { UploadStore } from './uploadStore';
 
@@ -55,7 +54,7 @@ export async function finishUpload(deps: ApiDeps, uploads: UploadStore, upload: 
     }
     const sealedKey = dumpObjectKey(meta.userId, meta.sha256, encoding);
     if (!(await deps.store.head(sealedKey))) await putDump(deps.store, deps.config, sealedKey, await deps.store.get(key));
-    const { batch, created } = await createBatch(deps.ds, {
+    const { batch, created } = await createBatchForDump(deps, {
       userId: meta.userId, dumpKey: sealedKey, dumpSha256: meta.sha256, dumpBytes: actual.bytes, encoding,
       entryCount: summary.counts.total, source: summary.header.source as Record<string, unknown>,
       websiteHint: meta.websiteId ?? null, idempotencyKey: null,

@@ -81,11 +81,26 @@ export function createUploads(deps: ApiDeps): RequestHandler {
       }
       const webReq = toWebRequest(req);
       if (req.method !== 'OPTIONS') requests.set(webReq, { caller: await authenticateUploader(deps, req), requestId: req.id });
+      checkPatchContentType(req);
       await send(res, await tus.handleWeb(webReq), req.method);
     } catch (err) {
       next(err);
     }
   };
+}
+
+export const PATCH_CONTENT_TYPE = 'application/offset+octet-stream';
+
+/**
+ * "All PATCH requests MUST use Content-Type: application/offset+octet-stream, otherwise the server SHOULD
+ * return a 415 Unsupported Media Type status." (tus 1.0.0, PATCH). @tus/server answers 400 (header
+ * validation) or 403 (none given), so the adapter checks first. A request without Tus-Resumable is left to
+ * tus' 412, which the protocol puts before everything else.
+ */
+function checkPatchContentType(req: Request): void {
+  if (req.method !== 'PATCH' || req.headers['tus-resumable'] === undefined) return;
+  if (req.headers['content-type'] === PATCH_CONTENT_TYPE) return;
+  throw new AppError(415, 'invalid_content_type', `A PATCH must carry Content-Type: ${PATCH_CONTENT_TYPE} (tus 1.0.0); the chunk was not written.`);
 }
 
 async function authenticateUploader(deps: ApiDeps, req: Request): Promise<Caller> {

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { Upload } from '@tus/utils';
 import { Errors } from '../../core/errors';
-import { encodingOf } from '../handlers/postDump';
+import { encodingOf, WebsiteIdSchema } from '../handlers/postDump';
 
 export interface UploadMeta {
   filename: string;
@@ -22,7 +22,7 @@ const Schema = z.object({
   filename: z.string().min(1).max(255),
   contentType: z.string().refine((t) => encodingOf(t) !== null, 'must be application/json (§1a) or application/x-ndjson (§1b)'),
   sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be the 64 hex digits of the SHA-256 of the whole dump').transform((s) => s.toLowerCase()),
-  websiteId: z.string().min(1).max(200).optional(),
+  websiteId: WebsiteIdSchema.optional(),
 });
 
 const EXPECTED =

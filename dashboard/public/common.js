@@ -101,7 +101,20 @@ const BSM = (() => {
         `Retrying runs ${failed.length ? `the failed phase (${failed.join(', ')})` : 'what failed'} again and continues the flow from there. The ${completed} completed phase(s) are not redone; entries already settled keep their outcome, and rows are upserted by id, so nothing is applied twice.`];
     paragraphs.push('The action is recorded in the audit log under your login.');
     if (!(await confirmDialog({ title: 'Retry this batch?', paragraphs, confirmLabel: 'Retry batch' }))) return null;
-    const r = await api('POST', `/v1/admin/batches/${batch.id}/retry`);
+    let r = await api('POST', `/v1/admin/batches/${batch.id}/retry`, { force: false });
+    if (r.status === 409 && r.data && r.data.error.code === 'later_batches') {
+      const later = r.data.error.details.laterBatches || [];
+      const forced = await confirmDialog({
+        title: 'Later batches were applied since',
+        paragraphs: [
+          `Batch(es) ${later.join(', ')} of this user were applied after batch ${batch.id}. Running it again would overwrite rows they wrote.`,
+          'Roll those back first to keep their data, or force the retry. A forced retry is recorded as such in the audit log.',
+        ],
+        confirmLabel: 'Force retry',
+      });
+      if (!forced) { flash('Retry cancelled: nothing was changed.'); return r; }
+      r = await api('POST', `/v1/admin/batches/${batch.id}/retry`, { force: true });
+    }
     flash(r.ok ? `Retry queued for batch ${fmt.short(batch.id)}: it is ${r.data.status} now.` : `Retry refused: ${errorText(r)}`, r.ok ? 'info' : 'error');
     return r;
   }
@@ -128,6 +141,18 @@ const BSM = (() => {
           `A forced rollback undoes all of them, newest first (${later.join(', ')}, then ${batch.id}); each ends rolled_back. This is recorded as a forced rollback in the audit log.`,
         ],
         confirmLabel: `Force roll back ${later.length + 1} batches`,
+      });
+      if (!forced) { flash('Rollback cancelled: nothing was changed.'); return r; }
+      r = await api('POST', `/v1/admin/batches/${batch.id}/rollback`, { force: true });
+    } else if (r.status === 409 && r.data && r.data.error.code === 'changed_through_api') {
+      const c = r.data.error.details.apiChanges || { count: 0, changes: [] };
+      const forced = await confirmDialog({
+        title: 'The app changed these rows since',
+        paragraphs: [
+          `${fmt.num(c.count)} change(s) were made through the data API to rows of batch ${batch.id} since it ran, e.g. ${c.changes.slice(0, 3).map((x) => `${x.table} ${x.sourceId || x.rowId} (${x.op})`).join(', ')}.`,
+          'Rolling back discards them. A forced rollback goes ahead and the audit log keeps every overwritten change with its value.',
+        ],
+        confirmLabel: 'Force roll back (discard the app\'s changes)',
       });
       if (!forced) { flash('Rollback cancelled: nothing was changed.'); return r; }
       r = await api('POST', `/v1/admin/batches/${batch.id}/rollback`, { force: true });

@@ -15,6 +15,8 @@ export class Deltas1764800000000 implements MigrationInterface {
     await q.query(`ALTER TABLE "migration_batches" ADD "root_batch_id" uuid`);
     await q.query(`CREATE INDEX "idx_batches_user_kind" ON "migration_batches" ("user_id", "kind", "created_at")`);
     await q.query(`CREATE INDEX "idx_batches_root" ON "migration_batches" ("root_batch_id", "created_at")`);
+    // A chain never forks: at most one live delta follows a batch (two clients switching at once).
+    await q.query(`CREATE UNIQUE INDEX "uq_batches_live_delta" ON "migration_batches" ("base_batch_id") WHERE kind = 'delta' AND status NOT IN ('failed', 'rolling_back', 'rolled_back')`);
     await q.query(`UPDATE "migration_phases" SET "position" = "position" + 1 WHERE "name" = 'verify'`);
     await q.query(
       `INSERT INTO "migration_phases" ("batch_id", "name", "position", "status", "started_at", "finished_at")
@@ -26,6 +28,7 @@ export class Deltas1764800000000 implements MigrationInterface {
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DELETE FROM "migration_phases" WHERE "name" = 'prune'`);
     await q.query(`UPDATE "migration_phases" SET "position" = "position" - 1 WHERE "name" = 'verify'`);
+    await q.query(`DROP INDEX IF EXISTS "uq_batches_live_delta"`);
     await q.query(`DROP INDEX IF EXISTS "idx_batches_root"`);
     await q.query(`DROP INDEX IF EXISTS "idx_batches_user_kind"`);
     for (const c of ['root_batch_id', 'base_batch_id', 'kind']) await q.query(`ALTER TABLE "migration_batches" DROP COLUMN "${c}"`);

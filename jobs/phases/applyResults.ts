@@ -12,6 +12,7 @@ import { lockUserRows } from '../write/userLock';
 import type { ElementReject, Row, TableName, TransformResult } from '../transforms/types';
 import type { PhaseRun } from './context';
 import type { StagedEntry } from './staged';
+import { DUPLICATE_ROW, duplicateReject, recordDisplaced, type Displaced } from './supersede';
 
 /** Parents first, so foreign keys hold at each statement. */
 export const TABLE_ORDER: TableName[] = [
@@ -48,6 +49,7 @@ export async function applyResults(m: EntityManager, run: PhaseRun, entries: Sta
   }
   let totalRows = 0;
   const slugNotes: Record<string, string> = {};
+  const displaced: Displaced[] = [];
   for (const table of TABLE_ORDER) {
     const owned: { seq: number; row: Row }[] = [];
     for (const a of accounts.values()) for (const row of a.result.rows?.[table] ?? []) owned.push({ seq: a.entry.seq, row: { ...row, userId: batch.userId } });
@@ -55,15 +57,19 @@ export async function applyResults(m: EntityManager, run: PhaseRun, entries: Sta
     const { kept, dropped } = await checkReferences(m, table, owned);
     if (table === 'content_types') await keepSlugsUnique(m, kept.map((k) => k.row), slugNotes);
     for (const d of dropped) accounts.get(d.seq)!.rejects.push(d.reject);
-    const stats: WriteStats = await upsertRows(m, { batchId: batch.id, phase }, table, kept.map((k) => k.row), deps.config.WRITE_CHUNK_ROWS);
+    // Rows go in seq order with their entry's seq: two rows with one id keep the later entry's (upsertRows).
+    const stats: WriteStats = await upsertRows(m, { batchId: batch.id, phase }, table, kept.map((k) => k.row), deps.config.WRITE_CHUNK_ROWS, kept.map((k) => k.seq));
     const refused = new Map(stats.refused.map((r) => [r.row, r.reason]));
+    const superseded = new Map(stats.superseded.map((r) => [r.row, r.by]));
     for (const k of kept) {
       const reason = refused.get(k.row);
       const a = accounts.get(k.seq)!;
       if (reason) a.rejects.push({ path: `${table}:${k.row.sourceId}`, code: 'unstorable_value', reason });
+      else if (superseded.has(k.row)) a.rejects.push(duplicateReject(table, k.row, k.seq, superseded.get(k.row)!));
       else a.written[table] = (a.written[table] ?? 0) + 1;
     }
-    totalRows += kept.length - stats.refused.length;
+    totalRows += kept.length - stats.refused.length - stats.superseded.length;
+    displaced.push(...stats.displaced.map((d) => ({ ...d, table })));
     // Rows actually changed (an unchanged row is not rewritten). Counted in the page transaction: a page
     // that rolls back and is retried counts again, which the metric's help says.
     rowsWritten.inc({ table }, stats.inserted + stats.updated);
@@ -97,7 +103,9 @@ export async function applyResults(m: EntityManager, run: PhaseRun, entries: Sta
   const notes = Object.assign({}, ...[...accounts.values()].map((a) => a.result.notes ?? {}));
   if (Object.keys(slugNotes).length) notes[`contentTypeSlugs:${entries[0].seq}`] = slugNotes;
   if (Object.keys(notes).length) await mergeNotes(m, batch.id, notes);
-  return { rows: totalRows, rejected: rejects.length };
+  // Entries of earlier pages whose rows a later entry of this page replaced: their report changes too.
+  const displacedRejects = await recordDisplaced(m, batch.id, phase, displaced);
+  return { rows: totalRows, rejected: rejects.length + displacedRejects };
 }
 
 function outcomeOf(a: EntryAccount): { seq: number; outcome: string; reason: string | null; result: unknown } {
@@ -107,7 +115,9 @@ function outcomeOf(a: EntryAccount): { seq: number; outcome: string; reason: str
   let reason = a.result.reason ?? null;
   if (outcome === 'migrated' && produced > 0 && wrote === 0) {
     outcome = 'rejected';
-    reason = `none of its ${produced} row(s) could be written: ${a.rejects[0]?.reason ?? 'see rejects'}`;
+    // A row another entry's won over says which entry won: that is the reason to give first.
+    const why = a.rejects.find((r) => r.code === DUPLICATE_ROW) ?? a.rejects[0];
+    reason = `none of its ${produced} row(s) could be written: ${why?.reason ?? 'see rejects'}`;
   }
   const result = { tables: a.written, rejects: a.rejects.length };
   return { seq: a.entry.seq, outcome, reason, result };

@@ -4,6 +4,7 @@
  * entry still 'pending'; idempotent: rows are upserted by deterministic id.
  */
 import { rowId } from '../../core/ids';
+import { jsonTextTooDeep, MAX_VALUE_DEPTH } from '../../format';
 import type { MigrationBatch } from '../../entities';
 import type { EntryTransform } from '../transforms/layout';
 import type { EntryKind, TransformContext, TransformResult } from '../transforms/types';
@@ -54,6 +55,7 @@ export async function runEntryPhase(run: PhaseRun, kinds: readonly EntryKind[], 
           results.set(s.seq, { outcome: 'rejected', reason: `the entry could not be decoded: ${(err as Error).message}` });
         }
       }
+      for (const e of entries) if (!results.has(e.seq) && isTooDeepText(e)) results.set(e.seq, TOO_DEEP);
       const decodable = entries.filter((e) => !results.has(e.seq));
       if (group) for (const [seq, r] of group.run(decodable, ctx)) results.set(seq, r);
       else
@@ -72,6 +74,17 @@ export async function runEntryPhase(run: PhaseRun, kinds: readonly EntryKind[], 
     await run.progress(done, total.all, rejected);
   }
 }
+
+/**
+ * A string value (a localStorage/sessionStorage value, an IndexedDB string) holding JSON nested deeper than
+ * the format lets a structured value nest: transforms would parse it and recurse over it, so it is kept
+ * raw (preserved_entries holds the staged text; nothing walks it) instead of reaching them.
+ */
+const isTooDeepText = (e: StagedEntry) => typeof e.value === 'string' && jsonTextTooDeep(e.value);
+const TOO_DEEP: TransformResult = {
+  outcome: 'preserved',
+  reason: `its value is JSON nested more than ${MAX_VALUE_DEPTH} levels deep (MAX_VALUE_DEPTH), too deep to map: kept raw`,
+};
 
 /** A transform that throws on odd input rejects its entry with the reason instead of failing the phase. */
 function safeTransform(f: () => TransformResult): TransformResult {

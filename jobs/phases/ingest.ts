@@ -164,6 +164,7 @@ async function stageStream(
       throw err;
     }
     const carried = result.after ? await result.after() : 0;
+    await client.query(SUPERSEDE_REPEATED_KEYS, [batch.id]); // over everything staged, a delta's carried entries too
     const staged = result.staged + carried;
     if (what === 'delta') {
       await client.query(
@@ -182,6 +183,24 @@ async function stageStream(
     (source as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.(); // releases the file handle / socket
   }
 }
+
+/**
+ * A browser holds one value per localStorage / sessionStorage key and per IndexedDB key in a store, so a
+ * dump that repeats one (a hand-edited or concatenated dump) says two different things about the same
+ * value. The later entry wins, as the browser's last write would; the earlier ones are rejected here,
+ * before any phase, with a reason naming the winner's seq (result.supersededBy): a group transform that
+ * merges several keys into one row would otherwise take one of them silently.
+ */
+const SUPERSEDE_REPEATED_KEYS = `
+  UPDATE dump_entries d
+  SET outcome = 'rejected',
+      reason = 'entry #' || w.winner || ' has the same '
+               || CASE WHEN d.area = 'indexedDB' THEN 'key in IndexedDB store ' || d.db_name || '/' || d.store_name ELSE d.area || ' key' END
+               || ' and comes later in the dump; the later entry wins, as the browser''s last write would: this value was not migrated',
+      result = jsonb_build_object('supersededBy', w.winner)
+  FROM (SELECT seq, max(seq) OVER (PARTITION BY area, db_name, store_name, entry_key) AS winner
+        FROM dump_entries WHERE batch_id = $1) w
+  WHERE d.batch_id = $1 AND d.seq = w.seq AND w.seq < w.winner`;
 
 /** A row in COPY's text format: tab-separated, \N for null, backslash escapes for \\, tab, newline, CR. */
 function copyLine(batchId: string, r: StagedRow): string {

@@ -15,13 +15,28 @@ export function tagString(s: string): { $t: 'String'; utf16le: string } {
   return { $t: 'String', utf16le: Buffer.from(s, 'utf16le').toString('base64') };
 }
 
-/** Returns the value with every unstorable string tagged (copying only what changes). */
-export function storableJson(v: unknown): unknown {
+/**
+ * The deepest a jsonb value may nest: the dump format's MAX_VALUE_DEPTH (1000) plus room for the levels a
+ * transform wraps around a value. This walk and JSON.stringify recurse, so a deeper value (built by a
+ * transform from JSON text inside a string, say) would overflow the stack and fail the whole page, every
+ * attempt; instead its row is refused with a reason, like unstorable text in a text column.
+ */
+export const MAX_JSONB_DEPTH = 1200;
+
+export class TooDeepError extends Error {
+  constructor() {
+    super(`nests arrays/objects more than ${MAX_JSONB_DEPTH} levels deep, more than can be stored; the raw entry is kept`);
+  }
+}
+
+/** Returns the value with every unstorable string tagged (copying only what changes); throws TooDeepError. */
+export function storableJson(v: unknown, depth = 0): unknown {
   if (typeof v === 'string') return isStorableString(v) ? v : tagString(v);
+  if (v !== null && typeof v === 'object' && !(v instanceof Date) && depth >= MAX_JSONB_DEPTH) throw new TooDeepError();
   if (Array.isArray(v)) {
     let out: unknown[] | null = null;
     v.forEach((x, i) => {
-      const y = storableJson(x);
+      const y = storableJson(x, depth + 1);
       if (y !== x) (out ??= v.slice())[i] = y;
     });
     return out ?? v;
@@ -29,7 +44,7 @@ export function storableJson(v: unknown): unknown {
   if (v && typeof v === 'object' && !(v instanceof Date)) {
     let out: Record<string, unknown> | null = null;
     for (const [k, x] of Object.entries(v)) {
-      const y = storableJson(x);
+      const y = storableJson(x, depth + 1);
       const key = isStorableString(k) ? k : `$utf16le:${Buffer.from(k, 'utf16le').toString('base64')}`;
       if (y !== x || key !== k) {
         out ??= { ...(v as Record<string, unknown>) };

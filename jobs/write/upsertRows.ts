@@ -3,13 +3,19 @@
  *   1. journal: the before-image of every row that will be inserted or changed (row_journal);
  *   2. upsert: INSERT ... ON CONFLICT (id) DO UPDATE ... WHERE the row differs (unchanged rows are not
  *      rewritten and keep the batch that last wrote them);
- *   3. expectations: the checksum of every row the batch meant to have in place (batch_rows), for verify.
+ *   3. expectations: the checksum of every row the batch meant to have in place (batch_rows), for verify,
+ *      with the entry each row came from.
  * Rows travel as one json parameter expanded by json_to_recordset: set-based, and clear of Postgres'
  * 65,535 bind-parameter limit.
+ *
+ * One row per id: a statement may not touch a row twice, and two entries producing the same row must not
+ * both be reported as written. The row of the later entry (higher seq; within one entry, its later row)
+ * wins, within this call and against the rows earlier pages or phases of the batch wrote
+ * (batch_rows.entry_seq); the losers come back in `superseded` / `displaced`, naming the winner.
  */
 import type { EntityManager } from 'typeorm';
 import type { Row, TableName } from '../transforms/types';
-import { isStorableString, storableJson } from './storable';
+import { isStorableString, storableJson, TooDeepError } from './storable';
 import { tableSpec, type TableSpec } from './tableSpec';
 
 export interface WriteTarget {
@@ -23,35 +29,76 @@ export interface WriteStats {
   unchanged: number;
   /** Rows refused before reaching SQL (unstorable text), with the reason. */
   refused: { row: Row; reason: string }[];
+  /** Rows not written because a later row with the same id was (`by`: its entry's seq, null if none). */
+  superseded: { row: Row; by: number | null }[];
+  /** Rows an earlier page or phase wrote for entry `seq` that this call's row of entry `by` replaced. */
+  displaced: { rowId: string; sourceId: string; seq: number; by: number }[];
 }
 
 /** Canonical form of a row for checksums: every column but batch_id, as jsonb text (keys sorted). */
 export const rowChecksumSql = (alias: string) => `md5((to_jsonb(${alias}) - 'batch_id')::text)`;
 
-export async function upsertRows(m: EntityManager, target: WriteTarget, table: TableName, rows: Row[], chunkRows: number): Promise<WriteStats> {
+interface Pending {
+  row: Row;
+  rec: Record<string, unknown>;
+  seq: number | null;
+}
+
+/**
+ * `seqs[i]` is the entry seq of `rows[i]`. Without it (rows no entry produced, e.g. a website the websites
+ * phase creates for global data) rows are not compared with earlier writes of the batch.
+ */
+export async function upsertRows(m: EntityManager, target: WriteTarget, table: TableName, rows: Row[], chunkRows: number, seqs?: number[]): Promise<WriteStats> {
   const spec = tableSpec(m.connection, table);
-  const stats: WriteStats = { inserted: 0, updated: 0, unchanged: 0, refused: [] };
-  const byId = new Map<string, Record<string, unknown>>();
-  for (const row of rows) {
+  const stats: WriteStats = { inserted: 0, updated: 0, unchanged: 0, refused: [], superseded: [], displaced: [] };
+  const byId = new Map<string, Pending>();
+  rows.forEach((row, i) => {
     const rec = toRecord(spec, row);
-    if (typeof rec === 'string') stats.refused.push({ row, reason: rec });
-    else byId.set(row.id, rec); // last wins: one statement may not touch a row twice
-  }
+    if (typeof rec === 'string') return void stats.refused.push({ row, reason: rec });
+    const seq = seqs?.[i] ?? null;
+    const other = byId.get(row.id);
+    if (other && seq !== null && other.seq !== null && other.seq > seq) return void stats.superseded.push({ row, by: other.seq });
+    if (other) stats.superseded.push({ row: other.row, by: seq });
+    byId.set(row.id, { row, rec, seq });
+  });
+  if (seqs) await againstEarlierWrites(m, target.batchId, table, byId, stats);
   const all = [...byId.values()];
   for (let i = 0; i < all.length; i += chunkRows) {
     const chunk = all.slice(i, i + chunkRows);
-    const [res] = await m.query(upsertSql(spec), [JSON.stringify(chunk), target.batchId, target.phase]);
+    const [res] = await m.query(upsertSql(spec), [JSON.stringify(chunk.map((c) => c.rec)), target.batchId, target.phase]);
     stats.inserted += Number(res.inserted);
     stats.updated += Number(res.updated);
     stats.unchanged += chunk.length - Number(res.inserted) - Number(res.updated);
     await m.query(
-      `INSERT INTO batch_rows (batch_id, table_name, row_id, phase, checksum)
-       SELECT $1, '${spec.table}', t.id, $2, ${rowChecksumSql('t')} FROM "${spec.table}" t WHERE t.id = ANY($3::uuid[])
-       ON CONFLICT (batch_id, table_name, row_id) DO UPDATE SET checksum = EXCLUDED.checksum, phase = EXCLUDED.phase`,
-      [target.batchId, target.phase, chunk.map((r) => r.id)],
+      `INSERT INTO batch_rows (batch_id, table_name, row_id, phase, checksum, entry_seq)
+       SELECT $1, '${spec.table}', t.id, $2, ${rowChecksumSql('t')}, s.seq
+       FROM unnest($3::uuid[], $4::int[]) AS s(id, seq) JOIN "${spec.table}" t ON t.id = s.id
+       ON CONFLICT (batch_id, table_name, row_id) DO UPDATE SET checksum = EXCLUDED.checksum, phase = EXCLUDED.phase, entry_seq = EXCLUDED.entry_seq`,
+      [target.batchId, target.phase, chunk.map((c) => c.row.id), chunk.map((c) => c.seq)],
     );
   }
   return stats;
+}
+
+/**
+ * Ids this batch already wrote for another entry (in an earlier page or phase): the later entry keeps the
+ * row. A row here of an earlier entry is superseded (not written); an earlier entry's row that a row here
+ * replaces is reported as displaced.
+ */
+async function againstEarlierWrites(m: EntityManager, batchId: string, table: TableName, byId: Map<string, Pending>, stats: WriteStats): Promise<void> {
+  if (byId.size === 0) return;
+  const earlier: { row_id: string; entry_seq: number }[] = await m.query(
+    `SELECT row_id, entry_seq FROM batch_rows WHERE batch_id = $1 AND table_name = $2 AND row_id = ANY($3::uuid[]) AND entry_seq IS NOT NULL`,
+    [batchId, table, [...byId.keys()]],
+  );
+  for (const e of earlier) {
+    const mine = byId.get(e.row_id)!;
+    if (mine.seq === null || mine.seq === e.entry_seq) continue;
+    if (e.entry_seq > mine.seq) {
+      stats.superseded.push({ row: mine.row, by: e.entry_seq });
+      byId.delete(e.row_id);
+    } else stats.displaced.push({ rowId: e.row_id, sourceId: mine.row.sourceId, seq: e.entry_seq, by: mine.seq });
+  }
 }
 
 /** Row object (entity property names) → record keyed by column names, or the reason it can't be stored. */
@@ -64,7 +111,12 @@ export function toRecord(spec: TableSpec, row: Row): Record<string, unknown> | s
     if (v instanceof Date) {
       if (Number.isNaN(v.getTime())) return `${c.property} is an invalid date`;
     } else if (c.sqlType === 'jsonb') {
-      v = v === null ? null : storableJson(v);
+      try {
+        v = v === null ? null : storableJson(v);
+      } catch (err) {
+        if (err instanceof TooDeepError) return `${c.property} ${err.message}`;
+        throw err;
+      }
     } else if (typeof v === 'string' && !isStorableString(v)) {
       return `${c.property} holds U+0000 or a lone surrogate, which Postgres text cannot store; the raw entry is kept`;
     }

@@ -40,13 +40,14 @@ describe('JSON document happy path', () => {
   });
 
   test('store-level keyPath/autoIncrement/indexes are copied onto each entry; a store without keyPath has null', async () => {
-    const doc = { ...header, indexedDB: [{ name: 'd', version: 4, stores: [{ name: 's', records: [{ key: 1, value: { $t: 'undefined' } }] }] }] };
-    const { read } = await drain(await open(doc));
+    const doc = { ...header, localStorage: [], sessionStorage: [], indexedDB: [{ name: 'd', version: 4, stores: [{ name: 's', records: [{ key: 1, value: { $t: 'undefined' } }] }] }] };
+    const { read, error } = await drain(await open(doc));
+    expect(error).toBeUndefined();
     expect(read).toEqual([{ area: 'indexedDB', db: 'd', dbVersion: 4, store: 's', keyPath: null, key: 1, value: { $t: 'undefined' } }]);
   });
 
   test('JSON.parse semantics for values: -0, big numbers, escapes, __proto__', async () => {
-    const text = `{"format":"browser-storage-dump","version":1,"source":{"capturedAt":"2026-01-01T00:00:00Z"},
+    const text = `{"format":"browser-storage-dump","version":1,"source":{"capturedAt":"2026-01-01T00:00:00Z"},"localStorage":[],"sessionStorage":[],
       "indexedDB":[{"name":"d","version":1,"stores":[{"name":"s","keyPath":"id","records":[
         {"key":-0,"value":{"n":1e400,"s":"a\\"\\u00e9\\n","__proto__":{"x":1}}}]}]}]}`;
     const { read, error } = await drain(await open(text, 3));
@@ -61,7 +62,7 @@ describe('JSON document happy path', () => {
 
   test('a 20 MB string value, read in 64 KB chunks', async () => {
     const big = 'x'.repeat(10 * 1024 * 1024) + 'é'.repeat(5 * 1024 * 1024); // 20 MB of UTF-8
-    const doc = { ...header, localStorage: [{ key: 'big', value: big }, { key: 'after', value: '1' }],
+    const doc = { ...header, localStorage: [{ key: 'big', value: big }, { key: 'after', value: '1' }], sessionStorage: [],
       indexedDB: [{ name: 'd', version: 1, stores: [{ name: 's', keyPath: null, records: [{ key: 'k', value: { html: big } }] }] }] };
     const started = Date.now();
     const { read, error } = await drain(await open(doc, 64 * 1024));
@@ -149,6 +150,25 @@ describe('JSON document refusals', () => {
 
   test('a database without name, even with no records → dump_invalid_structure', async () => {
     expect((await failure({ ...header, indexedDB: [{ version: 1, stores: [] }] })).error.code).toBe('dump_invalid_structure');
+  });
+
+  test('a document without one of its entry arrays → dump_missing_array naming it, after the entries (§1a)', async () => {
+    const { localStorage, sessionStorage, indexedDB } = document;
+    for (const [doc, missing] of [
+      [{ ...header, sessionStorage, indexedDB }, ['localStorage']],
+      [{ ...header, localStorage, indexedDB }, ['sessionStorage']],
+      [{ ...header, localStorage, sessionStorage }, ['indexedDB']],
+      [{ ...header }, ['localStorage', 'sessionStorage', 'indexedDB']],
+    ] as const) {
+      const { error } = await failure(doc);
+      expect(error.code).toBe('dump_missing_array');
+      expect(error.details.missing).toEqual(missing);
+      for (const name of missing) expect(error.message).toContain(`"${name}"`);
+    }
+    // Empty arrays are the way to say "nothing there".
+    const { error } = await drain(await open({ ...header, localStorage: [], sessionStorage: [], indexedDB: [] }));
+    expect(error).toBeUndefined();
+    await expect(validateDump(chunked(JSON.stringify({ ...header, localStorage })), 'json')).rejects.toMatchObject({ code: 'dump_missing_array' });
   });
 
   test('empty input → dump_truncated', async () => {

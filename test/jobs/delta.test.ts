@@ -120,3 +120,16 @@ test('rolling the delta back restores exactly the state after the snapshot, prun
   expect(await tableChecksums(ds(), USER)).toEqual(afterSnapshot);
   expect(await cutover()).toMatchObject({ mode: 'browser', reason: 'rolled_back' });
 });
+
+test('two deltas on one base at the same moment: one is accepted, the other refused; the chain never forks', async () => {
+  const token2 = await stack.mintToken('delta-race');
+  const res = await stack.http.post('/v1/dumps').set('Authorization', `Bearer ${token2}`).set('Content-Type', 'application/json').send(JSON.stringify(catalystDump()));
+  expect(await waitForBatch(stack, res.body.batchId)).toBe('completed');
+  const send = (at: string) => stack.http.post(`/v1/batches/${res.body.batchId}/delta`).set('Authorization', `Bearer ${token2}`).set('Content-Type', 'application/x-ndjson')
+    .send(ndjson(at, [{ area: 'localStorage', key: 'sitemapComments', value: `["${at}"]` }]));
+  const answers = await Promise.all(['2026-11-28T13:00:00.000Z', '2026-11-28T13:00:00.001Z', '2026-11-28T13:00:00.002Z'].map(send));
+  expect(answers.map((a) => a.status).sort()).toEqual([202, 409, 409]);
+  for (const a of answers.filter((x) => x.status === 409)) expect(['delta_in_progress', 'stale_base']).toContain(a.body.error.code);
+  const [{ n }] = await ds().query(`SELECT count(*)::int AS n FROM migration_batches WHERE base_batch_id = $1`, [res.body.batchId]);
+  expect(n).toBe(1);
+});

@@ -79,6 +79,18 @@ export function runUploadRefusals(driver: Driver): void {
       expect(await offsetOf(url, token)).toBe(0);
     });
 
+    test('a PATCH with another Content-Type, or none: 415, nothing written', async () => {
+      const url = await createUpload(base, token, 1000, ndjsonMeta('9'.repeat(64)));
+      for (const type of ['application/octet-stream', 'application/offset+octet-stream; charset=utf-8', 'text/plain', undefined]) {
+        const headers: Record<string, string> = { 'Upload-Offset': '0', ...(type ? { 'Content-Type': type } : {}) };
+        const res = await tusRequest(url, 'PATCH', { token, headers, body: Buffer.alloc(100, 1) });
+        // "otherwise the server SHOULD return a 415 Unsupported Media Type status" (tus 1.0.0, PATCH)
+        expect({ type, status: res.status, code: res.body.error?.code }).toEqual({ type, status: 415, code: 'invalid_content_type' });
+        expect(res.headers.get('tus-resumable')).toBe('1.0.0');
+      }
+      expect(await offsetOf(url, token)).toBe(0);
+    });
+
     test('an Upload-Length over UPLOAD_MAX_BYTES: 413 at creation', async () => {
       const res = await tusRequest(`${base}/v1/uploads`, 'POST', {
         token, headers: { 'Upload-Length': String(up.stack.config.UPLOAD_MAX_BYTES + 1), 'Upload-Metadata': metadataHeader(ndjsonMeta('d'.repeat(64))) },
@@ -115,6 +127,7 @@ export function runUploadRefusals(driver: Driver): void {
         [ndjsonMeta('xyz'), /sha256/],
         [{ ...ndjsonMeta('a'.repeat(64)), contentType: 'text/csv' }, /contentType/],
         [{ contentType: 'application/json', sha256: 'a'.repeat(64) }, /Missing: filename/],
+        [{ ...ndjsonMeta('a'.repeat(64)), websiteId: 'site\u0000one' }, /websiteId must not contain U\+0000/],
       ];
       for (const [meta, message] of cases) {
         const res = await tusRequest(`${base}/v1/uploads`, 'POST', { token, headers: { 'Upload-Length': '100', 'Upload-Metadata': metadataHeader(meta) } });

@@ -1,5 +1,5 @@
 /**
- * POST /v1/admin/batches/:id/retry, /rollback {"force"?}, /verify — admin only; each one audited.
+ * POST /v1/admin/batches/:id/retry {"force"?}, /rollback {"force"?}, /verify — admin only; each one audited.
  * The work lives in jobs/adminActions.ts; these only read the request and shape the response.
  */
 import type { Request, Response } from 'express';
@@ -9,19 +9,21 @@ import type { MigrationBatch } from '../../../entities';
 import { requestRollback, retryBatch, reverifyBatch } from '../../../jobs/adminActions';
 import type { ApiDeps } from '../../context';
 
-const RollbackBody = z.object({ force: z.boolean().default(false) }).strict();
+const ForceBody = z.object({ force: z.boolean().default(false) }).strict();
 
 export function retryBatchHandler(deps: ApiDeps) {
   return async (req: Request, res: Response) => {
+    const body = ForceBody.safeParse(req.body ?? {});
+    if (!body.success) throw Errors.badRequest('invalid_body', 'Send nothing, {} or {"force": true}.', body.error.issues);
     const batch = res.locals.batch as MigrationBatch;
-    const r = await retryBatch(deps, batch, req.caller!.actor);
+    const r = await retryBatch(deps, batch, req.caller!.actor, body.data.force);
     res.status(202).json({ batchId: batch.id, ...r, statusUrl: `/v1/batches/${batch.id}` });
   };
 }
 
 export function rollbackBatchHandler(deps: ApiDeps) {
   return async (req: Request, res: Response) => {
-    const body = RollbackBody.safeParse(req.body ?? {});
+    const body = ForceBody.safeParse(req.body ?? {});
     if (!body.success) throw Errors.badRequest('invalid_body', 'Send {} or {"force": true}.', body.error.issues);
     const batch = res.locals.batch as MigrationBatch;
     const r = await requestRollback(deps, batch, body.data.force, req.caller!.actor);

@@ -1,0 +1,87 @@
+/**
+ * What a dump may hold beyond its schema, so that an accepted dump can always be stored and migrated.
+ * Walks are iterative: they must not themselves fail on the inputs they are meant to refuse.
+ */
+/**
+ * Postgres text and jsonb cannot hold U+0000 or a lone UTF-16 surrogate. Entry values may (they are
+ * stored tagged, see jobs/write/storable.ts); names and the header, kept as plain text/jsonb, may not.
+ */
+// eslint-disable-next-line no-control-regex
+export const STORABLE_TEXT = /^(?:[^\u0000\ud800-\udfff]|[\ud800-\udbff][\udc00-\udfff])*$/;
+
+export const isStorableText = (s: string): boolean => STORABLE_TEXT.test(s);
+
+type Path = Array<string | number>;
+
+/**
+ * Where the first string in `value` that Postgres cannot store is (`key`: one of that object's keys), or
+ * null. Paths are segments, e.g. ['extra', 'tags', 2].
+ */
+export function findUnstorable(value: unknown): { path: Path; key: boolean } | null {
+  const stack: Array<{ v: unknown; path: Path }> = [{ v: value, path: [] }];
+  while (stack.length > 0) {
+    const { v, path } = stack.pop()!;
+    if (typeof v === 'string') {
+      if (!isStorableText(v)) return { path, key: false };
+    } else if (Array.isArray(v)) {
+      v.forEach((x, i) => stack.push({ v: x, path: [...path, i] }));
+    } else if (v !== null && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        if (!isStorableText(k)) return { path, key: true };
+        stack.push({ v: x, path: [...path, k] });
+      }
+    }
+  }
+  return null;
+}
+
+/**
+ * The deepest nesting of arrays and objects (§1c tags count as the objects they are) that an IndexedDB key
+ * or value, or the header's `source`, may have: deeper ones are refused with the dump
+ * (`dump_value_too_deep`). Real app data nests a few dozen levels; thousands only come from a bug or a
+ * crafted dump, and every recursive step after the reader (JSON.stringify, the §1c decoder, transforms)
+ * would overflow the stack on them. A localStorage / sessionStorage value is a string in the format: one
+ * whose JSON text nests deeper is accepted and kept raw by the migration (`jsonTextTooDeep`).
+ */
+export const MAX_VALUE_DEPTH = 1000;
+
+/** True when `value` nests arrays/objects more than `max` levels deep (a scalar is 0, `[]` is 1). */
+export function depthExceeds(value: unknown, max: number = MAX_VALUE_DEPTH): boolean {
+  const stack: Array<{ v: unknown; depth: number }> = [{ v: value, depth: 0 }];
+  while (stack.length > 0) {
+    const { v, depth } = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth + 1 > max) return true;
+    for (const x of Array.isArray(v) ? v : Object.values(v)) if (x !== null && typeof x === 'object') stack.push({ v: x, depth: depth + 1 });
+  }
+  return false;
+}
+
+/**
+ * True when `text` is JSON whose arrays/objects nest more than `max` levels deep. Linear and without
+ * parsing in the common case: only text that starts with a bracket can nest, brackets inside string
+ * literals do not count, and a text that only looks deep is confirmed by parsing (V8's JSON.parse does not
+ * recurse); one that does not parse is not JSON, so it is not too deep either.
+ */
+export function jsonTextTooDeep(text: string, max: number = MAX_VALUE_DEPTH): boolean {
+  const start = text.search(/\S/);
+  if (start < 0 || (text[start] !== '[' && text[start] !== '{')) return false;
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < text.length && depth <= max; i++) { // stops at the first level past max: the rest cannot matter
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) depth++;
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  if (depth <= max) return false;
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Values at the edges of what a browser can hold: each dump is either refused up front (4xx, no batch) or
+ * migrated to a balanced report (every entry migrated, preserved or rejected with a reason); a batch never
+ * fails on them.
+ */
+import { MAX_VALUE_DEPTH } from '../../format';
+import { catalystDump, type DumpDoc } from '../fixtures/catalystDump';
+import { startStack, waitForBatch, type Stack } from '../helpers/stack';
+
+let stack: Stack;
+let token: string;
+
+beforeAll(async () => {
+  stack = await startStack({ config: { JOB_ATTEMPTS: '2' } });
+  token = await stack.mintToken('edges');
+});
+afterAll(() => stack.close());
+
+let n = 0;
+function freshDump(): DumpDoc {
+  const doc = catalystDump();
+  doc.source = { ...doc.source, capturedAt: new Date(Date.UTC(2026, 1, 1, 0, 0, n++)).toISOString() };
+  return doc;
+}
+
+const post = (body: string) =>
+  stack.http.post('/v1/dumps').set('Authorization', `Bearer ${token}`).set('Content-Type', 'application/json').send(body);
+
+/** Posts, waits, and checks the batch ended well with a balanced report; returns the staged entries. */
+async function migrate(body: string): Promise<{ batchId: string; entries: { seq: number; entry_key: string; db_version: string | null; outcome: string; reason: string | null }[] }> {
+  const res = await post(body);
+  expect(res.status).toBe(202);
+  const batchId = res.body.batchId as string;
+  expect(await waitForBatch(stack, batchId, undefined, 30_000)).toBe('completed');
+  const report = await stack.http.get(`/v1/batches/${batchId}/report`).set('Authorization', `Bearer ${token}`);
+  expect(report.status).toBe(200);
+  const [acc] = await stack.api.deps.ds.query(`SELECT verification->'accounting' AS a FROM migration_batches WHERE id = $1`, [batchId]);
+  expect(acc.a).toMatchObject({ balanced: true, pending: 0 });
+  const entries = await stack.api.deps.ds.query(`SELECT seq, entry_key, db_version, outcome, reason FROM dump_entries WHERE batch_id = $1 ORDER BY seq`, [batchId]);
+  for (const e of entries) if (e.outcome !== 'migrated') expect(e.reason).toEqual(expect.any(String));
+  return { batchId, entries };
+}
+
+function withDatabase(doc: DumpDoc, name: string, version: number, records: { key: unknown; value: unknown }[]): DumpDoc {
+  doc.indexedDB.push({ name, version, stores: [{ name: 's', keyPath: null, autoIncrement: false, indexes: [], records }] });
+  return doc;
+}
+
+describe('IndexedDB database versions', () => {
+  test('the largest version a browser allows (2^53−1) migrates, kept exactly', async () => {
+    const doc = withDatabase(freshDump(), 'big_version', Number.MAX_SAFE_INTEGER, [{ key: 'k', value: { a: 1 } }]);
+    const { entries } = await migrate(JSON.stringify(doc));
+    const staged = entries.find((e) => e.entry_key === '"k"')!;
+    expect(staged.db_version).toBe(String(Number.MAX_SAFE_INTEGER));
+    expect(staged.outcome).toBe('preserved');
+  });
+
+  test('2^31 (one past a Postgres integer) migrates', async () => {
+    const doc = withDatabase(freshDump(), 'v2_31', 2 ** 31, [{ key: 'k', value: 1 }]);
+    const { entries } = await migrate(JSON.stringify(doc));
+    expect(entries.find((e) => e.entry_key === '"k"')!.db_version).toBe(String(2 ** 31));
+  });
+
+  test('a version no browser can have (2^53) is refused up front', async () => {
+    const doc = withDatabase(freshDump(), 'too_big', 2 ** 53, [{ key: 'k', value: 1 }]);
+    const res = await post(JSON.stringify(doc));
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('dump_invalid_structure');
+  });
+});
+
+/** Nested JSON text built as text (JSON.stringify of such a value would itself overflow). */
+const deepText = (levels: number) => '{"a":'.repeat(levels) + '1' + '}'.repeat(levels);
+
+describe('deeply nested values (MAX_VALUE_DEPTH)', () => {
+  test('JSON text nested 10,000 deep in string values is kept raw with the reason; the rest migrates', async () => {
+    const doc = freshDump();
+    doc.localStorage = doc.localStorage.map((e) => (e.key === 'project-context' ? { ...e, value: deepText(10_000) } : e));
+    doc.localStorage.push({ key: 'scratch-deep', value: deepText(10_000) });
+    const persistence = doc.indexedDB.find((d) => d.name === 'catalyst-studio')!.stores[0].records;
+    persistence[0] = { ...persistence[0], value: deepText(10_000) }; // the chat copy: a JSON string the chat transform parses
+    const { batchId, entries } = await migrate(JSON.stringify(doc));
+    const byKey = (k: string) => entries.find((e) => e.entry_key === JSON.stringify(k))!;
+    for (const k of ['project-context', 'scratch-deep', 'catalyst:chat:default']) {
+      expect(byKey(k)).toMatchObject({ outcome: 'preserved', reason: expect.stringContaining(`${MAX_VALUE_DEPTH} levels deep`) });
+    }
+    // The other preference keys still make their row: the deep one did not take the group down with it.
+    expect(byKey('catalyst-navigation-state').outcome).toBe('migrated');
+    const [prefs] = await stack.api.deps.ds.query(`SELECT preferences FROM user_preferences WHERE batch_id = $1`, [batchId]);
+    expect(prefs.preferences.navigation).toMatchObject({ activeView: 'content' });
+    const [kept] = await stack.api.deps.ds.query(`SELECT count(*)::int AS n FROM preserved_entries WHERE batch_id = $1 AND reason LIKE '%MAX_VALUE_DEPTH%'`, [batchId]);
+    expect(kept.n).toBe(3);
+  });
+
+  test('values nested exactly MAX_VALUE_DEPTH deep migrate (a preference UI key, an IndexedDB record)', async () => {
+    const doc = freshDump();
+    doc.localStorage.push({ key: 'preview-device-type', value: deepText(MAX_VALUE_DEPTH) });
+    const body = JSON.stringify(withDatabase(doc, 'deep_ok', 1, [{ key: 'k', value: 'DEEP' }])).replace('"DEEP"', deepText(MAX_VALUE_DEPTH));
+    const { entries } = await migrate(body);
+    expect(entries.find((e) => e.entry_key === '"preview-device-type"')!.outcome).toBe('migrated');
+    expect(entries.find((e) => e.entry_key === '"k"')!.outcome).toBe('preserved');
+  });
+});
