@@ -17,7 +17,7 @@ import { postDump } from './handlers/postDump';
 import { batchEvents, batchListEvents } from './handlers/dashboard/events';
 import { getSession, loginPage, postLogin, postLogout } from './handlers/dashboard/login';
 import { metricsHandler } from './handlers/dashboard/metrics';
-import { batchPage, dashboardAssets, overviewPage } from './handlers/dashboard/pages';
+import { batchPage, dashboardAssets, overviewPage, tokensPage } from './handlers/dashboard/pages';
 import { listRejects } from './handlers/dashboard/rejects';
 import { CUTOVER_ROUTES } from './cutover/routes';
 import { postDelta } from './cutover/postDelta';
@@ -77,6 +77,7 @@ export function createRoutes(deps: ApiDeps): Router {
   r.get('/admin/session', adminRead, getSession(deps));
   r.get('/admin', page, overviewPage);
   r.get('/admin/batches/:id', page, batchPage);
+  r.get('/admin/tokens', page, tokensPage);
   r.get('/v1/admin/events/batches', adminRead, batchListEvents(deps));
   r.get('/v1/admin/events/batches/:id', adminRead, batchProvider(deps), batchEvents(deps));
   r.get('/v1/admin/batches/:id/rejects', adminRead, batchProvider(deps), listRejects(deps));
