@@ -21,4 +21,6 @@ export class ApiWrite {
   @Column('varchar', { length: 6 }) op: string;
   @Column('jsonb', { nullable: true }) before: Record<string, unknown> | null;
   @Column('jsonb', { nullable: true }) after: Record<string, unknown> | null;
+  /** The batch whose forced rollback overwrote this write (it then no longer blocks other rollbacks). */
+  @Column('uuid', { name: 'discarded_by', nullable: true }) discardedBy: string | null;
 }

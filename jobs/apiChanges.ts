@@ -40,7 +40,7 @@ export async function findApiChanges(db: DataSource | EntityManager, userId: str
     `WITH later AS (
        SELECT w.seq, w.table_name::text, w.row_id, coalesce(w.after->>'source_id', w.before->>'source_id') AS source_id, w.op::text, w.at, w.actor, w.request_id, w.after AS value
        FROM api_writes w
-       WHERE w.user_id = $1 AND EXISTS (
+       WHERE w.user_id = $1 AND w.discarded_by IS NULL AND EXISTS (
          SELECT 1 FROM row_journal j WHERE j.batch_id = ANY($2::uuid[]) AND j.table_name = w.table_name AND j.row_id = w.row_id AND j.seq < w.seq)),
      refs AS (SELECT DISTINCT ON (table_name, row_id) * FROM (${refs.join(' UNION ALL ')}) r
               WHERE NOT EXISTS (SELECT 1 FROM later l WHERE l.table_name = r.table_name AND l.row_id = r.row_id)),
@@ -52,6 +52,19 @@ export async function findApiChanges(db: DataSource | EntityManager, userId: str
     [userId, batchIds, limit],
   );
   return { count: Number(rows[0]?.total ?? 0), changes: rows.map(toChange) };
+}
+
+/**
+ * Marks the API writes a forced undo of `batchId` overwrote as discarded by it (before its journal goes):
+ * settled, they no longer block a later rollback of an older batch. Same criterion as findApiChanges.
+ */
+export async function markApiWritesDiscarded(m: EntityManager, userId: string, batchId: string): Promise<void> {
+  await m.query(
+    `UPDATE api_writes w SET discarded_by = $2
+     WHERE w.user_id = $1 AND w.discarded_by IS NULL AND EXISTS (
+       SELECT 1 FROM row_journal j WHERE j.batch_id = $2 AND j.table_name = w.table_name AND j.row_id = w.row_id AND j.seq < w.seq)`,
+    [userId, batchId],
+  );
 }
 
 function toChange(r: Record<string, unknown>): ApiChange {

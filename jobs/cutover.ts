@@ -9,7 +9,7 @@ export type CutoverMode = 'browser' | 'migrating' | 'ready' | 'switching' | 'api
 
 export interface CutoverState {
   mode: CutoverMode;
-  /** Why `browser` (not_migrated, rolled_back, snapshot_failed, snapshot_needs_attention) or `ready` after a failed delta. */
+  /** Why `browser` (not_migrated, rolled_back, snapshot_failed, snapshot_needs_attention), `ready` after a failed delta, or `switching` while a delta needs attention. */
   reason: string | null;
   snapshotBatchId: string | null;
   /** The chain's latest completed batch: the base of the next delta. */
@@ -54,6 +54,9 @@ export async function cutoverState(db: DataSource | EntityManager, userId: strin
   if (snap.status !== 'completed') return { ...state, mode: 'browser', reason: `snapshot_${snap.status}` };
   if (deltas.length === 0) return { ...state, mode: 'ready' };
   if (ACTIVE.includes(last.status)) return { ...state, mode: 'switching' };
+  // A delta whose verification found problems is applied but not trusted: the client keeps holding its
+  // writes (nothing is lost) until an admin verifies it again (→ api) or rolls it back (→ browser).
+  if (last.status === 'needs_attention') return { ...state, mode: 'switching', reason: 'delta_needs_attention' };
   if (last.status === 'completed') return { ...state, mode: 'api', switchedAt: last.finished_at ? new Date(last.finished_at).toISOString() : null };
   return { ...state, mode: 'ready', reason: `delta_${last.status}` };
 }

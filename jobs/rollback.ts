@@ -9,7 +9,7 @@
  */
 import type { DataSource, EntityManager } from 'typeorm';
 import { writeResult } from '../core/db';
-import { ApiChangesError, findApiChanges, type ApiChanges } from './apiChanges';
+import { ApiChangesError, findApiChanges, markApiWritesDiscarded, type ApiChanges } from './apiChanges';
 import { TABLE_ORDER } from './phases/applyResults';
 import { tableSpec } from './write/tableSpec';
 import { lockUserRows } from './write/userLock';
@@ -110,24 +110,23 @@ export async function undoBatch(ds: DataSource, batchId: string, lockTimeoutMs: 
     for (const table of TABLE_ORDER) {
       const spec = tableSpec(ds, table);
       const cols = spec.columns.filter((c) => c.column !== 'id').map((c) => `"${c.column}"`);
+      // Rows the batch updated get their before-image back, and rows it deleted (a delta's prune) come
+      // back from theirs, parents first. An upsert, not an UPDATE: under force, a row the API deleted since
+      // comes back too, and one the API re-created is overwritten — the state before the batch, exactly.
       const res = await m.query(
-        `UPDATE "${table}" t SET (${cols.join(', ')}) = (${cols.map((c) => `r.${c}`).join(', ')})
-         FROM ${first(table)} f, jsonb_populate_record(NULL::"${table}", f.before) r
-         WHERE f.op = 'update' AND t.id = f.row_id`,
-        [batchId],
-      );
-      // Rows the batch deleted (a delta's prune) come back from their before-image, parents first.
-      const back = await m.query(
         `INSERT INTO "${table}" SELECT r.* FROM ${first(table)} f, jsonb_populate_record(NULL::"${table}", f.before) r
-         WHERE f.op = 'delete' ON CONFLICT (id) DO NOTHING`,
+         WHERE f.op IN ('update', 'delete')
+         ON CONFLICT (id) DO UPDATE SET (${cols.join(', ')}) = (${cols.map((c) => `EXCLUDED.${c}`).join(', ')})`,
         [batchId],
       );
-      stats[table] = { restored: writeResult(res).count + writeResult(back).count, deleted: 0 };
+      stats[table] = { restored: writeResult(res).count, deleted: 0 };
     }
     for (const table of [...TABLE_ORDER].reverse()) {
       const res = await m.query(`DELETE FROM "${table}" t USING ${first(table)} f WHERE f.op = 'insert' AND t.id = f.row_id`, [batchId]);
       stats[table].deleted = writeResult(res).count;
     }
+    // The API writes this undo overwrote are settled: they no longer block rolling back older batches.
+    if (apiChanges.count > 0) await markApiWritesDiscarded(m, b.user_id, batchId);
     await m.query(`DELETE FROM row_journal WHERE batch_id = $1`, [batchId]);
     await m.query(`DELETE FROM batch_rows WHERE batch_id = $1`, [batchId]);
     await m.query(`UPDATE migration_phases SET status = 'rolled_back' WHERE batch_id = $1`, [batchId]);

@@ -41,6 +41,14 @@ export function postDelta(deps: ApiDeps) {
     if (encodingOf(req.headers['content-type']) !== 'ndjson') throw new AppError(415, 'unsupported_media_type', 'Send the delta as application/x-ndjson (docs/cutover.md).');
     const body = req.body;
     if (!Buffer.isBuffer(body) || body.length === 0) throw Errors.badRequest('empty_body', 'The request has no delta in its body.');
+    // The same delta again (a retry after a lost answer) answers its batch, before the chain checks: by
+    // then that batch is the chain's newer one.
+    const [again] = await deps.ds.query(`SELECT id, status FROM migration_batches WHERE user_id = $1 AND dump_sha256 = $2 AND base_batch_id = $3`, [caller.userId, sha256Hex(body), base.id]);
+    if (again) {
+      res.locals.batchId = again.id;
+      res.status(200).json({ batchId: again.id, status: again.status, statusUrl: `/v1/batches/${again.id}`, baseBatchId: base.id, duplicate: true });
+      return;
+    }
     const root = await checkBase(deps, base);
     let summary: Awaited<ReturnType<typeof validateDump>>;
     try {

@@ -58,6 +58,18 @@ export function decodeCursor(cursor: string, arity: number): string[] {
   throw new AppError(400, 'invalid_cursor', 'The cursor is not one this API gave out: pass nextCursor from the previous page unchanged, or omit it for the first page.');
 }
 
+/** ISO 8601 as Postgres' JSON form writes timestamps (what the cursors carry); anything else is refused. */
+const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/;
+
+/** A keyset cursor over (timestamp, id), checked strictly: a crafted one is a 400, never a SQL error. */
+export function decodeTimeCursor(cursor: string): [string, string] {
+  const [at, id] = decodeCursor(cursor, 2);
+  if (!CURSOR_TIME.test(at) || Number.isNaN(Date.parse(at)) || !isUuid(id)) {
+    throw new AppError(400, 'invalid_cursor', 'The cursor is not one this API gave out: pass nextCursor from the previous page unchanged, or omit it for the first page.');
+  }
+  return [at, id];
+}
+
 /** Drops keys whose value is null or undefined (optional fields the browser never wrote). */
 export function compact<T extends Record<string, unknown>>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null && v !== undefined)) as T;

@@ -34,6 +34,7 @@ export class DataApi1764600000000 implements MigrationInterface {
       "op" character varying(6) NOT NULL,
       "before" jsonb,
       "after" jsonb,
+      "discarded_by" uuid,
       CONSTRAINT "PK_api_writes" PRIMARY KEY ("seq"))`);
     await q.query(`CREATE INDEX "idx_api_writes_row" ON "api_writes" ("table_name", "row_id", "seq")`);
     await q.query(`CREATE INDEX "idx_api_writes_user" ON "api_writes" ("user_id", "seq")`);

@@ -30,7 +30,7 @@ export async function verifyBatch(run: Pick<PhaseRun, 'deps' | 'batch'>): Promis
   // Rows changed or deleted through the data API after the batch started are the app's own later writes,
   // not damage: counted apart (changedThroughApi), never a problem.
   const since = run.batch.startedAt ?? run.batch.createdAt ?? new Date(0);
-  const viaApi = `EXISTS (SELECT 1 FROM api_writes w WHERE w.table_name = b.table_name AND w.row_id = b.row_id AND w.at >= $3)`;
+  const viaApi = `EXISTS (SELECT 1 FROM api_writes w WHERE w.table_name = b.table_name AND w.row_id = b.row_id AND w.at >= $3 AND w.discarded_by IS NULL)`;
   for (const table of TABLE_ORDER) {
     // Counted in Postgres: the batch's rows per table can be millions; only the first few bad ones are listed.
     const [count]: { expected: number; missing: number; changed: number; api: number }[] = await ds.query(

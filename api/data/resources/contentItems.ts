@@ -17,7 +17,7 @@ import { deleteApiRows, writeApiRows } from '../../../jobs/write/apiRows';
 import { transformContextFor } from '../context';
 import { checkIfMatch, etagSql } from '../etag';
 import { route, type DataRequest } from '../route';
-import { decodeCursor, encodeCursor, findRow, iso, isUuid, mustFind, type Db, type RowJson } from '../rows';
+import { decodeTimeCursor, encodeCursor, findRow, iso, mustFind, type Db, type RowJson } from '../rows';
 import { Cursor, ETAG_HEADER, IF_MATCH, IsoDate, JsonObject, Limit, Ref, SourceId, WebsiteItemParams, WebsiteParams, errors, IF_NONE_MATCH } from '../schemas';
 import { withApiWrite } from '../write';
 import { contentTypeShape, loadContentType } from './contentTypes';
@@ -159,9 +159,7 @@ export const contentItemRoutes = [
         args.push(type.r.id);
       }
       if (req.query.cursor) {
-        const [at, id] = decodeCursor(req.query.cursor, 2);
-        if (!isUuid(id) || Number.isNaN(Date.parse(at))) throw new AppError(400, 'invalid_cursor', 'The cursor is not one this API gave out.');
-        args.push(at, id);
+        args.push(...decodeTimeCursor(req.query.cursor));
       }
       args.push(req.query.limit + 1);
       const rows: { r: RowJson; type_source: string }[] = await db.query(itemsPageSql({ byType: req.query.contentTypeId !== undefined, cursor: !!req.query.cursor }), args);

@@ -20,7 +20,7 @@ import { deleteApiRows, writeApiRows } from '../../../jobs/write/apiRows';
 import { secretsOf, transformContextFor } from '../context';
 import { checkIfMatch } from '../etag';
 import { route, type DataRequest } from '../route';
-import { compact, decodeCursor, encodeCursor, findRow, iso, isUuid, mustFind, type Db, type Loaded, type RowJson } from '../rows';
+import { compact, decodeTimeCursor, encodeCursor, findRow, iso, mustFind, type Db, type Loaded, type RowJson } from '../rows';
 import { Cursor, ETAG_HEADER, IF_MATCH, IdParams, IsoDate, JsonObject, Limit, Ref, errors, IF_NONE_MATCH } from '../schemas';
 import { withApiWrite } from '../write';
 import { loadWebsite } from './websites';
@@ -140,9 +140,7 @@ async function historyPage(req: DataRequest<unknown, z.infer<typeof HistoryQuery
     where += ` AND t.website_id = $${args.length}`;
   }
   if (req.query.cursor) {
-    const [at, id] = decodeCursor(req.query.cursor, 2);
-    if (!isUuid(id) || Number.isNaN(Date.parse(at))) throw new AppError(400, 'invalid_cursor', 'The cursor is not one this API gave out.');
-    args.push(at, id);
+    args.push(...decodeTimeCursor(req.query.cursor));
     where += ` AND (t.deployed_at, t.id) < ($${args.length - 1}::timestamptz, $${args.length}::uuid)`;
   }
   args.push(req.query.limit + 1);
