@@ -84,6 +84,10 @@ const schema = z.object({
   TRUST_PROXY: z
     .string()
     .default('true')
+    .refine(
+      (v) => /^(true|false|\d+)$/.test(v) || v.split(',').every((p) => /^(loopback|linklocal|uniquelocal|[0-9a-fA-F.:]+(\/\d{1,3})?)$/.test(p.trim())),
+      'true, false, a number of proxies, or addresses/subnets (10.0.0.0/8, loopback) separated by commas',
+    )
     .transform((v): boolean | number | string => (v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v)),
 });
 

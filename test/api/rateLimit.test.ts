@@ -146,6 +146,16 @@ test('failed dashboard logins are limited per address; successful ones do not co
   expect(other.status).toBe(303);
 });
 
+test('TRUST_PROXY: the default believes the client\'s own X-Forwarded-For; a hop count does not', async () => {
+  // Behind one proxy that appends the address it saw: the client varies the left-most entry at will.
+  const proxySaw = freshIp();
+  const spoofed = (app: typeof stack.app) => request(app).get('/v1/openapi.json').set('X-Forwarded-For', `${freshIp()}, ${proxySaw}`);
+  for (let i = 0; i < IP_LIMIT + 2; i++) expect((await spoofed(stack.app)).status).toBe(200); // `true`: evaded
+  const oneProxy = createApp({ ...stack.api.deps, config: { ...stack.config, TRUST_PROXY: 1 } });
+  for (let i = 0; i < IP_LIMIT; i++) expect((await spoofed(oneProxy)).status).toBe(200);
+  expectRateLimited(await spoofed(oneProxy), 'ip', IP_LIMIT, 60);
+});
+
 /** A logger whose warnings the test can read. */
 function capturedLog(): { log: ReturnType<typeof createLogger>; lines: string[] } {
   const lines: string[] = [];
