@@ -11,13 +11,14 @@ import { routeLabel } from './handlers/dashboard/metrics';
 import { observeUploadOutcome, observeUploadResponse } from './handlers/dashboard/uploadObserver';
 import { authenticate } from './middleware/auth';
 import { errorHandler, notFound } from './middleware/errors';
+import { ipRateLimit } from './middleware/rateLimit';
 import { createRoutes } from './routes';
 import { createUploads } from './uploads';
 
 export function createApp(deps: ApiDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', true);
+  app.set('trust proxy', deps.config.TRUST_PROXY); // req.ip: the per-address limits and the audit log
   app.use((req, res, next) => {
     const given = req.headers['x-request-id'];
     req.id = typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();
@@ -35,6 +36,8 @@ export function createApp(deps: ApiDeps): Express {
     });
     next();
   });
+  // Per-address limit on /v1 (uploads included), before any work is done for the request.
+  app.use(ipRateLimit(deps));
   // tus needs the raw request stream: mounted before any route's body parser.
   app.use(createUploads(deps));
   app.use(createRoutes(deps));

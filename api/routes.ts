@@ -15,7 +15,7 @@ import { docsAsset, docsPage, getOpenApi } from './handlers/docs';
 import { healthz, readyz } from './handlers/health';
 import { postDump } from './handlers/postDump';
 import { batchEvents, batchListEvents } from './handlers/dashboard/events';
-import { getSession, loginPage, postLogin, postLogout } from './handlers/dashboard/login';
+import { getSession, loginLimitedPage, loginPage, postLogin, postLogout } from './handlers/dashboard/login';
 import { metricsHandler } from './handlers/dashboard/metrics';
 import { batchPage, dashboardAssets, overviewPage, tokensPage } from './handlers/dashboard/pages';
 import { listRejects } from './handlers/dashboard/rejects';
@@ -23,6 +23,7 @@ import { CUTOVER_ROUTES } from './cutover/routes';
 import { postDelta } from './cutover/postDelta';
 import { DATA_ROUTES, mountRoutes } from './data';
 import { authenticate } from './middleware/auth';
+import { loginRateLimit } from './middleware/rateLimit';
 import { batchProvider } from './providers/batchProvider';
 
 export function createRoutes(deps: ApiDeps): Router {
@@ -72,7 +73,7 @@ export function createRoutes(deps: ApiDeps): Router {
   r.get('/metrics', metricsHandler(deps));
   r.use('/admin/assets', dashboardAssets);
   r.get('/admin/login', loginPage());
-  r.post('/admin/login', express.urlencoded({ extended: false, limit: '10kb' }), postLogin(deps));
+  r.post('/admin/login', loginRateLimit(deps, loginLimitedPage), express.urlencoded({ extended: false, limit: '10kb' }), postLogin(deps));
   r.post('/admin/logout', postLogout(deps));
   r.get('/admin/session', adminRead, getSession(deps));
   r.get('/admin', page, overviewPage);

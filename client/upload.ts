@@ -12,6 +12,7 @@
  */
 import { Upload, type DetailedError, type HttpRequest, type HttpResponse } from 'tus-js-client';
 import { apiError, followBatch } from './follow';
+import { parseRetryAfter } from './hybrid/pure';
 import { buildNdjsonBlob, NDJSON_TYPE, ndjsonFile, type NdjsonBlob } from './ndjsonBlob';
 import { ResumeStore, type StoredUpload } from './resumeStore';
 import { sha256HexOfBlob } from './sha256';
@@ -40,6 +41,16 @@ export interface UploadOptions {
 /** Exponential backoff, capped: about two minutes of retrying before giving up. */
 export const DEFAULT_RETRY_DELAYS = [0, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000];
 export const DEFAULT_CHUNK_SIZE = 5 * 1024 * 1024;
+
+/**
+ * How long to wait before sending a request the server refused with 429 (rate limited), or null when it
+ * is not a 429 or the upload has waited `attempt` times already (as many as `delays` has entries). The
+ * server's Retry-After if it gave one, else the backoff delay; at least a second, never less than asked.
+ */
+export function rateLimitWait(status: number, retryAfter: string | null, attempt: number, delays: number[] = DEFAULT_RETRY_DELAYS): number | null {
+  if (status !== 429 || attempt >= delays.length) return null;
+  return Math.max(1000, parseRetryAfter(retryAfter) ?? delays[attempt]);
+}
 
 /** Hex SHA-256 of a Blob, read slice by slice (any size, bounded memory). */
 export function sha256Hex(data: Blob): Promise<string> {
@@ -109,7 +120,15 @@ function sendTus(file: Blob, p: TusParams): Promise<{ batchId: string | null; re
       sha256: p.sha256,
       ...(p.websiteId ? { websiteId: p.websiteId } : {}),
     };
+    // tus-js-client retries 5xx, 409, 423 and network failures by itself (retryDelays), but takes any other
+    // 4xx as final, and never reads Retry-After. A 429 wrote nothing, so after the server's Retry-After the
+    // upload is simply started again: it asks for the offset (HEAD) and goes on from there.
+    const retryDelays = p.retryDelays ?? DEFAULT_RETRY_DELAYS;
+    let limitedWaits = 0;
+    let restarted = false; // our own restart's HEAD is not "resumed an earlier upload"
+    let limitedTimer: ReturnType<typeof setTimeout> | undefined;
     const onAbort = () => {
+      clearTimeout(limitedTimer);
       void up.abort(false); // keep the server's copy: the next call resumes it
       reject(p.signal?.reason ?? new Error('aborted'));
     };
@@ -122,7 +141,7 @@ function sendTus(file: Blob, p: TusParams): Promise<{ batchId: string | null; re
       headers: { Authorization: `Bearer ${p.token}` },
       metadata,
       chunkSize: p.chunkSize ?? DEFAULT_CHUNK_SIZE,
-      retryDelays: p.retryDelays ?? DEFAULT_RETRY_DELAYS,
+      retryDelays,
       storeFingerprintForResuming: true,
       removeFingerprintOnSuccess: true,
       urlStorage: new ResumeStore(p.header),
@@ -131,11 +150,19 @@ function sendTus(file: Blob, p: TusParams): Promise<{ batchId: string | null; re
         // "the final PATCH response carries Migration-Batch-Id" (CONTRACT §2)
         const id = res.getHeader('Migration-Batch-Id');
         if (id) batchId = id;
-        if (req.getMethod() === 'HEAD' && res.getStatus() < 300) resumedFrom = Number(res.getHeader('Upload-Offset') ?? NaN);
+        if (req.getMethod() === 'HEAD' && res.getStatus() < 300 && !restarted) resumedFrom = Number(res.getHeader('Upload-Offset') ?? NaN);
       },
       onProgress: (bytesSent, bytesTotal) => p.onProgress?.({ stage: 'upload', bytesSent, bytesTotal, resumedFrom }),
+      onChunkComplete: () => { limitedWaits = 0; }, // progress: a later 429 gets the whole budget again
       onSuccess: () => settle(() => resolve({ batchId, resumed: resumedFrom !== null })),
-      onError: (err) => settle(() => reject(describe(err as DetailedError))),
+      onError: (err) => {
+        const res = (err as DetailedError).originalResponse;
+        const delay = res && !p.signal?.aborted ? rateLimitWait(res.getStatus(), res.getHeader('Retry-After') ?? null, limitedWaits, retryDelays) : null;
+        if (delay === null) return settle(() => reject(describe(err as DetailedError)));
+        limitedWaits++;
+        restarted = true;
+        limitedTimer = setTimeout(() => up.start(), delay);
+      },
     });
     if (p.signal?.aborted) return onAbort();
     p.signal?.addEventListener('abort', onAbort, { once: true });

@@ -62,6 +62,33 @@ const schema = z.object({
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** `npm run worker` serves its metrics on this port (0 = off); `npm start` serves them on the API's /metrics. */
   WORKER_METRICS_PORT: int(9465, 0).pipe(z.number().max(65535)),
+  /**
+   * Rate limits (api/middleware/rateLimit.ts), counted in Redis so they hold across API instances; 0 turns
+   * one off. Defaults sit far above what one person, the test suite or a browser uploader sends.
+   * Requests per RATE_LIMIT_WINDOW_S per uploader/operator token (or dashboard session).
+   */
+  RATE_LIMIT_PER_TOKEN: int(6000, 0),
+  /** The admin token's own budget: one shared secret used by scripts and Bull Board, so higher. */
+  RATE_LIMIT_PER_ADMIN: int(60000, 0),
+  /** Requests under /v1 per client address (req.ip: see TRUST_PROXY), authenticated or not. */
+  RATE_LIMIT_PER_IP: int(30000, 0),
+  RATE_LIMIT_WINDOW_S: int(60, 1),
+  /** Failed dashboard logins (POST /admin/login) per client address per LOGIN_WINDOW_S. */
+  LOGIN_LIMIT_PER_IP: int(20, 0),
+  LOGIN_WINDOW_S: int(900, 1),
+  /**
+   * Express' `trust proxy`: which X-Forwarded-* headers to believe for the client address (per-IP limits,
+   * audit) and protocol. `true` believes the left-most X-Forwarded-For entry, which a client can write
+   * itself; behind N proxies of your own set N, exposed directly set `false`.
+   */
+  TRUST_PROXY: z
+    .string()
+    .default('true')
+    .refine(
+      (v) => /^(true|false|\d+)$/.test(v) || v.split(',').every((p) => /^(loopback|linklocal|uniquelocal|[0-9a-fA-F.:]+(\/\d{1,3})?)$/.test(p.trim())),
+      'true, false, a number of proxies, or addresses/subnets (10.0.0.0/8, loopback) separated by commas',
+    )
+    .transform((v): boolean | number | string => (v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v)),
 });
 
 export type Config = Readonly<

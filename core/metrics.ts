@@ -8,6 +8,7 @@
  * Where each series comes from:
  *  - bsm_http_request_duration_seconds  API, app.ts (labels: route TEMPLATE, never the raw path)
  *  - bsm_upload_bytes_total             API, POST /v1/dumps and the tus uploads (recordUploadBytes)
+ *  - bsm_rate_limited_total             API, api/middleware/rateLimit.ts (429s, per limit: ip, token, admin, login)
  *  - bsm_job_duration_seconds           worker, jobs/runPhase.ts (per phase and outcome)
  *  - bsm_rows_written_total             worker, jobs/phases/applyResults.ts (per target table)
  *  - bsm_rejects_total                  worker, jobs/phases/applyResults.ts (per phase and code)
@@ -46,6 +47,13 @@ export const uploadBytes = new Counter({
   name: 'bsm_upload_bytes_total',
   help: 'Dump bytes accepted by the API, by way in (dumps = POST /v1/dumps, tus = resumable uploads).',
   labelNames: ['via'] as const,
+  registers: [registry],
+});
+
+export const rateLimited = new Counter({
+  name: 'bsm_rate_limited_total',
+  help: 'Requests answered 429 by a rate limit, by limit (ip, token, admin, login).',
+  labelNames: ['scope'] as const,
   registers: [registry],
 });
 

@@ -35,7 +35,7 @@ function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, code: string
 export function dataCors() {
   return (req: Request, res: Response, next: () => void) => {
     res.setHeader('Access-Control-Allow-Origin', '*');
-    res.setHeader('Access-Control-Expose-Headers', 'ETag, Location, X-Request-Id, Retry-After');
+    res.setHeader('Access-Control-Expose-Headers', 'ETag, Location, X-Request-Id, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset');
     if (req.method !== 'OPTIONS') return next();
     res.setHeader('Access-Control-Allow-Methods', 'GET, POST, PUT, PATCH, DELETE');
     res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type, Accept, If-Match, If-None-Match, X-Request-Id');

@@ -93,7 +93,9 @@ export function buildOpenApi(routes: RouteSpec[], info: { version: string; serve
       description:
         'Moves a web app\'s browser storage into Postgres (dumps, batches, admin actions), and serves the migrated data back to the app. ' +
         'Errors are always `{"error":{"code","message","details"}}`. Data resources carry the server `id` and the browser\'s `sourceId`; ' +
-        'paths and references accept either. Single resources answer with an ETag; `If-None-Match` gives 304, `If-Match` on writes gives 412 when the resource changed.',
+        'paths and references accept either. Single resources answer with an ETag; `If-None-Match` gives 304, `If-Match` on writes gives 412 when the resource changed. ' +
+        'Every token and client address has a request budget per window: past it any route answers 429 `rate_limited` with `Retry-After` (seconds); ' +
+        'answers carry `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.',
     },
     ...(info.serverUrl ? { servers: [{ url: info.serverUrl }] } : {}),
     components: { securitySchemes: SECURITY_SCHEMES },

@@ -114,7 +114,8 @@ export function getUploaderPage() {
 export function uploaderCors() {
   return (req: Request, res: Response, next: () => void) => {
     res.setHeader('Access-Control-Allow-Origin', '*');
-    res.setHeader('Access-Control-Expose-Headers', 'X-Request-Id');
+    // Retry-After: the uploader waits it out on a 429 while following its batch (client/follow.ts).
+    res.setHeader('Access-Control-Expose-Headers', 'X-Request-Id, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset');
     if (req.method !== 'OPTIONS') return next();
     res.setHeader('Access-Control-Allow-Methods', 'GET, POST'); // POST: deltas (docs/cutover.md)
     res.setHeader('Access-Control-Allow-Headers', 'Authorization, Accept, Content-Type');

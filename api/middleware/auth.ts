@@ -1,7 +1,7 @@
 /**
  * Bearer-token auth (CONTRACT §2). The admin token comes from ADMIN_TOKEN; uploader tokens are minted by
  * an admin and stored as SHA-256 only. Browser pages under /admin may also send the admin token as the
- * password of HTTP basic auth.
+ * password of HTTP basic auth. A caller that passes is counted against its own rate limit (rateLimit.ts).
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
@@ -11,6 +11,7 @@ import { createSessionStore, csrfSatisfied, readCookie, sameOrigin, SESSION_COOK
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 import type { ApiDeps, Caller } from '../context';
+import { limitCaller } from './rateLimit';
 
 export function tokenFromRequest(req: Request): string | null {
   const h = req.headers.authorization;
@@ -72,6 +73,7 @@ export function authenticate(deps: ApiDeps, roles: Caller['role'][], opts: { bas
       if (viaSession) {
         if (!roles.includes(viaSession.role)) throw Errors.forbidden(req.baseUrl + req.path);
         req.caller = viaSession;
+        await limitCaller(deps, res, viaSession);
         return next();
       }
       if (!token) {
@@ -91,6 +93,8 @@ export function authenticate(deps: ApiDeps, roles: Caller['role'][], opts: { bas
       }
       if (!roles.includes(caller.role)) throw Errors.forbidden(req.baseUrl + req.path);
       req.caller = caller;
+      // Counted once the caller is known and allowed here: a refused request costs only its address' budget.
+      await limitCaller(deps, res, caller);
       next();
     } catch (err) {
       next(err);

@@ -12,6 +12,7 @@ import { TUS_RESUMABLE, type Upload } from '@tus/utils';
 import { AppError, Errors } from '../../core/errors';
 import type { ApiDeps, Caller } from '../context';
 import { resolveCaller, tokenFromRequest } from '../middleware/auth';
+import { limitCaller, RATE_LIMIT_HEADERS } from '../middleware/rateLimit';
 import { BATCH_ID_HEADER, finishUpload } from './finishUpload';
 import { checkUploadMetadata } from './metadata';
 import { RedisLocker } from './RedisLocker';
@@ -46,7 +47,7 @@ export function createUploads(deps: ApiDeps): RequestHandler {
     // associated resources and MUST respond with the 204 No Content status" — for unfinished uploads. A
     // finished upload is a batch's stored dump; the retention job decides when it goes (400 instead).
     disableTerminationForFinishedUploads: true,
-    exposedHeaders: [BATCH_ID_HEADER, 'X-Request-Id'],
+    exposedHeaders: [BATCH_ID_HEADER, 'X-Request-Id', ...RATE_LIMIT_HEADERS],
     namingFunction: () => newUploadId(),
     // Store ids are object keys (`uploads/<hex>`); URLs carry only the hex part.
     generateUrl: (_req, { proto, host, path, id }) => `${base ?? `${proto}://${host}`}${path}/${publicUploadId(id)}`,
@@ -80,7 +81,7 @@ export function createUploads(deps: ApiDeps): RequestHandler {
         throw new AppError(405, 'method_not_allowed', `${req.method} is not part of the upload protocol; use POST, HEAD, PATCH or DELETE (tus 1.0.0).`);
       }
       const webReq = toWebRequest(req);
-      if (req.method !== 'OPTIONS') requests.set(webReq, { caller: await authenticateUploader(deps, req), requestId: req.id });
+      if (req.method !== 'OPTIONS') requests.set(webReq, { caller: await authenticateUploader(deps, req, res), requestId: req.id });
       checkPatchContentType(req);
       await send(res, await tus.handleWeb(webReq), req.method);
     } catch (err) {
@@ -103,12 +104,14 @@ function checkPatchContentType(req: Request): void {
   throw new AppError(415, 'invalid_content_type', `A PATCH must carry Content-Type: ${PATCH_CONTENT_TYPE} (tus 1.0.0); the chunk was not written.`);
 }
 
-async function authenticateUploader(deps: ApiDeps, req: Request): Promise<Caller> {
+async function authenticateUploader(deps: ApiDeps, req: Request, res: Response): Promise<Caller> {
   const token = tokenFromRequest(req);
   if (!token) throw Errors.unauthorized();
   const caller = await resolveCaller(deps, token);
   if (!caller) throw Errors.invalidToken();
   if (caller.role !== 'uploader' || !caller.userId) throw Errors.forbidden('uploads (use an uploader token: an upload belongs to a user)');
+  // Every tus request counts (each chunk's PATCH too): the uploader retries a 429 after its Retry-After.
+  await limitCaller(deps, res, caller);
   return caller;
 }
 

@@ -4,7 +4,7 @@
  * (dashboard/session.ts) and sets its cookie; uploader tokens are refused — the dashboard sees every user.
  */
 import type { Request, Response } from 'express';
-import { Errors } from '../../../core/errors';
+import { AppError, Errors } from '../../../core/errors';
 import { PAGE_HEADERS, renderLogin } from '../../../dashboard/assets';
 import { clearedSessionCookie, readCookie, sameOrigin, SESSION_COOKIE, sessionCookie } from '../../../dashboard/session';
 import { recordAudit } from '../../../jobs/audit';
@@ -28,6 +28,13 @@ function sendLogin(res: Response, status: number, opts: { error?: string; next: 
 
 export function loginPage() {
   return async (req: Request, res: Response) => sendLogin(res, 200, { next: safeNext(req.query.next) });
+}
+
+/** Too many failed logins: a browser gets the form again with the reason (429, Retry-After already set). */
+export function loginLimitedPage(req: Request, res: Response, err: AppError): boolean {
+  if (req.accepts(['json', 'html']) !== 'html') return false; // scripts get the JSON error form
+  sendLogin(res, err.status, { error: err.message, next: '/admin' });
+  return true;
 }
 
 export function postLogin(deps: ApiDeps) {
