@@ -14,7 +14,7 @@ import { Upload, type DetailedError, type HttpRequest, type HttpResponse } from 
 import { apiError, followBatch } from './follow';
 import { buildNdjsonBlob, NDJSON_TYPE, ndjsonFile, type NdjsonBlob } from './ndjsonBlob';
 import { ResumeStore, type StoredUpload } from './resumeStore';
-import { sha256HexOfBlob } from './sha256';
+import { sha256HexOfBlob } from './digest';
 import type { Dump, MigrationProgress, MigrationResult } from './types';
 
 export interface UploadOptions {
