@@ -1,29 +1,35 @@
-# One image for every role: `npm run api` (default), `npm run worker`, `npm run migrate`.
-# TypeScript runs through tsx at runtime, so there is no build step.
+# One image for every role: the API (default), the worker, the one-shot migration (see docker-compose.yml).
+# Two stages, so the image holds the compiled build and runtime dependencies only: no TypeScript, tsx,
+# esbuild or test tooling, and no compiling at start-up. scripts/check-production-install.sh checks this
+# same layout without Docker (package*.json + dist/ + bin/, `npm ci --omit=dev`): keep the two in step.
 
-# Stage 1: the source tree without anything host-specific. (Strip here because the build context may carry
-# the host's node_modules, whose native binaries can be for another platform; a .dockerignore would also
-# keep them out of the context upload.)
-FROM node:20-bookworm-slim AS source
+# Stage 1: every dependency (the build needs TypeScript, esbuild and the browser client's libraries),
+# then `npm run build` → dist/ (server as JavaScript, its pages, the prebuilt /client/uploader.js).
+# .dockerignore keeps the host's node_modules (whose native binaries can be for another platform) and
+# dist/ out of the context.
+FROM node:20-bookworm-slim AS build
 WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
 COPY . .
-RUN rm -rf node_modules client/node_modules .git .data coverage test-artifacts dist *.log
+RUN npm run build
 
-# Stage 2: dependencies from the lockfile first (cached until package*.json change), then the source.
+# Stage 2: runtime dependencies from the lockfile first (cached until package*.json change), then the build.
 FROM node:20-bookworm-slim
 WORKDIR /app
+ENV NODE_ENV=production
 COPY package.json package-lock.json ./
-# Full `npm ci` as the brief asks (tsx must be present at runtime). NODE_ENV is set only afterwards:
-# NODE_ENV=production here would make npm skip devDependencies silently.
-RUN npm ci --no-audit --no-fund --loglevel=error && npm cache clean --force
-COPY --from=source /src ./
+RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error && npm cache clean --force
+# bin/ is the `bsm` CLI's launcher: without tsx it runs dist/cli (`docker compose exec api node bin/bsm.js …`).
+COPY --from=build /src/dist ./dist
+COPY --from=build /src/bin ./bin
 
 # Code stays root-owned (the app cannot rewrite itself); only the local object store is writable.
 RUN mkdir -p /app/.data && chown node:node /app/.data
-ENV NODE_ENV=production \
-    PORT=3000 \
+ENV PORT=3000 \
     STORAGE_DIR=/app/.data
 USER node
 EXPOSE 3000
 # No HEALTHCHECK here: the same image runs the worker, which serves no HTTP. docker-compose.yml sets one per role.
-CMD ["npm", "run", "api"]
+# Node itself, not npm, is the process: signals reach it directly (SIGTERM → graceful stop).
+CMD ["node", "dist/api/main.js"]

@@ -12,7 +12,7 @@
  * across reloads, the whole file (header first) is the `sha256` the server checks.
  */
 import { count, emptySummary, entryLines, headerLine, trailerLine } from './ndjson';
-import { Sha256 } from './sha256';
+import { bytesToHex, sha256 } from './digest';
 import type { Dump, DumpSummary } from './types';
 
 export const NDJSON_TYPE = 'application/x-ndjson';
@@ -58,8 +58,8 @@ export async function buildNdjsonBlob(dump: Dump, pieceSize = PIECE_SIZE): Promi
   const buffer = new Uint8Array(Math.max(16, pieceSize)); // ≥ 4: room for any one UTF-8 character
   let used = 0;
   const pieces: Blob[] = [];
-  const entriesHash = new Sha256();
-  const fileHash = new Sha256().update(encoder.encode(header));
+  const entriesHash = sha256.create();
+  const fileHash = sha256.create().update(encoder.encode(header));
 
   const flush = () => {
     if (used === 0) return;
@@ -98,8 +98,8 @@ export async function buildNdjsonBlob(dump: Dump, pieceSize = PIECE_SIZE): Promi
   return {
     header,
     entries: new Blob(pieces),
-    entriesSha256: entriesHash.digestHex(),
-    sha256: fileHash.digestHex(),
+    entriesSha256: bytesToHex(entriesHash.digest()),
+    sha256: bytesToHex(fileHash.digest()),
     entryCount,
     summary,
   };

@@ -15,7 +15,7 @@ import { apiError, followBatch } from './follow';
 import { parseRetryAfter } from './hybrid/pure';
 import { buildNdjsonBlob, NDJSON_TYPE, ndjsonFile, type NdjsonBlob } from './ndjsonBlob';
 import { ResumeStore, type StoredUpload } from './resumeStore';
-import { sha256HexOfBlob } from './sha256';
+import { sha256HexOfBlob } from './digest';
 import type { Dump, MigrationProgress, MigrationResult } from './types';
 
 export interface UploadOptions {

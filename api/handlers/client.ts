@@ -2,19 +2,26 @@
  * GET /client/:file — the browser uploader bundle (`uploader.js`, an ES module) and the demo page's script;
  * GET /uploader — the demo page.
  *
- * The bundle is built from client/ with esbuild's JS API on the first request and kept in memory (one
- * build per process; concurrent first requests share it; a failed build is retried by the next request).
- * Why not a committed bundle: it could drift from the source it claims to be, and nobody would notice
- * until a browser did. Why not at start-up: API processes that never serve the uploader should not pay
- * for it, and a broken client build must not stop the API. esbuild is a runtime dependency already.
+ * The compiled server (dist/) serves the bundle `npm run build` wrote beside it (dist/client/): production
+ * has neither esbuild nor the client's sources and libraries, and every process serves the same bytes.
+ * Run from source (tsx, the dev checkout) there is no prebuilt bundle next to the code, so it is built
+ * from client/ with esbuild's JS API on the first request and kept in memory (one build per process;
+ * concurrent first requests share it; a failed build is retried by the next request) — always from the
+ * sources being edited, never a stale dist/. Not at start-up: API processes that never serve the uploader
+ * should not pay for it, and a broken client build must not stop the API. Both ways use the same options
+ * (api/clientBundle.ts).
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile, readdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { Request, Response } from 'express';
 import { AppError, Errors } from '../../core/errors';
+import { DEMO_PAGE_NAME, clientBuildOptions, demoPageSource } from '../clientBundle';
 
+/** From source: client/ (TypeScript). Compiled: dist/client/, holding the prebuilt bundle. */
 const CLIENT_DIR = resolve(__dirname, '../../client');
+const PREBUILT = existsSync(join(CLIENT_DIR, 'uploader.js'));
 
 interface Asset {
   body: Buffer;
@@ -33,39 +40,35 @@ function asset(name: string, body: Buffer): Asset {
   return { body, type: TYPES[ext] ?? 'application/octet-stream', etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
 }
 
+/** The files `npm run build` wrote: the bundles, their source maps and the demo page. */
+async function readPrebuilt(): Promise<Map<string, Asset>> {
+  const files = new Map<string, Asset>();
+  for (const name of await readdir(CLIENT_DIR)) files.set(name, asset(name, await readFile(join(CLIENT_DIR, name))));
+  return files;
+}
+
 async function buildClient(): Promise<Map<string, Asset>> {
   // Imported lazily: esbuild starts a helper process, which only processes serving the client need.
   const { build } = await import('esbuild');
-  const result = await build({
-    entryPoints: { uploader: join(CLIENT_DIR, 'index.ts'), demo: join(CLIENT_DIR, 'demo/main.ts') },
-    bundle: true,
-    format: 'esm',
-    platform: 'browser', // picks tus-js-client's browser build (its package.json "browser" field)
-    target: ['es2022'],
-    tsconfig: join(CLIENT_DIR, 'tsconfig.json'),
-    outdir: join(CLIENT_DIR, 'out'), // nothing is written (write: false); names the outputs
-    write: false,
-    minify: true,
-    sourcemap: 'linked',
-    legalComments: 'eof',
-    logLevel: 'silent',
-  });
+  // Nothing is written (write: false); outdir only names the outputs.
+  const result = await build({ ...clientBuildOptions(CLIENT_DIR, join(CLIENT_DIR, 'out')), write: false });
   const files = new Map<string, Asset>();
   for (const f of result.outputFiles) files.set(basename(f.path), asset(basename(f.path), Buffer.from(f.contents)));
-  const html = await readFile(join(CLIENT_DIR, 'demo/index.html'));
-  files.set('uploader.html', asset('uploader.html', html));
+  files.set(DEMO_PAGE_NAME, asset(DEMO_PAGE_NAME, await readFile(demoPageSource(CLIENT_DIR))));
   return files;
 }
 
 let built: Promise<Map<string, Asset>> | null = null;
 
-/** The built client, built once per process. */
+/** The client's files: read from dist/client when prebuilt, else built once per process. */
 export function clientFiles(): Promise<Map<string, Asset>> {
-  built ??= buildClient().catch((err: unknown) => {
+  built ??= (PREBUILT ? readPrebuilt() : buildClient()).catch((err: unknown) => {
     built = null;
     const detail = (err as { errors?: { text: string; location?: { file: string; line: number } | null }[] }).errors
       ?.map((e) => `${e.location ? `${e.location.file}:${e.location.line}: ` : ''}${e.text}`);
-    throw new AppError(500, 'client_build_failed', 'The browser uploader could not be built from client/; see details.', detail ?? String(err));
+    // A compiled server reaches here only when dist/client is missing: say how to make it.
+    const hint = __filename.endsWith('.js') ? ' (the compiled server serves dist/client/: run `npm run build`)' : '';
+    throw new AppError(500, 'client_build_failed', `The browser uploader could not be built from client/${hint}; see details.`, detail ?? String(err));
   });
   return built;
 }
@@ -95,7 +98,7 @@ export function getClientFile() {
 
 export function getUploaderPage() {
   return async (req: Request, res: Response) => {
-    const a = (await clientFiles()).get('uploader.html')!;
+    const a = (await clientFiles()).get(DEMO_PAGE_NAME)!;
     send(req, res, a, {
       // The page's only script is our module; styles are inline in the page.
       'Content-Security-Policy': "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",

@@ -4,7 +4,7 @@
  * files from node_modules (swagger-ui-dist) and the page's init script. All public: the document holds
  * no data, and nothing is loaded from another origin.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { NextFunction, Request, Response } from 'express';
 import { Errors } from '../../core/errors';
@@ -30,13 +30,24 @@ const DOCS_HEADERS = PAGE_HEADERS;
 /** Every /v1 route, in the order the document lists them. */
 export const DOCUMENTED_ROUTES = [...DATA_ROUTES, ...CUTOVER_ROUTES, ...CORE_ROUTES];
 
+/**
+ * The version in the nearest package.json above this file: the repository's both from source
+ * (api/handlers/) and from the build (dist/api/handlers/, whose package.json is the one beside dist/).
+ */
+function packageVersion(): string {
+  for (let dir = __dirname; ; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+    if (dirname(dir) === dir) throw new Error(`no package.json above ${__dirname}`);
+  }
+}
+
 let cached: { serverUrl: string | undefined; json: string } | null = null;
 
 /** The document is the same for every request of a process (the routes are fixed): built on first use. */
 export function openApiDocument(serverUrl: string | undefined): string {
   if (!cached || cached.serverUrl !== serverUrl) {
-    const { version } = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
-    cached = { serverUrl, json: JSON.stringify(buildOpenApi(DOCUMENTED_ROUTES, { version, serverUrl })) };
+    cached = { serverUrl, json: JSON.stringify(buildOpenApi(DOCUMENTED_ROUTES, { version: packageVersion(), serverUrl })) };
   }
   return cached.json;
 }

@@ -9,7 +9,7 @@
  * server cannot tell us their digest, and rewriting an equal value changes no row.
  */
 import { entryLines, emptySummary, headerLine, trailerLine, type EntryRef } from '../ndjson';
-import { Sha256 } from '../sha256';
+import { sha256HexOf } from '../digest';
 import type { Dump } from '../types';
 import { canonical } from './pure';
 
@@ -42,7 +42,7 @@ const encoder = new TextEncoder();
 
 /** Hex sha256 of the value's JSON text, as the watermark computes it. */
 export function valueDigest(value: unknown): string {
-  return new Sha256().update(encoder.encode(JSON.stringify(value))).digestHex();
+  return sha256HexOf(encoder.encode(JSON.stringify(value)));
 }
 
 function removal(w: WatermarkEntry): string {

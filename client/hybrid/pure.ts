@@ -2,7 +2,7 @@
  * The hybrid client's pure helpers: no DOM, no IndexedDB, so the Node tests (and the root type-check,
  * which has no DOM lib) can use them directly.
  */
-import { sha256HexOf } from '../sha256';
+import { sha256HexOf } from '../digest';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
