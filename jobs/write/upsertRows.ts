@@ -14,7 +14,7 @@
  * (batch_rows.entry_seq); the losers come back in `superseded` / `displaced`, naming the winner.
  */
 import type { EntityManager } from 'typeorm';
-import type { Row, TableName } from '../transforms/types';
+import { isStorableDate, type Row, type TableName } from '../transforms/types';
 import { isStorableString, storableJson, TooDeepError } from './storable';
 import { tableSpec, type TableSpec } from './tableSpec';
 
@@ -110,6 +110,7 @@ export function toRecord(spec: TableSpec, row: Row): Record<string, unknown> | s
     if (v === undefined) v = null;
     if (v instanceof Date) {
       if (Number.isNaN(v.getTime())) return `${c.property} is an invalid date`;
+      if (!isStorableDate(v)) return `${c.property} is a date outside the years 1 to 9999, which the database cannot store`;
     } else if (c.sqlType === 'jsonb') {
       try {
         v = v === null ? null : storableJson(v);
