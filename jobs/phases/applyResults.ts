@@ -24,6 +24,8 @@ export const TABLE_ORDER: TableName[] = [
 export interface PageTotals {
   rows: number;
   rejected: number;
+  /** Entries this call applied: those of the page still pending once the user's lock was held. */
+  applied: number;
 }
 
 interface EntryAccount {
@@ -37,6 +39,16 @@ export async function applyResults(m: EntityManager, run: PhaseRun, entries: Sta
   const { batch, phase, deps } = run;
   await m.query(`SET LOCAL lock_timeout = ${Number(deps.config.PHASE_LOCK_TIMEOUT_MS)}`);
   await lockUserRows(m, batch.userId);
+  // The page was read before the lock: another run of this phase (BullMQ recovering a stalled job while the
+  // first is still alive) may have applied it meanwhile. Only the entries still pending now are applied,
+  // locked until commit, so a page is applied once however many runs read it.
+  const pending: { seq: number }[] = await m.query(
+    `SELECT seq FROM dump_entries WHERE batch_id = $1 AND seq = ANY($2::int[]) AND outcome = 'pending' ORDER BY seq FOR UPDATE`,
+    [batch.id, entries.map((e) => e.seq)],
+  );
+  const still = new Set(pending.map((p) => p.seq));
+  if (still.size < entries.length) entries = entries.filter((e) => still.has(e.seq));
+  if (entries.length === 0) return { rows: 0, rejected: 0, applied: 0 };
   const accounts = new Map<number, EntryAccount>();
   for (const entry of entries) {
     const result = results.get(entry.seq) ?? { outcome: 'rejected', reason: 'the mapping produced nothing for this entry' };
@@ -105,7 +117,7 @@ export async function applyResults(m: EntityManager, run: PhaseRun, entries: Sta
   if (Object.keys(notes).length) await mergeNotes(m, batch.id, notes);
   // Entries of earlier pages whose rows a later entry of this page replaced: their report changes too.
   const displacedRejects = await recordDisplaced(m, batch.id, phase, displaced);
-  return { rows: totalRows, rejected: rejects.length + displacedRejects };
+  return { rows: totalRows, rejected: rejects.length + displacedRejects, applied: entries.length };
 }
 
 function outcomeOf(a: EntryAccount): { seq: number; outcome: string; reason: string | null; result: unknown } {

@@ -18,9 +18,7 @@ export async function runEntryPhase(run: PhaseRun, kinds: readonly EntryKind[], 
   const layout = deps.layout;
   const total = await countEntries(run, kinds);
   const group = override ? undefined : kinds.map((k) => layout.groupTransforms[k]).find(Boolean);
-  let done = total.done;
-  let rejected = 0;
-  await run.progress(done, total.all, rejected);
+  await run.progress(total.done, total.all, total.rejected);
   const ctx = await transformContext(run);
   // A group with buckets is paged a bucket-set at a time; one without gets all its entries at once.
   const bucketOf = group?.bucketOf;
@@ -40,7 +38,7 @@ export async function runEntryPhase(run: PhaseRun, kinds: readonly EntryKind[], 
       if (plan) {
         if (planned >= plan.length) return null;
         staged = await pendingBySeq(m, batch.id, plan[planned]);
-        if (staged.length === 0) return { last: after, count: 0, rejected: 0 }; // already done by an earlier run
+        if (staged.length === 0) return { last: after }; // already done by an earlier run
       } else {
         staged = await nextPendingPage(m, batch.id, group ? group.kinds : kinds, after, Boolean(group));
         if (staged.length === 0) return null;
@@ -64,14 +62,15 @@ export async function runEntryPhase(run: PhaseRun, kinds: readonly EntryKind[], 
           results.set(e.seq, t ? safeTransform(() => t(e, ctx)) : { outcome: 'preserved', reason: `no mapping for kind ${e.kind}` });
         }
       await storeBlobs(run, results);
-      const totals = await applyResults(m, run, entries, results);
-      return { last: staged[staged.length - 1].seq, count: staged.length, rejected: totals.rejected };
+      await applyResults(m, run, entries, results);
+      return { last: staged[staged.length - 1].seq };
     });
     if (!page) break;
     after = page.last;
-    done += page.count;
-    rejected += page.rejected;
-    await run.progress(done, total.all, rejected);
+    // Counted, not summed: another run of this phase may apply pages too (applyResults), and a retry
+    // resumes with the rejects of its earlier attempts already there.
+    const now = await countEntries(run, kinds);
+    await run.progress(now.done, now.all, now.rejected);
   }
 }
 
@@ -97,10 +96,12 @@ function safeTransform(f: () => TransformResult): TransformResult {
 
 async function countEntries(run: PhaseRun, kinds: readonly EntryKind[]) {
   const [r] = await run.deps.ds.query(
-    `SELECT count(*)::int AS all, count(*) FILTER (WHERE outcome <> 'pending')::int AS done FROM dump_entries WHERE batch_id = $1 AND kind = ANY($2)`,
-    [run.batch.id, kinds],
+    `SELECT count(*)::int AS all, count(*) FILTER (WHERE outcome <> 'pending')::int AS done,
+            (SELECT count(*)::int FROM batch_rejects WHERE batch_id = $1 AND phase = $3) AS rejected
+     FROM dump_entries WHERE batch_id = $1 AND kind = ANY($2)`,
+    [run.batch.id, kinds, run.phase],
   );
-  return { all: r.all as number, done: r.done as number };
+  return { all: r.all as number, done: r.done as number, rejected: r.rejected as number };
 }
 
 /** Content-addressed, so storing twice is harmless; done before the page's transaction commits. */
