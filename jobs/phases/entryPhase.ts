@@ -3,9 +3,11 @@
  * group) and apply the results, one transaction per page. Resumable: a retry continues at the first
  * entry still 'pending'; idempotent: rows are upserted by deterministic id.
  */
+import { assetUrl } from '../../core/assets';
 import { rowId } from '../../core/ids';
 import { jsonTextTooDeep, MAX_VALUE_DEPTH } from '../../format';
 import type { MigrationBatch } from '../../entities';
+import { storeAssets } from '../assets';
 import type { EntryTransform } from '../transforms/layout';
 import type { EntryKind, TransformContext, TransformResult } from '../transforms/types';
 import { applyResults } from './applyResults';
@@ -61,7 +63,8 @@ export async function runEntryPhase(run: PhaseRun, kinds: readonly EntryKind[], 
           const t = override ?? layout.transforms[e.kind];
           results.set(e.seq, t ? safeTransform(() => t(e, ctx)) : { outcome: 'preserved', reason: `no mapping for kind ${e.kind}` });
         }
-      await storeBlobs(run, results);
+      // Before the rows that use them, in the page's transaction (which records them for the batch).
+      await storeAssets(m, deps.store, [...results.values()].flatMap((r) => r.blobs ?? []), batch.id);
       await applyResults(m, run, entries, results);
       return { last: staged[staged.length - 1].seq };
     });
@@ -104,19 +107,6 @@ async function countEntries(run: PhaseRun, kinds: readonly EntryKind[]) {
   return { all: r.all as number, done: r.done as number, rejected: r.rejected as number };
 }
 
-/** Content-addressed, so storing twice is harmless; done before the page's transaction commits. */
-async function storeBlobs(run: PhaseRun, results: Map<number, TransformResult>): Promise<void> {
-  for (const r of results.values()) {
-    for (const b of r.blobs ?? []) {
-      const key = assetKey(b.sha256);
-      if (!(await run.deps.store.head(key))) await run.deps.store.put(key, b.bytes, { contentType: b.contentType });
-    }
-  }
-}
-
-export function assetKey(sha256: string): string {
-  return `assets/${sha256.slice(0, 2)}/${sha256}`;
-}
 
 export async function transformContext(run: PhaseRun): Promise<TransformContext> {
   const { deps } = run;
@@ -133,7 +123,6 @@ export interface BatchNotes {
 export function buildTransformContext(batch: MigrationBatch, notes: BatchNotes, deps: PhaseRun['deps']): TransformContext {
   const userId = batch.userId;
   const aliases = notes.contentTypeAliases ?? {};
-  const base = deps.config.PUBLIC_URL ?? `http://localhost:${deps.config.PORT}`;
   return {
     userId,
     id: (kind, ...source) => rowId(userId, kind, ...source),
@@ -141,6 +130,6 @@ export function buildTransformContext(batch: MigrationBatch, notes: BatchNotes, 
     globalWebsite: notes.globalWebsite ?? null,
     contentTypeId: (src) => rowId(userId, 'content_type', aliases[src] ?? src),
     seal: (plain, aad) => deps.secrets.seal(plain, aad),
-    assetUrl: (sha) => `${base}/v1/assets/${sha}`,
+    assetUrl: (sha) => assetUrl(deps.config, sha),
   };
 }
