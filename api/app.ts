@@ -8,7 +8,7 @@ import { httpDuration } from '../core/metrics';
 import { BULL_BOARD_PATH, bullBoardByRole } from '../dashboard/bullBoard';
 import type { ApiDeps } from './context';
 import { routeLabel } from './handlers/dashboard/metrics';
-import { observeUploadResponse } from './handlers/dashboard/uploadObserver';
+import { observeUploadOutcome, observeUploadResponse } from './handlers/dashboard/uploadObserver';
 import { authenticate } from './middleware/auth';
 import { errorHandler, notFound } from './middleware/errors';
 import { createRoutes } from './routes';
@@ -25,8 +25,10 @@ export function createApp(deps: ApiDeps): Express {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      httpDuration.observe({ method: req.method, route: routeLabel(req), status: String(res.statusCode) }, ms / 1000);
+      const route = routeLabel(req);
+      httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, ms / 1000);
       observeUploadResponse(deps, req, res); // tus: upload bytes, and the batch's upload id
+      observeUploadOutcome(req.method, route, res.statusCode); // for the upload-failure alert
       // The batch a request touched (loaded by batchProvider, or created by POST /v1/dumps) joins its log line.
       const batchId = res.locals.batch?.id ?? res.locals.batchId;
       deps.log.info({ reqId: req.id, method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10, ...(batchId ? { batchId } : {}) }, 'request');

@@ -3,7 +3,7 @@
  */
 import express, { Router } from 'express';
 import type { ApiDeps } from './context';
-import { mintToken } from './handlers/admin/mintToken';
+import { listTokens, mintToken, revokeToken } from './handlers/admin/tokens';
 import { listBatches } from './handlers/admin/listBatches';
 import { listAudit } from './handlers/admin/listAudit';
 import { retryBatchHandler, rollbackBatchHandler, verifyBatchHandler } from './handlers/admin/batchActions';
@@ -17,7 +17,7 @@ import { postDump } from './handlers/postDump';
 import { batchEvents, batchListEvents } from './handlers/dashboard/events';
 import { getSession, loginPage, postLogin, postLogout } from './handlers/dashboard/login';
 import { metricsHandler } from './handlers/dashboard/metrics';
-import { batchPage, dashboardAssets, overviewPage } from './handlers/dashboard/pages';
+import { batchPage, dashboardAssets, overviewPage, tokensPage } from './handlers/dashboard/pages';
 import { listRejects } from './handlers/dashboard/rejects';
 import { CUTOVER_ROUTES } from './cutover/routes';
 import { postDelta } from './cutover/postDelta';
@@ -59,6 +59,8 @@ export function createRoutes(deps: ApiDeps): Router {
 
   r.get('/v1/admin/batches', adminRead, listBatches(deps));
   r.post('/v1/admin/tokens', admin, jsonBody, mintToken(deps));
+  r.get('/v1/admin/tokens', adminRead, listTokens(deps));
+  r.delete('/v1/admin/tokens/:id', admin, revokeToken(deps));
   r.post('/v1/admin/batches/:id/retry', admin, jsonBody, batchProvider(deps), retryBatchHandler(deps));
   r.post('/v1/admin/batches/:id/rollback', admin, jsonBody, batchProvider(deps), rollbackBatchHandler(deps));
   r.post('/v1/admin/batches/:id/verify', admin, batchProvider(deps), verifyBatchHandler(deps));
@@ -75,6 +77,7 @@ export function createRoutes(deps: ApiDeps): Router {
   r.get('/admin/session', adminRead, getSession(deps));
   r.get('/admin', page, overviewPage);
   r.get('/admin/batches/:id', page, batchPage);
+  r.get('/admin/tokens', page, tokensPage);
   r.get('/v1/admin/events/batches', adminRead, batchListEvents(deps));
   r.get('/v1/admin/events/batches/:id', adminRead, batchProvider(deps), batchEvents(deps));
   r.get('/v1/admin/batches/:id/rejects', adminRead, batchProvider(deps), listRejects(deps));

@@ -8,6 +8,9 @@
  *   bsm rollback <batch> [--force] [--wait]             roll back (forced: with the later batches)
  *   bsm verify <batch>                                  verify the batch's rows again
  *   bsm batches [--status S] [--user U] [--limit N]     list batches
+ *   bsm tokens [--user U] [--all]                        list tokens (--all: revoked ones too)
+ *   bsm mint-token <user> [--role operator] [--label L]  mint a token (printed once)
+ *   bsm revoke-token <token-id>                         revoke a token
  */
 import { parseArgs } from 'node:util';
 import { call, CliError, type CliContext } from './api';
@@ -48,6 +51,7 @@ export async function main(argv: string[]): Promise<number> {
     options: {
       url: { type: 'string' }, token: { type: 'string' }, 'website-id': { type: 'string' }, wait: { type: 'boolean' },
       force: { type: 'boolean' }, json: { type: 'boolean' }, status: { type: 'string' }, user: { type: 'string' }, limit: { type: 'string' },
+      all: { type: 'boolean' }, role: { type: 'string' }, label: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -102,6 +106,26 @@ export async function main(argv: string[]): Promise<number> {
       for (const b of r.batches) process.stdout.write(`${b.id}  ${b.status.padEnd(15)} ${String(b.userId).padEnd(20)} ${new Date(b.createdAt).toISOString()}  ${b.entryCount} entries\n`);
       return 0;
     }
+    case 'tokens': {
+      const q = new URLSearchParams({ includeRevoked: String(Boolean(values.all)) });
+      if (values.user) q.set('userId', values.user);
+      const r = await call(ctx, 'GET', `/v1/admin/tokens?${q}`);
+      for (const t of r.tokens) {
+        process.stdout.write(`${t.id}  ${t.role.padEnd(9)} ${String(t.userId).padEnd(20)} ${new Date(t.createdAt).toISOString()}  ${t.revokedAt ? `revoked ${new Date(t.revokedAt).toISOString()}` : 'active'}${t.label ? `  ${t.label}` : ''}\n`);
+      }
+      return 0;
+    }
+    case 'mint-token': {
+      const r = await call(ctx, 'POST', '/v1/admin/tokens', { userId: need(), role: values.role ?? 'uploader', ...(values.label ? { label: values.label } : {}) });
+      process.stderr.write(`token ${r.tokenId} for ${r.userId} (${r.role}); it is shown this once:\n`);
+      process.stdout.write(`${r.token}\n`);
+      return 0;
+    }
+    case 'revoke-token': {
+      const r = await call(ctx, 'DELETE', `/v1/admin/tokens/${need()}`);
+      process.stdout.write(`token ${r.id} of ${r.userId} revoked at ${new Date(r.revokedAt).toISOString()}\n`);
+      return 0;
+    }
     default:
       throw new CliError(`unknown command "${cmd}"; see bsm --help`);
   }
@@ -119,6 +143,9 @@ const USAGE = `bsm — browser-storage-migrator command line (BSM_URL, BSM_TOKEN
   bsm rollback <batch> [--force] [--wait]             roll back (forced: with the later batches)
   bsm verify <batch>                                  verify the batch's rows again
   bsm batches [--status S] [--user U] [--limit N]     list batches
+  bsm tokens [--user U] [--all]                       list tokens (--all: revoked ones too)
+  bsm mint-token <user> [--role operator] [--label L] mint a token (printed once)
+  bsm revoke-token <token-id>                         revoke a token
 `;
 
 if (require.main === module || /bsm(\.js)?$/.test(process.argv[1] ?? '')) {

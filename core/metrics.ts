@@ -12,6 +12,13 @@
  *  - bsm_rows_written_total             worker, jobs/phases/applyResults.ts (per target table)
  *  - bsm_rejects_total                  worker, jobs/phases/applyResults.ts (per phase and code)
  *  - bsm_batches, bsm_queue_jobs        collected on scrape (collectSharedGauges)
+ *  - bsm_batch_outcomes_total           worker, jobs/phases/verify.ts and markPhaseFailed (per status, phase)
+ *  - bsm_phase_last_progress_*          worker, jobs/runPhase.ts (running phases only)
+ *  - bsm_worker_last_alive_*            worker, worker/heartbeat.ts
+ *  - bsm_rollbacks_total                worker, jobs/maintenance/rollback.ts
+ *  - bsm_upload_requests_total, bsm_upload_failures_total   API, app.ts (observeUploadOutcome)
+ *  - bsm_cleanup_last_success_*         worker on success, and read from Redis on the API's scrape
+The alert rules that use them are in monitoring/prometheus/rules.yml; docs/operations.md is their runbook.
  * `npm start` runs API and workers in one process: its /metrics has everything. `npm run worker` serves
  * the worker series on WORKER_METRICS_PORT (startMetricsServer).
  */
@@ -20,6 +27,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Logger } from './logger';
 
 export const registry = new Registry();
@@ -77,6 +85,88 @@ export const queueJobs = new Gauge({
   registers: [registry],
 });
 
+/**
+ * Unix time this process's workers last showed they can take work (queues running, Redis answering).
+ * A plain gauge, 0 where no worker runs (an API-only process): alerts take max() over all targets, so
+ * those zeros never hide a live worker, and a process whose beat stops is noticed within a minute.
+ */
+export const workerLastAlive = new Gauge({
+  name: 'bsm_worker_last_alive_timestamp_seconds',
+  help: 'Unix time the workers of this process last had their queues running and Redis answering (0: no worker here).',
+  registers: [registry],
+});
+
+/**
+ * One series per phase attempt running in this process, removed when the attempt ends: a batch id as a
+ * label is fine only because at most WORKER_CONCURRENCY of them exist at once.
+ */
+export const phaseLastProgress = new Gauge({
+  name: 'bsm_phase_last_progress_timestamp_seconds',
+  help: 'Running phases only: Unix time the phase started or last reported progress.',
+  labelNames: ['batch_id', 'phase'] as const,
+  registers: [registry],
+});
+
+export const batchOutcomes = new Counter({
+  name: 'bsm_batch_outcomes_total',
+  help: 'Batches whose pipeline ended, by status (completed, needs_attention, failed) and the phase it ended in.',
+  labelNames: ['status', 'phase'] as const,
+  registers: [registry],
+});
+
+export const rollbackOutcomes = new Counter({
+  name: 'bsm_rollbacks_total',
+  help: 'Rollback jobs that ended, by outcome (ok; failed = final, its batches went back to their status).',
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+});
+
+export const uploadRequests = new Counter({
+  name: 'bsm_upload_requests_total',
+  help: 'Requests that carry dump bytes: POST /v1/dumps (dumps), deltas (delta), tus POST/PATCH (tus).',
+  labelNames: ['via'] as const,
+  registers: [registry],
+});
+
+export const uploadFailures = new Counter({
+  name: 'bsm_upload_failures_total',
+  help: 'Upload requests that failed, by way in and reason (refused = the dump or request was refused: 400/413/415; error = 5xx).',
+  labelNames: ['via', 'reason'] as const,
+  registers: [registry],
+});
+
+export const cleanupLastSuccess = new Gauge({
+  name: 'bsm_cleanup_last_success_timestamp_seconds',
+  help: 'Unix time the retention clean-up last succeeded (0: not known to this process).',
+  registers: [registry],
+});
+
+export const cleanupInterval = new Gauge({
+  name: 'bsm_cleanup_interval_seconds',
+  help: 'CLEANUP_INTERVAL_MINUTES in seconds, so the clean-up alert follows the configured schedule.',
+  registers: [registry],
+});
+
+/**
+ * Labelled counters have no series until their first increment, and Prometheus' increase() cannot see
+ * a series' first step from nothing to 1: the first failure after a restart would never alert. Callers
+ * create the label sets they will use at 0 up front.
+ */
+export function zeroSeries<L extends string>(counter: Counter<L>, sets: Partial<Record<L, string>>[]): void {
+  for (const labels of sets) counter.inc(labels, 0);
+}
+
+/** Where the worker leaves the last clean-up success, so any API process reports it after restarts. */
+const cleanupKey = (prefix: string) => `${prefix}:ops:cleanup-last-success`;
+/** Past this the key expires and the alert fires anyway: a clean-up this late is long overdue. */
+const CLEANUP_KEY_TTL_S = 7 * 24 * 3600;
+
+/** Called by the worker when a clean-up job completed. */
+export async function recordCleanupSuccess(redis: Redis, prefix: string, at = Date.now()): Promise<void> {
+  cleanupLastSuccess.set(at / 1000);
+  await redis.set(cleanupKey(prefix), String(at), 'EX', CLEANUP_KEY_TTL_S);
+}
+
 const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'completed', 'failed'] as const;
 
 /** For the tus uploads (api/uploads) and POST /v1/dumps: bytes of a dump the API accepted. */
@@ -89,7 +179,11 @@ export function recordUploadBytes(via: 'dumps' | 'tus', bytes: number): void {
  * (rather than a gauge `collect` hook bound to one DataSource), so several API stacks in one process —
  * tests do that — each report their own database.
  */
-export async function collectSharedGauges(src: { ds: DataSource; queues: Queue[]; statuses: readonly string[] }): Promise<void> {
+export async function collectSharedGauges(src: {
+  ds: DataSource; queues: Queue[]; statuses: readonly string[];
+  /** The clean-up's last success (Redis) and its schedule, for the alert on a clean-up that stopped. */
+  cleanup?: { redis: Redis; prefix: string; intervalMinutes: number };
+}): Promise<void> {
   const rows: { status: string; n: number }[] = await src.ds.query(`SELECT status, count(*)::int AS n FROM migration_batches GROUP BY status`);
   batchesByStatus.reset();
   // Every status is reported, 0 included, so a series never vanishes when its last batch moves on.
@@ -98,6 +192,12 @@ export async function collectSharedGauges(src: { ds: DataSource; queues: Queue[]
   for (const q of src.queues) {
     const counts = await q.getJobCounts(...QUEUE_STATES);
     for (const state of QUEUE_STATES) queueJobs.set({ queue: q.name, state }, counts[state] ?? 0);
+  }
+  if (src.cleanup) {
+    cleanupInterval.set(src.cleanup.intervalMinutes * 60);
+    const at = Number(await src.cleanup.redis.get(cleanupKey(src.cleanup.prefix)));
+    // Never lower what this process saw itself (npm start: the worker in the same process).
+    if (at > 0) cleanupLastSuccess.set(Math.max(at / 1000, (await cleanupLastSuccess.get()).values[0]?.value ?? 0));
   }
 }
 

@@ -5,14 +5,21 @@
  * readable reason; earlier attempts are recorded and retried with backoff by BullMQ.
  */
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import { jobDuration } from '../core/metrics';
+import { writeResult } from '../core/db';
+import { batchOutcomes, jobDuration, phaseLastProgress, zeroSeries } from '../core/metrics';
 import { MigrationBatch } from '../entities';
 import { classifyJobError } from './errors';
-import type { JobPayloads } from './names';
+import { PHASES, type JobPayloads } from './names';
 import type { PhaseDeps, PhaseRun } from './phases/context';
 import { PHASE_HANDLERS } from './phases';
 
 const TERMINAL = new Set(['rolling_back', 'rolled_back']);
+
+// Every outcome a worker can count, at 0 from the start (see zeroSeries): the first failure alerts too.
+zeroSeries(batchOutcomes, [
+  { status: 'completed', phase: 'verify' }, { status: 'needs_attention', phase: 'verify' },
+  ...PHASES.map((phase) => ({ status: 'failed', phase })),
+]);
 
 /** How long a batch waits before checking again whether the user's other batch has finished. */
 const USER_WAIT_MS = 500;
@@ -53,9 +60,13 @@ export async function runPhase(deps: PhaseDeps, job: Job<JobPayloads['phase']>, 
      WHERE id = $1 AND status IN ('received', 'queued', 'running', 'failed')`,
     [batchId],
   );
+  // For the stalled-phase alert: the series lives while this attempt runs (removed in `finally`).
+  const series = { batch_id: batchId, phase };
+  phaseLastProgress.set(series, Date.now() / 1000);
   const run: PhaseRun = {
     deps, batch, phase, log,
     progress: async (done, total, rejected = 0) => {
+      phaseLastProgress.set(series, Date.now() / 1000);
       await job.updateProgress({ done, total, rejected });
       await ds.query(`UPDATE migration_phases SET done = $3, total = $4, rejected = $5 WHERE batch_id = $1 AND name = $2`, [batchId, phase, done, total, rejected]);
     },
@@ -72,6 +83,8 @@ export async function runPhase(deps: PhaseDeps, job: Job<JobPayloads['phase']>, 
     else await ds.query(`UPDATE migration_phases SET error = $3 WHERE batch_id = $1 AND name = $2`, [batchId, phase, message]);
     jobDuration.observe({ phase, outcome: final ? 'failed' : 'retry' }, (Date.now() - started) / 1000);
     throw err;
+  } finally {
+    phaseLastProgress.remove(series);
   }
   await ds.query(`UPDATE migration_phases SET status = 'completed', finished_at = now() WHERE batch_id = $1 AND name = $2`, [batchId, phase]);
   jobDuration.observe({ phase, outcome: 'completed' }, (Date.now() - started) / 1000);
@@ -89,10 +102,12 @@ export async function markPhaseFailed(ds: PhaseDeps['ds'], job: Job<JobPayloads[
   const message = err.message || String(err);
   const reason = { code: err.code ?? 'phase_failed', message: `Phase ${phase} failed: ${message}`, phase, attempts: job.attemptsMade + 1 };
   await ds.query(`UPDATE migration_phases SET status = 'failed', error = $3 WHERE batch_id = $1 AND name = $2`, [batchId, phase, message]);
-  await ds.query(
+  const { count } = writeResult(await ds.query(
     `UPDATE migration_batches SET status = 'failed', error = $2, finished_at = now(), updated_at = now() WHERE id = $1 AND status IN ('running', 'queued')`,
     [batchId, JSON.stringify(reason)],
-  );
+  ));
+  // Counted by whoever moved the batch: the processor and the `failed` listener both call this.
+  if (count > 0) batchOutcomes.inc({ status: 'failed', phase });
 }
 
 /** Whether a failed job will not be tried again. */

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Makes sure Postgres and Redis answer (and, with --chromium, that Debian's chromium is installed).
+# Makes sure Postgres and Redis answer (and, with --chromium, that Debian's chromium is installed; with
+# --promtool, that promtool is, from Debian's prometheus package, for the alert rule tests).
 # Idempotent: when everything already runs it only checks, in well under a second.
 # Works on the project's machines (services pre-started, trust auth) and on a fresh Debian box as root
 # (installs from apt, starts without systemd, sets the password the default DATABASE_URL uses).
@@ -7,10 +8,12 @@
 set -euo pipefail
 
 WANT_CHROMIUM=0
+WANT_PROMTOOL=0
 for arg in "$@"; do
   case "$arg" in
     --chromium) WANT_CHROMIUM=1 ;;
-    -h|--help) echo "usage: $0 [--chromium]"; exit 0 ;;
+    --promtool) WANT_PROMTOOL=1 ;;
+    -h|--help) echo "usage: $0 [--chromium] [--promtool]"; exit 0 ;;
     *) echo "start-services: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -171,5 +174,18 @@ if [ "$WANT_CHROMIUM" -eq 1 ]; then
     echo "chromium: not installed, installing from apt (about 20 s)..." >&2
     apt_install chromium
     echo "chromium: /usr/bin/chromium (installed)"
+  fi
+fi
+
+# ---------------------------------------------------------------- promtool (alert rule tests)
+if [ "$WANT_PROMTOOL" -eq 1 ]; then
+  if have promtool; then
+    echo "promtool: $(command -v promtool)"
+  else
+    # The package is Prometheus itself; we use only its promtool (where systemd runs, the package also
+    # starts a Prometheus server on :9090, which nothing here needs).
+    echo "promtool: not installed, installing Debian's prometheus package (about 10 s)..." >&2
+    apt_install prometheus
+    echo "promtool: $(command -v promtool) (installed)"
   fi
 fi

@@ -7,6 +7,7 @@ import type { DataSource } from 'typeorm';
 import type { Config } from '../core/config';
 import { SecretBox } from '../core/crypto';
 import type { Logger } from '../core/logger';
+import { cleanupInterval, recordCleanupSuccess } from '../core/metrics';
 import type { ObjectStore } from '../core/objectStore';
 import { createRedis } from '../core/redis';
 import { QUEUES, type JobPayloads } from '../jobs/names';
@@ -14,6 +15,7 @@ import type { PhaseDeps } from '../jobs/phases/context';
 import { MAINTENANCE_HANDLERS, MAINTENANCE_SCHEDULES } from '../jobs/maintenance';
 import { isFinalFailure, markPhaseFailed, runPhase } from '../jobs/runPhase';
 import { catalystLayout } from '../jobs/transforms/catalyst';
+import { startHeartbeat } from './heartbeat';
 
 export interface Workers {
   migration: Worker;
@@ -53,11 +55,19 @@ export function createWorkers(opts: { config: Config; ds: DataSource; store: Obj
     if (!job || !isFinalFailure(job, err)) return;
     markPhaseFailed(opts.ds, job, err).catch((e: Error) => log.error({ jobId: job.id, err: e.message }, 'could not record a failed phase'));
   });
+  // For the alerts (docs/operations.md): the clean-up's last success survives restarts in Redis.
+  cleanupInterval.set(config.CLEANUP_INTERVAL_MINUTES * 60);
+  maintenance.on('completed', (job) => {
+    if (job.name !== 'cleanup') return;
+    recordCleanupSuccess(connection, config.QUEUE_PREFIX).catch((e: Error) => log.warn({ err: e.message }, 'could not record the clean-up time'));
+  });
+  const heartbeat = startHeartbeat({ workers: [migration, maintenance], redis: connection, log });
   const scheduled = scheduleMaintenance(config, connection, log);
   return {
     migration,
     maintenance,
     async close() {
+      heartbeat.stop(); // draining: this process takes no new work, so it no longer counts as alive
       await scheduled;
       await Promise.all([migration.close(), maintenance.close()]);
       await connection.quit().catch(() => connection.disconnect());

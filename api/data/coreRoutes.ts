@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { BATCH_ID_HEADER } from '../uploads/finishUpload';
 import {
   AuditList, AuditQuery, BatchId, BatchList, BatchReport, BatchView, DumpAccepted, DumpDocument, DumpQuery, EventStream, ListBatchesQuery,
-  MintedToken, MintTokenBody, NdjsonDump, RejectList, RejectsQuery, ReportQuery, RetryAccepted, RollbackAccepted, RollbackBody, Verified,
+  MintedToken, MintTokenBody, TokenId, TokenInfo, TokenList, TokenListQuery, NdjsonDump, RejectList, RejectsQuery, ReportQuery, RetryAccepted, RollbackAccepted, RollbackBody, Verified,
 } from './coreSchemas';
 import { route, type ResponseSpec, type RouteSpec } from './route';
 import { ErrorBody, JsonObject, errors } from './schemas';
@@ -88,6 +88,17 @@ const adminRoutes = [
     method: 'get', path: '/v1/admin/batches', operationId: 'listBatches', tag: 'Admin', auth: 'adminRead', query: ListBatchesQuery,
     summary: 'List and filter batches (newest first)',
     responses: { 200: { description: 'A page of batches', schema: BatchList }, ...errors(400, 401, 403) },
+  }),
+  route({
+    method: 'get', path: '/v1/admin/tokens', operationId: 'listTokens', tag: 'Admin', auth: 'adminRead', query: TokenListQuery,
+    summary: 'List tokens (newest first; never their secret)',
+    responses: { 200: { description: 'The tokens', schema: TokenList }, ...errors(400, 401, 403) },
+  }),
+  route({
+    method: 'delete', path: '/v1/admin/tokens/:id', operationId: 'revokeToken', tag: 'Admin', auth: 'admin', params: TokenId,
+    summary: 'Revoke a token: it answers 401 from now on, and its dashboard sessions end',
+    description: 'Idempotent: revoking a revoked token answers it with its first revocation time.',
+    responses: { 200: { description: 'The revoked token', schema: TokenInfo }, ...errors(401, 403, 404) },
   }),
   route({
     method: 'post', path: '/v1/admin/tokens', operationId: 'mintToken', tag: 'Admin', auth: 'admin', body: MintTokenBody,

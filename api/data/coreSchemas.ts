@@ -164,6 +164,17 @@ export const MintedToken = z.object({
   tokenId: z.uuid(), userId: z.string(), role: z.enum(['uploader', 'operator']), createdAt: Iso,
 });
 
+export const TokenInfo = z.object({
+  id: z.uuid(), userId: z.string(), role: z.enum(['uploader', 'operator']), label: z.string().nullable(), createdAt: Iso, revokedAt: Iso.nullable(),
+}).describe('A token, without its secret');
+export const TokenList = z.object({ tokens: z.array(TokenInfo) });
+export const TokenListQuery = z.object({
+  userId: z.string().min(1).max(200).optional(),
+  includeRevoked: z.enum(['true', 'false']).default('false').describe('Also list revoked tokens'),
+  limit: z.coerce.number().int().min(1).max(1000).default(200),
+});
+export const TokenId = z.object({ id: z.uuid() });
+
 export const Accepted = { batchId: z.uuid(), statusUrl: z.string() };
 export const RetryAccepted = z.object({ ...Accepted, status: z.literal('queued'), run: Int.describe('The run the retry continues'), retried: z.array(z.string()).describe('Phases queued again') });
 export const RollbackBody = z.strictObject({ force: z.boolean().default(false).describe('Also roll back the later batches that changed its rows, newest first') });

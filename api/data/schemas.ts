@@ -32,6 +32,7 @@ export const IdParams = z.strictObject({ id: Ref });
 export const Limit = z.coerce.number().int().min(1).max(200).default(50).describe('Page size (1–200, default 50)');
 export const Cursor = z.string().min(1).max(500).optional().describe('nextCursor of the previous page');
 
+export const IF_NONE_MATCH = { 'If-None-Match': 'Optional: an ETag you hold; 304 if unchanged' };
 export const IF_MATCH = { 'If-Match': 'Optional. The ETag you last read: the write happens only if the resource still has it (else 412).' };
 export const ETAG_HEADER = { ETag: 'Entity tag of the resource; send it back in If-Match / If-None-Match' };
 

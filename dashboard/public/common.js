@@ -192,5 +192,5 @@ const BSM = (() => {
     return es;
   }
 
-  return { getSession, api, el, fmt, statusBadge, phaseBar, flash, retry, rollback, actionButtons, live };
+  return { getSession, api, el, fmt, statusBadge, phaseBar, flash, confirmDialog, retry, rollback, actionButtons, live };
 })();

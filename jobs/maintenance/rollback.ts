@@ -4,12 +4,15 @@
  * not yet undone go back to the status they had.
  */
 import { UnrecoverableError, type Job } from 'bullmq';
+import { rollbackOutcomes, zeroSeries } from '../../core/metrics';
 import { ApiChangesError, type ApiChange } from '../apiChanges';
 import { releaseAssets } from '../assets';
 import { recordAudit } from '../audit';
 import type { JobPayloads } from '../names';
 import type { PhaseDeps } from '../phases/context';
 import { planRollback, undoBatch } from '../rollback';
+
+zeroSeries(rollbackOutcomes, [{ outcome: 'ok' }, { outcome: 'failed' }]);
 
 export async function rollbackJob(deps: PhaseDeps, job: Job<JobPayloads['rollback']>): Promise<unknown> {
   const { ds, config, log } = deps;
@@ -42,6 +45,7 @@ export async function rollbackJob(deps: PhaseDeps, job: Job<JobPayloads['rollbac
          WHERE id = ANY($1::uuid[]) AND status = 'rolling_back'`,
         [plan.order, JSON.stringify({ code: 'rollback_failed', message: `Rollback failed: ${(err as Error).message}` })],
       );
+      rollbackOutcomes.inc({ outcome: 'failed' });
       await recordAudit(ds, { actor, action, target: `batch:${batchId}`, outcome: 'failed', details: { requestId: auditId, reason: (err as Error).message, undone: Object.keys(done), ...(refused ? { apiChanges: err.changes } : {}) } });
     }
     throw refused ? new UnrecoverableError(err.message) : err;
@@ -58,6 +62,7 @@ export async function rollbackJob(deps: PhaseDeps, job: Job<JobPayloads['rollbac
   }
   // A forced rollback says what it overwrote: every discarded data-API write, with the value it had.
   const apiNote = overwrittenCount > 0 ? { overwrittenApiWrites: { count: overwrittenCount, changes: overwritten } } : {};
+  rollbackOutcomes.inc({ outcome: 'ok' });
   await recordAudit(ds, { actor, action, target: `batch:${batchId}`, outcome: 'ok', details: { requestId: auditId, batches: plan.order, tables: done, ...(assets ? { assets } : {}), ...apiNote } });
   return { batches: plan.order };
 }

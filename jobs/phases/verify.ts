@@ -6,6 +6,7 @@
  *  - a non-empty dump that migrated nothing is never `completed`.
  * The batch ends `completed` or `needs_attention` with the differences listed.
  */
+import { batchOutcomes } from '../../core/metrics';
 import { TABLE_ORDER } from './applyResults';
 import type { PhaseRun } from './context';
 import { rowChecksumSql } from '../write/upsertRows';
@@ -84,4 +85,5 @@ export async function verify(run: PhaseRun): Promise<void> {
       [run.batch.id, JSON.stringify(v), v.ok ? 'completed' : 'needs_attention', v.ok ? null : JSON.stringify({ code: 'verification_failed', message: v.problems.join('; '), phase: 'verify' })],
     );
   });
+  batchOutcomes.inc({ status: v.ok ? 'completed' : 'needs_attention', phase: 'verify' });
 }

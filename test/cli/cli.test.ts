@@ -72,3 +72,32 @@ test('a bad dump file gets the server\'s reason and exit code 1', async () => {
   expect(r.code).toBe(1);
   expect(r.err).toMatch(/400 dump_/);
 });
+
+test('tokens: mint, list (never a secret), revoke (idempotent); a revoked token answers 401', async () => {
+  const minted = await bsm(['mint-token', 'user-revoked', '--label', 'laptop']);
+  expect(minted.code).toBe(0);
+  const secret = minted.out.trim();
+  expect(secret).toMatch(/^bsm_/);
+  expect((await stack.http.get('/v1/cutover').set('Authorization', `Bearer ${secret}`)).status).toBe(200);
+  const list = await bsm(['tokens', '--user', 'user-revoked']);
+  expect(list.out).toContain('laptop');
+  expect(list.out).not.toContain(secret);
+  const id = list.out.split(/\s+/)[0];
+  const api = await stack.http.get('/v1/admin/tokens?userId=user-revoked').set('Authorization', `Bearer ${TEST_ADMIN_TOKEN}`);
+  expect(api.body.tokens).toEqual([expect.objectContaining({ id, userId: 'user-revoked', role: 'uploader', label: 'laptop', revokedAt: null })]);
+  expect(JSON.stringify(api.body)).not.toMatch(/bsm_|token_hash|tokenHash/);
+
+  const revoked = await bsm(['revoke-token', id]);
+  expect(revoked).toMatchObject({ code: 0, err: '' });
+  expect(revoked.out).toContain('revoked');
+  const again = await stack.http.delete(`/v1/admin/tokens/${id}`).set('Authorization', `Bearer ${TEST_ADMIN_TOKEN}`);
+  expect(again.status).toBe(200);
+  expect((await stack.http.get('/v1/cutover').set('Authorization', `Bearer ${secret}`)).status).toBe(401);
+  expect((await bsm(['tokens', '--user', 'user-revoked'])).out.trim()).toBe('');
+  expect((await bsm(['tokens', '--user', 'user-revoked', '--all'])).out).toContain('revoked');
+  // Only the admin revokes: an uploader token may not, and an unknown id is 404.
+  expect((await stack.http.delete(`/v1/admin/tokens/${id}`).set('Authorization', `Bearer ${uploader}`)).status).toBe(403);
+  expect((await stack.http.delete('/v1/admin/tokens/00000000-0000-4000-8000-000000000000').set('Authorization', `Bearer ${TEST_ADMIN_TOKEN}`)).status).toBe(404);
+  const [audit] = await stack.api.deps.ds.query(`SELECT details FROM audit_log WHERE action = 'token.revoke' ORDER BY id LIMIT 1`);
+  expect(audit.details.tokenId).toBe(id);
+});

@@ -10,7 +10,7 @@ import { Errors } from '../../../core/errors';
 import { combineTags, etagSql, quote } from '../etag';
 import { route, type DataRequest } from '../route';
 import { compact, iso, mustFind, type Db, type Loaded, type RowJson } from '../rows';
-import { ETAG_HEADER, IdParams, IsoDate, JsonObject, WebsiteParams, errors } from '../schemas';
+import { ETAG_HEADER, IdParams, IsoDate, JsonObject, WebsiteParams, errors, IF_NONE_MATCH } from '../schemas';
 import { loadWebsite } from './websites';
 
 const ContextFields = {
@@ -80,7 +80,7 @@ export const aiDataRoutes = [
   route({
     method: 'get', path: '/v1/websites/:websiteId/ai-context', operationId: 'getWebsiteAiContext', tag, auth: 'user',
     summary: "Get a website's AI context (brand, visual identity, content strategy and prompt history)", params: WebsiteParams,
-    requestHeaders: { 'If-None-Match': 'Optional: an ETag you hold; 304 if unchanged' },
+    requestHeaders: IF_NONE_MATCH,
     responses: { 200: { description: 'The AI context', schema: AiContextOut, headers: ETAG_HEADER }, ...errors(304, 401, 403, 404) },
     handler: async (req: DataRequest<{ websiteId: string }>) => {
       const db = req.deps.ds;
@@ -117,7 +117,7 @@ export const aiDataRoutes = [
   route({
     method: 'get', path: '/v1/chat-sessions/:id', operationId: 'getChatSession', tag, auth: 'user',
     summary: 'Get a chat session as the app persisted it (by server id or session id)', params: IdParams,
-    requestHeaders: { 'If-None-Match': 'Optional: an ETag you hold; 304 if unchanged' },
+    requestHeaders: IF_NONE_MATCH,
     responses: { 200: { description: 'The chat', schema: ChatOut, headers: ETAG_HEADER }, ...errors(304, 401, 403, 404) },
     handler: async (req: DataRequest<{ id: string }>) => {
       const db = req.deps.ds;
@@ -138,7 +138,7 @@ export const aiDataRoutes = [
   route({
     method: 'get', path: '/v1/ai-prompts/:id', operationId: 'getAiPrompt', tag, auth: 'user',
     summary: 'Get an initial website prompt (by server id or the website id of its key)', params: IdParams,
-    requestHeaders: { 'If-None-Match': 'Optional: an ETag you hold; 304 if unchanged' },
+    requestHeaders: IF_NONE_MATCH,
     responses: { 200: { description: 'The prompt', schema: AiPrompt, headers: ETAG_HEADER }, ...errors(304, 401, 403, 404) },
     handler: async (req: DataRequest<{ id: string }>) => {
       const p = await mustFind(req.deps.ds, 'ai_prompts', { user_id: req.caller.userId }, req.params.id, 'AI prompt');

@@ -18,7 +18,7 @@ import { transformContextFor } from '../context';
 import { checkIfMatch, etagSql } from '../etag';
 import { route, type DataRequest } from '../route';
 import { decodeCursor, encodeCursor, findRow, iso, isUuid, mustFind, type Db, type RowJson } from '../rows';
-import { Cursor, ETAG_HEADER, IF_MATCH, IsoDate, JsonObject, Limit, Ref, SourceId, WebsiteItemParams, WebsiteParams, errors } from '../schemas';
+import { Cursor, ETAG_HEADER, IF_MATCH, IsoDate, JsonObject, Limit, Ref, SourceId, WebsiteItemParams, WebsiteParams, errors, IF_NONE_MATCH } from '../schemas';
 import { withApiWrite } from '../write';
 import { contentTypeShape, loadContentType } from './contentTypes';
 import { loadWebsite } from './websites';
@@ -190,7 +190,7 @@ export const contentItemRoutes = [
   }),
   route({
     method: 'get', path: '/v1/websites/:websiteId/content-items/:id', operationId: 'getContentItem', tag, auth: 'user',
-    summary: 'Get a content item', params: WebsiteItemParams, requestHeaders: { 'If-None-Match': 'Optional: an ETag you hold; 304 if unchanged' },
+    summary: 'Get a content item', params: WebsiteItemParams, requestHeaders: IF_NONE_MATCH,
     responses: { 200: { description: 'The item', schema: ContentItem, headers: ETAG_HEADER }, ...errors(304, 401, 403, 404) },
     handler: async (req: DataRequest<ItemP>) => {
       const w = await loadWebsite(req.deps.ds, req, req.params.websiteId);

@@ -16,7 +16,7 @@ import { transformContextFor } from '../context';
 import { checkIfMatch } from '../etag';
 import { route, type DataRequest } from '../route';
 import { compact, findRow, iso, isUuid, mustFind, type Db, type Loaded, type RowJson } from '../rows';
-import { ETAG_HEADER, IF_MATCH, IsoDate, JsonObject, SourceId, WebsiteItemParams, WebsiteParams, errors } from '../schemas';
+import { ETAG_HEADER, IF_MATCH, IsoDate, JsonObject, SourceId, WebsiteItemParams, WebsiteParams, errors, IF_NONE_MATCH } from '../schemas';
 import { withApiWrite } from '../write';
 import { loadWebsite } from './websites';
 
@@ -172,7 +172,7 @@ export const contentTypeRoutes = [
   }),
   route({
     method: 'get', path: '/v1/websites/:websiteId/content-types/:id', operationId: 'getContentType', tag, auth: 'user',
-    summary: 'Get a content type', params: WebsiteItemParams, requestHeaders: { 'If-None-Match': 'Optional: an ETag you hold; 304 if unchanged' },
+    summary: 'Get a content type', params: WebsiteItemParams, requestHeaders: IF_NONE_MATCH,
     responses: { 200: { description: 'The content type', schema: ContentType, headers: ETAG_HEADER }, ...errors(304, 401, 403, 404) },
     handler: async (req: DataRequest<ItemP>) => {
       const w = await loadWebsite(req.deps.ds, req, req.params.websiteId);

@@ -21,7 +21,7 @@ import { secretsOf, transformContextFor } from '../context';
 import { checkIfMatch } from '../etag';
 import { route, type DataRequest } from '../route';
 import { compact, decodeCursor, encodeCursor, findRow, iso, isUuid, mustFind, type Db, type Loaded, type RowJson } from '../rows';
-import { Cursor, ETAG_HEADER, IF_MATCH, IdParams, IsoDate, JsonObject, Limit, Ref, errors } from '../schemas';
+import { Cursor, ETAG_HEADER, IF_MATCH, IdParams, IsoDate, JsonObject, Limit, Ref, errors, IF_NONE_MATCH } from '../schemas';
 import { withApiWrite } from '../write';
 import { loadWebsite } from './websites';
 
@@ -185,7 +185,7 @@ export const deploymentRoutes = [
   route({
     method: 'get', path: '/v1/deployment-configs/:id', operationId: 'getDeploymentConfig', tag, auth: 'user',
     summary: 'Get a CMS provider config (by server id or provider id; secrets masked)', params: IdParams,
-    requestHeaders: { 'If-None-Match': 'Optional: an ETag you hold; 304 if unchanged' },
+    requestHeaders: IF_NONE_MATCH,
     responses: { 200: { description: 'The config', schema: ConfigOut, headers: ETAG_HEADER }, ...errors(304, 401, 403, 404) },
     handler: async (req: DataRequest<IdP>) => {
       const c = await loadConfig(req.deps.ds, req, req.params.id);
@@ -227,7 +227,7 @@ export const deploymentRoutes = [
   route({
     method: 'get', path: '/v1/deployment-history/:id', operationId: 'getDeploymentJob', tag, auth: 'user',
     summary: 'Get a deployment job (by server id or the app\'s job id)', params: IdParams,
-    requestHeaders: { 'If-None-Match': 'Optional: an ETag you hold; 304 if unchanged' },
+    requestHeaders: IF_NONE_MATCH,
     responses: { 200: { description: 'The job', schema: JobOut, headers: ETAG_HEADER }, ...errors(304, 401, 403, 404) },
     handler: async (req: DataRequest<IdP>) => {
       const j = await mustFind(req.deps.ds, 'deployment_history', { user_id: req.caller.userId }, req.params.id, 'Deployment job');

@@ -20,7 +20,7 @@ import { checkIfMatch, etagSql, quote } from '../etag';
 import { validationError } from '../mount';
 import { route, type DataRequest } from '../route';
 import { iso, type Db, type Loaded } from '../rows';
-import { ETAG_HEADER, IF_MATCH, IsoDate, JsonObject, errors } from '../schemas';
+import { ETAG_HEADER, IF_MATCH, IsoDate, JsonObject, errors, IF_NONE_MATCH } from '../schemas';
 import { withApiWrite } from '../write';
 
 /** Body key → the localStorage key the app wrote it under (what buildPreferences reads). */
@@ -130,7 +130,7 @@ export const preferenceRoutes = [
     method: 'get', path: '/v1/preferences', operationId: 'getPreferences', tag, auth: 'user',
     summary: "Get the user's preferences",
     description: 'Before anything is stored the answer is the empty state `{preferences: {ui: {}}}` with null dates (200, not 404), with an ETag of its own.',
-    requestHeaders: { 'If-None-Match': 'Optional: an ETag you hold; 304 if unchanged' },
+    requestHeaders: IF_NONE_MATCH,
     responses: { 200: { description: 'The preferences', schema: PreferencesOut, headers: ETAG_HEADER }, ...errors(304, 401, 403) },
     handler: async (req) => answer(req.caller.userId, await loadPrefs(req.deps.ds, req.caller.userId)),
   }),

@@ -19,7 +19,7 @@ import { transformContextFor } from '../context';
 import { checkIfMatch, combineTags, etagSql, quote } from '../etag';
 import { route, type DataRequest } from '../route';
 import { compact, iso, type Db, type Loaded, type RowJson } from '../rows';
-import { ETAG_HEADER, IF_MATCH, IsoDate, JsonObject, WebsiteParams, errors } from '../schemas';
+import { ETAG_HEADER, IF_MATCH, IsoDate, JsonObject, WebsiteParams, errors, IF_NONE_MATCH } from '../schemas';
 import { withApiWrite } from '../write';
 import { loadWebsite } from './websites';
 
@@ -152,7 +152,7 @@ export const websiteStorageRoutes = [
     method: 'get', path: '/v1/websites/:websiteId/content', operationId: 'getWebsiteContent', tag, auth: 'user',
     summary: "Get a website's content section (ContentData: pages, components, templates)", params: WebsiteParams,
     description: "Each element's `id` is the one the app used; `serverId` is the server's. An empty section answers empty lists.",
-    requestHeaders: { 'If-None-Match': 'Optional: an ETag you hold; 304 if unchanged' },
+    requestHeaders: IF_NONE_MATCH,
     responses: { 200: { description: 'The content section', schema: ContentSection, headers: ETAG_HEADER }, ...errors(304, 401, 403, 404) },
     handler: async (req: DataRequest<P>) => {
       const w = await loadWebsite(req.deps.ds, req, req.params.websiteId);
@@ -185,7 +185,7 @@ export const websiteStorageRoutes = [
   route({
     method: 'get', path: '/v1/websites/:websiteId/assets', operationId: 'getWebsiteAssets', tag, auth: 'user',
     summary: "Get a website's asset references (AssetReferences: images, videos, documents)", params: WebsiteParams,
-    requestHeaders: { 'If-None-Match': 'Optional: an ETag you hold; 304 if unchanged' },
+    requestHeaders: IF_NONE_MATCH,
     responses: { 200: { description: 'The assets section', schema: AssetsSection, headers: ETAG_HEADER }, ...errors(304, 401, 403, 404) },
     handler: async (req: DataRequest<P>) => {
       const w = await loadWebsite(req.deps.ds, req, req.params.websiteId);

@@ -15,7 +15,7 @@ import { transformContextFor } from '../context';
 import { checkIfMatch } from '../etag';
 import { route, type DataRequest } from '../route';
 import { compact, findRow, iso, mustFind, type Db, type Loaded, type RowJson } from '../rows';
-import { ETAG_HEADER, IF_MATCH, IdParams, IsoDate, JsonObject, SourceId, WebsiteParams, errors } from '../schemas';
+import { ETAG_HEADER, IF_MATCH, IdParams, IsoDate, JsonObject, SourceId, WebsiteParams, errors, IF_NONE_MATCH } from '../schemas';
 import { withApiWrite } from '../write';
 
 const WebsiteFields = {
@@ -162,7 +162,7 @@ export const websiteRoutes = [
   route({
     method: 'get', path: '/v1/websites/:id', operationId: 'getWebsite', tag, auth: 'user',
     summary: 'Get a website', params: IdParams,
-    requestHeaders: { 'If-None-Match': 'Optional: an ETag you hold; 304 if unchanged' },
+    requestHeaders: IF_NONE_MATCH,
     responses: { 200: { description: 'The website', schema: Website, headers: ETAG_HEADER }, ...errors(304, 401, 403, 404) },
     handler: async (req) => {
       const w = await loadWebsite(req.deps.ds, req, req.params.id);

@@ -15,7 +15,10 @@ export function metricsHandler(deps: ApiDeps) {
       res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: { code: 'unauthorized', message: 'Send "Authorization: Bearer <METRICS_TOKEN>".' } });
       return;
     }
-    await collectSharedGauges({ ds: deps.ds, queues: [deps.queues.migration, deps.queues.maintenance], statuses: BATCH_STATUSES });
+    await collectSharedGauges({
+      ds: deps.ds, queues: [deps.queues.migration, deps.queues.maintenance], statuses: BATCH_STATUSES,
+      cleanup: { redis: deps.redis, prefix: deps.config.QUEUE_PREFIX, intervalMinutes: deps.config.CLEANUP_INTERVAL_MINUTES },
+    });
     res.set('Content-Type', registry.contentType).send(await registry.metrics());
   };
 }

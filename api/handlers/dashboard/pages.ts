@@ -1,4 +1,4 @@
-/** GET /admin (migrations overview), GET /admin/batches/:id (one batch), /admin/assets/* (CSS/JS). */
+/** GET /admin (migrations overview), GET /admin/batches/:id (one batch), GET /admin/tokens (tokens), /admin/assets/* (CSS/JS). */
 import { join } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { Errors } from '../../../core/errors';
@@ -28,3 +28,4 @@ function page(file: string) {
 
 export const overviewPage = page('overview.html');
 export const batchPage = page('batch.html');
+export const tokensPage = page('tokens.html');

@@ -7,13 +7,39 @@
  *  - the response that created a batch (Migration-Batch-Id) links the batch to its upload id and request id
  *    in `notes`, so the dashboard's search finds a batch by the upload id the client saw in its URL, and
  *    later phases log the request id. Existing keys win: a duplicate upload never relabels a batch.
+ *  - upload outcomes, for the upload-failure alert: every request that carries dump bytes, and those that
+ *    failed (observeUploadOutcome).
  */
 import type { Request, Response } from 'express';
-import { recordUploadBytes } from '../../../core/metrics';
+import { recordUploadBytes, uploadFailures, uploadRequests, zeroSeries } from '../../../core/metrics';
 import type { ApiDeps } from '../../context';
 import { BATCH_ID_HEADER } from '../../uploads/finishUpload';
 
 const UPLOAD_URL = /^\/v1\/uploads\/([^/?#]+)/;
+
+/** The requests that carry dump bytes, by method and route template (routeLabel), and their way in. */
+const UPLOAD_ROUTES: Record<string, 'dumps' | 'delta' | 'tus'> = {
+  'POST /v1/dumps': 'dumps',
+  'POST /v1/batches/:id/delta': 'delta',
+  'POST /v1/uploads/*': 'tus',
+  'PATCH /v1/uploads/*': 'tus',
+};
+/**
+ * A refused dump or upload (invalid dump, digest mismatch, too large, wrong type). Not counted: 401/403
+ * (a caller's token, not the upload) and the answers a resuming tus client expects (404, 409, 410, 423).
+ */
+const REFUSED = new Set([400, 413, 415]);
+zeroSeries(uploadRequests, ['dumps', 'delta', 'tus'].map((via) => ({ via })));
+zeroSeries(uploadFailures, ['dumps', 'delta', 'tus'].flatMap((via) => [{ via, reason: 'refused' }, { via, reason: 'error' }]));
+
+/** Counts one finished request if it carried dump bytes, and whether it failed. */
+export function observeUploadOutcome(method: string, route: string, status: number): void {
+  const via = UPLOAD_ROUTES[`${method} ${route}`];
+  if (!via) return;
+  uploadRequests.inc({ via });
+  const reason = status >= 500 ? 'error' : REFUSED.has(status) ? 'refused' : null;
+  if (reason) uploadFailures.inc({ via, reason });
+}
 
 export function tusUploadedBytes(req: Request, res: Response): number {
   if ((req.method !== 'PATCH' && req.method !== 'POST') || res.statusCode >= 300) return 0;

@@ -1,6 +1,7 @@
 /**
- * Real Chromium, under the pages' own Content-Security-Policy: a delta batch's page links to the batch it
- * follows and says what it changed; the base's page links to its deltas. What is checked is what is drawn.
+ * Real Chromium, under the pages' own Content-Security-Policy (no bypassCSP; a violation fails the test):
+ * a delta batch's page links to the batch it follows and says what it changed, and the base links back;
+ * phase bars are drawn; the tokens page lists and revokes. What is checked is what is drawn.
  */
 import type { Browser, Page } from 'playwright-core';
 import { catalystDump, CONTENT_ITEMS } from '../fixtures/catalystDump';
@@ -76,5 +77,23 @@ test('under the real CSP the phase bars are drawn: a completed batch\'s bars are
   expect(widths.bar).toBeGreaterThan(0);
   expect(widths.fill).toBe(widths.bar);
   await screenshot(page, 'batch-bars-csp');
+  expect(cspViolations).toEqual([]);
+});
+
+test('the tokens page lists tokens (no secret) and the admin revokes one through its dialog; the token then answers 401', async () => {
+  const secret = await stack.mintToken('dash-token-user');
+  await page.goto(`${stack.api.url}/admin/tokens?userId=dash-token-user`);
+  const row = page.locator('#tokens tbody tr[data-token]');
+  await row.first().waitFor();
+  expect(await row.count()).toBe(1);
+  expect(await page.content()).not.toContain(secret);
+  await row.locator('button[data-action="revoke"]').click();
+  await page.locator('#confirm-ok').click();
+  await page.locator('#flash', { hasText: 'revoked' }).waitFor();
+  expect((await stack.http.get('/v1/cutover').set('Authorization', `Bearer ${secret}`)).status).toBe(401);
+  await page.locator('#filters input[name="includeRevoked"]').check();
+  await page.locator('#filters button[type="submit"]').click();
+  await page.locator('#tokens td[data-field="revoked"]', { hasText: /\d/ }).waitFor();
+  await screenshot(page, 'tokens');
   expect(cspViolations).toEqual([]);
 });
