@@ -45,7 +45,7 @@ export function createRoutes(deps: ApiDeps): Router {
   // Cutover (docs/cutover.md): deltas, the state and the watermark.
   r.post('/v1/batches/:id/delta', uploaderOnly, batchProvider(deps), dumpBody, postDelta(deps));
   r.use(mountRoutes(deps, CUTOVER_ROUTES));
-  r.get('/v1/assets/:sha256', getAsset(deps));
+  r.get('/v1/assets/:asset', getAsset(deps));
   // The migrated data, for the app after its migration (api/data/).
   r.use(mountRoutes(deps, DATA_ROUTES));
 

@@ -8,6 +8,7 @@
  * `decodeValue(encodeValue(x))` deep-equals `x` for every x that decodeValue can return.
  */
 import { types } from 'node:util';
+import { MAX_VALUE_DEPTH } from './bounds';
 import { DumpFormatError, formatPath } from './errors';
 
 const BUFFER_KINDS = {
@@ -77,33 +78,47 @@ function bytesOf(t: Obj, path: Path): Buffer {
 }
 
 /**
- * Decodes §1c tags anywhere inside `encoded` (any depth). Does not mutate its input.
+ * The codec recurses, so it bounds nesting itself, at the same MAX_VALUE_DEPTH the readers enforce (a value
+ * they accept always decodes): any caller, not only the readers, gets a DumpFormatError for a deeper value
+ * (or a cyclic one, for encodeValue) instead of a stack overflow.
+ */
+function tooDeep(path: Path): never {
+  const where = formatPath(path) || '(root)';
+  throw new DumpFormatError('dump_value_too_deep', `The value at ${where} nests arrays/objects more than ${MAX_VALUE_DEPTH} levels deep (MAX_VALUE_DEPTH).`, { path: where, maxDepth: MAX_VALUE_DEPTH });
+}
+
+/**
+ * Decodes §1c tags anywhere inside `encoded` (up to MAX_VALUE_DEPTH levels). Does not mutate its input.
  * `at` prefixes error paths, e.g. `['value']`. Throws DumpFormatError
- * `dump_unknown_tag` / `dump_invalid_tag`.
+ * `dump_unknown_tag` / `dump_invalid_tag` / `dump_value_too_deep`.
  */
 export function decodeValue(encoded: unknown, at: ReadonlyArray<string | number> = []): unknown {
-  return decode(encoded, [...at]);
+  return decode(encoded, [...at], 1);
 }
 
-function decode(encoded: unknown, path: Path): unknown {
+/** `depth`: the nesting level `encoded` has if it is an array or object (the root is 1, as in depthExceeds). */
+function decode(encoded: unknown, path: Path, depth: number): unknown {
   if (encoded === null || typeof encoded !== 'object') return encoded;
+  if (depth > MAX_VALUE_DEPTH) tooDeep(path);
   if (Array.isArray(encoded)) {
-    return encoded.map((item, i) => { path.push(i); const d = decode(item, path); path.pop(); return d; });
+    return encoded.map((item, i) => { path.push(i); const d = decode(item, path, depth + 1); path.pop(); return d; });
   }
-  if (isTagged(encoded)) return decodeTagged(encoded, path);
-  return decodeObject(encoded as Obj, path);
+  if (isTagged(encoded)) return decodeTagged(encoded, path, depth);
+  return decodeObject(encoded as Obj, path, depth);
 }
 
-function decodeObject(o: Obj, path: Path): Obj {
+function decodeObject(o: Obj, path: Path, depth: number): Obj {
+  if (depth > MAX_VALUE_DEPTH) tooDeep(path);
   const out: Obj = {};
-  for (const k of Object.keys(o)) { path.push(k); setOwn(out, k, decode(o[k], path)); path.pop(); }
+  for (const k of Object.keys(o)) { path.push(k); setOwn(out, k, decode(o[k], path, depth + 1)); path.pop(); }
   return out;
 }
 
-function decodeTagged(t: Obj, path: Path): unknown {
+function decodeTagged(t: Obj, path: Path, depth: number): unknown {
   const tag = t.$t;
   const v = t.v;
-  const inner = (x: unknown, seg: string | number) => { path.push(seg); const d = decode(x, path); path.pop(); return d; };
+  // `levels`: how far below the tag object `x` sits in the encoded form (v: 1, a Set item or Map pair: 2…).
+  const inner = (x: unknown, seg: string | number, levels = 2) => { path.push(seg); const d = decode(x, path, depth + levels); path.pop(); return d; };
   switch (tag) {
     case 'Date': // "an invalid date: "v":null"
       if (v === null) return new Date(NaN);
@@ -127,7 +142,7 @@ function decodeTagged(t: Obj, path: Path): unknown {
       return new Map(v.map((pair, i) => {
         if (!Array.isArray(pair) || pair.length !== 2) badTag(path, tag, `"v[${i}]" must be a [key, value] pair`);
         path.push('v', i);
-        const entry: [unknown, unknown] = [inner(pair[0], 0), inner(pair[1], 1)];
+        const entry: [unknown, unknown] = [inner(pair[0], 0, 3), inner(pair[1], 1, 3)];
         path.length -= 2;
         return entry;
       }));
@@ -156,7 +171,7 @@ function decodeTagged(t: Obj, path: Path): unknown {
     case 'Object': // "a plain object that itself has a "$t" key": its keys are data, not tags
       if (v === null || typeof v !== 'object' || Array.isArray(v)) badTag(path, tag, '"v" must be an object');
       path.push('v');
-      try { return decodeObject(v as Obj, path); } finally { path.pop(); }
+      try { return decodeObject(v as Obj, path, depth + 1); } finally { path.pop(); }
     default: {
       if (typeof tag === 'string' && Object.hasOwn(BUFFER_KINDS, tag)) {
         const kind = tag as BufferKind;
@@ -179,10 +194,11 @@ function decodeTagged(t: Obj, path: Path): unknown {
  * functions and symbols throw `dump_unsupported_value`.
  */
 export function encodeValue(value: unknown, at: ReadonlyArray<string | number> = []): unknown {
-  return encode(value, [...at]);
+  return encode(value, [...at], 1);
 }
 
-function encode(value: unknown, path: Path): unknown {
+/** `depth`: the nesting level the encoded form of `value` has if it is a container (see decode). */
+function encode(value: unknown, path: Path, depth: number): unknown {
   switch (typeof value) {
     case 'string': case 'boolean': return value;
     case 'undefined': return { $t: 'undefined' };
@@ -196,7 +212,8 @@ function encode(value: unknown, path: Path): unknown {
     }
   }
   if (value === null) return null;
-  const inner = (x: unknown, seg: string | number) => { path.push(seg); const e = encode(x, path); path.pop(); return e; };
+  if (depth > MAX_VALUE_DEPTH) tooDeep(path);
+  const inner = (x: unknown, seg: string | number, levels = 1) => { path.push(seg); const e = encode(x, path, depth + levels); path.pop(); return e; };
   if (Array.isArray(value)) {
     const out = new Array(value.length);
     // Holes have no JSON form; they come back as undefined, which is what reading them gives.
@@ -206,8 +223,8 @@ function encode(value: unknown, path: Path): unknown {
   // util.types checks work across realms (vm contexts, jest), unlike instanceof.
   if (types.isDate(value)) return { $t: 'Date', v: Number.isNaN(value.getTime()) ? null : value.toISOString() };
   if (types.isRegExp(value)) return { $t: 'RegExp', v: { source: value.source, flags: value.flags } };
-  if (types.isMap(value)) return { $t: 'Map', v: [...value].map(([k, v], i) => [inner(k, i), inner(v, i)]) };
-  if (types.isSet(value)) return { $t: 'Set', v: [...value].map((x, i) => inner(x, i)) };
+  if (types.isMap(value)) return { $t: 'Map', v: [...value].map(([k, v], i) => [inner(k, i, 3), inner(v, i, 3)]) };
+  if (types.isSet(value)) return { $t: 'Set', v: [...value].map((x, i) => inner(x, i, 2)) };
   if (types.isAnyArrayBuffer(value)) return { $t: 'ArrayBuffer', b64: Buffer.from(value as ArrayBuffer).toString('base64') };
   if (ArrayBuffer.isView(value)) {
     // A Buffer reports itself as Uint8Array, which is what the browser would have held.

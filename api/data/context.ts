@@ -3,6 +3,7 @@
  * write exactly as a migration builds them (same ids, same sealing, same data-URL handling), from the
  * browser-shaped body. This is their context for one user (and, where the kind needs it, one website).
  */
+import { assetUrl } from '../../core/assets';
 import type { Config } from '../../core/config';
 import { SecretBox } from '../../core/crypto';
 import { rowId } from '../../core/ids';
@@ -18,7 +19,6 @@ export function secretsOf(config: Config): SecretBox {
 
 export function transformContextFor(config: Config, userId: string, website: { id: string; sourceId: string } | null): TransformContext {
   const secrets = secretsOf(config);
-  const base = config.PUBLIC_URL ?? `http://localhost:${config.PORT}`;
   return {
     userId,
     id: (kind, ...source) => rowId(userId, kind, ...source),
@@ -26,6 +26,6 @@ export function transformContextFor(config: Config, userId: string, website: { i
     globalWebsite: website ? { ...website, rule: 'the website in the request path' } : null,
     contentTypeId: (src) => rowId(userId, 'content_type', src),
     seal: (plain, aad) => secrets.seal(plain, aad),
-    assetUrl: (sha) => `${base}/v1/assets/${sha}`,
+    assetUrl: (sha) => assetUrl(config, sha),
   };
 }

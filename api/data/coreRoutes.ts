@@ -65,16 +65,18 @@ const batchRoutes = [
     responses: { 200: { description: 'The report; follow `next` for more entries', schema: BatchReport }, ...errors(400, 401, 403, 404) },
   }),
   route({
-    method: 'get', path: '/v1/assets/:sha256', operationId: 'getAsset', tag: 'Assets', auth: 'none',
-    params: z.strictObject({ sha256: z.string().regex(/^[0-9a-f]{64}$/).describe('Lower-case hex SHA-256 of the bytes') }),
-    summary: 'A binary moved out of a dump (data: URL, Blob), by the SHA-256 of its bytes',
-    description: 'Public like a CDN URL: the address is the digest of the bytes, so it cannot be guessed.',
+    method: 'get', path: '/v1/assets/:asset', operationId: 'getAsset', tag: 'Assets', auth: 'none',
+    params: z.strictObject({
+      asset: z.string().regex(/^[0-9a-f]{64}(\.[A-Za-z0-9_-]{22})?$/).describe('`<sha256>.<mac>`: the hex SHA-256 of the bytes and its server-keyed MAC (as written into rows)'),
+    }),
+    summary: 'A binary moved out of a dump (data: URL, Blob), at the URL written into its row',
+    description: 'Public like a CDN URL (an `<img>` sends no token), and unguessable: the MAC is keyed by a server secret, so knowing the bytes (and so their digest) is not enough. URLs of the older hash-only form serve only the assets stored before signed URLs. Assets leave with the batch that stored them when it is rolled back and nothing else uses them.',
     responses: {
       200: {
         description: 'The bytes', contentType: 'application/octet-stream', schema: z.string().meta({ format: 'binary' }),
         headers: { 'Cache-Control': 'public, max-age=31536000, immutable' },
       },
-      ...err(404, 'No asset has this digest'),
+      ...err(404, 'No such asset, or a MAC that does not match'),
     },
   }),
 ];

@@ -8,10 +8,12 @@
  *    (received, queued, running, rolling_back) or can still be rolled back or re-applied: a finished batch
  *    keeps its dump for ROLLBACK_WINDOW_DAYS after finished_at. The batch is marked
  *    (notes.dumpDeletedAt), not changed otherwise: its rows and report stay.
+ * 3. Assets of rolled-back batches that nothing needs any more (jobs/assets.ts), if a rollback job left any.
  */
 import { AbortMultipartUploadCommand, HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { S3ObjectStore, type ObjectInfo } from '../../core/objectStore';
+import { releaseAssets } from '../assets';
 import type { JobPayloads } from '../names';
 import type { PhaseDeps } from '../phases/context';
 
@@ -35,6 +37,8 @@ export interface CleanupReport {
   abortedMultipart: number;
   /** Batches whose stored dump was deleted. */
   deletedDumps: string[];
+  /** Assets of rolled-back batches deleted (nothing else needed them) by this run. */
+  releasedAssets: number;
 }
 
 export async function cleanupJob(deps: PhaseDeps, _job: Job): Promise<CleanupReport> {
@@ -61,7 +65,9 @@ export async function runCleanup(deps: CleanupDeps, now = new Date()): Promise<C
   const uploadCutoff = new Date(now.getTime() - deps.config.UPLOAD_EXPIRY_HOURS * HOUR);
   const { expired, aborted } = await removeAbandonedUploads(deps, uploadCutoff);
   const deletedDumps = await removeRetainedDumps(deps, now);
-  const report = { expiredUploads: expired, abortedMultipart: aborted, deletedDumps };
+  // Normally done by the rollback job itself; this catches one that stopped between its undo and the release.
+  const releasedAssets = (await releaseAssets(deps.ds, deps.store)).deleted.length;
+  const report = { expiredUploads: expired, abortedMultipart: aborted, deletedDumps, releasedAssets };
   deps.log.info({ expiredUploads: expired, abortedMultipart: aborted, deletedDumps: deletedDumps.length }, 'retention cleanup done');
   return report;
 }

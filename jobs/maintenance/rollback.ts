@@ -6,6 +6,7 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { rollbackOutcomes, zeroSeries } from '../../core/metrics';
 import { ApiChangesError, type ApiChange } from '../apiChanges';
+import { releaseAssets } from '../assets';
 import { recordAudit } from '../audit';
 import type { JobPayloads } from '../names';
 import type { PhaseDeps } from '../phases/context';
@@ -49,9 +50,19 @@ export async function rollbackJob(deps: PhaseDeps, job: Job<JobPayloads['rollbac
     }
     throw refused ? new UnrecoverableError(err.message) : err;
   }
+  // Assets the undone batches stored leave with them, unless something still needs them (jobs/assets.ts).
+  // After the undo committed, so what is checked is what stays; a failure here leaves the records for the
+  // periodic clean-up, and the rollback itself stands.
+  let assets: { deleted: number; kept: number } | undefined;
+  try {
+    const released = await releaseAssets(ds, deps.store, plan.order);
+    assets = { deleted: released.deleted.length, kept: released.kept.length };
+  } catch (err) {
+    log.warn({ batchId, err: (err as Error).message }, 'assets of the rolled-back batch not released yet; the clean-up will');
+  }
   // A forced rollback says what it overwrote: every discarded data-API write, with the value it had.
   const apiNote = overwrittenCount > 0 ? { overwrittenApiWrites: { count: overwrittenCount, changes: overwritten } } : {};
   rollbackOutcomes.inc({ outcome: 'ok' });
-  await recordAudit(ds, { actor, action, target: `batch:${batchId}`, outcome: 'ok', details: { requestId: auditId, batches: plan.order, tables: done, ...apiNote } });
+  await recordAudit(ds, { actor, action, target: `batch:${batchId}`, outcome: 'ok', details: { requestId: auditId, batches: plan.order, tables: done, ...(assets ? { assets } : {}), ...apiNote } });
   return { batches: plan.order };
 }

@@ -24,6 +24,8 @@ export const TABLE_ORDER: TableName[] = [
 export interface PageTotals {
   rows: number;
   rejected: number;
+  /** Entries this call applied: those of the page still pending once the user's lock was held. */
+  applied: number;
 }
 
 interface EntryAccount {
@@ -37,6 +39,16 @@ export async function applyResults(m: EntityManager, run: PhaseRun, entries: Sta
   const { batch, phase, deps } = run;
   await m.query(`SET LOCAL lock_timeout = ${Number(deps.config.PHASE_LOCK_TIMEOUT_MS)}`);
   await lockUserRows(m, batch.userId);
+  // The page was read before the lock: another run of this phase (BullMQ recovering a stalled job while the
+  // first is still alive) may have applied it meanwhile. Only the entries still pending now are applied,
+  // locked until commit, so a page is applied once however many runs read it.
+  const pending: { seq: number }[] = await m.query(
+    `SELECT seq FROM dump_entries WHERE batch_id = $1 AND seq = ANY($2::int[]) AND outcome = 'pending' ORDER BY seq FOR UPDATE`,
+    [batch.id, entries.map((e) => e.seq)],
+  );
+  const still = new Set(pending.map((p) => p.seq));
+  if (still.size < entries.length) entries = entries.filter((e) => still.has(e.seq));
+  if (entries.length === 0) return { rows: 0, rejected: 0, applied: 0 };
   const accounts = new Map<number, EntryAccount>();
   for (const entry of entries) {
     const result = results.get(entry.seq) ?? { outcome: 'rejected', reason: 'the mapping produced nothing for this entry' };
@@ -54,17 +66,17 @@ export async function applyResults(m: EntityManager, run: PhaseRun, entries: Sta
     const owned: { seq: number; row: Row }[] = [];
     for (const a of accounts.values()) for (const row of a.result.rows?.[table] ?? []) owned.push({ seq: a.entry.seq, row: { ...row, userId: batch.userId } });
     if (owned.length === 0) continue;
-    const { kept, dropped } = await checkReferences(m, table, owned);
+    const { kept, dropped } = await checkReferences(m, table, owned, batch.userId);
     if (table === 'content_types') await keepSlugsUnique(m, kept.map((k) => k.row), slugNotes);
     for (const d of dropped) accounts.get(d.seq)!.rejects.push(d.reject);
     // Rows go in seq order with their entry's seq: two rows with one id keep the later entry's (upsertRows).
     const stats: WriteStats = await upsertRows(m, { batchId: batch.id, phase }, table, kept.map((k) => k.row), deps.config.WRITE_CHUNK_ROWS, kept.map((k) => k.seq));
-    const refused = new Map(stats.refused.map((r) => [r.row, r.reason]));
+    const refused = new Map(stats.refused.map((r) => [r.row, r]));
     const superseded = new Map(stats.superseded.map((r) => [r.row, r.by]));
     for (const k of kept) {
-      const reason = refused.get(k.row);
+      const why = refused.get(k.row);
       const a = accounts.get(k.seq)!;
-      if (reason) a.rejects.push({ path: `${table}:${k.row.sourceId}`, code: 'unstorable_value', reason });
+      if (why) a.rejects.push({ path: `${table}:${k.row.sourceId}`, code: why.code ?? 'unstorable_value', reason: why.reason });
       else if (superseded.has(k.row)) a.rejects.push(duplicateReject(table, k.row, k.seq, superseded.get(k.row)!));
       else a.written[table] = (a.written[table] ?? 0) + 1;
     }
@@ -105,7 +117,7 @@ export async function applyResults(m: EntityManager, run: PhaseRun, entries: Sta
   if (Object.keys(notes).length) await mergeNotes(m, batch.id, notes);
   // Entries of earlier pages whose rows a later entry of this page replaced: their report changes too.
   const displacedRejects = await recordDisplaced(m, batch.id, phase, displaced);
-  return { rows: totalRows, rejected: rejects.length + displacedRejects };
+  return { rows: totalRows, rejected: rejects.length + displacedRejects, applied: entries.length };
 }
 
 function outcomeOf(a: EntryAccount): { seq: number; outcome: string; reason: string | null; result: unknown } {
@@ -140,7 +152,7 @@ function preservedRow(userId: string, e: StagedEntry, reason: string): Row {
  * Foreign keys, checked set-wise before writing: a nullable reference to a row that doesn't exist is
  * cleared (and stays in the source data); a required one drops the row with a reason.
  */
-async function checkReferences(m: EntityManager, table: TableName, owned: { seq: number; row: Row }[]) {
+async function checkReferences(m: EntityManager, table: TableName, owned: { seq: number; row: Row }[], userId: string) {
   const meta = m.connection.entityMetadatas.find((e) => e.tableName === table)!;
   const spec = tableSpec(m.connection, table);
   let kept = owned;
@@ -150,7 +162,8 @@ async function checkReferences(m: EntityManager, table: TableName, owned: { seq:
     const prop = spec.columns.find((c) => c.column === jc.databaseName)!.property;
     const ids = [...new Set(kept.map((k) => k.row[prop]).filter((v): v is string => typeof v === 'string'))];
     if (ids.length === 0) continue;
-    const found: { id: string }[] = await m.query(`SELECT id FROM "${rel.inverseEntityMetadata.tableName}" WHERE id = ANY($1::uuid[])`, [ids]);
+    // Only the user's own rows: a row of another user with a colliding id is not a parent to build on.
+    const found: { id: string }[] = await m.query(`SELECT id FROM "${rel.inverseEntityMetadata.tableName}" WHERE id = ANY($1::uuid[]) AND user_id = $2`, [ids, userId]);
     const exists = new Set(found.map((f) => f.id));
     const next: typeof kept = [];
     for (const k of kept) {
@@ -160,7 +173,7 @@ async function checkReferences(m: EntityManager, table: TableName, owned: { seq:
       else
         dropped.push({
           seq: k.seq,
-          reject: { path: `${table}:${k.row.sourceId}`, code: 'missing_reference', reason: `its ${rel.inverseEntityMetadata.tableName} row (${prop}) is not in this dump nor in the database` },
+          reject: { path: `${table}:${k.row.sourceId}`, code: 'missing_reference', reason: `its ${rel.inverseEntityMetadata.tableName} row (${prop}) is not in this dump nor among the user's rows` },
         });
     }
     kept = next;

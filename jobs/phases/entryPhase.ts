@@ -3,9 +3,11 @@
  * group) and apply the results, one transaction per page. Resumable: a retry continues at the first
  * entry still 'pending'; idempotent: rows are upserted by deterministic id.
  */
+import { assetUrl } from '../../core/assets';
 import { rowId } from '../../core/ids';
 import { jsonTextTooDeep, MAX_VALUE_DEPTH } from '../../format';
 import type { MigrationBatch } from '../../entities';
+import { storeAssets } from '../assets';
 import type { EntryTransform } from '../transforms/layout';
 import type { EntryKind, TransformContext, TransformResult } from '../transforms/types';
 import { applyResults } from './applyResults';
@@ -18,9 +20,7 @@ export async function runEntryPhase(run: PhaseRun, kinds: readonly EntryKind[], 
   const layout = deps.layout;
   const total = await countEntries(run, kinds);
   const group = override ? undefined : kinds.map((k) => layout.groupTransforms[k]).find(Boolean);
-  let done = total.done;
-  let rejected = 0;
-  await run.progress(done, total.all, rejected);
+  await run.progress(total.done, total.all, total.rejected);
   const ctx = await transformContext(run);
   // A group with buckets is paged a bucket-set at a time; one without gets all its entries at once.
   const bucketOf = group?.bucketOf;
@@ -40,7 +40,7 @@ export async function runEntryPhase(run: PhaseRun, kinds: readonly EntryKind[], 
       if (plan) {
         if (planned >= plan.length) return null;
         staged = await pendingBySeq(m, batch.id, plan[planned]);
-        if (staged.length === 0) return { last: after, count: 0, rejected: 0 }; // already done by an earlier run
+        if (staged.length === 0) return { last: after }; // already done by an earlier run
       } else {
         staged = await nextPendingPage(m, batch.id, group ? group.kinds : kinds, after, Boolean(group));
         if (staged.length === 0) return null;
@@ -63,15 +63,17 @@ export async function runEntryPhase(run: PhaseRun, kinds: readonly EntryKind[], 
           const t = override ?? layout.transforms[e.kind];
           results.set(e.seq, t ? safeTransform(() => t(e, ctx)) : { outcome: 'preserved', reason: `no mapping for kind ${e.kind}` });
         }
-      await storeBlobs(run, results);
-      const totals = await applyResults(m, run, entries, results);
-      return { last: staged[staged.length - 1].seq, count: staged.length, rejected: totals.rejected };
+      // Before the rows that use them, in the page's transaction (which records them for the batch).
+      await storeAssets(m, deps.store, [...results.values()].flatMap((r) => r.blobs ?? []), batch.id);
+      await applyResults(m, run, entries, results);
+      return { last: staged[staged.length - 1].seq };
     });
     if (!page) break;
     after = page.last;
-    done += page.count;
-    rejected += page.rejected;
-    await run.progress(done, total.all, rejected);
+    // Counted, not summed: another run of this phase may apply pages too (applyResults), and a retry
+    // resumes with the rejects of its earlier attempts already there.
+    const now = await countEntries(run, kinds);
+    await run.progress(now.done, now.all, now.rejected);
   }
 }
 
@@ -97,25 +99,14 @@ function safeTransform(f: () => TransformResult): TransformResult {
 
 async function countEntries(run: PhaseRun, kinds: readonly EntryKind[]) {
   const [r] = await run.deps.ds.query(
-    `SELECT count(*)::int AS all, count(*) FILTER (WHERE outcome <> 'pending')::int AS done FROM dump_entries WHERE batch_id = $1 AND kind = ANY($2)`,
-    [run.batch.id, kinds],
+    `SELECT count(*)::int AS all, count(*) FILTER (WHERE outcome <> 'pending')::int AS done,
+            (SELECT count(*)::int FROM batch_rejects WHERE batch_id = $1 AND phase = $3) AS rejected
+     FROM dump_entries WHERE batch_id = $1 AND kind = ANY($2)`,
+    [run.batch.id, kinds, run.phase],
   );
-  return { all: r.all as number, done: r.done as number };
+  return { all: r.all as number, done: r.done as number, rejected: r.rejected as number };
 }
 
-/** Content-addressed, so storing twice is harmless; done before the page's transaction commits. */
-async function storeBlobs(run: PhaseRun, results: Map<number, TransformResult>): Promise<void> {
-  for (const r of results.values()) {
-    for (const b of r.blobs ?? []) {
-      const key = assetKey(b.sha256);
-      if (!(await run.deps.store.head(key))) await run.deps.store.put(key, b.bytes, { contentType: b.contentType });
-    }
-  }
-}
-
-export function assetKey(sha256: string): string {
-  return `assets/${sha256.slice(0, 2)}/${sha256}`;
-}
 
 export async function transformContext(run: PhaseRun): Promise<TransformContext> {
   const { deps } = run;
@@ -132,7 +123,6 @@ export interface BatchNotes {
 export function buildTransformContext(batch: MigrationBatch, notes: BatchNotes, deps: PhaseRun['deps']): TransformContext {
   const userId = batch.userId;
   const aliases = notes.contentTypeAliases ?? {};
-  const base = deps.config.PUBLIC_URL ?? `http://localhost:${deps.config.PORT}`;
   return {
     userId,
     id: (kind, ...source) => rowId(userId, kind, ...source),
@@ -140,6 +130,6 @@ export function buildTransformContext(batch: MigrationBatch, notes: BatchNotes, 
     globalWebsite: notes.globalWebsite ?? null,
     contentTypeId: (src) => rowId(userId, 'content_type', aliases[src] ?? src),
     seal: (plain, aad) => deps.secrets.seal(plain, aad),
-    assetUrl: (sha) => `${base}/v1/assets/${sha}`,
+    assetUrl: (sha) => assetUrl(deps.config, sha),
   };
 }

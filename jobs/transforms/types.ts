@@ -43,6 +43,19 @@ export type TableName =
   | 'ai_contexts' | 'ai_history_entries' | 'chat_sessions' | 'chat_messages' | 'ai_prompts' | 'preserved_entries';
 
 export type Row = Record<string, unknown> & { id: string; sourceId: string };
+
+/**
+ * The dates a row can hold: years 1 to 9999 (UTC). JS Dates reach 271821 BC and AD 275760, but rows travel
+ * to Postgres as JSON (ISO text), and Postgres reads neither year 0000 nor the extended `+010000-…` form: one
+ * such date would fail its whole page. Transforms treat a date outside as invalid (an element reject); the
+ * write path refuses a row that still holds one (jobs/write/upsertRows.ts toRecord).
+ */
+export const STORABLE_DATE_MS = {
+  min: Date.parse('0001-01-01T00:00:00.000Z'), // not Date.UTC: it maps years 0–99 to 1900–1999
+  max: Date.parse('9999-12-31T23:59:59.999Z'),
+} as const;
+
+export const isStorableDate = (d: Date): boolean => d.getTime() >= STORABLE_DATE_MS.min && d.getTime() <= STORABLE_DATE_MS.max;
 export type RowSet = Partial<Record<TableName, Row[]>>;
 
 /** Part of an entry that could not be migrated, with a reason a person can act on. */

@@ -4,6 +4,9 @@
  * a text column cannot hold a tag, so a row with one there is refused with a reason (its entry stays raw
  * in dump_entries and the report says why).
  */
+import { types } from 'node:util';
+import { encodeValue, isBinaryValue } from '../../format';
+
 // eslint-disable-next-line no-control-regex
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
@@ -29,9 +32,28 @@ export class TooDeepError extends Error {
   }
 }
 
-/** Returns the value with every unstorable string tagged (copying only what changes); throws TooDeepError. */
+/**
+ * Values JSON cannot carry: a bigint would make JSON.stringify throw (failing the whole page, every attempt),
+ * and NaN/±Infinity, Maps, Sets, RegExps and binaries would silently become null or {}. IndexedDB values hold
+ * them (§1c decodes them), so they are stored in their §1c tagged form, losslessly, as the dump carried them.
+ */
+function notJson(v: unknown): boolean {
+  return typeof v === 'bigint' || (typeof v === 'number' && !Number.isFinite(v))
+    || types.isMap(v) || types.isSet(v) || types.isRegExp(v) || isBinaryValue(v) || ArrayBuffer.isView(v) || types.isAnyArrayBuffer(v);
+}
+
+/** Returns the value with every unstorable string and non-JSON value tagged (copying only what changes); throws TooDeepError. */
 export function storableJson(v: unknown, depth = 0): unknown {
   if (typeof v === 'string') return isStorableString(v) ? v : tagString(v);
+  if (notJson(v)) {
+    let tagged: unknown;
+    try {
+      tagged = encodeValue(v);
+    } catch {
+      throw new TooDeepError(); // the only thing encodeValue refuses in a decoded value: nesting too deep
+    }
+    return storableJson(tagged, depth);
+  }
   if (v !== null && typeof v === 'object' && !(v instanceof Date) && depth >= MAX_JSONB_DEPTH) throw new TooDeepError();
   if (Array.isArray(v)) {
     let out: unknown[] | null = null;

@@ -14,7 +14,7 @@
  * (batch_rows.entry_seq); the losers come back in `superseded` / `displaced`, naming the winner.
  */
 import type { EntityManager } from 'typeorm';
-import type { Row, TableName } from '../transforms/types';
+import { isStorableDate, type Row, type TableName } from '../transforms/types';
 import { isStorableString, storableJson, TooDeepError } from './storable';
 import { tableSpec, type TableSpec } from './tableSpec';
 
@@ -27,8 +27,8 @@ export interface WriteStats {
   inserted: number;
   updated: number;
   unchanged: number;
-  /** Rows refused before reaching SQL (unstorable text), with the reason. */
-  refused: { row: Row; reason: string }[];
+  /** Rows refused before reaching SQL (unstorable text; an id another user's row holds), with the reason. */
+  refused: { row: Row; reason: string; code?: string }[];
   /** Rows not written because a later row with the same id was (`by`: its entry's seq, null if none). */
   superseded: { row: Row; by: number | null }[];
   /** Rows an earlier page or phase wrote for entry `seq` that this call's row of entry `by` replaced. */
@@ -61,6 +61,7 @@ export async function upsertRows(m: EntityManager, target: WriteTarget, table: T
     if (other) stats.superseded.push({ row: other.row, by: seq });
     byId.set(row.id, { row, rec, seq });
   });
+  await refuseForeignRows(m, spec, byId, stats);
   if (seqs) await againstEarlierWrites(m, target.batchId, table, byId, stats);
   const all = [...byId.values()];
   for (let i = 0; i < all.length; i += chunkRows) {
@@ -72,12 +73,31 @@ export async function upsertRows(m: EntityManager, target: WriteTarget, table: T
     await m.query(
       `INSERT INTO batch_rows (batch_id, table_name, row_id, phase, checksum, entry_seq)
        SELECT $1, '${spec.table}', t.id, $2, ${rowChecksumSql('t')}, s.seq
-       FROM unnest($3::uuid[], $4::int[]) AS s(id, seq) JOIN "${spec.table}" t ON t.id = s.id
+       FROM unnest($3::uuid[], $4::int[], $5::text[]) AS s(id, seq, user_id) JOIN "${spec.table}" t ON t.id = s.id AND t.user_id = s.user_id
        ON CONFLICT (batch_id, table_name, row_id) DO UPDATE SET checksum = EXCLUDED.checksum, phase = EXCLUDED.phase, entry_seq = EXCLUDED.entry_seq`,
-      [target.batchId, target.phase, chunk.map((c) => c.row.id), chunk.map((c) => c.seq)],
+      [target.batchId, target.phase, chunk.map((c) => c.row.id), chunk.map((c) => c.seq), chunk.map((c) => c.rec.user_id)],
     );
   }
   return stats;
+}
+
+export const FOREIGN_ROW = 'row_of_another_user';
+
+/**
+ * Ids are per user (core/ids.ts), so a row of another user with one of these ids was put there by hand (or
+ * by a bug): the upsert never updates it, the journal never records it, and the row is reported refused so
+ * its entry's report says why instead of counting a row it does not have. The statement below checks the
+ * owner again, for a row inserted after this check by a transaction that holds another user's lock.
+ */
+async function refuseForeignRows(m: EntityManager, spec: TableSpec, byId: Map<string, Pending>, stats: WriteStats): Promise<void> {
+  if (byId.size === 0) return;
+  const found: { id: string; user_id: string }[] = await m.query(`SELECT id, user_id FROM "${spec.table}" WHERE id = ANY($1::uuid[])`, [[...byId.keys()]]);
+  for (const f of found) {
+    const mine = byId.get(f.id)!;
+    if (f.user_id === mine.rec.user_id) continue;
+    stats.refused.push({ row: mine.row, code: FOREIGN_ROW, reason: `a ${spec.table} row with the same id belongs to another user; it was left as it is` });
+    byId.delete(f.id);
+  }
 }
 
 /**
@@ -110,6 +130,7 @@ export function toRecord(spec: TableSpec, row: Row): Record<string, unknown> | s
     if (v === undefined) v = null;
     if (v instanceof Date) {
       if (Number.isNaN(v.getTime())) return `${c.property} is an invalid date`;
+      if (!isStorableDate(v)) return `${c.property} is a date outside the years 1 to 9999, which the database cannot store`;
     } else if (c.sqlType === 'jsonb') {
       try {
         v = v === null ? null : storableJson(v);
@@ -144,7 +165,8 @@ function upsertSql(spec: TableSpec): string {
              CASE WHEN t.id IS NULL THEN 'insert' ELSE 'update' END,
              CASE WHEN t.id IS NULL THEN NULL ELSE to_jsonb(t) END
       FROM incoming i LEFT JOIN ${t} t ON t.id = i.id
-      WHERE t.id IS NULL OR ${tuple('t')} IS DISTINCT FROM ${tuple('i')}
+      -- the owner check of the upsert below: another user's row is neither updated nor journaled
+      WHERE t.id IS NULL OR (t.user_id = i.user_id AND ${tuple('t')} IS DISTINCT FROM ${tuple('i')})
       RETURNING 1
     ),
     upserted AS (

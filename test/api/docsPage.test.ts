@@ -81,7 +81,7 @@ test('Swagger UI draws every operation under the real CSP, without violations or
   const op = page.locator('#operations-Assets-getAsset');
   await op.locator('.opblock-summary-control').click();
   await op.getByRole('button', { name: 'Try it out' }).click();
-  await op.locator('input[placeholder="sha256"]').fill('0'.repeat(64));
+  await op.locator('input[placeholder="asset"]').fill('0'.repeat(64));
   await op.getByRole('button', { name: 'Execute' }).click();
   await op.locator('.live-responses-table .response-col_status').filter({ hasText: '404' }).waitFor({ state: 'visible' });
   await op.locator('.live-responses-table .response-col_description').getByText('"not_found"').first().waitFor({ state: 'visible' });

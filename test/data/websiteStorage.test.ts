@@ -155,7 +155,7 @@ describe('assets section', () => {
     const put = await stack.http.put(`/v1/websites/${w.id}/assets`).set(as(alice)).send({ images: ['https://a.example/1.png', png], documents: ['https://a.example/doc.pdf'] });
     expect(put.status).toBe(200);
     expect(put.body.images[0]).toBe('https://a.example/1.png');
-    expect(put.body.images[1]).toMatch(/\/v1\/assets\/[0-9a-f]{64}$/);
+    expect(put.body.images[1]).toMatch(/\/v1\/assets\/[0-9a-f]{64}\.[A-Za-z0-9_-]{22}$/);
     expect(put.body.videos).toEqual([]);
     expect(put.body.documents).toEqual(['https://a.example/doc.pdf']);
     const asset = await stack.http.get(new URL(put.body.images[1]).pathname);

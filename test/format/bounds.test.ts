@@ -83,3 +83,16 @@ test('the write path refuses (TooDeepError) a jsonb value deeper than MAX_JSONB_
   expect(() => storableJson(deepValue(MAX_JSONB_DEPTH + 1))).toThrow(TooDeepError);
   expect(() => storableJson(deepValue(50_000))).toThrow(TooDeepError);
 });
+
+test('storableJson keeps values JSON cannot carry in their §1c form, so a row never fails JSON.stringify (found by test/transforms/properties.test.ts)', () => {
+  const stored = storableJson({ n: 10n, m: new Map([['k', 1n]]), s: new Set(['\u0000']), x: NaN, r: /a/g, b: { kind: 'Blob', type: 't', size: 1, bytes: Buffer.from([7]) }, d: 'plain' });
+  expect(JSON.parse(JSON.stringify(stored))).toEqual({
+    n: { $t: 'bigint', v: '10' },
+    m: { $t: 'Map', v: [['k', { $t: 'bigint', v: '1' }]] },
+    s: { $t: 'Set', v: [{ $t: 'String', utf16le: Buffer.from('\u0000', 'utf16le').toString('base64') }] },
+    x: { $t: 'number', v: 'NaN' },
+    r: { $t: 'RegExp', v: { source: 'a', flags: 'g' } },
+    b: { $t: 'Blob', type: 't', size: 1, b64: 'Bw==' },
+    d: 'plain',
+  });
+});

@@ -107,6 +107,23 @@ describe('decodeValue errors', () => {
     expect(codeOf(() => decodeValue({ x: enc })).code).toBe('dump_invalid_tag');
   });
 
+  test('nesting past MAX_VALUE_DEPTH → dump_value_too_deep, not a stack overflow (found by test/format/properties.test.ts)', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 20_000; i++) deep = [deep];
+    expect(codeOf(() => decodeValue(deep))).toMatchObject({ code: 'dump_value_too_deep' });
+    let legal: unknown = 1;
+    for (let i = 0; i < 1000; i++) legal = [legal];
+    expect(decodeValue(legal)).toEqual(legal);
+    // A Map pair sits 3 levels below its tag, in the encoded form the readers bound.
+    expect(codeOf(() => decodeValue({ $t: 'Map', v: [[legal, 1]] }))).toMatchObject({ code: 'dump_value_too_deep' });
+  });
+
+  test('encodeValue refuses a cyclic value with dump_value_too_deep instead of overflowing the stack', () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(codeOf(() => encodeValue(cyclic))).toMatchObject({ code: 'dump_value_too_deep' });
+  });
+
   test('messages never quote the value', () => {
     const e = codeOf(() => decodeValue({ $t: 'Date', v: 'sk-SECRET-123' }));
     expect(e.message).not.toContain('SECRET');

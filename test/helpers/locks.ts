@@ -36,3 +36,29 @@ export async function until<T>(f: () => Promise<T | undefined | null | false>, t
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/**
+ * Holds a user's row lock (jobs/write/userLock.ts) from a second connection: every phase page and rollback of
+ * that user waits at it, after reading what it is about to write.
+ */
+export async function lockUser(stack: Stack, userId: string): Promise<HeldLock> {
+  const c = new Client({ connectionString: stack.config.DATABASE_URL });
+  await c.connect();
+  await c.query('BEGIN');
+  await c.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`bsm:user-rows:${userId}`]);
+  let released = false;
+  return {
+    async release() {
+      if (released) return;
+      released = true;
+      await c.query('COMMIT').catch(() => undefined);
+      await c.end();
+    },
+  };
+}
+
+/** How many sessions wait for an advisory lock (a page blocked at lockUserRows is one). */
+export async function advisoryWaiters(stack: Stack): Promise<number> {
+  const [r] = await stack.api.deps.ds.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`);
+  return r.n;
+}

@@ -101,3 +101,24 @@ describe('deeply nested values (MAX_VALUE_DEPTH)', () => {
     expect(entries.find((e) => e.entry_key === '"k"')!.outcome).toBe('preserved');
   });
 });
+
+describe('IndexedDB values JSON cannot carry, dates Postgres cannot read (found by the property tests)', () => {
+  test('a bigint, a Map and NaN in jsonb columns are stored in their §1c form; a date past year 9999 is rejected, not a failed batch', async () => {
+    const doc = freshDump();
+    const config = doc.indexedDB.find((d) => d.name.endsWith('_config'))!.stores[0].records[0];
+    (config.value as Record<string, unknown>).settings = { quota: { $t: 'bigint', v: '12345678901234567890' }, seen: { $t: 'Map', v: [['a', { $t: 'number', v: 'NaN' }]] } };
+    const content = doc.indexedDB.find((d) => d.name.endsWith('_content'))!.stores[0].records[0];
+    const page = (content.value as { pages: Record<string, unknown>[] }).pages[0];
+    page.createdAt = { $t: 'Date', v: '+010000-01-01T00:00:00.000Z' };
+    page.title = { toString: ['not a function'] };
+    const { batchId, entries } = await migrate(JSON.stringify(doc));
+    const ds = stack.api.deps.ds;
+    const [site] = await ds.query(`SELECT metadata FROM websites WHERE batch_id = $1 AND source_id <> '__imported__'`, [batchId]);
+    expect(site.metadata.settings).toEqual({ quota: { $t: 'bigint', v: '12345678901234567890' }, seen: { $t: 'Map', v: [['a', { $t: 'number', v: 'NaN' }]] } });
+    const [stored] = await ds.query(`SELECT title, created_at FROM website_pages WHERE batch_id = $1`, [batchId]);
+    expect(stored).toEqual({ title: '{"toString":["not a function"]}', created_at: null });
+    const [reject] = await ds.query(`SELECT code, reason FROM batch_rejects WHERE batch_id = $1 AND path = 'pages[0].createdAt'`, [batchId]);
+    expect(reject).toEqual({ code: 'invalid_date', reason: expect.stringContaining('outside the years 1 to 9999') });
+    expect(entries.filter((e) => e.outcome === 'migrated').length).toBeGreaterThan(5);
+  });
+});

@@ -89,7 +89,7 @@ describe('a small Catalyst dump', () => {
     expect((byId.get(CONTENT_ITEMS[0].id) as { content_type_id: string }).content_type_id).toBe(blogTypeId);
     const inline = byId.get(CONTENT_ITEMS[2].id) as { content_type_id: string; data: { heroImage: string } };
     expect(inline.content_type_id).toBe(blogTypeId);
-    expect(inline.data.heroImage).toMatch(/\/v1\/assets\/[0-9a-f]{64}$/);
+    expect(inline.data.heroImage).toMatch(/\/v1\/assets\/[0-9a-f]{64}\.[A-Za-z0-9_-]{22}$/); // digest.mac (core/assets.ts)
     const asset = await stack.http.get(new URL(inline.data.heroImage).pathname);
     expect(asset.status).toBe(200);
     expect(Buffer.compare(asset.body, Buffer.from(require('../fixtures/catalystDump').PNG_1PX, 'base64'))).toBe(0);

@@ -1,5 +1,7 @@
 import { decodeDataUrl } from '../../jobs/transforms/catalyst/dataUrls';
 import { toDate } from '../../jobs/transforms/catalyst';
+import { readDate } from '../../jobs/transforms/catalyst/dates';
+import type { ElementReject } from '../../jobs/transforms/types';
 import { PNG_B64, PNG_DATA_URL } from './fixtures';
 
 describe('toDate', () => {
@@ -22,6 +24,16 @@ describe('toDate', () => {
     for (const v of [new Date(NaN), '2025-02-30T00:00:00Z', '2025-13-01', 'yesterday', 'Tue Aug 12 2025', '', true, {}, NaN, Infinity]) {
       expect([v, toDate(v)]).toEqual([v, 'invalid']);
     }
+  });
+  test('a date outside the years 1–9999 is invalid: Postgres reads neither year 0 nor +010000 (found by properties.test.ts)', () => {
+    for (const v of [-8.64e15, 8.64e15, new Date(-8.64e15), new Date('+010000-01-01T00:00:00Z'), '0000-06-01T00:00:00Z', Date.parse('0000-12-31T23:59:59.999Z')]) {
+      expect([v, toDate(v)]).toEqual([v, 'invalid']);
+    }
+    expect(toDate('0001-01-01T00:00:00Z')).toEqual(new Date('0001-01-01T00:00:00Z'));
+    expect(toDate('9999-12-31T23:59:59.999Z')).toEqual(new Date('9999-12-31T23:59:59.999Z'));
+    const rejects: ElementReject[] = [];
+    readDate(-8.64e15, 'lastActivity', rejects);
+    expect(rejects).toEqual([expect.objectContaining({ code: 'invalid_date', reason: expect.stringContaining('outside the years 1 to 9999') })]);
   });
   test('returns a copy, not the input Date', () => {
     const d = new Date('2025-08-12T07:00:00Z');

@@ -61,3 +61,9 @@ describe('website_<id>_assets', () => {
     expect(r.rejects).toEqual([expect.objectContaining({ path: 'documents[0]', code: 'invalid_asset' })]);
   });
 });
+
+test('a text column from an IndexedDB value of any shape: bigints as decimal text, a data "toString" does not throw (found by properties.test.ts)', () => {
+  const pages = [{ id: 'p', title: { toString: [1] }, content: { n: 12345678901234567890n } }, { id: 'q', title: 7n }];
+  const r = transform(section(WEBSITE_ID, 'content', { id: 'main', pages }), makeCtx().ctx);
+  expect(r.rows!.website_pages!.map((p) => [p.title, p.content])).toEqual([['{"toString":[1]}', '{"n":"12345678901234567890"}'], ['7', '']]);
+});

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { z } from 'zod';
 import { AppError, Errors } from '../../../core/errors';
-import { assetKey } from '../../../jobs/phases/entryPhase';
+import { storeAssets } from '../../../jobs/assets';
 import { transform as contentItemsTransform } from '../../../jobs/transforms/catalyst/contentItems';
 import type { Row } from '../../../jobs/transforms/types';
 import { deleteApiRows, writeApiRows } from '../../../jobs/write/apiRows';
@@ -118,8 +118,8 @@ async function buildRow(m: EntityManager, req: DataRequest<unknown, unknown, unk
   const row = result.rows?.content_items?.[0];
   const bad = result.rejects?.find((r) => r.code !== 'invalid_data_url');
   if (!row || bad) throw Errors.badRequest('invalid_body', `The content item cannot be stored: ${bad?.reason ?? result.reason}.`, { rejects: result.rejects });
-  // Blobs first (content-addressed, harmless if the transaction then fails), as a migration page does.
-  for (const b of result.blobs ?? []) if (!(await req.deps.store.head(assetKey(b.sha256)))) await req.deps.store.put(assetKey(b.sha256), b.bytes, { contentType: b.contentType });
+  // Blobs first, in the write's transaction, as a migration page does (jobs/assets.ts says why).
+  await storeAssets(m, req.deps.store, result.blobs ?? [], null);
   return { ...row, contentTypeId: type.r.id, status: body.status ?? 'draft' };
 }
 

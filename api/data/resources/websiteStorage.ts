@@ -11,7 +11,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { EntityManager } from 'typeorm';
 import { z } from 'zod';
 import { Errors } from '../../../core/errors';
-import { assetKey } from '../../../jobs/phases/entryPhase';
+import { storeAssets } from '../../../jobs/assets';
 import { transformAssets, transformContent } from '../../../jobs/transforms/catalyst/websiteStorage';
 import type { Row, SourceEntry, TableName, TransformResult } from '../../../jobs/transforms/types';
 import { deleteApiRows, writeApiRows } from '../../../jobs/write/apiRows';
@@ -144,10 +144,6 @@ async function replaceRows(m: EntityManager, userId: string, table: TableName, w
   await writeApiRows(m, table, rows.map((r) => ({ ...r, websiteId })));
 }
 
-async function storeBlobs(req: DataRequest<unknown, unknown, unknown>, result: TransformResult): Promise<void> {
-  // Content-addressed, so storing before the transaction is harmless if it then fails (as a migration page does).
-  for (const b of result.blobs ?? []) if (!(await req.deps.store.head(assetKey(b.sha256)))) await req.deps.store.put(assetKey(b.sha256), b.bytes, { contentType: b.contentType });
-}
 
 const tag = 'Website storage';
 type P = { websiteId: string };
@@ -206,8 +202,9 @@ export const websiteStorageRoutes = [
     handler: async (req: DataRequest<P, unknown, z.infer<typeof AssetsBody>>) => {
       const pre = await loadWebsite(req.deps.ds, req, req.params.websiteId);
       const result = runTransform(req, pre.r, 'assets', { images: [], videos: [], documents: [], ...req.body });
-      await storeBlobs(req, result);
       return withApiWrite(req, async (m) => {
+        // In the write's transaction, as a migration page does (jobs/assets.ts says why).
+        await storeAssets(m, req.deps.store, result.blobs ?? [], null);
         const w = await loadWebsite(m, req, pre.r.id);
         const before = await sectionRows(m, 'website_assets', w.r);
         checkIfMatch(req.ifMatch, combineTags(before.map((x) => x.etag)), 'The assets section');

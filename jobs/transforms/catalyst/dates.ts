@@ -5,7 +5,7 @@
  * We accept both, and never guess: anything else is 'invalid' and the caller reports it as an
  * ElementReject with code 'invalid_date'.
  */
-import type { ElementReject } from '../types';
+import { isStorableDate, type ElementReject } from '../types';
 
 /**
  * ISO 8601 as written by `Date.prototype.toISOString` and friends; a space instead of `T` is tolerated.
@@ -18,10 +18,15 @@ function daysIn(year: number, month: number): number {
 }
 
 /**
- * `null` when there is no value (undefined/null), a fresh `Date` when valid, `'invalid'` otherwise.
- * Numbers are epoch milliseconds (`InitialPromptData.timestamp`, §2.9).
+ * `null` when there is no value (undefined/null), a fresh `Date` when valid, `'invalid'` otherwise (outside
+ * the storable years too). Numbers are epoch milliseconds (`InitialPromptData.timestamp`, §2.9).
  */
 export function toDate(v: unknown): Date | null | 'invalid' {
+  const d = parseDate(v);
+  return d instanceof Date && !isStorableDate(d) ? 'invalid' : d;
+}
+
+function parseDate(v: unknown): Date | null | 'invalid' {
   if (v === undefined || v === null) return null;
   if (v instanceof Date) return Number.isNaN(v.getTime()) ? 'invalid' : new Date(v.getTime());
   if (typeof v === 'number') {
@@ -41,7 +46,7 @@ export function toDate(v: unknown): Date | null | 'invalid' {
 
 /** A short, safe description of a bad value for a reject reason (values are echoed only when asked). */
 export function describeValue(v: unknown, echo: boolean): string {
-  if (v instanceof Date) return 'an invalid Date object';
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? 'an invalid Date object' : 'a Date outside the years 1 to 9999';
   if (typeof v === 'string') return echo && v.length <= 40 ? JSON.stringify(v) : `a string of ${v.length} characters`;
   if (typeof v === 'number') return echo ? String(v) : 'a number';
   return `a value of type ${Array.isArray(v) ? 'array' : typeof v}`;
@@ -55,7 +60,9 @@ export function describeValue(v: unknown, echo: boolean): string {
 export function readDate(v: unknown, path: string, rejects: ElementReject[], echo = true): Date | null | 'invalid' {
   const d = toDate(v);
   if (d === 'invalid') {
-    rejects.push({ path, code: 'invalid_date', reason: `${path} is ${describeValue(v, echo)}, not a valid date; it was not guessed` });
+    const parsed = parseDate(v);
+    const why = parsed instanceof Date ? 'outside the years 1 to 9999 a stored date can hold' : 'not a valid date';
+    rejects.push({ path, code: 'invalid_date', reason: `${path} is ${describeValue(v, echo)}, ${why}; it was not guessed` });
   }
   return d;
 }

@@ -53,10 +53,13 @@ export function slugify(name: string, fallback = 'item', max = 200): string {
 export function textOf(v: unknown, missing = ''): string {
   if (typeof v === 'string') return v;
   if (v === undefined || v === null) return missing;
+  if (typeof v === 'bigint') return v.toString();
   try {
-    return JSON.stringify(v) ?? missing;
+    // A bigint anywhere inside (§1c decodes them) is written as its decimal text: JSON would throw on it. Not
+    // String(v) as a fallback: an object whose `toString` is data (an IndexedDB value can be anything) throws.
+    return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)) ?? missing;
   } catch {
-    return String(v); // e.g. a BigInt (§1c decodes them), which JSON cannot hold
+    return Object.prototype.toString.call(v);
   }
 }
 
