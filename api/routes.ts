@@ -1,5 +1,5 @@
 /**
- * The route table (STYLE §2.1): every endpoint, who may call it and its handler, in one place.
+ * The route table (docs/style.md §2.1): every endpoint, who may call it and its handler, in one place.
  */
 import express, { Router } from 'express';
 import type { ApiDeps } from './context';

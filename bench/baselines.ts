@@ -1,7 +1,7 @@
 /**
  * Baselines measured in the same run, on the same machine, so each end-to-end figure stands beside what
  * its raw ingredients can do: reading the dump with format/ alone, hashing it, and Postgres' multi-row
- * INSERT rate (STACK-NOTES measured ~41k rows/s at 1000 rows per statement).
+ * INSERT rate (docs/stack-notes.md measured ~41k rows/s at 1000 rows per statement).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
  * Writes a Catalyst-like NDJSON dump (§1b) of about `targetBytes` to disk, streaming, with its SHA-256.
- * Shaped like the app's storage (catalyst-storage.md, as in test/fixtures/catalystDump.ts), repeated per
+ * Shaped like the app's storage (docs/catalyst-layout.md, as in test/fixtures/catalystDump.ts), repeated per
  * website so that no single entry is large: per website its `websites` record, the four section DBs
  * (config; content with pages, components, a template; assets; AI context with history), a chat session
  * and its metadata, an AI prompt in sessionStorage, and unknown analytics records (preserved raw).

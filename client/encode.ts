@@ -1,5 +1,5 @@
 /**
- * CONTRACT §1c in the browser: structured-clone values (what IndexedDB hands back) → JSON.
+ * docs/format.md §1c in the browser: structured-clone values (what IndexedDB hands back) → JSON.
  *
  * format/codec.ts is the reference, but it leans on Node (`Buffer`, `node:util` types), so the browser
  * gets this twin, written against the same tags. Compatibility is proven by decoding this encoder's

@@ -1,5 +1,5 @@
 /**
- * Follows a batch after upload: polls `GET /v1/batches/:id` (CONTRACT §2), reports every change of a
+ * Follows a batch after upload: polls `GET /v1/batches/:id` (docs/http-api.md §2), reports every change of a
  * phase's progress, and fetches the report once the batch reaches a terminal status.
  */
 import { parseRetryAfter } from './hybrid/pure';

@@ -1,5 +1,5 @@
 /**
- * CONTRACT §1b: the dump as NDJSON — header line, one entry per line, trailer `{"end":true,"entries":N}`.
+ * docs/format.md §1b: the dump as NDJSON — header line, one entry per line, trailer `{"end":true,"entries":N}`.
  *
  * `entryLines()` is the one place that decides what a line says; `serialize()` keeps the lines as strings
  * (small dumps and tests), `summarize()` only counts them, and upload() turns them into a Blob and two

@@ -1,5 +1,5 @@
 /**
- * snapshot(): a faithful, read-only copy of this origin's storage as a dump (CONTRACT §1).
+ * snapshot(): a faithful, read-only copy of this origin's storage as a dump (docs/format.md §1).
  * Nothing is written, changed or deleted: the app decides what to do with its data once the server reports
  * the batch `completed`, so a server-side rollback always has the browser copy to fall back on.
  */

@@ -1,5 +1,5 @@
 /**
- * The dump as the uploader builds it: the §1a document shape of CONTRACT §1, with IndexedDB keys and values
+ * The dump as the uploader builds it: the §1a document shape of docs/format.md §1, with IndexedDB keys and values
  * already encoded per §1c. Mirrors format/types.ts, which the browser cannot import (it names Node's
  * Buffer and streams); test/client/encode.test.ts checks at compile time that these stay assignable to it.
  */
@@ -78,7 +78,7 @@ export interface DumpSummary {
   databases: Array<Tally & { name: string; version: number; stores: Array<Tally & { name: string }> }>;
 }
 
-/** One phase as `GET /v1/batches/:id` reports it (CONTRACT §2). */
+/** One phase as `GET /v1/batches/:id` reports it (docs/http-api.md §2). */
 export interface PhaseStatus {
   name: string;
   status: string;

@@ -1,5 +1,5 @@
 /**
- * upload(): sends a dump as NDJSON (§1b) through the resumable upload endpoint (tus 1.0.0, CONTRACT §2),
+ * upload(): sends a dump as NDJSON (§1b) through the resumable upload endpoint (tus 1.0.0, docs/http-api.md §2),
  * then follows the batch the server created until it reaches a terminal status.
  *
  * Resuming after a reload: the fingerprint is the sha256 of the entry lines (not the whole file, whose
@@ -21,7 +21,7 @@ import type { Dump, MigrationProgress, MigrationResult } from './types';
 export interface UploadOptions {
   /** The tus endpoint. @defaultValue `${location.origin}/v1/uploads` */
   endpoint?: string;
-  /** An uploader token (CONTRACT §2: minted by an admin). */
+  /** An uploader token (docs/http-api.md §2: minted by an admin). */
   token: string;
   /** Source id of the website that global (not per-website) data belongs to; sent as tus metadata. */
   websiteId?: string;
@@ -147,7 +147,7 @@ function sendTus(file: Blob, p: TusParams): Promise<{ batchId: string | null; re
       urlStorage: new ResumeStore(p.header),
       fingerprint: async () => p.fingerprint,
       onAfterResponse: (req: HttpRequest, res: HttpResponse) => {
-        // "the final PATCH response carries Migration-Batch-Id" (CONTRACT §2)
+        // "the final PATCH response carries Migration-Batch-Id" (docs/http-api.md §2)
         const id = res.getHeader('Migration-Batch-Id');
         if (id) batchId = id;
         if (req.getMethod() === 'HEAD' && res.getStatus() < 300 && !restarted) resumedFrom = Number(res.getHeader('Upload-Offset') ?? NaN);

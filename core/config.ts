@@ -1,6 +1,6 @@
 /**
- * The one place that reads process.env (STYLE §2.8). Validated once at start-up with zod; a bad value
- * stops the process with a message naming the variable. Defaults work on a local machine (CONTRACT §4).
+ * The one place that reads process.env (docs/style.md §2.8). Validated once at start-up with zod; a bad value
+ * stops the process with a message naming the variable. Defaults work on a local machine (docs/http-api.md §4).
  */
 import { z } from 'zod';
 

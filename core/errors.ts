@@ -1,5 +1,5 @@
 /**
- * The API error catalogue (STYLE §2.6): every error leaves the API as
+ * The API error catalogue (docs/style.md §2.6): every error leaves the API as
  * {"error":{"code","message","details"}} with the status given here.
  */
 export class AppError extends Error {

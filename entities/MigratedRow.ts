@@ -1,7 +1,7 @@
 import { Column, PrimaryColumn } from 'typeorm';
 
 /**
- * Columns every migrated row carries (CONTRACT §3): a deterministic id, the owning user (tenant),
+ * Columns every migrated row carries (docs/http-api.md §3): a deterministic id, the owning user (tenant),
  * the id it had in the browser and the batch that last wrote it (NULL: the data API).
  */
 export abstract class MigratedRow {

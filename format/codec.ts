@@ -1,5 +1,5 @@
 /**
- * CONTRACT §1c: structured-clone values ⇄ JSON. "JSON values stand for themselves.
+ * docs/format.md §1c: structured-clone values ⇄ JSON. "JSON values stand for themselves.
  * Values JSON cannot hold are tagged objects" — `{"$t": <tag>, ...}`.
  *
  * Decoding never yields typed arrays, Blobs or Files: binary data becomes a
@@ -60,7 +60,7 @@ function setOwn(o: Obj, k: string, v: unknown): void {
 function badTag(path: Path, tag: string, what: string): never {
   const where = formatPath(path) || '(root)';
   throw new DumpFormatError('dump_invalid_tag',
-    `The "${tag}" tagged value at ${where} is malformed: ${what}. Re-export the dump with an uploader that follows CONTRACT §1c.`,
+    `The "${tag}" tagged value at ${where} is malformed: ${what}. Re-export the dump with an uploader that follows docs/format.md §1c.`,
     { path: where });
 }
 
@@ -182,7 +182,7 @@ function decodeTagged(t: Obj, path: Path, depth: number): unknown {
       const where = formatPath(path) || '(root)';
       const shown = typeof tag === 'string' ? `"${tag.slice(0, 40)}"` : `a non-string ${typeof tag}`;
       throw new DumpFormatError('dump_unknown_tag',
-        `Unknown tag ${shown} at ${where}. Version 1 knows the tags of CONTRACT §1c; an object that really has a "$t" key must be wrapped as {"$t":"Object","v":{...}}.`,
+        `Unknown tag ${shown} at ${where}. Version 1 knows the tags of docs/format.md §1c; an object that really has a "$t" key must be wrapped as {"$t":"Object","v":{...}}.`,
         { path: where });
     }
   }

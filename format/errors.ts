@@ -53,7 +53,7 @@ export class DumpFormatError extends Error {
     this.details = details;
   }
 
-  /** The body shape of CONTRACT §2 errors, ready for `res.status(400).json(err)`. */
+  /** The body shape of docs/http-api.md §2 errors, ready for `res.status(400).json(err)`. */
   toJSON(): { error: { code: DumpErrorCode; message: string; details: DumpErrorDetails } } {
     return { error: { code: this.code, message: this.message, details: this.details } };
   }

@@ -1,4 +1,4 @@
-/** Public API of the dump-format module (CONTRACT §1). Pure: no database, no network. */
+/** Public API of the dump-format module (docs/format.md §1). Pure: no database, no network. */
 export * from './types';
 export { DumpFormatError, isDumpFormatError } from './errors';
 export type { DumpErrorCode, DumpErrorDetails, DumpIssue } from './errors';

@@ -1,5 +1,5 @@
 /**
- * CONTRACT §1a reader: streams a JSON document entry by entry, so a 500 MB dump needs
+ * docs/format.md §1a reader: streams a JSON document entry by entry, so a 500 MB dump needs
  * only the memory of its largest entry.
  *
  * Ordering rules (a streaming reader cannot go back):
@@ -33,7 +33,7 @@ const ENTRY_ARRAYS = ['localStorage', 'sessionStorage', 'indexedDB'] as const;
 const ARRAY_NAME = { dbArray: 'indexedDB', storeArray: 'stores', recordArray: 'records' } as const;
 
 function structure(message: string, where: Where): DumpFormatError {
-  return new DumpFormatError('dump_invalid_structure', `${message} (at ${where.path || 'the top level'}). See CONTRACT §1a for the document shape.`, where);
+  return new DumpFormatError('dump_invalid_structure', `${message} (at ${where.path || 'the top level'}). See docs/format.md §1a for the document shape.`, where);
 }
 
 /** Push-driven state machine over the token stream; completed entries wait in `ready`. */
@@ -217,7 +217,7 @@ class DocumentWalker {
     const missing = ENTRY_ARRAYS.filter((a) => !this.arrays.has(a));
     if (missing.length > 0) {
       throw new DumpFormatError('dump_missing_array',
-        `The dump has no ${missing.map((a) => `"${a}"`).join(', ')} array: a JSON dump (CONTRACT §1a) carries all of "localStorage", ` +
+        `The dump has no ${missing.map((a) => `"${a}"`).join(', ')} array: a JSON dump (docs/format.md §1a) carries all of "localStorage", ` +
         '"sessionStorage" and "indexedDB", [] when the browser held nothing there. Export the dump again.', { missing });
     }
   }

@@ -1,5 +1,5 @@
 /**
- * CONTRACT §1b reader: header line, one entry per line, trailer last. Memory is bounded
+ * docs/format.md §1b reader: header line, one entry per line, trailer last. Memory is bounded
  * by the longest line, i.e. the largest single entry.
  */
 import { StringDecoder } from 'node:string_decoder';
@@ -78,7 +78,7 @@ function parseLine(line: Line): unknown {
         `The dump ends in the middle of line ${line.no}: the upload was cut off. The dump is refused as a whole; send the complete dump again.`, details);
     }
     const hint = line.no === 1
-      ? ' If this is a JSON document (CONTRACT §1a) rather than NDJSON, send it as application/json.'
+      ? ' If this is a JSON document (docs/format.md §1a) rather than NDJSON, send it as application/json.'
       : ' Each line must be one complete JSON object; re-export the dump.';
     throw new DumpFormatError('dump_invalid_json', `Line ${line.no} of the NDJSON dump is not valid JSON.${hint}`, details);
   }

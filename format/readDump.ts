@@ -1,5 +1,5 @@
 /**
- * Entry points for reading a dump in either encoding (CONTRACT §1a / §1b).
+ * Entry points for reading a dump in either encoding (docs/format.md §1a / §1b).
  *
  *   const { header, entries } = await openDump(req, 'ndjson');
  *   for await (const entry of entries) { ... }   // may throw DumpFormatError, even at the end
@@ -21,7 +21,7 @@ export async function openDump(input: DumpInput, encoding: DumpEncoding): Promis
   if (encoding === 'ndjson') return openNdjson(input);
   if (encoding === 'json') return openJsonDocument(input);
   throw new DumpFormatError('dump_unsupported_encoding',
-    `Unknown dump encoding "${String(encoding).slice(0, 40)}": send application/json (CONTRACT §1a) or application/x-ndjson (§1b).`);
+    `Unknown dump encoding "${String(encoding).slice(0, 40)}": send application/json (docs/format.md §1a) or application/x-ndjson (§1b).`);
 }
 
 export interface DumpCounts {
@@ -52,7 +52,7 @@ export async function validateDump(input: DumpInput, encoding: DumpEncoding, opt
 /** Opens a delta (docs/cutover.md): NDJSON only; its entries may be removals. */
 export async function openDelta(input: DumpInput, encoding: DumpEncoding): Promise<DumpReader<DumpItem>> {
   if (encoding !== 'ndjson') {
-    throw new DumpFormatError('dump_unsupported_encoding', 'A delta is sent as NDJSON (application/x-ndjson, CONTRACT §1b with removal lines).');
+    throw new DumpFormatError('dump_unsupported_encoding', 'A delta is sent as NDJSON (application/x-ndjson, docs/format.md §1b with removal lines).');
   }
   return openNdjsonDelta(input);
 }

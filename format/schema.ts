@@ -1,5 +1,5 @@
 /**
- * zod schemas for the pieces of a dump (CONTRACT §1). The readers check `format` and
+ * zod schemas for the pieces of a dump (docs/format.md §1). The readers check `format` and
  * `version` by hand first so that a wrong version gets its own error code; these
  * schemas then check everything else.
  */

@@ -1,5 +1,5 @@
 /**
- * Types of the `browser-storage-dump` format, version 1 (CONTRACT.md §1).
+ * Types of the `browser-storage-dump` format, version 1 (docs/format.md §1).
  * Entries are the unit every consumer works with: both encodings (1a JSON document,
  * 1b NDJSON) are read into the same flat sequence of `DumpEntry` values.
  */

@@ -1,5 +1,5 @@
 /**
- * Worker error classes decide whether to retry (STYLE §2.7). A PermanentJobError fails the phase at once
+ * Worker error classes decide whether to retry (docs/style.md §2.7). A PermanentJobError fails the phase at once
  * (BullMQ does not retry an UnrecoverableError); anything else is retried with exponential backoff.
  */
 import { UnrecoverableError } from 'bullmq';

@@ -1,5 +1,5 @@
 /**
- * Queue and job names, and the one map from job name to payload (STYLE §2.9). Payloads carry ids only:
+ * Queue and job names, and the one map from job name to payload (docs/style.md §2.9). Payloads carry ids only:
  * Redis keeps job data in clear text, so dump content and secrets never go there.
  */
 export const QUEUES = { migration: 'migration', maintenance: 'maintenance' } as const;

@@ -24,10 +24,10 @@ export const DumpDocument = HeaderSchema.extend({
   localStorage: z.array(DocKvItemSchema).optional().describe('Every entry; value is the raw stored string'),
   sessionStorage: z.array(DocKvItemSchema).optional(),
   indexedDB: z.array(DocDatabaseSchema.extend({ stores: z.array(DocStoreSchema.extend({ records: z.array(DocRecordSchema) })) })).optional(),
-}).describe('browser-storage-dump version 1, JSON document (CONTRACT §1a); keys and values encoded as §1c');
+}).describe('browser-storage-dump version 1, JSON document (docs/format.md §1a); keys and values encoded as §1c');
 
 export const NdjsonDump = z.string().describe(
-  'browser-storage-dump version 1 as NDJSON (CONTRACT §1b): the header line {"format","version","source"}, one entry per line ' +
+  'browser-storage-dump version 1 as NDJSON (docs/format.md §1b): the header line {"format","version","source"}, one entry per line ' +
     '({"area":"localStorage"|"sessionStorage","key","value"} or {"area":"indexedDB","db","dbVersion","store","keyPath","key","value"}), ' +
     'then the trailer {"end":true,"entries":N}. A stream without the trailer, or with another count, is refused as a whole.',
 );

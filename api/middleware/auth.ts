@@ -1,5 +1,5 @@
 /**
- * Bearer-token auth (CONTRACT §2). The admin token comes from ADMIN_TOKEN; uploader tokens are minted by
+ * Bearer-token auth (docs/http-api.md §2). The admin token comes from ADMIN_TOKEN; uploader tokens are minted by
  * an admin and stored as SHA-256 only. Browser pages under /admin may also send the admin token as the
  * password of HTTP basic auth. A caller that passes is counted against its own rate limit (rateLimit.ts).
  */

@@ -1,4 +1,4 @@
-/** The one error mapper: every failure leaves as {"error":{"code","message","details"}} (CONTRACT §2). */
+/** The one error mapper: every failure leaves as {"error":{"code","message","details"}} (docs/http-api.md §2). */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError, Errors } from '../../core/errors';
 import type { Logger } from '../../core/logger';

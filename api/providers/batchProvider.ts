@@ -1,5 +1,5 @@
 /**
- * Load-and-guard (STYLE §2.2): loads :id into res.locals.batch, and hides other users' batches from
+ * Load-and-guard (docs/style.md §2.2): loads :id into res.locals.batch, and hides other users' batches from
  * uploaders (404, so a token cannot probe which ids exist).
  */
 import type { NextFunction, Request, Response } from 'express';

@@ -1,6 +1,6 @@
 /**
  * `onUploadFinish`: the last byte has arrived. The stored bytes are read back from the object store and
- * must have the SHA-256 the client declared (CONTRACT §2: "when the last byte arrives the server verifies
+ * must have the SHA-256 the client declared (docs/http-api.md §2: "when the last byte arrives the server verifies
  * the digest and creates the batch") and be a valid dump (the same check as POST /v1/dumps). Then the
  * dump is sealed into the object store like a posted one (secrets at rest), the upload's plain bytes are
  * discarded, the batch is created and queued, and the final PATCH answers with Migration-Batch-Id.
@@ -60,7 +60,7 @@ export async function finishUpload(deps: ApiDeps, uploads: UploadStore, upload: 
       websiteHint: meta.websiteId ?? null, idempotencyKey: null,
     });
     // The batch reads the sealed copy: the plain upload goes once the client has had its final response
-    // (a second upload of the same dump at once: CONTRACT §2, "returns the first batch").
+    // (a second upload of the same dump at once: docs/http-api.md §2, "returns the first batch").
     if (created) await scheduleDiscard(deps, key);
     else await uploads.discard(key, deps.store);
     if (created && requestId) await rememberRequestId(deps, batch.id, requestId);

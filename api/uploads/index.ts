@@ -1,6 +1,6 @@
 /**
  * /v1/uploads: resumable uploads, tus 1.0.0 (creation, creation-with-upload, termination, expiration), by
- * @tus/server inside the Express app (CONTRACT §2). This module is the adapter: it authenticates (uploader
+ * @tus/server inside the Express app (docs/http-api.md §2). This module is the adapter: it authenticates (uploader
  * tokens only: an upload belongs to a user), hands the raw request stream to tus, and writes tus' answer
  * back, turning every error into the JSON error form. Policy lives in the hooks: metadata checks at
  * creation, ownership on every request, digest + validation + batch when the last byte arrives.
@@ -132,7 +132,7 @@ function toWebRequest(req: Request): globalThis.Request {
   } as RequestInit);
 }
 
-/** Writes tus' Response; error bodies become the CONTRACT's JSON error form. */
+/** Writes tus' Response; error bodies become the JSON error form of docs/http-api.md §2. */
 async function send(res: Response, response: globalThis.Response, method: string): Promise<void> {
   let body: Buffer | undefined;
   response.headers.forEach((value, name) => res.setHeader(name, value));

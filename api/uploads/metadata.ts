@@ -1,5 +1,5 @@
 /**
- * Upload-Metadata of a resumable upload (CONTRACT §2): `filename`, `contentType` (§1a or §1b), `sha256` of
+ * Upload-Metadata of a resumable upload (docs/http-api.md §2): `filename`, `contentType` (§1a or §1b), `sha256` of
  * the whole dump, optional `websiteId`. Checked when the upload is created, so a bad one is refused before
  * a single byte is stored. The owner is added here, server-side: a client's own `userId` is never kept.
  */

@@ -1,5 +1,5 @@
 /**
- * Every /v1/uploads failure leaves in the CONTRACT §2 error form, {"error":{"code","message","details"}},
+ * Every /v1/uploads failure leaves in the docs/http-api.md §2 error form, {"error":{"code","message","details"}},
  * with the status the tus protocol prescribes. @tus/server throws its ERRORS values ({status_code, body}
  * with a plain-text body); `onResponseError` turns those, and our AppErrors, into JSON bodies, and the
  * adapter (index.ts) wraps the few plain-text answers tus writes without throwing (412, header checks).

@@ -19,7 +19,7 @@ import type { ObjectStore } from '../../core/objectStore';
 import { UPLOAD_SIDECAR_SUFFIXES, UPLOADS_PREFIX } from '../../jobs/maintenance/cleanup';
 import { RedisKvStore } from './RedisKvStore';
 
-/** tus extensions we offer (CONTRACT §2). Both stores could also defer the length; we need it up front. */
+/** tus extensions we offer (docs/http-api.md §2). Both stores could also defer the length; we need it up front. */
 export const UPLOAD_EXTENSIONS = ['creation', 'creation-with-upload', 'termination', 'expiration'];
 
 const PUBLIC_ID = /^[0-9a-f]{32}$/;
@@ -130,7 +130,7 @@ export function createUploadStore(config: Config, redis: Redis): UploadStore {
         endpoint: s3.endpoint,
         forcePathStyle: Boolean(s3.endpoint),
         credentials: s3.accessKeyId && s3.secretAccessKey ? { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } : undefined,
-        // See STACK-NOTES "S3 in tests": with the SDK's default checksums, S3 clones store the
+        // See docs/stack-notes.md "S3 in tests": with the SDK's default checksums, S3 clones store the
         // aws-chunked framing of streamed parts as data.
         requestChecksumCalculation: 'WHEN_REQUIRED',
         responseChecksumValidation: 'WHEN_REQUIRED',

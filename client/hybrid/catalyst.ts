@@ -1,5 +1,5 @@
 /**
- * The browser copy: Catalyst Studio's own localStorage keys and JSON shapes (catalyst-storage.md §2.2–§2.5,
+ * The browser copy: Catalyst Studio's own localStorage keys and JSON shapes (docs/catalyst-layout.md §2.2–§2.5,
  * §2.8), read and written exactly as the app does, so that in browser mode the app (and any of its code
  * not yet moved to this client) sees no difference, and after a rollback the copy is the app's data as
  * the app would have left it.

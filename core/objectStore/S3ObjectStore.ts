@@ -75,7 +75,7 @@ export class S3ObjectStore implements ObjectStore {
           ? { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey }
           : undefined,
       // With the SDK's default checksum mode, S3-compatible servers (s3rver, older MinIO) store the
-      // aws-chunked framing of streamed bodies as data, silently. See STACK-NOTES "S3 in tests".
+      // aws-chunked framing of streamed bodies as data, silently. See docs/stack-notes.md "S3 in tests".
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
     });

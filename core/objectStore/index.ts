@@ -7,7 +7,7 @@ export { FsObjectStore } from './FsObjectStore';
 export { S3ObjectStore, type S3ObjectStoreOptions } from './S3ObjectStore';
 
 export interface ObjectStoreConfig {
-  /** Root of the local store; used when `s3` is absent (CONTRACT §4: STORAGE_DIR is the default). */
+  /** Root of the local store; used when `s3` is absent (docs/http-api.md §4: STORAGE_DIR is the default). */
   storageDir: string;
   s3?: {
     bucket: string;

@@ -1,6 +1,6 @@
 /**
  * One behavioural contract for every ObjectStore driver. Bodies are always compared by content (sha256),
- * never by length: a store that silently adds framing (see STACK-NOTES, S3 checksums) must fail here.
+ * never by length: a store that silently adds framing (see docs/stack-notes.md, S3 checksums) must fail here.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';

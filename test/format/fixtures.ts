@@ -1,4 +1,4 @@
-/** Shared dump fixtures: one content, written in both encodings (CONTRACT §1a and §1b). */
+/** Shared dump fixtures: one content, written in both encodings (docs/format.md §1a and §1b). */
 import { Readable } from 'node:stream';
 import type { DumpEntry, DumpFormatError, DumpReader } from '../../format';
 

@@ -133,7 +133,7 @@ describe('NDJSON refusals: code and 1-based line', () => {
     expect([error.code, error.details.line]).toEqual(['dump_invalid_trailer', 9]);
   });
 
-  test('the error serializes to the CONTRACT §2 error body', async () => {
+  test('the error serializes to the docs/http-api.md §2 error body', async () => {
     const { error } = await failure(lines.slice(0, -1).join('\n'));
     expect(JSON.parse(JSON.stringify(error))).toEqual({ error: { code: 'dump_truncated', message: error.message, details: error.details } });
   });

@@ -1,5 +1,5 @@
 /**
- * Realistic dumps of each shape in catalyst-storage.md, quirks included, through the real pipeline;
+ * Realistic dumps of each shape in docs/catalyst-layout.md, quirks included, through the real pipeline;
  * row by row, what landed. Every report balances with nothing unexplained.
  */
 import { rowId } from '../../core/ids';

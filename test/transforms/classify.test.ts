@@ -16,7 +16,7 @@ describe('parseSectionDb', () => {
   });
 });
 
-describe('classify (catalyst-storage.md §2.1, Appendix A)', () => {
+describe('classify (docs/catalyst-layout.md §2.1, Appendix A)', () => {
   test('IndexedDB', () => {
     expect(classify(idb('catalyst_global', 'websites', 'website_1'))).toBe('website');
     expect(classify(idb('catalyst_global', 'settings', 'theme'))).toBe('unknown');

@@ -7,7 +7,7 @@ const entry = (v: unknown) => ls('content-storage', JSON.stringify(v));
 const item = (over: Record<string, unknown> = {}) => ({ ...contentStorage.state.contentItems[0], ...over });
 const envelope = (items: unknown[]) => ({ state: { contentItems: items, projectId: 'default' }, version: 0 });
 
-describe('content-storage (catalyst-storage.md §2.3)', () => {
+describe('content-storage (docs/catalyst-layout.md §2.3)', () => {
   test('the Zustand envelope → content_items; data kept verbatim (reference ids not remapped)', () => {
     const r = transform(entry(contentStorage), ctx);
     expect(r.rejects).toEqual([]);

@@ -6,7 +6,7 @@ const { ctx } = makeCtx();
 const entry = (types: unknown) => ls('contentTypes', JSON.stringify(types));
 const field = (n: number) => ({ id: `f${n}`, name: `field_${n}`, label: 'New Field', type: 'text', required: false, order: n });
 
-describe('contentTypes (catalyst-storage.md §2.2)', () => {
+describe('contentTypes (docs/catalyst-layout.md §2.2)', () => {
   test('the §3 example → one row on the global website, relationship ids remapped, originals kept', () => {
     const r = transform(entry([blogPostType]), ctx);
     expect(r.rejects).toEqual([]);

@@ -1,6 +1,6 @@
 /**
  * Shared fixtures for the Catalyst layout tests: a TransformContext with the real id scheme and the
- * real SecretBox, entry builders, and values built from catalyst-storage.md §2–§3 (constructed there
+ * real SecretBox, entry builders, and values built from docs/catalyst-layout.md §2–§3 (constructed there
  * from the app's types, not captured data).
  */
 import { randomBytes } from 'node:crypto';

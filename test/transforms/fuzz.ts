@@ -1,5 +1,5 @@
 /**
- * Fuzzing around the real Catalyst shapes (test/fixtures/catalystDump.ts, catalyst-storage.md §3): each
+ * Fuzzing around the real Catalyst shapes (test/fixtures/catalystDump.ts, docs/catalyst-layout.md §3): each
  * field of a real value is kept, dropped, replaced by junk (nulls, wrong types, huge numbers, invalid or
  * out-of-range dates, data: URLs, U+0000, long strings) or fuzzed in turn; arrays lose, repeat and gain
  * elements. And the check every row must pass before it reaches SQL: what Postgres would refuse (a

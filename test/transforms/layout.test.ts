@@ -1,5 +1,5 @@
 /**
- * The whole Catalyst layout over one constructed dump (catalyst-storage.md §3), driven the way the
+ * The whole Catalyst layout over one constructed dump (docs/catalyst-layout.md §3), driven the way the
  * pipeline drives it (jobs/phases/entryPhase.ts): one group per phase when the layout has one, else the
  * per-entry transform; unknown kinds are left to the preserve phase.
  */

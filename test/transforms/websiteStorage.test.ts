@@ -5,7 +5,7 @@ import { makeCtx, PNG_B64, PNG_DATA_URL, section, WEBSITE_ID } from './fixtures'
 const { ctx } = makeCtx();
 const websiteId = ctx.websiteId(WEBSITE_ID);
 
-describe('website_<id>_content (catalyst-storage.md §2.11)', () => {
+describe('website_<id>_content (docs/catalyst-layout.md §2.11)', () => {
   const content = {
     id: 'main',
     pages: [

@@ -5,7 +5,7 @@ import { aiContext, idb, makeCtx, section, WEBSITE_ID, websiteConfig, websiteMet
 const { ctx } = makeCtx();
 const rowIdOf = (sourceId: string) => ctx.websiteId(sourceId);
 
-describe('mergeWebsite (catalyst-storage.md §2.11)', () => {
+describe('mergeWebsite (docs/catalyst-layout.md §2.11)', () => {
   test('metadata + config → one row; the config id:"main" quirk is dropped', () => {
     const r = mergeWebsite(websiteMeta(), websiteConfig(), WEBSITE_ID, ctx);
     const id = rowIdOf(WEBSITE_ID);

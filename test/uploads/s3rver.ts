@@ -34,7 +34,7 @@ const S3Error: new (code: string, message?: string) => Error = require('s3rver/l
 export interface TestS3 {
   bucket: string;
   endpoint: string;
-  /** Config overrides that point the app at this server (CONTRACT §4). */
+  /** Config overrides that point the app at this server (docs/http-api.md §4). */
   env: Record<string, string>;
   close(): Promise<void>;
 }

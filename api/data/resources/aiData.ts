@@ -1,5 +1,5 @@
 /**
- * AI data, read-only (catalyst-storage.md §2.10, §2.11): a website's `AIContext` (its `_ai_context` section:
+ * AI data, read-only (docs/catalyst-layout.md §2.10, §2.11): a website's `AIContext` (its `_ai_context` section:
  * one `ai_contexts` row plus one `ai_history_entries` row per history element) and the chat sessions
  * (`PersistedChat` + `StorageMetadata`: one `chat_sessions` row plus its `chat_messages`). The migration
  * writes them; the app only reads them back, so there are no write routes. Resources made of several

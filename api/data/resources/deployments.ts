@@ -1,6 +1,6 @@
 /**
  * /v1/deployment-configs and /v1/deployment-history — the app's `cms-provider-configs` and
- * `deployment-history` (catalyst-storage.md §2.6, §2.7), global per user, optionally attached to a website.
+ * `deployment-history` (docs/catalyst-layout.md §2.6, §2.7), global per user, optionally attached to a website.
  *
  * Configs hold the app's only secrets (§4). Rows are built by the migration's `transformConfigs`, so every
  * field whose name looks secret is sealed exactly as a migration seals it (same id, same AAD). No response

@@ -1,5 +1,5 @@
 /**
- * /v1/preferences — the user's one `user_preferences` row (catalyst-storage.md §2.4, §2.5, §2.8, Appendix A):
+ * /v1/preferences — the user's one `user_preferences` row (docs/catalyst-layout.md §2.4, §2.5, §2.8, Appendix A):
  * `{navigation?, preview?, previewAlt?, projectContext?, ui: {<key>: value}}`, built by the migration's
  * own `buildPreferences` from the same localStorage keys the app wrote, so the id, the preview-settings
  * rule (an alternate equal to `preview` is dropped) and the UI-key parsing are the migration's.

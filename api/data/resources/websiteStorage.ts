@@ -1,5 +1,5 @@
 /**
- * /v1/websites/:websiteId/content and /assets — a website's I3 storage sections (catalyst-storage.md §2.11),
+ * /v1/websites/:websiteId/content and /assets — a website's I3 storage sections (docs/catalyst-layout.md §2.11),
  * shaped as the app held them: `ContentData {pages, components, templates}` and `AssetReferences {images,
  * videos, documents}`, elements in their array order (`position`). The migration spreads each section
  * over one row per element; these routes put it back together, and a PUT replaces the whole section the

@@ -1,5 +1,5 @@
 /**
- * AI data of catalyst-storage.md §2.9–§2.11:
+ * AI data of docs/catalyst-layout.md §2.9–§2.11:
  *  - 'website-ai-context' (I3 `website_<id>_ai_context`, AIContext) → one `ai_contexts` row per website
  *    (brandIdentity, visualIdentity with an inline `logoUrl` moved to a blob, contentStrategy) and one
  *    `ai_history_entries` row per `history[]` element.
@@ -83,7 +83,7 @@ export function transformAiPrompt(entry: SourceEntry, ctx: TransformContext): Tr
   const parsed = parseJson(entry.value);
   if (!parsed.ok) return rejected(parsed.reason);
   const v = parsed.value;
-  if (!isRecord(v)) return rejected('the prompt is not a JSON object (InitialPromptData, catalyst-storage.md §2.9)');
+  if (!isRecord(v)) return rejected('the prompt is not a JSON object (InitialPromptData, docs/catalyst-layout.md §2.9)');
   if (typeof v.original !== 'string') return rejected('the prompt has no `original` text');
   const rejects: ElementReject[] = [];
   const at = readDate(v.timestamp, 'timestamp', rejects);

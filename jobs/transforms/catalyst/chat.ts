@@ -1,5 +1,5 @@
 /**
- * Chat persistence (I1, and the L12/S2 fallbacks; catalyst-storage.md §2.10). Two records per session:
+ * Chat persistence (I1, and the L12/S2 fallbacks; docs/catalyst-layout.md §2.10). Two records per session:
  * `catalyst:chat:<sessionId>` (PersistedChat) and `catalyst:metadata:<sessionId>` (StorageMetadata).
  * Values are JSON STRINGS even in IndexedDB (`store.put(JSON.stringify(data), key)`); an already
  * decoded object is tolerated.

@@ -1,5 +1,5 @@
 /**
- * Names the kind of each dump entry, from the inventory of catalyst-storage.md §2.1 (keys as the CODE
+ * Names the kind of each dump entry, from the inventory of docs/catalyst-layout.md §2.1 (keys as the CODE
  * writes them, not as the audit docs spell them) and Appendix A (UI keys of the later app).
  * Anything not listed is 'unknown' and is preserved raw by the pipeline.
  */

@@ -1,5 +1,5 @@
 /**
- * localStorage `content-storage` (L2, catalyst-storage.md §2.3): Zustand's persist envelope
+ * localStorage `content-storage` (L2, docs/catalyst-layout.md §2.3): Zustand's persist envelope
  * `{state:{contentItems, projectId}, version:0}` → `content_items` rows on the global website.
  * A bare `ContentItem[]` (the `LegacyContentItem[]` shape of scripts/migrate-content-items.ts, §6) is
  * accepted too and noted.
@@ -25,7 +25,7 @@ function unwrap(value: unknown): { items: unknown[]; base: string; notes: Obj } 
     if (value.state.projectId !== undefined && value.state.projectId !== 'default') notes.contentStorageProjectId = value.state.projectId;
     return { items: value.state.contentItems, base: 'state.contentItems', notes };
   }
-  return { error: 'content-storage is neither {state:{contentItems:[...]}, version} nor an array (catalyst-storage.md §2.3)' };
+  return { error: 'content-storage is neither {state:{contentItems:[...]}, version} nor an array (docs/catalyst-layout.md §2.3)' };
 }
 
 export function transform(entry: SourceEntry, ctx: TransformContext): TransformResult {

@@ -1,5 +1,5 @@
 /**
- * localStorage `contentTypes` (L1, catalyst-storage.md §2.2): a JSON `ContentType[]` → `content_types`
+ * localStorage `contentTypes` (L1, docs/catalyst-layout.md §2.2): a JSON `ContentType[]` → `content_types`
  * rows on the global website (content types are NOT per website, §2.1 "Scoping").
  *
  * Dedupe by `name` as the app does on load (§6 "Content-type load cleanup": keep the one with more
@@ -97,7 +97,7 @@ function remapRelationships(rels: unknown, aliases: Record<string, string>, ctx:
 export function transform(entry: SourceEntry, ctx: TransformContext): TransformResult {
   const parsed = parseJson(entry.value);
   if (!parsed.ok) return rejected(parsed.reason);
-  if (!Array.isArray(parsed.value)) return rejected('contentTypes is not a JSON array (expected ContentType[], catalyst-storage.md §2.2)');
+  if (!Array.isArray(parsed.value)) return rejected('contentTypes is not a JSON array (expected ContentType[], docs/catalyst-layout.md §2.2)');
   if (!ctx.globalWebsite) {
     return rejected('no website to attach global content types to (no website in the dump and no ?websiteId= given); upload again with ?websiteId=');
   }

@@ -1,5 +1,5 @@
 /**
- * Inline `data:` URLs (catalyst-storage.md §5: image fields are `z.string()` "URL or base64", so base64
+ * Inline `data:` URLs (docs/catalyst-layout.md §5: image fields are `z.string()` "URL or base64", so base64
  * images can sit inside `content-storage`; asset lists and `VisualIdentity.logoUrl` are strings too).
  * They are decoded to bytes, handed to the pipeline as content-addressed blobs, and the string is
  * replaced by `ctx.assetUrl(sha256)`.

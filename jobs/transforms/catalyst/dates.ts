@@ -1,5 +1,5 @@
 /**
- * Dates in the Catalyst layout come two ways (catalyst-storage.md §2.1 "Dates"): ISO strings in
+ * Dates in the Catalyst layout come two ways (docs/catalyst-layout.md §2.1 "Dates"): ISO strings in
  * localStorage and in the chat JSON (never revived by the app), and real `Date` objects in the
  * IndexedDB website DBs (I2/I3, structured clone; the §1c codec turns an invalid one into `new Date(NaN)`).
  * We accept both, and never guess: anything else is 'invalid' and the caller reports it as an

@@ -1,5 +1,5 @@
 /**
- * Deployment data (catalyst-storage.md §2.6, §2.7, §4):
+ * Deployment data (docs/catalyst-layout.md §2.6, §2.7, §4):
  *  - `cms-provider-configs` (L6) → one `deployment_configs` row per provider. It holds the ONLY
  *    secrets of the app (§4: `config.apiKey` in plaintext). Every config field whose NAME looks secret
  *    (/key|token|secret|password/i, so `apiKey` and any newer token field) is replaced by
@@ -42,7 +42,7 @@ function sealNested(x: unknown, rowId: string, ctx: TransformContext, sealed: st
 export function transformConfigs(entry: SourceEntry, ctx: TransformContext): TransformResult {
   const parsed = parseJson(entry.value);
   if (!parsed.ok) return rejected(parsed.reason);
-  if (!isRecord(parsed.value)) return rejected('cms-provider-configs is not a JSON object keyed by provider id (catalyst-storage.md §2.6)');
+  if (!isRecord(parsed.value)) return rejected('cms-provider-configs is not a JSON object keyed by provider id (docs/catalyst-layout.md §2.6)');
   const websiteId = ctx.globalWebsite?.id ?? null;
   const rejects: ElementReject[] = [];
   const sealedFields: Record<string, string[]> = {};
@@ -129,7 +129,7 @@ export function transformHistory(entry: SourceEntry, ctx: TransformContext): Tra
     jobs = v.deployments;
     base = 'deployments';
     notes.deploymentHistoryShape = '{deployments, lastUpdated} object (the DeploymentHistory type), accepted';
-  } else return rejected('deployment-history is not a JSON array of deployment jobs (catalyst-storage.md §2.7)');
+  } else return rejected('deployment-history is not a JSON array of deployment jobs (docs/catalyst-layout.md §2.7)');
 
   const rejects: ElementReject[] = [];
   const seen = new Set<string>();

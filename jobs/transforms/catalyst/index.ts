@@ -1,5 +1,5 @@
 /**
- * The Catalyst Studio layout (catalyst-storage.md, code at `159405a`/`cea2459`, plus the Appendix A keys
+ * The Catalyst Studio layout (docs/catalyst-layout.md, code at `159405a`/`cea2459`, plus the Appendix A keys
  * of the later app), in the shape of ../layout.ts. Pure: no I/O, deterministic (only `ctx.seal` is
  * randomised, by its IV).
  *

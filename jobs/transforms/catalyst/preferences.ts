@@ -1,5 +1,5 @@
 /**
- * The preference keys (catalyst-storage.md §2.4, §2.5, §2.8 and Appendix A) → ONE `user_preferences`
+ * The preference keys (docs/catalyst-layout.md §2.4, §2.5, §2.8 and Appendix A) → ONE `user_preferences`
  * row per user: `preferences = { navigation, preview, previewAlt?, projectContext, ui: { [key]: value } }`.
  *
  * Decisions:

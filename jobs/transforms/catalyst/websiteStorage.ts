@@ -1,5 +1,5 @@
 /**
- * I3 sections `website_<id>_content` and `website_<id>_assets` (catalyst-storage.md §2.11), each ONE
+ * I3 sections `website_<id>_content` and `website_<id>_assets` (docs/catalyst-layout.md §2.11), each ONE
  * record `{...section, id:'main'}` → one row per element, `position` = index in the source array.
  * Row ids: `ctx.id('website_<table>', websiteSourceId, element.id ?? index)` (index also for asset
  * strings, which have no id; a repeated element id gets `#<index>`). `sourceId` is the element's id,
@@ -12,7 +12,7 @@ import { readDate } from './dates';
 import { ElementKeys, type Obj, finish, isEmptyRecord, isRecord, objOr, otherKeys, rejected, row, textOf } from './util';
 
 const DEFAULT_QUIRK =
-  "website 'default' section with only empty defaults (the website_default_* quirk, catalyst-storage.md §2.1); nothing to migrate, kept raw";
+  "website 'default' section with only empty defaults (the website_default_* quirk, docs/catalyst-layout.md §2.1); nothing to migrate, kept raw";
 
 /** An array at `o[key]`; absent → []; anything else → a reject and []. */
 function list(o: Obj, key: string, rejects: ElementReject[]): unknown[] {

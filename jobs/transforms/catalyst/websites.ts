@@ -1,6 +1,6 @@
 /**
  * `websites` rows from I2 (`catalyst_global/websites`, WebsiteMetadata) and I3 `website_<id>_config`
- * (WebsiteConfig), catalyst-storage.md §2.11. Both describe the SAME row, and the pipeline upserts
+ * (WebsiteConfig), docs/catalyst-layout.md §2.11. Both describe the SAME row, and the pipeline upserts
  * whole rows, so the pipeline must group a website's entries and call `mergeWebsite` once per source
  * website id (index.ts does that grouping in `catalystLayout.groupTransforms`).
  *
@@ -72,7 +72,7 @@ export function mergeWebsite(
   sections?: WebsiteSections,
 ): TransformResult {
   if (isDefaultArtefact(meta, config, sourceWebsiteId, sections)) {
-    return { outcome: 'preserved', reason: "website 'default' has no metadata and only empty sections (the website_default_* quirk, catalyst-storage.md §2.1); no website row written" };
+    return { outcome: 'preserved', reason: "website 'default' has no metadata and only empty sections (the website_default_* quirk, docs/catalyst-layout.md §2.1); no website row written" };
   }
   const rejects: ElementReject[] = [];
   // Batch notes are merged key by key (shallowly), so each website's note lives under its own key.

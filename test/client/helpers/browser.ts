@@ -1,6 +1,6 @@
 /**
  * Real Chromium for the uploader tests: Debian's /usr/bin/chromium driven by playwright-core, with the
- * flags STACK-NOTES lists (no sandbox as root, no GPU, no QUIC, no background traffic). Each launch gets a
+ * flags docs/stack-notes.md lists (no sandbox as root, no GPU, no QUIC, no background traffic). Each launch gets a
  * fresh temporary profile, and each test file its own API port, i.e. its own origin: parallel-safe.
  */
 import { chromium, type Browser, type Page } from 'playwright-core';

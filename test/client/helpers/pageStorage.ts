@@ -105,7 +105,7 @@ export async function describeStorage(page: Page): Promise<unknown> {
   });
 }
 
-/** The real Catalyst shapes (test/fixtures/catalystDump.ts, from catalyst-storage.md), as a StorageSpec. */
+/** The real Catalyst shapes (test/fixtures/catalystDump.ts, from docs/catalyst-layout.md), as a StorageSpec. */
 export function catalystSpec(doc: DumpDoc = catalystDump()): StorageSpec {
   return {
     localStorage: doc.localStorage,
