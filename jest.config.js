@@ -21,7 +21,6 @@ const base = {
   },
   transformIgnorePatterns: ['/node_modules/(?!(stream-json|stream-chain|@tus/[^/]+|srvx|@noble/hashes)/)'],
   setupFiles: ['reflect-metadata'],
-  testTimeout: 30000,
 };
 
 /** The unit tests, as path patterns: the one list both projects read, so a file is in exactly one. */
@@ -39,4 +38,6 @@ module.exports = {
     { ...base, displayName: 'services', testMatch: ['**/*.test.ts'], testPathIgnorePatterns: ['/node_modules/', ...UNIT] },
   ],
   maxWorkers: 2,
+  // A global option: inside a project's config Jest ignores it (and falls back to 5 s).
+  testTimeout: 30000,
 };

@@ -131,7 +131,11 @@ test('a rollback a later batch conflicts with asks again, and the forced one rol
   expect((await batchRow(stack, b1)).status).toBe('rolled_back');
   expect((await batchRow(stack, b2)).status).toBe('rolled_back');
   expect(await tableChecksums(ds(), user)).toEqual(before);
-  const audit = await ds().query(`SELECT action, outcome FROM audit_log WHERE target = $1 ORDER BY id`, [`batch:${b1}`]);
+  // The job audits its outcome last (after releasing the batches' assets): wait for it.
+  const audit = await until(async () => {
+    const rows = await ds().query(`SELECT action, outcome FROM audit_log WHERE target = $1 ORDER BY id`, [`batch:${b1}`]);
+    return rows.length === 3 ? rows : null;
+  }, 'the forced rollback\'s outcome in the audit log');
   expect(audit.map((a: { action: string; outcome: string }) => `${a.action}:${a.outcome}`)).toEqual(['batch.rollback:refused', 'batch.rollback.forced:queued', 'batch.rollback.forced:ok']);
   expect(adminErrors).toEqual([]);
 });

@@ -5,6 +5,7 @@
  */
 import { CONTENT_ITEMS, WEBSITE_ID, catalystDump } from '../fixtures/catalystDump';
 import { tableChecksums } from '../helpers/checksums';
+import { until } from '../dashboard/helpers';
 import { startStack, TEST_ADMIN_TOKEN, waitForBatch, type Stack } from '../helpers/stack';
 
 let stack: Stack;
@@ -61,7 +62,8 @@ test('an API edit blocks a plain rollback (409 naming it), re-verify stays compl
   expect(await waitForBatch(stack, batchId, ['rolled_back', 'failed', 'completed'])).toBe('rolled_back');
   // Exactly the state before the batch: the batch's rows (and the API's edit of one of them) are gone.
   expect(await tableChecksums(ds(), USER)).toEqual(before);
-  const [audit] = await ds().query(`SELECT details FROM audit_log WHERE action = 'batch.rollback.forced' AND outcome = 'ok' AND target = $1`, [`batch:${batchId}`]);
+  // The job audits its outcome after the undo committed (and the batch's assets were released): wait for it.
+  const audit = await until(async () => (await ds().query(`SELECT details FROM audit_log WHERE action = 'batch.rollback.forced' AND outcome = 'ok' AND target = $1`, [`batch:${batchId}`]))[0], 'the forced rollback\'s audit entry');
   expect(audit.details.overwrittenApiWrites.count).toBe(1);
   expect(audit.details.overwrittenApiWrites.changes[0]).toMatchObject({ table: 'content_items', sourceId: item.id, op: 'update', actor: expect.stringMatching(/^token:/) });
   expect(audit.details.overwrittenApiWrites.changes[0].value.data.title).toBe('Edited in the app');

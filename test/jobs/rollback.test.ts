@@ -144,6 +144,8 @@ test('(4) a retry after a failure reaches the same final state as a clean run', 
 });
 
 test('(5) the audit log holds each admin action with who, what and the outcome', async () => {
+  // A rollback job audits its outcome last (after releasing the batch's assets): wait for the forced one's.
+  await until(async () => (await ds().query(`SELECT 1 FROM audit_log WHERE action = 'batch.rollback.forced' AND outcome = 'ok' AND target = $1`, [`batch:${b1}`]))[0]);
   const res = await stack.http.get('/v1/admin/audit?limit=200').set(admin);
   expect(res.status).toBe(200);
   const seen = res.body.entries.map((e: { action: string; outcome: string; target: string }) => `${e.action}:${e.outcome}:${e.target}`);
