@@ -37,7 +37,12 @@ export interface Verdict {
   resetSeconds: number;
 }
 
-const CHECK_TIMEOUT_MS = 250;
+/**
+ * A Redis that has not answered by then is treated as down (fail open). Generous: a loaded machine (or a
+ * busy Redis) can take a few hundred ms, and a limiter that silently stops limiting then is worse than a
+ * rare slow request; a Redis that is really gone is detected at once by its connection status.
+ */
+const CHECK_TIMEOUT_MS = 1000;
 const WARN_EVERY_MS = 10_000;
 
 const SCRIPT = `
