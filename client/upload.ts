@@ -19,7 +19,11 @@ import { sha256HexOfBlob } from './digest';
 import type { Dump, MigrationProgress, MigrationResult } from './types';
 
 export interface UploadOptions {
-  /** The tus endpoint. @defaultValue `${location.origin}/v1/uploads` */
+  /**
+   * Where the API is: its origin (`https://migrate.example.com`, what the README shows) or the tus endpoint
+   * itself (`…/v1/uploads`). An origin, or any URL whose path is `/`, means `<origin>/v1/uploads`.
+   * @defaultValue `${location.origin}/v1/uploads`
+   */
   endpoint?: string;
   /** An uploader token (docs/http-api.md §2: minted by an admin). */
   token: string;
@@ -61,6 +65,13 @@ function defaultEndpoint(): string {
   return new URL('/v1/uploads', location.href).href;
 }
 
+/** The tus endpoint for what the caller passed: an API origin gets `/v1/uploads`, a full URL is kept. */
+export function tusEndpoint(given: string | undefined): string {
+  const u = new URL(given ?? defaultEndpoint(), location.href);
+  if (u.pathname === '/' || u.pathname === '') u.pathname = '/v1/uploads';
+  return u.href;
+}
+
 /** `https://host/v1/uploads` → `https://host/v1`. */
 function apiBaseOf(endpoint: string): string {
   const u = new URL(endpoint, location.href);
@@ -75,7 +86,7 @@ export async function upload(dump: Dump, opts: UploadOptions): Promise<Migration
 
 /** upload() for a dump already built (migrate() builds once, for the summary and the upload). */
 export async function uploadBuilt(dump: Dump, built: NdjsonBlob, opts: UploadOptions): Promise<MigrationResult> {
-  const endpoint = new URL(opts.endpoint ?? defaultEndpoint(), location.href).href;
+  const endpoint = tusEndpoint(opts.endpoint);
   const fingerprint = `${built.entriesSha256}.${opts.websiteId ?? ''}.${endpoint}`;
   const previous = (await new ResumeStore().findUploadsByFingerprint(fingerprint)).find((p) => typeof p.header === 'string');
   const usedHeader = previous?.header ?? built.header;

@@ -168,7 +168,8 @@ test("from the app's own origin: the module, the upload and the batch status all
   // Exactly what an app would do: import the module from the API and point it at the API.
   await page.evaluate(`import('${api}/client/uploader.js').then((m) => { globalThis.bsm = m; })`);
   const user = 'browser-user-3';
-  const result = await page.evaluate((o) => bsm.migrate(o), { token: await stack.mintToken(user), endpoint: `${api}/v1/uploads`, pollIntervalMs: 50 });
+  // The API's origin, as the README's snippet passes it: migrate() finds /v1/uploads there.
+  const result = await page.evaluate((o) => bsm.migrate(o), { token: await stack.mintToken(user), endpoint: api, pollIntervalMs: 50 });
   expect(errors).toEqual([]);
   expect(result.status).toBe('completed');
   const [batch] = await q(`SELECT source FROM migration_batches WHERE id = $1`, [result.batchId]);
