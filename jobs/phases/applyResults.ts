@@ -9,6 +9,7 @@ import { rejects as rejectsMetric, rowsWritten } from '../../core/metrics';
 import { tableSpec } from '../write/tableSpec';
 import { upsertRows, type WriteStats } from '../write/upsertRows';
 import { lockUserRows } from '../write/userLock';
+import { storeAssets } from '../assets';
 import type { ElementReject, Row, TableName, TransformResult } from '../transforms/types';
 import type { PhaseRun } from './context';
 import type { StagedEntry } from './staged';
@@ -49,6 +50,9 @@ export async function applyResults(m: EntityManager, run: PhaseRun, entries: Sta
   const still = new Set(pending.map((p) => p.seq));
   if (still.size < entries.length) entries = entries.filter((e) => still.has(e.seq));
   if (entries.length === 0) return { rows: 0, rejected: 0, applied: 0 };
+  // Binaries moved out of data: URLs, before the rows that use them, under the lock and for the entries
+  // still pending only: a second run of the page neither waits on the first's records nor records again.
+  await storeAssets(m, deps.store, entries.flatMap((e) => results.get(e.seq)?.blobs ?? []), batch.id);
   const accounts = new Map<number, EntryAccount>();
   for (const entry of entries) {
     const result = results.get(entry.seq) ?? { outcome: 'rejected', reason: 'the mapping produced nothing for this entry' };

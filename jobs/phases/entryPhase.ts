@@ -7,7 +7,6 @@ import { assetUrl } from '../../core/assets';
 import { rowId } from '../../core/ids';
 import { jsonTextTooDeep, MAX_VALUE_DEPTH } from '../../format';
 import type { MigrationBatch } from '../../entities';
-import { storeAssets } from '../assets';
 import type { EntryTransform } from '../transforms/layout';
 import type { EntryKind, TransformContext, TransformResult } from '../transforms/types';
 import { applyResults } from './applyResults';
@@ -63,8 +62,6 @@ export async function runEntryPhase(run: PhaseRun, kinds: readonly EntryKind[], 
           const t = override ?? layout.transforms[e.kind];
           results.set(e.seq, t ? safeTransform(() => t(e, ctx)) : { outcome: 'preserved', reason: `no mapping for kind ${e.kind}` });
         }
-      // Before the rows that use them, in the page's transaction (which records them for the batch).
-      await storeAssets(m, deps.store, [...results.values()].flatMap((r) => r.blobs ?? []), batch.id);
       await applyResults(m, run, entries, results);
       return { last: staged[staged.length - 1].seq };
     });
