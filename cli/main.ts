@@ -13,12 +13,12 @@
  *   bsm revoke-token <token-id>                         revoke a token
  */
 import { parseArgs } from 'node:util';
-import { call, CliError, type CliContext } from './api';
+import { call, CliError, type ApiJson, type CliContext } from './api';
 import { uploadFile } from './upload';
 
 const TERMINAL = ['completed', 'needs_attention', 'failed', 'rolled_back'];
 
-async function waitFor(ctx: CliContext, id: string): Promise<any> {
+async function waitFor(ctx: CliContext, id: string): Promise<ApiJson> {
   for (;;) {
     const b = await call(ctx, 'GET', `/v1/batches/${id}`);
     const running = b.phases.find((p: { status: string }) => p.status === 'running');
@@ -31,14 +31,14 @@ async function waitFor(ctx: CliContext, id: string): Promise<any> {
   }
 }
 
-function printBatch(b: any): void {
+function printBatch(b: ApiJson): void {
   const c = b.counts;
   const lines = [
     `batch     ${b.id}`,
     `user      ${b.userId}`,
     `status    ${b.status}${b.error ? `  (${b.error.code}: ${b.error.message})` : ''}`,
     `entries   ${c.entries}: ${c.migrated} migrated, ${c.preserved} preserved, ${c.rejected} rejected${c.pending ? `, ${c.pending} pending` : ''}`,
-    ...b.phases.map((p: any) => `  ${p.name.padEnd(18)} ${p.status.padEnd(12)} ${p.done}/${p.total}${p.rejected ? ` (${p.rejected} rejected)` : ''}${p.error ? `  ${p.error}` : ''}`),
+    ...b.phases.map((p: ApiJson) => `  ${p.name.padEnd(18)} ${p.status.padEnd(12)} ${p.done}/${p.total}${p.rejected ? ` (${p.rejected} rejected)` : ''}${p.error ? `  ${p.error}` : ''}`),
   ];
   if (b.report?.verification) lines.push(`verified  ${b.report.verification.ok ? 'ok' : `NO: ${b.report.verification.problems.join('; ')}`}`);
   process.stdout.write(`${lines.join('\n')}\n`);
@@ -94,7 +94,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'verify': {
       const r = await call(ctx, 'POST', `/v1/admin/batches/${need()}/verify`);
       const v = r.verification;
-      process.stdout.write(v.ok ? 'verified: ok\n' : `verification failed: ${v.problems.join('; ')}\n${v.differences.map((d: any) => `  ${d.table} ${d.sourceId ?? d.rowId}: ${d.problem}`).join('\n')}\n`);
+      process.stdout.write(v.ok ? 'verified: ok\n' : `verification failed: ${v.problems.join('; ')}\n${v.differences.map((d: ApiJson) => `  ${d.table} ${d.sourceId ?? d.rowId}: ${d.problem}`).join('\n')}\n`);
       return v.ok ? 0 : 1;
     }
     case 'batches': {
