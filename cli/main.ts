@@ -2,7 +2,7 @@
  * bsm — the operator's command line. Talks to the API with a token (BSM_TOKEN or --token) at BSM_URL or
  * --url (default http://localhost:3000).
  *
- *   bsm upload <dump-file> [--website-id ID] [--wait]   upload a dump (JSON, or NDJSON for .ndjson/.jsonl)
+ *   bsm upload <dump-file> [--website-id ID] [--wait]   upload a dump (JSON, or NDJSON for .ndjson/.jsonl), resumable
  *   bsm status <batch> [--json]                         status and phases
  *   bsm retry <batch> [--force]                         retry what failed / re-apply a rolled-back batch
  *   bsm rollback <batch> [--force] [--wait]             roll back (forced: with the later batches)
@@ -11,6 +11,9 @@
  *   bsm tokens [--user U] [--all]                        list tokens (--all: revoked ones too)
  *   bsm mint-token <user> [--role operator] [--label L]  mint a token (printed once)
  *   bsm revoke-token <token-id>                         revoke a token
+ *
+ * `upload` goes through /v1/uploads (tus) in BSM_CHUNK_BYTES chunks (8 MiB); run again after an
+ * interruption, it resumes (state under BSM_STATE_DIR, default $TMPDIR/bsm-uploads).
  */
 import { parseArgs } from 'node:util';
 import { call, CliError, type ApiJson, type CliContext } from './api';
@@ -137,7 +140,7 @@ function exitFor(status: string, want = 'completed'): number {
 
 const USAGE = `bsm — browser-storage-migrator command line (BSM_URL, BSM_TOKEN or --url, --token)
 
-  bsm upload <dump-file> [--website-id ID] [--wait]   upload a dump (JSON, or NDJSON for .ndjson/.jsonl)
+  bsm upload <dump-file> [--website-id ID] [--wait]   upload a dump (JSON, or NDJSON for .ndjson/.jsonl), resumable
   bsm status <batch> [--json]                         status and phases
   bsm retry <batch> [--force]                         retry what failed / re-apply a rolled-back batch
   bsm rollback <batch> [--force] [--wait]             roll back (forced: with the later batches)
@@ -146,6 +149,9 @@ const USAGE = `bsm — browser-storage-migrator command line (BSM_URL, BSM_TOKEN
   bsm tokens [--user U] [--all]                       list tokens (--all: revoked ones too)
   bsm mint-token <user> [--role operator] [--label L] mint a token (printed once)
   bsm revoke-token <token-id>                         revoke a token
+
+upload is resumable: after an interruption, run the same command again. BSM_CHUNK_BYTES: bytes per
+request (default 8 MiB); BSM_STATE_DIR: where unfinished uploads are remembered (default $TMPDIR/bsm-uploads).
 `;
 
 if (require.main === module || /bsm(\.js)?$/.test(process.argv[1] ?? '')) {
