@@ -6,6 +6,9 @@ import type { Logger } from '../core/logger';
 import type { ObjectStore } from '../core/objectStore';
 import type { Queues } from '../core/queues';
 
+/** The response header naming the batch a finished upload created (tus answers with no body). */
+export const BATCH_ID_HEADER = 'Migration-Batch-Id';
+
 export interface ApiDeps {
   config: Config;
   ds: DataSource;

@@ -6,6 +6,13 @@ export interface CliContext {
 
 export class CliError extends Error {}
 
+/**
+ * A JSON body from the API, read field by field as the server documents it (docs/http-api.md). The CLI
+ * imports nothing of the server (not even its types), so these bodies stay untyped here.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
+export type ApiJson = any;
+
 /** How often one request is retried after a 429 (or a 503 with Retry-After), and the longest wait accepted. */
 export const RETRY_LIMIT = 3;
 export const MAX_WAIT_S = 120;
@@ -36,7 +43,7 @@ export async function withRetryAfter(send: () => Promise<Response>, say: (line: 
   }
 }
 
-export async function call(ctx: CliContext, method: string, path: string, body?: unknown): Promise<any> {
+export async function call(ctx: CliContext, method: string, path: string, body?: unknown): Promise<ApiJson> {
   let res: Response;
   try {
     res = await withRetryAfter(() => fetch(new URL(path, ctx.url), {

@@ -2,7 +2,7 @@
  * bsm — the operator's command line. Talks to the API with a token (BSM_TOKEN or --token) at BSM_URL or
  * --url (default http://localhost:3000).
  *
- *   bsm upload <dump-file> [--website-id ID] [--wait]   upload a dump (JSON, or NDJSON for .ndjson/.jsonl)
+ *   bsm upload <dump-file> [--website-id ID] [--wait]   upload a dump (JSON, or NDJSON for .ndjson/.jsonl), resumable
  *   bsm status <batch> [--json]                         status and phases
  *   bsm retry <batch> [--force]                         retry what failed / re-apply a rolled-back batch
  *   bsm rollback <batch> [--force] [--wait]             roll back (forced: with the later batches)
@@ -11,14 +11,17 @@
  *   bsm tokens [--user U] [--all]                        list tokens (--all: revoked ones too)
  *   bsm mint-token <user> [--role operator] [--label L]  mint a token (printed once)
  *   bsm revoke-token <token-id>                         revoke a token
+ *
+ * `upload` goes through /v1/uploads (tus) in BSM_CHUNK_BYTES chunks (8 MiB); run again after an
+ * interruption, it resumes (state under BSM_STATE_DIR, default $TMPDIR/bsm-uploads).
  */
 import { parseArgs } from 'node:util';
-import { call, CliError, type CliContext } from './api';
+import { call, CliError, type ApiJson, type CliContext } from './api';
 import { uploadFile } from './upload';
 
 const TERMINAL = ['completed', 'needs_attention', 'failed', 'rolled_back'];
 
-async function waitFor(ctx: CliContext, id: string): Promise<any> {
+async function waitFor(ctx: CliContext, id: string): Promise<ApiJson> {
   for (;;) {
     const b = await call(ctx, 'GET', `/v1/batches/${id}`);
     const running = b.phases.find((p: { status: string }) => p.status === 'running');
@@ -31,14 +34,14 @@ async function waitFor(ctx: CliContext, id: string): Promise<any> {
   }
 }
 
-function printBatch(b: any): void {
+function printBatch(b: ApiJson): void {
   const c = b.counts;
   const lines = [
     `batch     ${b.id}`,
     `user      ${b.userId}`,
     `status    ${b.status}${b.error ? `  (${b.error.code}: ${b.error.message})` : ''}`,
     `entries   ${c.entries}: ${c.migrated} migrated, ${c.preserved} preserved, ${c.rejected} rejected${c.pending ? `, ${c.pending} pending` : ''}`,
-    ...b.phases.map((p: any) => `  ${p.name.padEnd(18)} ${p.status.padEnd(12)} ${p.done}/${p.total}${p.rejected ? ` (${p.rejected} rejected)` : ''}${p.error ? `  ${p.error}` : ''}`),
+    ...b.phases.map((p: ApiJson) => `  ${p.name.padEnd(18)} ${p.status.padEnd(12)} ${p.done}/${p.total}${p.rejected ? ` (${p.rejected} rejected)` : ''}${p.error ? `  ${p.error}` : ''}`),
   ];
   if (b.report?.verification) lines.push(`verified  ${b.report.verification.ok ? 'ok' : `NO: ${b.report.verification.problems.join('; ')}`}`);
   process.stdout.write(`${lines.join('\n')}\n`);
@@ -94,7 +97,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'verify': {
       const r = await call(ctx, 'POST', `/v1/admin/batches/${need()}/verify`);
       const v = r.verification;
-      process.stdout.write(v.ok ? 'verified: ok\n' : `verification failed: ${v.problems.join('; ')}\n${v.differences.map((d: any) => `  ${d.table} ${d.sourceId ?? d.rowId}: ${d.problem}`).join('\n')}\n`);
+      process.stdout.write(v.ok ? 'verified: ok\n' : `verification failed: ${v.problems.join('; ')}\n${v.differences.map((d: ApiJson) => `  ${d.table} ${d.sourceId ?? d.rowId}: ${d.problem}`).join('\n')}\n`);
       return v.ok ? 0 : 1;
     }
     case 'batches': {
@@ -137,7 +140,7 @@ function exitFor(status: string, want = 'completed'): number {
 
 const USAGE = `bsm — browser-storage-migrator command line (BSM_URL, BSM_TOKEN or --url, --token)
 
-  bsm upload <dump-file> [--website-id ID] [--wait]   upload a dump (JSON, or NDJSON for .ndjson/.jsonl)
+  bsm upload <dump-file> [--website-id ID] [--wait]   upload a dump (JSON, or NDJSON for .ndjson/.jsonl), resumable
   bsm status <batch> [--json]                         status and phases
   bsm retry <batch> [--force]                         retry what failed / re-apply a rolled-back batch
   bsm rollback <batch> [--force] [--wait]             roll back (forced: with the later batches)
@@ -146,6 +149,9 @@ const USAGE = `bsm — browser-storage-migrator command line (BSM_URL, BSM_TOKEN
   bsm tokens [--user U] [--all]                       list tokens (--all: revoked ones too)
   bsm mint-token <user> [--role operator] [--label L] mint a token (printed once)
   bsm revoke-token <token-id>                         revoke a token
+
+upload is resumable: after an interruption, run the same command again. BSM_CHUNK_BYTES: bytes per
+request (default 8 MiB); BSM_STATE_DIR: where unfinished uploads are remembered (default $TMPDIR/bsm-uploads).
 `;
 
 if (require.main === module || /bsm(\.js)?$/.test(process.argv[1] ?? '')) {

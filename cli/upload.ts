@@ -1,10 +1,11 @@
 /**
- * `bsm upload <dump-file>`: streams the file to POST /v1/dumps with a progress bar on stderr. Files larger
- * than the server's body limit are refused with 413 by the server, which points to the resumable endpoint.
+ * `bsm upload <dump-file>`: the resumable path (tus, /v1/uploads; cli/tus.ts) for every size, with a progress
+ * bar on stderr. A whole-body POST /v1/dumps is capped by DUMP_BODY_LIMIT; a tus upload is not, and an
+ * interrupted one resumes when the same command runs again.
  */
-import { createReadStream, statSync } from 'node:fs';
-import { Readable } from 'node:stream';
-import { CliError, withRetryAfter, type CliContext } from './api';
+import { statSync } from 'node:fs';
+import { call, CliError, type CliContext } from './api';
+import { DEFAULT_CHUNK_BYTES, sha256OfFile, tusUpload } from './tus';
 
 export function progressBar(done: number, total: number, width = 30): string {
   const f = total > 0 ? Math.min(1, done / total) : 1;
@@ -13,28 +14,28 @@ export function progressBar(done: number, total: number, width = 30): string {
   return `[${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${(f * 100).toFixed(0).padStart(3)}% ${mb(done)}/${mb(total)} MB`;
 }
 
+/** BSM_CHUNK_BYTES: bytes per PATCH (tests use a small one to interrupt an upload between chunks). */
+function chunkBytes(): number {
+  const raw = process.env.BSM_CHUNK_BYTES;
+  if (raw === undefined || raw === '') return DEFAULT_CHUNK_BYTES;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 1) throw new CliError(`BSM_CHUNK_BYTES must be a positive whole number of bytes, not "${raw}"`);
+  return n;
+}
+
 export async function uploadFile(ctx: CliContext, file: string, opts: { websiteId?: string; out: NodeJS.WritableStream }): Promise<{ batchId: string; status: string; duplicate: boolean }> {
   const size = statSync(file).size;
-  const type = /\.(ndjson|jsonl)$/i.test(file) ? 'application/x-ndjson' : 'application/json';
-  const url = new URL('/v1/dumps', ctx.url);
-  if (opts.websiteId) url.searchParams.set('websiteId', opts.websiteId);
-  // A fresh stream per attempt: a 429 (rate limited) is answered before the body is read, and retried.
-  const res = await withRetryAfter(() => {
-    let sent = 0;
-    const source = createReadStream(file);
-    source.on('data', (c) => {
-      sent += c.length;
-      opts.out.write(`\r${progressBar(sent, size)}`);
-    });
-    return fetch(url, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${ctx.token}`, 'Content-Type': type, 'Content-Length': String(size) },
-      body: Readable.toWeb(source) as never,
-      duplex: 'half',
-    } as RequestInit & { duplex: 'half' });
-  }, (line) => opts.out.write(`\n${line}`)); // below the progress bar, which the next attempt redraws
+  if (size === 0) throw new CliError(`${file} is empty: there is no dump to upload`);
+  const contentType = /\.(ndjson|jsonl)$/i.test(file) ? 'application/x-ndjson' : 'application/json';
+  const { batchId, serverStart } = await tusUpload(ctx, {
+    file, size, contentType, websiteId: opts.websiteId, sha256: await sha256OfFile(file), chunkBytes: chunkBytes(),
+    progress: (offset) => opts.out.write(`\r${progressBar(offset, size)}`),
+    say: (line) => opts.out.write(`\n${line}`), // below the progress bar, which the next chunk redraws
+  });
   opts.out.write('\n');
-  const body = (await res.json().catch(() => ({}))) as { batchId?: string; status?: string; duplicate?: boolean; error?: { code: string; message: string } };
-  if (!res.ok) throw new CliError(`${res.status} ${body.error?.code ?? ''}: ${body.error?.message ?? 'upload refused'}`);
-  return { batchId: body.batchId!, status: body.status!, duplicate: Boolean(body.duplicate) };
+  // The final PATCH names the batch only; its status, and whether the dump had been uploaded before (the
+  // server then answers with the first batch: created before this run began, by the server's clock; Date
+  // has whole seconds), come from the batch itself.
+  const batch = await call(ctx, 'GET', `/v1/batches/${batchId}`);
+  return { batchId, status: String(batch.status), duplicate: Date.parse(batch.createdAt) < serverStart - 1000 };
 }

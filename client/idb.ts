@@ -22,12 +22,6 @@ export interface ReadIdbOptions {
   onRecords?: (db: string, store: string, recordsSoFar: number) => void;
 }
 
-const request = <T>(req: IDBRequest<T>): Promise<T> =>
-  new Promise((resolve, reject) => {
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
-  });
-
 /** Names of the origin's databases, sorted so the same storage always gives the same dump. */
 export async function listDatabases(fallback?: string[]): Promise<string[]> {
   const idb = indexedDB as IDBFactory & { databases?: () => Promise<IDBDatabaseInfo[]> };

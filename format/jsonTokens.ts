@@ -28,6 +28,7 @@ let factory: typeof JsonParserFactory | undefined;
 
 /** stream-json 3 is ESM-only; Node 20.19+ `require()`s it, and jest.config.js transforms it for Jest. */
 function loadFactory(): typeof JsonParserFactory {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- synchronous load of an ESM-only package (see above)
   factory ??= (require('stream-json/core/parser.js') as { jsonParser: typeof JsonParserFactory }).jsonParser;
   return factory;
 }

@@ -130,7 +130,7 @@ export async function requestRollback(deps: ActionDeps, batch: MigrationBatch, f
   try {
     const job = await queues.maintenance.add('rollback', data, { jobId: `rollback.${batch.id}.${auditId}`, attempts: 3, backoff: { type: 'exponential', delay: deps.config.JOB_BACKOFF_MS }, removeOnComplete: { age: 30 * 24 * 3600 } });
     return { status: 'rolling_back' as const, batches: plan.order, jobId: job.id };
-  } catch (err) {
+  } catch {
     for (const p of previous) await ds.query(`UPDATE migration_batches SET status = $2 WHERE id = $1`, [p.id, p.status]);
     await recordAudit(ds, { actor, action, target: `batch:${batch.id}`, outcome: 'failed', details: { requestId: auditId, reason: 'the job queue (Redis) is unreachable' } });
     throw Errors.unavailable('The job queue (Redis)');

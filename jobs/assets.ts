@@ -9,37 +9,18 @@
  *  - the before-image of a batch still applied mentions it (its own rollback would bring the row back).
  *
  * Races: whoever stores an asset (a phase page, a data-API write) holds a SHARED per-asset advisory lock
- * until its transaction commits; `releaseAssets` takes the EXCLUSIVE lock of each candidate before it looks.
+ * until its transaction commits (`storeAssets`, jobs/write/assets.ts); `releaseAssets` takes the EXCLUSIVE lock of each candidate before it looks.
  * So a writer either commits first (its row or record is then seen, and the asset kept) or starts after the
  * delete (and finds the object missing, so it stores it again).
  */
 import type { DataSource, EntityManager } from 'typeorm';
 import { assetKey } from '../core/assets';
 import type { ObjectStore } from '../core/objectStore';
-import type { BlobToStore } from './transforms/types';
-import { TABLE_ORDER } from './phases/applyResults';
+import { assetLockName as lockName } from './write/assets';
+import { TABLE_ORDER } from './write/tableSpec';
 
-const lockName = (sha256: string) => `bsm:asset:${sha256}`;
 /** Candidates per transaction: each holds its locks, and every table is scanned once per round. */
 const ROUND = 200;
-
-/**
- * Stores `blobs` (content-addressed: storing twice is harmless) inside the caller's transaction, and records
- * them for `batchId` (null for the data API: its rows are found by reference).
- */
-export async function storeAssets(m: EntityManager, store: ObjectStore, blobs: BlobToStore[], batchId: string | null): Promise<void> {
-  const bySha = new Map(blobs.map((b) => [b.sha256, b]));
-  if (bySha.size === 0) return;
-  const shas = [...bySha.keys()].sort(); // one order for every locker: no deadlock between them
-  await m.query(`SELECT pg_advisory_xact_lock_shared(hashtextextended(n, 0)) FROM unnest($1::text[]) AS n ORDER BY n`, [shas.map(lockName)]);
-  for (const b of bySha.values()) {
-    const key = assetKey(b.sha256);
-    if (!(await store.head(key))) await store.put(key, b.bytes, { contentType: b.contentType });
-  }
-  if (batchId) {
-    await m.query(`INSERT INTO batch_assets (batch_id, sha256) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING`, [batchId, shas]);
-  }
-}
 
 export interface ReleaseReport {
   deleted: string[];

@@ -10,7 +10,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { writeResult } from '../core/db';
 import { ApiChangesError, findApiChanges, markApiWritesDiscarded, type ApiChanges } from './apiChanges';
-import { TABLE_ORDER } from './phases/applyResults';
+import { TABLE_ORDER } from './write/tableSpec';
 import { tableSpec } from './write/tableSpec';
 import { lockUserRows } from './write/userLock';
 

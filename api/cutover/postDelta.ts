@@ -13,7 +13,7 @@ import type { MigrationBatch } from '../../entities';
 import { isDumpFormatError, validateDump } from '../../format';
 import { dumpObjectKey, putDump } from '../../jobs/dumpObjects';
 import type { ApiDeps } from '../context';
-import { createBatchForDump, encodingOf, rememberRequestId, startBatch } from '../handlers/postDump';
+import { createBatchForDump, encodingOf, rememberRequestId, startBatch } from '../dumpIntake';
 
 /** 409 unless `base` may take a delta now. */
 async function checkBase(deps: ApiDeps, base: MigrationBatch): Promise<string> {

@@ -5,7 +5,7 @@
  * off the handlers (coreSchemas.ts); test/api/openapi.test.ts checks every served /v1 route is here.
  */
 import { z } from 'zod';
-import { BATCH_ID_HEADER } from '../uploads/finishUpload';
+import { BATCH_ID_HEADER } from '../context';
 import {
   AuditList, AuditQuery, BatchId, BatchList, BatchReport, BatchView, DumpAccepted, DumpDocument, DumpQuery, EventStream, ListBatchesQuery,
   MintedToken, MintTokenBody, TokenId, TokenInfo, TokenList, TokenListQuery, NdjsonDump, RejectList, RejectsQuery, ReportQuery, RetryAccepted, RollbackAccepted, RollbackBody, Verified,

@@ -9,10 +9,12 @@ export const SourceId = z
   .string()
   .min(1)
   .max(200)
+  // eslint-disable-next-line no-control-regex -- refusing control characters is the point (Postgres text holds no U+0000)
   .regex(/^[^\u0000]+$/, 'must not contain U+0000')
   .describe("The id the browser used (kept as `sourceId`); omit it and the server makes one");
 
 /** A reference: the server id (UUID) or the browser's id. */
+// eslint-disable-next-line no-control-regex -- refusing control characters is the point (Postgres text holds no U+0000)
 export const Ref = z.string().min(1).max(200).regex(/^[^\u0000]+$/, 'must not contain U+0000').describe('Server id (UUID) or the id the browser used');
 
 export const JsonObject = z.record(z.string(), z.unknown());

@@ -2,6 +2,7 @@
  * Starts Swagger UI on the OpenAPI document of this server. A file rather than an inline script: the
  * page's Content-Security-Policy runs scripts from this origin only.
  */
+/* global SwaggerUIBundle -- swagger-ui-bundle.js, loaded first by the page */
 window.addEventListener('DOMContentLoaded', function () {
   window.ui = SwaggerUIBundle({
     url: '/v1/openapi.json',

@@ -12,12 +12,10 @@ import { AppError, Errors } from '../../core/errors';
 import { isDumpFormatError, validateDump, type DumpCounts } from '../../format';
 import { dumpObjectKey, putDump } from '../../jobs/dumpObjects';
 import type { JobPayloads } from '../../jobs/names';
-import type { ApiDeps } from '../context';
-import { createBatchForDump, encodingOf, rememberRequestId, startBatch } from '../handlers/postDump';
+import { BATCH_ID_HEADER, type ApiDeps } from '../context';
+import { createBatchForDump, encodingOf, rememberRequestId, startBatch } from '../dumpIntake';
 import { storedMeta } from './metadata';
 import type { UploadStore } from './uploadStore';
-
-export const BATCH_ID_HEADER = 'Migration-Batch-Id';
 
 async function digestOf(deps: ApiDeps, key: string): Promise<{ sha256: string; bytes: number }> {
   const hash = createHash('sha256');

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { Upload } from '@tus/utils';
 import { Errors } from '../../core/errors';
-import { encodingOf, WebsiteIdSchema } from '../handlers/postDump';
+import { encodingOf, WebsiteIdSchema } from '../dumpIntake';
 
 export interface UploadMeta {
   filename: string;

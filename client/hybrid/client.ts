@@ -95,7 +95,6 @@ export function createHybridClient(opts: HybridOptions): HybridClient {
   const events = new Emitter<HybridEvents>();
   const api = new Api(opts.apiOrigin, opts.token, opts.fetch);
   const seen = new Seen(db);
-  let outbox: Outbox;
 
   /** What a confirmed transition does: flush on `api`; after a rollback, the browser copy is the truth again. */
   async function onModeChange(c: ModeChange): Promise<void> {
@@ -114,8 +113,8 @@ export function createHybridClient(opts: HybridOptions): HybridClient {
     if (!id) throw new Error('No website holds the global data: the cutover state names none and no websiteId was given');
     return id;
   });
-  let sender: Sender;
-  outbox = new Outbox({
+  // `outbox` and `sender` are used by callbacks that only run once the client is built (after this function).
+  const outbox: Outbox = new Outbox({
     db,
     canSend: () => (!watch.confirmed ? 'unknown' : watch.mode === 'api' ? 'yes' : 'held'),
     recheck: async () => { await watch.refresh(); },
@@ -124,7 +123,7 @@ export function createHybridClient(opts: HybridOptions): HybridClient {
   });
   const core: Core = { ready: Promise.resolve(), mode: () => watch.mode, remote, seen, outbox, suspect };
   const conflicts = new ConflictLog(db, events, opts.onConflict, (resource, id, value) => write(core, resource, id, value));
-  sender = new Sender({ remote, seen, outbox, conflicts, rule: opts.conflictRule ?? 'server-wins', suspect });
+  const sender: Sender = new Sender({ remote, seen, outbox, conflicts, rule: opts.conflictRule ?? 'server-wins', suspect });
   outbox.on('change', (s) => events.emit('outbox', s));
   const cutover = new Cutover(api, watch, outbox, db, events, opts);
   const ready = (async () => {

@@ -12,7 +12,6 @@ import { mergeDiff } from './pure';
 import type { ResourceName } from './types';
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export interface Versioned {
   /** App shape; null when the server has none. */

@@ -2,6 +2,7 @@
  * One batch (/admin/batches/:id): live status and phases from the SSE stream; the report, the rejects
  * (paged), and the audit entries are re-read whenever the status changes.
  */
+/* global BSM -- defined by common.js, loaded first by the page */
 'use strict';
 
 (() => {

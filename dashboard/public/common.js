@@ -3,6 +3,7 @@
  * header, DOM helpers that only ever set text (data never becomes HTML), formatting, live streams, and
  * the retry / roll-back actions with their confirmation dialogs.
  */
+/* exported BSM -- the pages' scripts use it (a shared global: plain scripts, no modules) */
 'use strict';
 
 const BSM = (() => {

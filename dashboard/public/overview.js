@@ -2,6 +2,7 @@
  * The migrations overview (/admin): filters live in the URL (so a view can be shared or bookmarked), the
  * table is fed by the SSE stream of GET /v1/admin/batches with the same filters.
  */
+/* global BSM -- defined by common.js, loaded first by the page */
 'use strict';
 
 (() => {

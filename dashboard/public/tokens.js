@@ -2,6 +2,7 @@
  * Tokens (/admin/tokens): who can upload or look, and the revoke button (admin only). The list comes from
  * GET /v1/admin/tokens (never a secret); revoking is DELETE /v1/admin/tokens/:id, confirmed first.
  */
+/* global BSM -- defined by common.js, loaded first by the page */
 'use strict';
 
 (() => {

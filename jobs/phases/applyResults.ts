@@ -6,21 +6,14 @@
 import type { EntityManager } from 'typeorm';
 import { rowId } from '../../core/ids';
 import { rejects as rejectsMetric, rowsWritten } from '../../core/metrics';
-import { tableSpec } from '../write/tableSpec';
+import { TABLE_ORDER, tableSpec } from '../write/tableSpec';
 import { upsertRows, type WriteStats } from '../write/upsertRows';
 import { lockUserRows } from '../write/userLock';
-import { storeAssets } from '../assets';
+import { storeAssets } from '../write/assets';
 import type { ElementReject, Row, TableName, TransformResult } from '../transforms/types';
 import type { PhaseRun } from './context';
 import type { StagedEntry } from './staged';
 import { DUPLICATE_ROW, duplicateReject, recordDisplaced, type Displaced } from './supersede';
-
-/** Parents first, so foreign keys hold at each statement. */
-export const TABLE_ORDER: TableName[] = [
-  'websites', 'content_types', 'content_items', 'website_pages', 'website_components', 'website_templates', 'website_assets',
-  'ai_contexts', 'ai_history_entries', 'chat_sessions', 'chat_messages', 'ai_prompts', 'user_preferences',
-  'deployment_configs', 'deployment_history', 'preserved_entries',
-];
 
 export interface PageTotals {
   rows: number;

@@ -13,7 +13,7 @@
  */
 import type { EntityManager } from 'typeorm';
 import type { PhaseRun } from './context';
-import { TABLE_ORDER } from './applyResults';
+import { TABLE_ORDER } from '../write/tableSpec';
 import { lockUserRows } from '../write/userLock';
 
 export async function prune(run: PhaseRun): Promise<void> {

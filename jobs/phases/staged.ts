@@ -12,6 +12,22 @@ export interface StagedEntry extends SourceEntry {
   sealed: boolean;
 }
 
+/** A dump_entries row as the two page queries select it. */
+interface StagedRow {
+  seq: number;
+  area: StagedEntry['area'];
+  db_name: StagedEntry['dbName'];
+  store_name: StagedEntry['storeName'];
+  entry_key: string;
+  kind: EntryKind;
+  value: string;
+  sealed: boolean;
+}
+
+function toStaged(r: StagedRow): Omit<StagedEntry, 'value' | 'key'> {
+  return { seq: r.seq, area: r.area, dbName: r.db_name, storeName: r.store_name, entryKey: r.entry_key, kind: r.kind, raw: r.value, sealed: r.sealed };
+}
+
 const PAGE_ENTRIES = 200;
 const PAGE_BYTES = 8 * 1024 * 1024;
 
@@ -26,7 +42,7 @@ export async function nextPendingPage(
   afterSeq: number,
   unbounded = false,
 ): Promise<Omit<StagedEntry, 'value' | 'key'>[]> {
-  const rows: any[] = await m.query(
+  const rows: StagedRow[] = await m.query(
     `SELECT seq, area, db_name, store_name, entry_key, kind, value, sealed FROM dump_entries
      WHERE batch_id = $1 AND seq IN (
        SELECT seq FROM (
@@ -38,26 +54,17 @@ export async function nextPendingPage(
      ORDER BY seq`,
     [batchId, kinds, afterSeq, unbounded ? 2147483647 : PAGE_ENTRIES, unbounded ? Number.MAX_SAFE_INTEGER : PAGE_BYTES],
   );
-  return rows.map((r) => ({
-    seq: r.seq,
-    area: r.area,
-    dbName: r.db_name,
-    storeName: r.store_name,
-    entryKey: r.entry_key,
-    kind: r.kind,
-    raw: r.value,
-    sealed: r.sealed,
-  }));
+  return rows.map(toStaged);
 }
 
 /** The pending entries among `seqs`, in seq order (a page planned by planBucketPages). */
 export async function pendingBySeq(m: EntityManager, batchId: string, seqs: number[]): Promise<Omit<StagedEntry, 'value' | 'key'>[]> {
-  const rows: any[] = await m.query(
+  const rows: StagedRow[] = await m.query(
     `SELECT seq, area, db_name, store_name, entry_key, kind, value, sealed FROM dump_entries
      WHERE batch_id = $1 AND seq = ANY($2::int[]) AND outcome = 'pending' ORDER BY seq`,
     [batchId, seqs],
   );
-  return rows.map((r) => ({ seq: r.seq, area: r.area, dbName: r.db_name, storeName: r.store_name, entryKey: r.entry_key, kind: r.kind, raw: r.value, sealed: r.sealed }));
+  return rows.map(toStaged);
 }
 
 /**

@@ -7,7 +7,7 @@
  * The batch ends `completed` or `needs_attention` with the differences listed.
  */
 import { batchOutcomes } from '../../core/metrics';
-import { TABLE_ORDER } from './applyResults';
+import { TABLE_ORDER } from '../write/tableSpec';
 import type { PhaseRun } from './context';
 import { rowChecksumSql } from '../write/upsertRows';
 

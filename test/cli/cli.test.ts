@@ -1,10 +1,10 @@
 /** The `bsm` command against a real running API and workers. */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { catalystDump, toNdjson } from '../fixtures/catalystDump';
+import { catalystDump, toNdjson, type DumpDoc } from '../fixtures/catalystDump';
 import { startStack, TEST_ADMIN_TOKEN, type Stack } from '../helpers/stack';
 
 const run = promisify(execFile);
@@ -13,8 +13,11 @@ let stack: Stack;
 let dir: string;
 let uploader: string;
 
+/** Low, so the tests' dumps are larger than a whole-body POST /v1/dumps may be: `bsm upload` goes through tus. */
+const BODY_LIMIT = 32 * 1024;
+
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startStack({ config: { DUMP_BODY_LIMIT: String(BODY_LIMIT) } });
   uploader = await stack.mintToken('user-cli');
   dir = mkdtempSync(join(tmpdir(), 'bsm-cli-'));
 });
@@ -23,9 +26,11 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function bsm(args: string[], token = TEST_ADMIN_TOKEN): Promise<{ code: number; out: string; err: string }> {
+const env = (token: string, extra: Record<string, string> = {}) => ({ ...process.env, BSM_URL: stack.api.url, BSM_TOKEN: token, BSM_STATE_DIR: join(dir, 'state'), ...extra });
+
+async function bsm(args: string[], token = TEST_ADMIN_TOKEN, extra: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: { ...process.env, BSM_URL: stack.api.url, BSM_TOKEN: token } });
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: env(token, extra) });
     return { code: 0, out: stdout, err: stderr };
   } catch (e) {
     const x = e as { code: number; stdout: string; stderr: string };
@@ -100,4 +105,57 @@ test('tokens: mint, list (never a secret), revoke (idempotent); a revoked token 
   expect((await stack.http.delete('/v1/admin/tokens/00000000-0000-4000-8000-000000000000').set('Authorization', `Bearer ${TEST_ADMIN_TOKEN}`)).status).toBe(404);
   const [audit] = await stack.api.deps.ds.query(`SELECT details FROM audit_log WHERE action = 'token.revoke' ORDER BY id LIMIT 1`);
   expect(audit.details.tokenId).toBe(id);
+});
+
+/** The fixture dump padded with `n` unclassified localStorage entries (kept as preserved), to grow it. */
+function paddedDump(n: number, tag: string): DumpDoc {
+  const doc = catalystDump();
+  for (let i = 0; i < n; i++) doc.localStorage.push({ key: `pad-${tag}-${i}`, value: 'x'.repeat(200) });
+  return doc;
+}
+
+test('a dump larger than DUMP_BODY_LIMIT uploads (tus, several chunks) and migrates', async () => {
+  const file = join(dir, 'big.ndjson');
+  writeFileSync(file, toNdjson(paddedDump(400, 'big')));
+  expect(statSync(file).size).toBeGreaterThan(BODY_LIMIT * 2);
+  // The whole-body path refuses it, so what follows went through /v1/uploads.
+  const whole = await stack.http.post('/v1/dumps').set('Authorization', `Bearer ${uploader}`).set('Content-Type', 'application/x-ndjson').send(toNdjson(paddedDump(400, 'big')));
+  expect(whole.status).toBe(413);
+
+  const up = await bsm(['upload', file, '--wait'], uploader, { BSM_CHUNK_BYTES: String(BODY_LIMIT) });
+  expect(up).toMatchObject({ code: 0 });
+  expect(up.err).toMatch(/\[#+\] 100%/);
+  const id = /batch ([0-9a-f-]{36})/.exec(up.out)![1];
+  const report = (await stack.http.get(`/v1/batches/${id}/report`).set('Authorization', `Bearer ${TEST_ADMIN_TOKEN}`)).body;
+  expect(report.totals.entries).toBe(report.totals.migrated + report.totals.preserved + report.totals.rejected);
+  expect(report.totals.preserved).toBeGreaterThanOrEqual(400);
+  expect(readdirSync(join(dir, 'state'))).toEqual([]); // a finished upload leaves no resume state
+});
+
+test('an upload killed after its first chunk resumes with the next run (HEAD, then PATCH from there)', async () => {
+  const file = join(dir, 'interrupted.ndjson');
+  writeFileSync(file, toNdjson(paddedDump(600, 'cut')));
+  const size = statSync(file).size;
+  const chunk = 4096;
+  // The CLI draws the bar once before the first PATCH and again after each chunk: kill it at the second draw.
+  const child = spawn(process.execPath, [BIN, 'upload', file], { env: env(uploader, { BSM_CHUNK_BYTES: String(chunk) }) });
+  await new Promise<void>((resolve, reject) => {
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      if ((err.match(/\r\[/g) ?? []).length >= 2) child.kill('SIGKILL');
+    });
+    child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`the CLI ended (${code}) before it was killed: ${err}`))));
+  });
+
+  const up = await bsm(['upload', file, '--wait'], uploader, { BSM_CHUNK_BYTES: String(chunk * 16) });
+  expect(up).toMatchObject({ code: 0 });
+  const resumedAt = Number(/resuming the upload at byte (\d+) of (\d+)/.exec(up.err)?.[1]);
+  expect(resumedAt).toBeGreaterThan(0);
+  expect(resumedAt % chunk).toBe(0);
+  expect(resumedAt).toBeLessThan(size);
+  const id = /batch ([0-9a-f-]{36})/.exec(up.out)![1];
+  expect(up.out).not.toContain('uploaded before');
+  const status = await bsm(['status', id]);
+  expect(status.out).toContain('status    completed');
 });

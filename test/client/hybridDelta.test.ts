@@ -81,6 +81,7 @@ test('mergeDiff: the RFC 7386 patch from the stored section to the new one', () 
   const patch = mergeDiff(from, to);
   expect(patch).toEqual({ gone: null, b: { d: 4, n: 5 }, e: [1], added: 'x' });
   // Applying it (RFC 7386 §2) gives `to`.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a merge patch applies to any JSON value
   const apply = (t: any, p: any): any => {
     if (typeof p !== 'object' || p === null || Array.isArray(p)) return p;
     const out = typeof t === 'object' && t && !Array.isArray(t) ? { ...t } : {};

@@ -170,7 +170,6 @@ test('~30 MB of IndexedDB: upload() completes, the server checked our sha256, me
   expect(kept.n).toBe(DOCS + BLOBS);
 
   // Numbers for the record (client/README.md "Limits"); not asserted.
-  // eslint-disable-next-line no-console
   console.log(JSON.stringify({
     dumpNdjsonMB: MB(digests.bytes),
     heapWithDumpMB: MB(found.heapWithDump),

@@ -18,10 +18,9 @@ runObjectStoreContract('fs', async () => {
 });
 
 describe('FsObjectStore specifics', () => {
-  let base: string;
   let root: string;
   let cleanup: () => Promise<void>;
-  beforeEach(async () => ({ base, root, cleanup } = await tempRoot()));
+  beforeEach(async () => ({ root, cleanup } = await tempRoot()));
   afterEach(() => cleanup());
 
   test('files land under the root; temp files are cleaned up and never listed', async () => {

@@ -71,14 +71,14 @@ export function chunked(text: string, size = 7): Readable {
   return Readable.from(chunks);
 }
 
-/** Drains a reader; returns what was read before the error, and the error. */
-export async function drain(reader: DumpReader): Promise<{ read: DumpEntry[]; error?: any }> {
+/** Drains a reader; returns what was read before the error, and the error (a reader throws DumpFormatError). */
+export async function drain(reader: DumpReader): Promise<{ read: DumpEntry[]; error?: DumpFormatError }> {
   const read: DumpEntry[] = [];
   try {
     for await (const e of reader.entries) read.push(e);
     return { read };
   } catch (error) {
-    return { read, error };
+    return { read, error: error as DumpFormatError };
   }
 }
 

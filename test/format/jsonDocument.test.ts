@@ -1,4 +1,4 @@
-import { openDump, validateDump, DumpFormatError, type DumpEntry } from '../../format';
+import { openDump, validateDump } from '../../format';
 import { chunked, document, drain, entries, header, ndjsonLines, refusal } from './fixtures';
 
 const open = (doc: unknown, size = 7) => openDump(chunked(typeof doc === 'string' ? doc : JSON.stringify(doc), size), 'json');

@@ -1,6 +1,6 @@
 /** A checksum of every target table's rows (one user's), to prove "exactly the state before". */
 import type { DataSource } from 'typeorm';
-import { TABLE_ORDER } from '../../jobs/phases/applyResults';
+import { TABLE_ORDER } from '../../jobs/write/tableSpec';
 
 export async function tableChecksums(ds: DataSource, userId: string, opts: { withoutBatchId?: boolean } = {}): Promise<Record<string, string>> {
   const out: Record<string, string> = {};

@@ -2,6 +2,7 @@
  * Realistic dumps of each shape in docs/catalyst-layout.md, quirks included, through the real pipeline;
  * row by row, what landed. Every report balances with nothing unexplained.
  */
+/* eslint-disable @typescript-eslint/no-explicit-any -- report bodies and query rows, read field by field as the API documents them */
 import { rowId } from '../../core/ids';
 import { catalystDump, type DumpDoc } from '../fixtures/catalystDump';
 import { startStack, TEST_ADMIN_TOKEN, waitForBatch, type Stack } from '../helpers/stack';

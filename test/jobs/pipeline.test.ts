@@ -3,7 +3,7 @@
  * and the rows, remapped ids and report are checked.
  */
 import { rowId } from '../../core/ids';
-import { CONTENT_ITEMS, CONTENT_TYPES, SECRET_API_KEY, STRAPI_TOKEN, WEBSITE_ID, catalystDump, entryCount, toNdjson } from '../fixtures/catalystDump';
+import { CONTENT_ITEMS, CONTENT_TYPES, PNG_1PX, SECRET_API_KEY, STRAPI_TOKEN, WEBSITE_ID, catalystDump, entryCount, toNdjson } from '../fixtures/catalystDump';
 import { startStack, waitForBatch, type Stack } from '../helpers/stack';
 
 let stack: Stack;
@@ -92,7 +92,7 @@ describe('a small Catalyst dump', () => {
     expect(inline.data.heroImage).toMatch(/\/v1\/assets\/[0-9a-f]{64}\.[A-Za-z0-9_-]{22}$/); // digest.mac (core/assets.ts)
     const asset = await stack.http.get(new URL(inline.data.heroImage).pathname);
     expect(asset.status).toBe(200);
-    expect(Buffer.compare(asset.body, Buffer.from(require('../fixtures/catalystDump').PNG_1PX, 'base64'))).toBe(0);
+    expect(Buffer.compare(asset.body, Buffer.from(PNG_1PX, 'base64'))).toBe(0);
   });
 
   test('website storage, AI data, preferences and deployments land in their tables', async () => {

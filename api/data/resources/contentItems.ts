@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { z } from 'zod';
 import { AppError, Errors } from '../../../core/errors';
-import { storeAssets } from '../../../jobs/assets';
+import { storeAssets } from '../../../jobs/write/assets';
 import { transform as contentItemsTransform } from '../../../jobs/transforms/catalyst/contentItems';
 import type { Row } from '../../../jobs/transforms/types';
 import { deleteApiRows, writeApiRows } from '../../../jobs/write/apiRows';

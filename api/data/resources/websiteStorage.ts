@@ -11,7 +11,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { EntityManager } from 'typeorm';
 import { z } from 'zod';
 import { Errors } from '../../../core/errors';
-import { storeAssets } from '../../../jobs/assets';
+import { storeAssets } from '../../../jobs/write/assets';
 import { transformAssets, transformContent } from '../../../jobs/transforms/catalyst/websiteStorage';
 import type { Row, SourceEntry, TableName, TransformResult } from '../../../jobs/transforms/types';
 import { deleteApiRows, writeApiRows } from '../../../jobs/write/apiRows';
@@ -23,6 +23,7 @@ import { ETAG_HEADER, IF_MATCH, IsoDate, JsonObject, WebsiteParams, errors, IF_N
 import { withApiWrite } from '../write';
 import { loadWebsite } from './websites';
 
+// eslint-disable-next-line no-control-regex -- refusing control characters is the point (Postgres text holds no U+0000)
 const ElementId = z.string().min(1).max(200).regex(/^[^\u0000]+$/, 'must not contain U+0000').describe('The id the app gave the element');
 const ServerId = z.uuid().optional().describe('Ignored on writes (GET returns it): elements are matched by `id`');
 const Page = z.strictObject({
@@ -39,6 +40,7 @@ const Template = z.strictObject({
   id: ElementId, serverId: ServerId, name: z.string(), description: z.string().optional(), structure: JsonObject, variables: z.array(z.string()),
 });
 const ContentBody = z.strictObject({ pages: z.array(Page).optional(), components: z.array(Component).optional(), templates: z.array(Template).optional() });
+// eslint-disable-next-line no-control-regex -- refusing control characters is the point (Postgres text holds no U+0000)
 const AssetUrl = z.string().regex(/^[^\u0000]*$/, 'must not contain U+0000');
 const AssetsBody = z.strictObject({
   images: z.array(AssetUrl).optional(), videos: z.array(AssetUrl).optional(), documents: z.array(AssetUrl).optional(),

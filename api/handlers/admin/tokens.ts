@@ -14,6 +14,7 @@ import { recordAudit } from '../../../jobs/audit';
 import type { ApiDeps } from '../../context';
 
 const Body = z.object({
+  // eslint-disable-next-line no-control-regex -- refusing control characters is the point (Postgres text holds no U+0000)
   userId: z.string().min(1).max(200).regex(/^[^\u0000-\u001f]+$/, 'no control characters'),
   role: z.enum(['uploader', 'operator']).default('uploader'),
   label: z.string().max(200).optional(),

@@ -12,8 +12,7 @@
  */
 import type { Request, Response } from 'express';
 import { recordUploadBytes, uploadFailures, uploadRequests, zeroSeries } from '../../../core/metrics';
-import type { ApiDeps } from '../../context';
-import { BATCH_ID_HEADER } from '../../uploads/finishUpload';
+import { BATCH_ID_HEADER, type ApiDeps } from '../../context';
 
 const UPLOAD_URL = /^\/v1\/uploads\/([^/?#]+)/;
 

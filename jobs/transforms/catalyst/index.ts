@@ -23,7 +23,7 @@
  *    pipeline nulls them when the target row is missing.
  */
 import type { EntryTransform, GroupTransform, GroupTransformSpec, Layout } from '../layout';
-import type { EntryKind, SourceEntry, TransformContext, TransformResult } from '../types';
+import type { SourceEntry, TransformContext, TransformResult } from '../types';
 import { transformAiContext, transformAiPrompt } from './aiData';
 import { chatSessionIdOf, mergeChatGroup } from './chat';
 import { classify, parseSectionDb, SECRET_KINDS } from './classify';
