@@ -123,9 +123,12 @@ test('under npm start, /healthz and a batch-status poll answer within 1 s while 
     seen.add(status);
     await new Promise((r) => setTimeout(r, 50));
   }
+  // The same poll once the batch is done and the worker idle: what the status query itself costs.
+  const idle: number[] = [];
+  for (let i = 0; i < 5 && failed === 0; i++) idle.push((await timed(`${base}/v1/batches/${batchId}`, auth)).ms);
   const report = (xs: number[]) => `p99 ${p99(xs).toFixed(0)} ms, max ${Math.max(...xs).toFixed(0)} ms, n=${xs.length}`;
   process.stdout.write(`[responsiveness] ${process.env.START_WORKERS_IN_PROCESS === 'true' ? 'in-process' : 'worker child'}; statuses ${[...seen].join(' → ')}, ${failed} unanswered\n` +
-    `  /healthz            ${report(health)}\n  GET /v1/batches/:id ${report(poll)}\n`);
+    `  /healthz            ${report(health)}\n  GET /v1/batches/:id ${report(poll)}; idle afterwards ${idle.map((ms) => ms.toFixed(0)).join(', ')} ms\n`);
   expect(failed).toBe(0);
   expect(['completed', 'needs_attention']).toContain(status); // the phases ran (and ended) while we polled
   expect(Math.max(...health)).toBeLessThan(BOUND_MS);
