@@ -18,6 +18,8 @@ export interface Report {
   peakByPhase: Map<string, number>;
   workerProc: string;
   baselines: Record<'ndjson' | 'sha256' | 'insert', Rate>;
+  /** /healthz answer times (ms) while the batch ran, probed every ~100 ms. */
+  healthz: number[];
   /** The read path's figures, when it ran in the same invocation. */
   readPath?: ReadPathResult;
 }
@@ -29,6 +31,13 @@ const perSec = (n: number, s: number) => `${Math.round(n / s).toLocaleString('en
 function table(head: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
   return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+function healthzFigure(ms: number[]): string {
+  if (ms.length === 0) return 'no probe';
+  const sorted = [...ms].sort((a, b) => a - b);
+  const p99 = sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)];
+  return `p99 ${p99.toFixed(0)} ms, max ${sorted[sorted.length - 1].toFixed(0)} ms (${ms.length} probes)`;
 }
 
 export function printReport(r: Report): void {
@@ -49,6 +58,7 @@ export function printReport(r: Report): void {
     ['', '', `pg multi-row INSERT (1000 rows/stmt, ~500 B rows): ${perSec(b.insert.items, b.insert.seconds)} rows, ${mbps(b.insert.bytes, b.insert.seconds)}`],
     ['worker peak RSS (VmHWM)', `${r.workerPeak.toFixed(0)} MB (${verdict})`, `target < ${r.targetMb} MB; dump ${size}`],
     ['API peak RSS (VmHWM)', `${r.apiPeak.toFixed(0)} MB`, ''],
+    ['API /healthz while the batch runs', healthzFigure(r.healthz), 'target: p99 < 100 ms'],
     ...(read?.rows ?? []),
   ]);
   const phases = table(['phase', 'status', 'entries', 'seconds', 'worker peak RSS while running'], r.phases.map((p) => [

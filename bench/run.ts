@@ -128,6 +128,18 @@ async function pipeline(settings: z.infer<typeof Settings>, app: Config): Promis
       }).catch(() => undefined);
     }, 250);
 
+    // The API's /healthz, probed every ~100 ms from upload start to batch end: the Fast issue's "API stays
+    // responsive" figure (npm start runs the workers in a child process, as this bench runs them apart).
+    const healthz: number[] = [];
+    let probing = true;
+    const prober = (async () => {
+      while (probing) {
+        const t0 = performance.now();
+        await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.arrayBuffer()).catch(() => undefined);
+        healthz.push(performance.now() - t0);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
     log(`uploading through tus in ${settings.BENCH_CHUNK_MB} MiB chunks`);
     const started = Date.now();
     const upload = await timeIt(() => tusUpload(base, token, file, dump, settings.BENCH_CHUNK_MB));
@@ -135,6 +147,8 @@ async function pipeline(settings: z.infer<typeof Settings>, app: Config): Promis
     log(`upload done in ${upload.seconds.toFixed(1)} s: batch ${batchId}; migrating`);
     const status = await waitForBatch(db, schema, batchId, worker);
     const totalSeconds = (Date.now() - started) / 1000;
+    probing = false;
+    await prober;
     clearInterval(sampler);
     await sampling;
     const workerPeak = procMB(worker.proc.pid!, 'VmHWM');
@@ -155,7 +169,7 @@ async function pipeline(settings: z.infer<typeof Settings>, app: Config): Promis
     };
     return {
       dump, status, totalSeconds, uploadSeconds: upload.seconds, verifyMs, migrationSeconds: batch.seconds, phases,
-      workerPeak, apiPeak, targetMb: settings.BENCH_TARGET_RSS_MB, peakByPhase, workerProc, baselines,
+      workerPeak, apiPeak, targetMb: settings.BENCH_TARGET_RSS_MB, peakByPhase, workerProc, baselines, healthz,
     };
   } finally {
     for (const s of services.reverse()) await s.stop();

@@ -60,6 +60,12 @@ const schema = z.object({
   DASHBOARD_EVENTS_INTERVAL_MS: int(1000, 50),
   /** If set, /metrics (API and worker port) requires "Authorization: Bearer <METRICS_TOKEN>". */
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /**
+   * `npm start` runs the workers in a child process, so CPU-heavy phases never block the API's event loop.
+   * `true` keeps them in the API's process (one process, less memory, for small machines; a big phase then
+   * slows /healthz and status polls).
+   */
+  START_WORKERS_IN_PROCESS: bool.default(false),
   /** `npm run worker` serves its metrics on this port (0 = off); `npm start` serves them on the API's /metrics. */
   WORKER_METRICS_PORT: int(9465, 0).pipe(z.number().max(65535)),
   /**

@@ -20,7 +20,7 @@
  *  - bsm_upload_requests_total, bsm_upload_failures_total   API, app.ts (observeUploadOutcome)
  *  - bsm_cleanup_last_success_*         worker on success, and read from Redis on the API's scrape
 The alert rules that use them are in monitoring/prometheus/rules.yml; docs/operations.md is their runbook.
- * `npm start` runs API and workers in one process: its /metrics has everything. `npm run worker` serves
+ * `npm start` serves the worker child's series on the API's /metrics too (core/childMetrics.ts). `npm run worker` serves
  * the worker series on WORKER_METRICS_PORT (startMetricsServer).
  */
 import { createServer, type Server } from 'node:http';
@@ -101,6 +101,7 @@ export const queueJobs = new Gauge({
 export const workerLastAlive = new Gauge({
   name: 'bsm_worker_last_alive_timestamp_seconds',
   help: 'Unix time the workers of this process last had their queues running and Redis answering (0: no worker here).',
+  aggregator: 'max', // npm start merges the worker child's value with the API's (core/childMetrics.ts)
   registers: [registry],
 });
 
@@ -146,12 +147,14 @@ export const uploadFailures = new Counter({
 export const cleanupLastSuccess = new Gauge({
   name: 'bsm_cleanup_last_success_timestamp_seconds',
   help: 'Unix time the retention clean-up last succeeded (0: not known to this process).',
+  aggregator: 'max', // npm start merges the worker child's value with the API's (core/childMetrics.ts)
   registers: [registry],
 });
 
 export const cleanupInterval = new Gauge({
   name: 'bsm_cleanup_interval_seconds',
   help: 'CLEANUP_INTERVAL_MINUTES in seconds, so the clean-up alert follows the configured schedule.',
+  aggregator: 'max', // npm start merges the worker child's value with the API's (core/childMetrics.ts)
   registers: [registry],
 });
 

@@ -1,6 +1,7 @@
 /**
  * `npm start` on this machine: migrations applied, API + workers + dashboard up; /readyz answers 200 and
- * Bull Board lists the queues; SIGTERM stops it cleanly.
+ * Bull Board lists the queues; /metrics carries the worker child's series; SIGTERM stops it cleanly, the
+ * worker child included.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -57,9 +58,19 @@ test('npm start serves /readyz and Bull Board, and stops on SIGTERM', async () =
   const page = await fetch(`${base}/admin/queues`, { headers: { Authorization: `Basic ${Buffer.from(`admin:${ADMIN}`).toString('base64')}` } });
   expect(page.status).toBe(200);
   expect(await page.text()).toContain('<html');
+  // The workers run in a child process; the API's /metrics still shows their heartbeat (core/childMetrics.ts).
+  let alive = 0;
+  for (let i = 0; i < 50 && alive === 0; i++) {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    alive = Number(/^bsm_worker_last_alive_timestamp_seconds (\S+)$/m.exec(text)?.[1] ?? 0);
+    if (alive === 0) await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(alive).toBeGreaterThan(0);
   const exited = new Promise<void>((resolve) => proc.on('close', () => resolve())); // all stdio closed: the app too
   // npm forwards SIGTERM to the app (then re-raises it on itself); the app closes workers and the API first.
   proc.kill('SIGTERM');
   await exited;
   expect(output).toContain('stopped cleanly');
+  // Nothing left in the process group: the worker child exited too (ESRCH), not orphaned.
+  expect(() => process.kill(-proc.pid!, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
 }, 40000);

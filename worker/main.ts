@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import { loadConfigOrExit } from '../core/config';
 import { openDatabase, whenMigrated } from '../core/db';
 import { createLogger } from '../core/logger';
-import { startMetricsServer } from '../core/metrics';
+import { registry, startMetricsServer } from '../core/metrics';
 import { createObjectStore } from '../core/objectStore';
 import { createWorkers } from './createWorkers';
 
@@ -37,6 +37,20 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  if (process.send) serveSupervisor(() => void stop('supervisor gone'));
+}
+
+/**
+ * Forked by `npm start` (scripts/workerProcess.ts): its /metrics asks for this registry over the IPC
+ * channel, and if the supervisor dies without a SIGTERM (killed), the channel closes and we drain rather
+ * than run on orphaned.
+ */
+function serveSupervisor(onGone: () => void): void {
+  process.on('message', (msg: { type?: string; id?: string }) => {
+    if (msg?.type !== 'metrics') return;
+    void registry.getMetricsAsJSON().then((metrics) => process.send?.({ type: 'metrics', id: msg.id, metrics }));
+  });
+  process.on('disconnect', onGone);
 }
 
 main().catch((err) => {

@@ -6,6 +6,7 @@
  */
 import type { Request, Response } from 'express';
 import { BATCH_STATUSES } from '../../../entities';
+import { metricsExposition } from '../../../core/childMetrics';
 import { collectSharedGauges, metricsAuthorized, registry } from '../../../core/metrics';
 import type { ApiDeps } from '../../context';
 
@@ -19,7 +20,7 @@ export function metricsHandler(deps: ApiDeps) {
       ds: deps.ds, queues: [deps.queues.migration, deps.queues.maintenance], statuses: BATCH_STATUSES,
       cleanup: { redis: deps.redis, prefix: deps.config.QUEUE_PREFIX, intervalMinutes: deps.config.CLEANUP_INTERVAL_MINUTES },
     });
-    res.set('Content-Type', registry.contentType).send(await registry.metrics());
+    res.set('Content-Type', registry.contentType).send(await metricsExposition());
   };
 }
 
