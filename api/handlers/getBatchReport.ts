@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { Errors } from '../../core/errors';
 import type { MigrationBatch } from '../../entities';
 import type { ApiDeps } from '../context';
-import { entryCounts, rowChanges } from './getBatch';
+import { batchRowCounts, entryCounts } from './getBatch';
 
 const Query = z.object({
   limit: z.coerce.number().int().min(1).max(5000).default(1000),
@@ -48,7 +48,7 @@ export function getBatchReport(deps: ApiDeps) {
       balanced: sum === batch.entryCount && counts.pending === 0,
       byKind,
       /** Rows inserted, updated and deleted per table (unchanged rows are not rewritten, so not counted). */
-      changes: await rowChanges(deps.ds, batch.id),
+      changes: (await batchRowCounts(deps.ds, batch)).changes,
       kind: batch.kind,
       baseBatchId: batch.baseBatchId,
       notes: batch.notes,

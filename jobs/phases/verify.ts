@@ -10,6 +10,7 @@ import { batchOutcomes } from '../../core/metrics';
 import { TABLE_ORDER } from '../write/tableSpec';
 import type { PhaseRun } from './context';
 import { rowChecksumSql } from '../write/upsertRows';
+import { rowChanges, type RowChanges } from '../write/rowChanges';
 
 const MAX_LISTED = 50;
 
@@ -20,6 +21,8 @@ export interface Verification {
   differences: { table: string; rowId: string; sourceId: string | null; problem: 'missing' | 'changed' }[];
   accounting: { entries: number; migrated: number; preserved: number; rejected: number; pending: number; balanced: boolean };
   problems: string[];
+  /** What the batch changed (its journal), kept here so status polls of a finished batch need not count it. */
+  changes: RowChanges;
 }
 
 export async function verifyBatch(run: Pick<PhaseRun, 'deps' | 'batch'>): Promise<Verification> {
@@ -71,7 +74,7 @@ export async function verifyBatch(run: Pick<PhaseRun, 'deps' | 'batch'>): Promis
   if (totalBad > 0) problems.push(`${totalBad} row(s) written by this batch are missing or were changed since`);
   if (!balanced) problems.push(`the report does not add up: ${acc.entries} of ${run.batch.entryCount} entries staged, ${acc.pending} pending`);
   if (run.batch.entryCount > 0 && acc.migrated === 0) problems.push('the dump has entries but none was migrated');
-  return { ok: problems.length === 0, checkedAt: new Date().toISOString(), tables, differences, accounting: { ...acc, balanced }, problems };
+  return { ok: problems.length === 0, checkedAt: new Date().toISOString(), tables, differences, accounting: { ...acc, balanced }, problems, changes: await rowChanges(ds, batchId) };
 }
 
 export async function verify(run: PhaseRun): Promise<void> {
