@@ -11,6 +11,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { writeResult } from '../core/db';
 import { ApiChangesError, findApiChanges, markApiWritesDiscarded, type ApiChanges } from './apiChanges';
 import { TABLE_ORDER } from './phases/applyResults';
+import { ROLLBACKABLE, transition } from './lifecycle';
 import { tableSpec } from './write/tableSpec';
 import { lockUserRows } from './write/userLock';
 
@@ -20,8 +21,6 @@ export interface RollbackPlan {
   /** Later batches that block a plain rollback. */
   conflicts: string[];
 }
-
-const ROLLBACKABLE = ['completed', 'needs_attention', 'failed', 'rolling_back'];
 
 export async function planRollback(ds: DataSource | EntityManager, batchId: string, force: boolean): Promise<RollbackPlan> {
   const set = [batchId];
@@ -130,11 +129,10 @@ export async function undoBatch(ds: DataSource, batchId: string, lockTimeoutMs: 
     await m.query(`DELETE FROM row_journal WHERE batch_id = $1`, [batchId]);
     await m.query(`DELETE FROM batch_rows WHERE batch_id = $1`, [batchId]);
     await m.query(`UPDATE migration_phases SET status = 'rolled_back' WHERE batch_id = $1`, [batchId]);
-    await m.query(
-      `UPDATE migration_batches SET status = 'rolled_back', finished_at = now(), updated_at = now(),
-              notes = notes || jsonb_build_object('rolledBackAt', now()) WHERE id = $1`,
-      [batchId],
-    );
+    // The batch row is locked (FOR UPDATE above), so it is still rolling_back here unless nobody claimed it.
+    const [{ at }] = await m.query(`SELECT to_jsonb(now()) #>> '{}' AS at`);
+    const done = await transition(m, batchId, { from: ['rolling_back'], to: 'rolled_back', set: { finishedAt: 'now', notes: { rolledBackAt: at } } });
+    if (!done) throw new Error(`batch ${batchId} was not claimed for rollback (rolling_back); nothing undone`);
     for (const k of Object.keys(stats)) if (stats[k].restored === 0 && stats[k].deleted === 0) delete stats[k];
     return { tables: stats, apiChanges };
   });

@@ -10,7 +10,8 @@ import { Errors } from '../../core/errors';
 import { recordUploadBytes } from '../../core/metrics';
 import { sha256Hex } from '../../core/ids';
 import { isDumpFormatError, isStorableText, validateDump, type DumpEncoding } from '../../format';
-import { createBatch, discardBatch, setBatchStatus, type NewBatch } from '../../jobs/batches';
+import { createBatch, discardBatch, type NewBatch } from '../../jobs/batches';
+import { transition } from '../../jobs/lifecycle';
 import { dumpObjectKey, putDump } from '../../jobs/dumpObjects';
 import { enqueueBatch } from '../../jobs/pipeline';
 import type { MigrationBatch } from '../../entities';
@@ -106,5 +107,6 @@ export async function startBatch(deps: ApiDeps, batch: MigrationBatch, created: 
     }
     throw Errors.unavailable('The job queue (Redis)');
   }
-  await setBatchStatus(deps.ds, batch.id, 'queued');
+  // From `received` only: a worker may already have taken it to running (or further), which stands.
+  await transition(deps.ds, batch.id, { from: ['received'], to: 'queued', set: { error: null } });
 }

@@ -8,6 +8,7 @@ import { rollbackOutcomes, zeroSeries } from '../../core/metrics';
 import { ApiChangesError, type ApiChange } from '../apiChanges';
 import { releaseAssets } from '../assets';
 import { recordAudit } from '../audit';
+import { giveBackRollback, transition } from '../lifecycle';
 import type { JobPayloads } from '../names';
 import type { PhaseDeps } from '../phases/context';
 import { planRollback, undoBatch } from '../rollback';
@@ -27,7 +28,7 @@ export async function rollbackJob(deps: PhaseDeps, job: Job<JobPayloads['rollbac
     for (const [i, id] of plan.order.entries()) {
       const [b] = await ds.query(`SELECT status FROM migration_batches WHERE id = $1`, [id]);
       if (b?.status === 'rolled_back') continue; // finished by an earlier attempt of this job
-      if (b?.status !== 'rolling_back') await ds.query(`UPDATE migration_batches SET status = 'rolling_back' WHERE id = $1`, [id]);
+      if (b?.status !== 'rolling_back') await transition(ds, id, { from: ['completed', 'needs_attention', 'failed'], to: 'rolling_back', set: { rememberStatus: true } });
       const undone = await undoBatch(ds, id, config.PHASE_LOCK_TIMEOUT_MS, force);
       done[id] = undone.tables;
       overwrittenCount += undone.apiChanges.count;
@@ -40,11 +41,7 @@ export async function rollbackJob(deps: PhaseDeps, job: Job<JobPayloads['rollbac
     const refused = err instanceof ApiChangesError;
     const final = refused || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     if (final) {
-      await ds.query(
-        `UPDATE migration_batches SET status = coalesce(notes->>'statusBeforeRollback', 'failed'), error = $2, updated_at = now()
-         WHERE id = ANY($1::uuid[]) AND status = 'rolling_back'`,
-        [plan.order, JSON.stringify({ code: 'rollback_failed', message: `Rollback failed: ${(err as Error).message}` })],
-      );
+      await giveBackRollback(ds, plan.order, { code: 'rollback_failed', message: `Rollback failed: ${(err as Error).message}` });
       rollbackOutcomes.inc({ outcome: 'failed' });
       await recordAudit(ds, { actor, action, target: `batch:${batchId}`, outcome: 'failed', details: { requestId: auditId, reason: (err as Error).message, undone: Object.keys(done), ...(refused ? { apiChanges: err.changes } : {}) } });
     }
