@@ -35,7 +35,7 @@ export const TRANSITIONS: Record<BatchStatus, Partial<Record<BatchStatus, string
   completed: {
     completed: 'reverifyBatch: verified again, still fine',
     needs_attention: 'reverifyBatch: verified again, rows changed behind its back',
-    rolling_back: 'requestRollback claims it, or the rollback job (under the user lock) takes a forced plan\'s batch',
+    rolling_back: 'requestRollback claims it; the rollback job (undoNext, under the user lock) claims a batch its plan took along since',
   },
   needs_attention: {
     completed: 'reverifyBatch: the problems are gone',
@@ -48,7 +48,8 @@ export const TRANSITIONS: Record<BatchStatus, Partial<Record<BatchStatus, string
     rolling_back: 'requestRollback / the rollback job, as from completed',
   },
   rolling_back: {
-    rolled_back: 'undoBatch: the undo committed',
+    rolling_back: 'undoNext: takes the claimed batch\'s row (compare-and-set) in the transaction that undoes it',
+    rolled_back: 'undoNext (the rollback job): the undo committed, in the transaction that claimed it',
     completed: 'a rollback that could not go ahead gives the batch back (requestRollback, the rollback job)',
     needs_attention: 'as to completed',
     failed: 'as to completed (also the fallback when the status before was not recorded)',
