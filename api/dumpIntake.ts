@@ -5,7 +5,8 @@
 import { z } from 'zod';
 import { Errors } from '../core/errors';
 import { isStorableText, type DumpEncoding } from '../format';
-import { createBatch, discardBatch, setBatchStatus, type NewBatch } from '../jobs/batches';
+import { createBatch, discardBatch, type NewBatch } from '../jobs/batches';
+import { transition } from '../jobs/lifecycle';
 import { enqueueBatch } from '../jobs/pipeline';
 import type { MigrationBatch } from '../entities';
 import type { ApiDeps } from './context';
@@ -59,5 +60,6 @@ export async function startBatch(deps: ApiDeps, batch: MigrationBatch, created: 
     }
     throw Errors.unavailable('The job queue (Redis)');
   }
-  await setBatchStatus(deps.ds, batch.id, 'queued');
+  // From `received` only: a worker may already have taken it to running (or further), which stands.
+  await transition(deps.ds, batch.id, { from: ['received'], to: 'queued', set: { error: null } });
 }

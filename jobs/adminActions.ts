@@ -4,12 +4,12 @@
  */
 import type { DataSource } from 'typeorm';
 import type { Config } from '../core/config';
-import { writeResult } from '../core/db';
 import { AppError, Errors } from '../core/errors';
 import type { Queues } from '../core/queues';
 import type { MigrationBatch } from '../entities';
 import { describeApiChanges, findApiChanges } from './apiChanges';
 import { recordAudit } from './audit';
+import { ACTIVE, giveBackRollback, transition } from './lifecycle';
 import { PHASES, phaseJobId, type JobPayloads } from './names';
 import { enqueueBatch } from './pipeline';
 import { planRollback } from './rollback';
@@ -21,7 +21,7 @@ export interface ActionDeps {
   config: Config;
 }
 
-const ACTIVE = ['received', 'queued', 'running'];
+class StatusChanged extends Error {}
 
 export function runOf(batch: Pick<MigrationBatch, 'notes'>): number {
   return Number((batch.notes as { run?: number })?.run ?? 1);
@@ -65,13 +65,11 @@ export async function retryBatch(deps: ActionDeps, batch: MigrationBatch, actor:
   // Postgres first, compare-and-set: a worker that picks the job up at once finds the batch queued, and two
   // admins retrying at once cannot both win.
   const claimed = await ds.transaction(async (m) => {
-    const { count } = writeResult(await m.query(
-      `UPDATE migration_batches SET status = 'queued', error = NULL, finished_at = NULL, updated_at = now()
-         ${reapply ? `, verification = NULL, started_at = NULL, notes = notes || jsonb_build_object('run', ${Number(run)}::int)` : ''}
-       WHERE id = $1 AND status = $2 RETURNING id`,
-      [batch.id, batch.status],
-    ));
-    if (count === 0) return false;
+    const done = await transition(m, batch.id, {
+      from: [batch.status], to: 'queued',
+      set: { error: null, finishedAt: null, ...(reapply ? { verification: null, startedAt: null, notes: { run } } : {}) },
+    });
+    if (!done) return false;
     await m.query(
       reapply
         ? `UPDATE migration_phases SET status = 'pending', total = 0, done = 0, rejected = 0, attempts = 0, error = NULL, started_at = NULL, finished_at = NULL WHERE batch_id = $1`
@@ -85,7 +83,7 @@ export async function retryBatch(deps: ActionDeps, batch: MigrationBatch, actor:
     if (reapply) await enqueueBatch(queues.flows, batch.id, deps.config, run);
     else for (const job of failedJobs) await job.retry('failed', { resetAttemptsMade: true });
   } catch (err) {
-    await ds.query(`UPDATE migration_batches SET status = $2, updated_at = now() WHERE id = $1 AND status = 'queued'`, [batch.id, batch.status]);
+    await transition(ds, batch.id, { from: ['queued'], to: batch.status });
     await recordAudit(ds, { actor, action: 'batch.retry', target: `batch:${batch.id}`, outcome: 'failed', details: { reason: (err as Error).message } });
     throw Errors.unavailable('The job queue (Redis)');
   }
@@ -113,25 +111,23 @@ export async function requestRollback(deps: ActionDeps, batch: MigrationBatch, f
   if (apiChanges.count > 0 && !force) {
     await refuse(deps, actor, action, batch.id, Errors.conflict('changed_through_api', `Rows of this batch were changed through the data API since it ran (${describeApiChanges(apiChanges)}). Rolling back would discard those changes; force the rollback to discard them (the audit log keeps what is overwritten).`, { apiChanges: { count: apiChanges.count, changes: apiChanges.changes.map(({ value: _v, ...c }) => c) } }));
   }
-  const previous: { id: string; status: string }[] = await ds.query(`SELECT id, status FROM migration_batches WHERE id = ANY($1::uuid[])`, [plan.order]);
-  const { rows: claimed } = writeResult<{ id: string }>(await ds.query(
-    `UPDATE migration_batches b SET status = 'rolling_back', updated_at = now(), notes = b.notes || jsonb_build_object('statusBeforeRollback', b.status)
-     WHERE id = ANY($1::uuid[]) AND status IN ('completed', 'needs_attention', 'failed') RETURNING id`,
-    [plan.order],
-  ));
-  if (claimed.length !== plan.order.length) {
-    // One of them started running or rolling back meanwhile: give back what was claimed and refuse.
-    const mine = new Set(claimed.map((c) => c.id));
-    for (const p of previous.filter((x) => mine.has(x.id))) await ds.query(`UPDATE migration_batches SET status = $2 WHERE id = $1 AND status = 'rolling_back'`, [p.id, p.status]);
-    await refuse(deps, actor, action, batch.id, Errors.conflict('status_changed', 'A batch of this rollback changed state meanwhile; reload and try again.'));
-  }
+  // All or none, compare-and-set: if one of them started running or rolling back meanwhile, the
+  // transaction gives back what it claimed and the request is refused.
+  const claimed = await ds.transaction(async (m) => {
+    for (const id of plan.order) {
+      const done = await transition(m, id, { from: ['completed', 'needs_attention', 'failed'], to: 'rolling_back', set: { rememberStatus: true } });
+      if (!done) throw new StatusChanged();
+    }
+    return true;
+  }).catch((err) => { if (err instanceof StatusChanged) return false; throw err; });
+  if (!claimed) await refuse(deps, actor, action, batch.id, Errors.conflict('status_changed', 'A batch of this rollback changed state meanwhile; reload and try again.'));
   const auditId = await recordAudit(ds, { actor, action, target: `batch:${batch.id}`, outcome: 'queued', details: { batches: plan.order, laterBatches: plan.conflicts, ...(apiChanges.count ? { apiChangesToOverwrite: apiChanges.count } : {}) } });
   const data: JobPayloads['rollback'] = { batchId: batch.id, force, actor, auditId };
   try {
     const job = await queues.maintenance.add('rollback', data, { jobId: `rollback.${batch.id}.${auditId}`, attempts: 3, backoff: { type: 'exponential', delay: deps.config.JOB_BACKOFF_MS }, removeOnComplete: { age: 30 * 24 * 3600 } });
     return { status: 'rolling_back' as const, batches: plan.order, jobId: job.id };
   } catch {
-    for (const p of previous) await ds.query(`UPDATE migration_batches SET status = $2 WHERE id = $1`, [p.id, p.status]);
+    await giveBackRollback(ds, plan.order);
     await recordAudit(ds, { actor, action, target: `batch:${batch.id}`, outcome: 'failed', details: { requestId: auditId, reason: 'the job queue (Redis) is unreachable' } });
     throw Errors.unavailable('The job queue (Redis)');
   }
@@ -143,7 +139,9 @@ export async function reverifyBatch(deps: ActionDeps, batch: MigrationBatch, act
     await refuse(deps, actor, 'batch.verify', batch.id, Errors.conflict('not_verifiable', `Batch is ${batch.status}; only completed batches or batches needing attention can be verified.`));
   }
   const v = await verifyBatch({ deps: { ds: deps.ds } as never, batch });
-  await deps.ds.query(`UPDATE migration_batches SET verification = $2, status = $3, updated_at = now() WHERE id = $1`, [batch.id, JSON.stringify(v), v.ok ? 'completed' : 'needs_attention']);
+  // Compare-and-set: a rollback (or retry) that claimed the batch while it was being verified keeps it.
+  const done = await transition(deps.ds, batch.id, { from: ['completed', 'needs_attention'], to: v.ok ? 'completed' : 'needs_attention', set: { verification: v as unknown as Record<string, unknown> } });
+  if (!done) await refuse(deps, actor, 'batch.verify', batch.id, Errors.conflict('status_changed', 'The batch changed state while it was being verified (a rollback or retry took it); nothing was recorded.'));
   await recordAudit(deps.ds, { actor, action: 'batch.verify', target: `batch:${batch.id}`, outcome: 'ok', details: { ok: v.ok, problems: v.problems } });
   return v;
 }

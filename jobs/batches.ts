@@ -57,10 +57,6 @@ async function findDuplicate(ds: DataSource, nb: NewBatch): Promise<MigrationBat
   return repo.findOneBy({ userId: nb.userId, dumpSha256: nb.dumpSha256 });
 }
 
-export async function setBatchStatus(ds: DataSource, id: string, status: MigrationBatch['status'], error: Record<string, unknown> | null = null): Promise<void> {
-  await ds.query(`UPDATE migration_batches SET status = $2, error = $3, updated_at = now() WHERE id = $1`, [id, status, error ? JSON.stringify(error) : null]);
-}
-
 /** Removes a batch that never got queued (its request was refused), leaving nothing half-written. */
 export async function discardBatch(ds: DataSource, id: string): Promise<void> {
   await ds.transaction(async (m) => {

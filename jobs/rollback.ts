@@ -11,6 +11,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { writeResult } from '../core/db';
 import { ApiChangesError, findApiChanges, markApiWritesDiscarded, type ApiChanges } from './apiChanges';
 import { TABLE_ORDER } from './write/tableSpec';
+import { ACTIVE, type BatchStatus, transition } from './lifecycle';
 import { tableSpec } from './write/tableSpec';
 import { lockUserRows } from './write/userLock';
 
@@ -20,8 +21,6 @@ export interface RollbackPlan {
   /** Later batches that block a plain rollback. */
   conflicts: string[];
 }
-
-const ROLLBACKABLE = ['completed', 'needs_attention', 'failed', 'rolling_back'];
 
 export async function planRollback(ds: DataSource | EntityManager, batchId: string, force: boolean): Promise<RollbackPlan> {
   const set = [batchId];
@@ -91,51 +90,93 @@ export interface UndoResult {
   apiChanges: ApiChanges;
 }
 
+/** A batch of the rollback's plan is running (or about to): it is never undone in the middle of a phase. */
+export class BatchBusyError extends Error {
+  constructor(readonly batches: { id: string; status: string }[]) {
+    super(`batch ${batches.map((b) => `${b.id} is ${b.status}`).join(', ')}: a rollback never undoes a batch in the middle of a phase; roll back again when it has finished`);
+    this.name = 'BatchBusyError';
+  }
+}
+
+export interface UndoStep extends UndoResult {
+  /** The batch undone by this step. */
+  batchId: string;
+  /** The plan as it was under the lock, newest first. */
+  order: string[];
+}
+
 /**
- * Undoes one batch; returns rows restored and deleted per table. Data-API writes to its rows are checked
- * under the user's row lock (which API writes take too), so none can slip in between the check and the
- * undo: without `force` they make it throw ApiChangesError; with it they are returned, to be audited.
+ * One step of a rollback, in one transaction under the user's row lock (which every phase page and data-API
+ * write takes too, so nothing of the user changes meanwhile): plans again — a batch that wrote over these
+ * rows since the request is in the plan now —, refuses if a batch of the plan is received, queued or
+ * running (BatchBusyError), claims the newest batch not yet undone (compare-and-set to rolling_back) and
+ * undoes it. Returns null when every batch of the plan is rolled back. The claim and the undo commit
+ * together: if the undo fails, the batch keeps the status it had.
  */
-export async function undoBatch(ds: DataSource, batchId: string, lockTimeoutMs: number, force = false): Promise<UndoResult> {
+export async function undoNext(ds: DataSource, requestedId: string, lockTimeoutMs: number, force = false): Promise<UndoStep | null> {
   return ds.transaction(async (m) => {
     await m.query(`SET LOCAL lock_timeout = ${Number(lockTimeoutMs)}`);
-    const [b] = await m.query(`SELECT status, user_id FROM migration_batches WHERE id = $1 FOR UPDATE`, [batchId]);
-    if (b) await lockUserRows(m, b.user_id);
-    if (!b || !ROLLBACKABLE.includes(b.status)) throw new Error(`batch ${batchId} is ${b?.status ?? 'missing'}; it cannot be rolled back`);
-    const apiChanges = await findApiChanges(m, b.user_id, [batchId], 200);
-    if (apiChanges.count > 0 && !force) throw new ApiChangesError(apiChanges);
-    const stats: Record<string, { restored: number; deleted: number }> = {};
-    const first = (table: string) =>
-      `(SELECT DISTINCT ON (row_id) row_id, op, before FROM row_journal WHERE batch_id = $1 AND table_name = '${table}' ORDER BY row_id, seq)`;
-    for (const table of TABLE_ORDER) {
-      const spec = tableSpec(ds, table);
-      const cols = spec.columns.filter((c) => c.column !== 'id').map((c) => `"${c.column}"`);
-      // Rows the batch updated get their before-image back, and rows it deleted (a delta's prune) come
-      // back from theirs, parents first. An upsert, not an UPDATE: under force, a row the API deleted since
-      // comes back too, and one the API re-created is overwritten — the state before the batch, exactly.
-      const res = await m.query(
-        `INSERT INTO "${table}" SELECT r.* FROM ${first(table)} f, jsonb_populate_record(NULL::"${table}", f.before) r
-         WHERE f.op IN ('update', 'delete')
-         ON CONFLICT (id) DO UPDATE SET (${cols.join(', ')}) = (${cols.map((c) => `EXCLUDED.${c}`).join(', ')})`,
-        [batchId],
-      );
-      stats[table] = { restored: writeResult(res).count, deleted: 0 };
-    }
-    for (const table of [...TABLE_ORDER].reverse()) {
-      const res = await m.query(`DELETE FROM "${table}" t USING ${first(table)} f WHERE f.op = 'insert' AND t.id = f.row_id`, [batchId]);
-      stats[table].deleted = writeResult(res).count;
-    }
-    // The API writes this undo overwrote are settled: they no longer block rolling back older batches.
-    if (apiChanges.count > 0) await markApiWritesDiscarded(m, b.user_id, batchId);
-    await m.query(`DELETE FROM row_journal WHERE batch_id = $1`, [batchId]);
-    await m.query(`DELETE FROM batch_rows WHERE batch_id = $1`, [batchId]);
-    await m.query(`UPDATE migration_phases SET status = 'rolled_back' WHERE batch_id = $1`, [batchId]);
-    await m.query(
-      `UPDATE migration_batches SET status = 'rolled_back', finished_at = now(), updated_at = now(),
-              notes = notes || jsonb_build_object('rolledBackAt', now()) WHERE id = $1`,
+    const [req] = await m.query(`SELECT user_id FROM migration_batches WHERE id = $1`, [requestedId]);
+    if (!req) throw new Error(`batch ${requestedId} does not exist`);
+    await lockUserRows(m, req.user_id);
+    const plan = await planRollback(m, requestedId, force);
+    if (plan.conflicts.length > 0 && !force) throw new Error(`later batches changed its rows meanwhile: ${plan.conflicts.join(', ')}`);
+    const rows: { id: string; status: BatchStatus }[] = await m.query(
+      `SELECT id, status FROM migration_batches WHERE id = ANY($1::uuid[]) ORDER BY created_at DESC, id DESC`, [plan.order]);
+    const busy = rows.filter((r) => ACTIVE.includes(r.status));
+    if (busy.length > 0) throw new BatchBusyError(busy);
+    const next = rows.find((r) => r.status !== 'rolled_back');
+    if (!next) return null;
+    const claimed = await transition(m, next.id, {
+      from: ['completed', 'needs_attention', 'failed', 'rolling_back'], to: 'rolling_back',
+      // Recorded only when claimed here (a batch the request claimed has it already): what a failed job gives back.
+      set: next.status === 'rolling_back' ? {} : { rememberStatus: true },
+    });
+    if (!claimed) throw new Error(`batch ${next.id} changed state meanwhile; it cannot be rolled back now`);
+    const undone = await undoLocked(ds, m, next.id, req.user_id, force);
+    return { batchId: next.id, order: plan.order, ...undone };
+  });
+}
+
+/**
+ * Undoes one batch (claimed rolling_back, under the user's row lock); returns rows restored and deleted per
+ * table. Data-API writes to its rows are checked under that lock (which API writes take too), so none can
+ * slip in between the check and the undo: without `force` they make it throw ApiChangesError; with it
+ * they are returned, to be audited.
+ */
+async function undoLocked(ds: DataSource, m: EntityManager, batchId: string, userId: string, force: boolean): Promise<UndoResult> {
+  const apiChanges = await findApiChanges(m, userId, [batchId], 200);
+  if (apiChanges.count > 0 && !force) throw new ApiChangesError(apiChanges);
+  const stats: Record<string, { restored: number; deleted: number }> = {};
+  const first = (table: string) =>
+    `(SELECT DISTINCT ON (row_id) row_id, op, before FROM row_journal WHERE batch_id = $1 AND table_name = '${table}' ORDER BY row_id, seq)`;
+  for (const table of TABLE_ORDER) {
+    const spec = tableSpec(ds, table);
+    const cols = spec.columns.filter((c) => c.column !== 'id').map((c) => `"${c.column}"`);
+    // Rows the batch updated get their before-image back, and rows it deleted (a delta's prune) come
+    // back from theirs, parents first. An upsert, not an UPDATE: under force, a row the API deleted since
+    // comes back too, and one the API re-created is overwritten — the state before the batch, exactly.
+    const res = await m.query(
+      `INSERT INTO "${table}" SELECT r.* FROM ${first(table)} f, jsonb_populate_record(NULL::"${table}", f.before) r
+       WHERE f.op IN ('update', 'delete')
+       ON CONFLICT (id) DO UPDATE SET (${cols.join(', ')}) = (${cols.map((c) => `EXCLUDED.${c}`).join(', ')})`,
       [batchId],
     );
-    for (const k of Object.keys(stats)) if (stats[k].restored === 0 && stats[k].deleted === 0) delete stats[k];
-    return { tables: stats, apiChanges };
-  });
+    stats[table] = { restored: writeResult(res).count, deleted: 0 };
+  }
+  for (const table of [...TABLE_ORDER].reverse()) {
+    const res = await m.query(`DELETE FROM "${table}" t USING ${first(table)} f WHERE f.op = 'insert' AND t.id = f.row_id`, [batchId]);
+    stats[table].deleted = writeResult(res).count;
+  }
+  // The API writes this undo overwrote are settled: they no longer block rolling back older batches.
+  if (apiChanges.count > 0) await markApiWritesDiscarded(m, userId, batchId);
+  await m.query(`DELETE FROM row_journal WHERE batch_id = $1`, [batchId]);
+  await m.query(`DELETE FROM batch_rows WHERE batch_id = $1`, [batchId]);
+  await m.query(`UPDATE migration_phases SET status = 'rolled_back' WHERE batch_id = $1`, [batchId]);
+  // Claimed in this transaction (its row stays locked), so it is still rolling_back.
+  const [{ at }] = await m.query(`SELECT to_jsonb(now()) #>> '{}' AS at`);
+  const done = await transition(m, batchId, { from: ['rolling_back'], to: 'rolled_back', set: { finishedAt: 'now', notes: { rolledBackAt: at } } });
+  if (!done) throw new Error(`batch ${batchId} was not claimed for rollback (rolling_back); nothing undone`);
+  for (const k of Object.keys(stats)) if (stats[k].restored === 0 && stats[k].deleted === 0) delete stats[k];
+  return { tables: stats, apiChanges };
 }

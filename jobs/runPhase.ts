@@ -5,10 +5,10 @@
  * readable reason; earlier attempts are recorded and retried with backoff by BullMQ.
  */
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import { writeResult } from '../core/db';
 import { batchOutcomes, jobDuration, phaseLastProgress, zeroSeries } from '../core/metrics';
 import { MigrationBatch } from '../entities';
 import { classifyJobError } from './errors';
+import { transition } from './lifecycle';
 import { PHASES, type JobPayloads } from './names';
 import type { PhaseDeps, PhaseRun } from './phases/context';
 import { PHASE_HANDLERS } from './phases';
@@ -50,15 +50,20 @@ export async function runPhase(deps: PhaseDeps, job: Job<JobPayloads['phase']>, 
       throw new DelayedError();
     }
   }
+  // Compare-and-set: a rollback that claimed the batch since the check above wins, and the phase skips.
+  // A batch already completed (a stalled verify run again) keeps its status; the phase's work is idempotent.
+  const started = await transition(ds, batchId, { from: ['received', 'queued', 'running', 'failed'], to: 'running', set: { error: null, startedAt: 'keep' } });
+  if (!started) {
+    const [now] = await ds.query(`SELECT status FROM migration_batches WHERE id = $1`, [batchId]);
+    if (TERMINAL.has(now?.status)) {
+      log.info({ status: now.status }, 'batch is being or was rolled back; phase skipped');
+      return { phase, skipped: now.status };
+    }
+  }
   await ds.query(
     `UPDATE migration_phases SET status = 'running', attempts = attempts + 1, error = NULL, started_at = coalesce(started_at, now()), finished_at = NULL
      WHERE batch_id = $1 AND name = $2`,
     [batchId, phase],
-  );
-  await ds.query(
-    `UPDATE migration_batches SET status = 'running', error = NULL, started_at = coalesce(started_at, now()), updated_at = now()
-     WHERE id = $1 AND status IN ('received', 'queued', 'running', 'failed')`,
-    [batchId],
   );
   // For the stalled-phase alert: the series lives while this attempt runs (removed in `finally`).
   const series = { batch_id: batchId, phase };
@@ -71,7 +76,7 @@ export async function runPhase(deps: PhaseDeps, job: Job<JobPayloads['phase']>, 
       await ds.query(`UPDATE migration_phases SET done = $3, total = $4, rejected = $5 WHERE batch_id = $1 AND name = $2`, [batchId, phase, done, total, rejected]);
     },
   };
-  const started = Date.now();
+  const startedMs = Date.now();
   try {
     await PHASE_HANDLERS[phase](run);
   } catch (raw) {
@@ -81,14 +86,14 @@ export async function runPhase(deps: PhaseDeps, job: Job<JobPayloads['phase']>, 
     log.warn({ err: message, final }, final ? 'phase failed' : 'phase attempt failed; will retry');
     if (final) await markPhaseFailed(ds, job, err);
     else await ds.query(`UPDATE migration_phases SET error = $3 WHERE batch_id = $1 AND name = $2`, [batchId, phase, message]);
-    jobDuration.observe({ phase, outcome: final ? 'failed' : 'retry' }, (Date.now() - started) / 1000);
+    jobDuration.observe({ phase, outcome: final ? 'failed' : 'retry' }, (Date.now() - startedMs) / 1000);
     throw err;
   } finally {
     phaseLastProgress.remove(series);
   }
   await ds.query(`UPDATE migration_phases SET status = 'completed', finished_at = now() WHERE batch_id = $1 AND name = $2`, [batchId, phase]);
-  jobDuration.observe({ phase, outcome: 'completed' }, (Date.now() - started) / 1000);
-  log.info({ ms: Date.now() - started }, 'phase completed');
+  jobDuration.observe({ phase, outcome: 'completed' }, (Date.now() - startedMs) / 1000);
+  log.info({ ms: Date.now() - startedMs }, 'phase completed');
   return { phase };
 }
 
@@ -102,12 +107,9 @@ export async function markPhaseFailed(ds: PhaseDeps['ds'], job: Job<JobPayloads[
   const message = err.message || String(err);
   const reason = { code: err.code ?? 'phase_failed', message: `Phase ${phase} failed: ${message}`, phase, attempts: job.attemptsMade + 1 };
   await ds.query(`UPDATE migration_phases SET status = 'failed', error = $3 WHERE batch_id = $1 AND name = $2`, [batchId, phase, message]);
-  const { count } = writeResult(await ds.query(
-    `UPDATE migration_batches SET status = 'failed', error = $2, finished_at = now(), updated_at = now() WHERE id = $1 AND status IN ('running', 'queued')`,
-    [batchId, JSON.stringify(reason)],
-  ));
+  const moved = await transition(ds, batchId, { from: ['running', 'queued'], to: 'failed', set: { error: reason, finishedAt: 'now' } });
   // Counted by whoever moved the batch: the processor and the `failed` listener both call this.
-  if (count > 0) batchOutcomes.inc({ status: 'failed', phase });
+  if (moved) batchOutcomes.inc({ status: 'failed', phase });
 }
 
 /** Whether a failed job will not be tried again. */

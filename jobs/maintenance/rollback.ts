@@ -2,15 +2,20 @@
  * The rollback job: undoes the batch (and, when forced, the later batches that built on it) newest first,
  * reporting progress per batch, and records the outcome in the audit log. If it cannot finish, the batches
  * not yet undone go back to the status they had.
+ *
+ * The plan made here (and at the request) is only a first look: each step plans again under the user's row
+ * lock (undoNext), so a batch that wrote over these rows since is taken along (forced) or refuses the
+ * rollback, and a batch of the plan that is running fails the job at once, never undone mid-phase.
  */
 import { UnrecoverableError, type Job } from 'bullmq';
 import { rollbackOutcomes, zeroSeries } from '../../core/metrics';
 import { ApiChangesError, type ApiChange } from '../apiChanges';
 import { releaseAssets } from '../assets';
 import { recordAudit } from '../audit';
+import { giveBackRollback } from '../lifecycle';
 import type { JobPayloads } from '../names';
 import type { PhaseDeps } from '../phases/context';
-import { planRollback, undoBatch } from '../rollback';
+import { BatchBusyError, planRollback, undoNext } from '../rollback';
 
 zeroSeries(rollbackOutcomes, [{ outcome: 'ok' }, { outcome: 'failed' }]);
 
@@ -19,34 +24,32 @@ export async function rollbackJob(deps: PhaseDeps, job: Job<JobPayloads['rollbac
   const { batchId, force, actor, auditId } = job.data;
   const action = force ? 'batch.rollback.forced' : 'batch.rollback';
   const plan = await planRollback(ds, batchId, force);
+  // Every batch any plan named: what a failed job gives back, and whose assets leave with it.
+  const involved = new Set(plan.order);
   const done: Record<string, unknown> = {};
   const overwritten: ApiChange[] = [];
   let overwrittenCount = 0;
   try {
     if (plan.conflicts.length > 0 && !force) throw new Error(`later batches changed its rows meanwhile: ${plan.conflicts.join(', ')}`);
-    for (const [i, id] of plan.order.entries()) {
-      const [b] = await ds.query(`SELECT status FROM migration_batches WHERE id = $1`, [id]);
-      if (b?.status === 'rolled_back') continue; // finished by an earlier attempt of this job
-      if (b?.status !== 'rolling_back') await ds.query(`UPDATE migration_batches SET status = 'rolling_back' WHERE id = $1`, [id]);
-      const undone = await undoBatch(ds, id, config.PHASE_LOCK_TIMEOUT_MS, force);
-      done[id] = undone.tables;
-      overwrittenCount += undone.apiChanges.count;
-      overwritten.push(...undone.apiChanges.changes);
-      log.info({ batchId: id, tables: undone.tables, apiChangesOverwritten: undone.apiChanges.count }, 'batch rolled back');
-      await job.updateProgress({ done: i + 1, total: plan.order.length, batchId: id });
+    // Batches an earlier attempt of this job undid are rolled_back already: undoNext passes over them.
+    for (let step = await undoNext(ds, batchId, config.PHASE_LOCK_TIMEOUT_MS, force); step; step = await undoNext(ds, batchId, config.PHASE_LOCK_TIMEOUT_MS, force)) {
+      for (const id of step.order) involved.add(id);
+      const id = step.batchId;
+      done[id] = step.tables;
+      overwrittenCount += step.apiChanges.count;
+      overwritten.push(...step.apiChanges.changes);
+      log.info({ batchId: id, tables: step.tables, apiChangesOverwritten: step.apiChanges.count }, 'batch rolled back');
+      await job.updateProgress({ done: Object.keys(done).length, total: involved.size, batchId: id });
     }
   } catch (err) {
-    // Data-API writes appeared since the request: retrying cannot help; an admin must decide (force).
-    const refused = err instanceof ApiChangesError;
+    // Data-API writes appeared since the request, or a batch of the plan is running: retrying cannot
+    // help (the running batch would be applied by then, and still in the plan); an admin decides again.
+    const refused = err instanceof ApiChangesError || err instanceof BatchBusyError;
     const final = refused || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     if (final) {
-      await ds.query(
-        `UPDATE migration_batches SET status = coalesce(notes->>'statusBeforeRollback', 'failed'), error = $2, updated_at = now()
-         WHERE id = ANY($1::uuid[]) AND status = 'rolling_back'`,
-        [plan.order, JSON.stringify({ code: 'rollback_failed', message: `Rollback failed: ${(err as Error).message}` })],
-      );
+      await giveBackRollback(ds, [...involved], { code: 'rollback_failed', message: `Rollback failed: ${(err as Error).message}` });
       rollbackOutcomes.inc({ outcome: 'failed' });
-      await recordAudit(ds, { actor, action, target: `batch:${batchId}`, outcome: 'failed', details: { requestId: auditId, reason: (err as Error).message, undone: Object.keys(done), ...(refused ? { apiChanges: err.changes } : {}) } });
+      await recordAudit(ds, { actor, action, target: `batch:${batchId}`, outcome: 'failed', details: { requestId: auditId, reason: (err as Error).message, undone: Object.keys(done), ...(err instanceof ApiChangesError ? { apiChanges: err.changes } : {}), ...(err instanceof BatchBusyError ? { busy: err.batches } : {}) } });
     }
     throw refused ? new UnrecoverableError(err.message) : err;
   }
@@ -55,7 +58,7 @@ export async function rollbackJob(deps: PhaseDeps, job: Job<JobPayloads['rollbac
   // periodic clean-up, and the rollback itself stands.
   let assets: { deleted: number; kept: number } | undefined;
   try {
-    const released = await releaseAssets(ds, deps.store, plan.order);
+    const released = await releaseAssets(ds, deps.store, [...involved]);
     assets = { deleted: released.deleted.length, kept: released.kept.length };
   } catch (err) {
     log.warn({ batchId, err: (err as Error).message }, 'assets of the rolled-back batch not released yet; the clean-up will');
@@ -63,6 +66,6 @@ export async function rollbackJob(deps: PhaseDeps, job: Job<JobPayloads['rollbac
   // A forced rollback says what it overwrote: every discarded data-API write, with the value it had.
   const apiNote = overwrittenCount > 0 ? { overwrittenApiWrites: { count: overwrittenCount, changes: overwritten } } : {};
   rollbackOutcomes.inc({ outcome: 'ok' });
-  await recordAudit(ds, { actor, action, target: `batch:${batchId}`, outcome: 'ok', details: { requestId: auditId, batches: plan.order, tables: done, ...(assets ? { assets } : {}), ...apiNote } });
-  return { batches: plan.order };
+  await recordAudit(ds, { actor, action, target: `batch:${batchId}`, outcome: 'ok', details: { requestId: auditId, batches: [...involved], tables: done, ...(assets ? { assets } : {}), ...apiNote } });
+  return { batches: [...involved] };
 }

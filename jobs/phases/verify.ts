@@ -7,6 +7,7 @@
  * The batch ends `completed` or `needs_attention` with the differences listed.
  */
 import { batchOutcomes } from '../../core/metrics';
+import { transition } from '../lifecycle';
 import { TABLE_ORDER } from '../write/tableSpec';
 import type { PhaseRun } from './context';
 import { rowChecksumSql } from '../write/upsertRows';
@@ -81,12 +82,16 @@ export async function verify(run: PhaseRun): Promise<void> {
   const v = await verifyBatch(run);
   await run.progress(1, 1);
   // The phase and the batch finish together, so nobody sees a finished batch with verify still running.
-  await run.deps.ds.transaction(async (m) => {
-    await m.query(`UPDATE migration_phases SET status = 'completed', finished_at = now() WHERE batch_id = $1 AND name = 'verify'`, [run.batch.id]);
-    await m.query(
-      `UPDATE migration_batches SET verification = $2, status = $3, finished_at = now(), error = $4, updated_at = now() WHERE id = $1`,
-      [run.batch.id, JSON.stringify(v), v.ok ? 'completed' : 'needs_attention', v.ok ? null : JSON.stringify({ code: 'verification_failed', message: v.problems.join('; '), phase: 'verify' })],
-    );
+  // Only from running: a batch a rollback claimed meanwhile (or one an earlier run of this job finished)
+  // keeps its status, and nothing is recorded.
+  const to = v.ok ? 'completed' : 'needs_attention';
+  const moved = await run.deps.ds.transaction(async (m) => {
+    const done = await transition(m, run.batch.id, {
+      from: ['running'], to,
+      set: { verification: v as unknown as Record<string, unknown>, finishedAt: 'now', error: v.ok ? null : { code: 'verification_failed', message: v.problems.join('; '), phase: 'verify' } },
+    });
+    if (done) await m.query(`UPDATE migration_phases SET status = 'completed', finished_at = now() WHERE batch_id = $1 AND name = 'verify'`, [run.batch.id]);
+    return done;
   });
-  batchOutcomes.inc({ status: v.ok ? 'completed' : 'needs_attention', phase: 'verify' });
+  if (moved) batchOutcomes.inc({ status: to, phase: 'verify' });
 }

@@ -3,6 +3,7 @@
  * of one phase then read the same pending page before either takes the user's lock; each page must still be
  * applied once: no duplicate rejects, outcomes and notes written once, progress counted from the database.
  */
+import { transition } from '../../jobs/lifecycle';
 import { SecretBox } from '../../core/crypto';
 import { MigrationBatch } from '../../entities';
 import { PHASE_HANDLERS } from '../../jobs/phases';
@@ -48,6 +49,8 @@ test('the same phase run twice at once, both past their read: each page applied 
   const res = await stack.http.post('/v1/dumps').set('Authorization', `Bearer ${token}`).set('Content-Type', 'application/json').send(JSON.stringify(doc));
   expect(res.status).toBe(202);
   const batchId = res.body.batchId as string;
+  // As runPhase does before a phase: the batch is running (verify records its outcome only from running).
+  expect(await transition(deps.ds, batchId, { from: ['received', 'queued'], to: 'running' })).not.toBeNull();
   for (const phase of ['ingest', 'websites', 'contentTypes'] as const) await run(batchId, phase);
 
   const held = await lockUser(stack, USER);
