@@ -14,7 +14,7 @@ function mayImport(name, from, allowed, fromNot) {
 }
 
 const jobsTop = '^jobs/[^/]+$';
-const JOBS_LEAVES = '^jobs/(names|errors|dumpObjects)\\.ts$';
+const JOBS_LEAVES = '^jobs/(names|errors|dumpObjects|lifecycle)\\.ts$';
 const JOBS_NOT_PHASES = '^jobs/(?!phases/)';
 const API_SHARED = '^api/(context|dumpIntake)\\.ts$';
 const jobsBelowTop = ['^jobs/transforms/', '^jobs/write/', '^jobs/phases/'];
@@ -36,7 +36,7 @@ module.exports = {
     },
     // The write path writes the rows the transforms describe: their types (Row, TableName) are its input.
     mayImport('jobs-write', '^jobs/write/', ['^jobs/transforms/types\\.ts$', '^entities/', '^format/', '^core/']),
-    // jobs/ top's leaves (names, errors, dumpObjects import nothing of jobs/) are shared with the phases.
+    // jobs/ top's leaves (names, errors, dumpObjects, lifecycle import nothing of jobs/) are shared with the phases.
     mayImport('jobs-phases', '^jobs/phases/', ['^jobs/write/', '^jobs/transforms/', '^format/', '^core/', '^entities/', JOBS_LEAVES]),
     mayImport('jobs-top', jobsTop, [...jobsBelowTop, '^format/', '^core/', '^entities/']),
     mayImport('jobs-maintenance', '^jobs/maintenance/', ['^jobs/', '^core/']),
