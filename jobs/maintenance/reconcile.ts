@@ -1,7 +1,8 @@
 /**
  * The reconciler: Postgres is the source of truth for batch state, Redis only carries the jobs. If Redis
  * lost its data (restarted without persistence, flushed, failed over to an empty replica), batches stay
- * `queued`/`running`/`rolling_back` in Postgres with no job left to move them. This finds them and queues
+ * `queued`/`running`/`rolling_back` in Postgres with no job left to move them (or `received`, when the API
+ * died between creating a batch and queueing it). This finds them and queues
  * them again from where they stopped:
  * - a phase flow: re-added as a new run (fresh job ids, as an admin re-apply does). Completed phases run
  *   again as no-ops (idempotent upserts against the journal); an entry phase continues at its first
@@ -52,7 +53,7 @@ export async function reconcile(deps: ReconcileDeps, connection: Redis): Promise
     // (retryBatch writes Postgres first): a batch touched that recently is left for the next run.
     const active: { id: string; status: string; notes: { run?: number } }[] = await ds.query(
       `SELECT id, status, notes FROM migration_batches
-       WHERE status IN ('queued', 'running', 'rolling_back') AND updated_at < now() - make_interval(secs => $1::double precision / 1000)
+       WHERE status IN ('received', 'queued', 'running', 'rolling_back') AND updated_at < now() - make_interval(secs => $1::double precision / 1000)
        ORDER BY created_at`,
       [config.RECONCILE_GRACE_MS],
     );
@@ -67,7 +68,7 @@ export async function reconcile(deps: ReconcileDeps, connection: Redis): Promise
       // Compare-and-set on the run: two reconcilers (two workers starting) cannot both re-add it.
       const [claimed] = await ds.query(
         `UPDATE migration_batches SET status = 'queued', notes = notes || jsonb_build_object('run', $3::int), updated_at = now()
-         WHERE id = $1 AND status IN ('queued', 'running') AND coalesce((notes->>'run')::int, 1) = $2 RETURNING id`,
+         WHERE id = $1 AND status IN ('received', 'queued', 'running') AND coalesce((notes->>'run')::int, 1) = $2 RETURNING id`,
         [b.id, run, next],
       );
       if (!claimed) continue;
