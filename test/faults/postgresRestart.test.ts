@@ -6,7 +6,7 @@
 import { Client } from 'pg';
 import { catalystDump } from '../fixtures/catalystDump';
 import { tableChecksums } from '../helpers/checksums';
-import { advisoryWaiters, until } from '../helpers/locks';
+import { until, userLockWaiters } from '../helpers/locks';
 import { missingBinaries, startPrivatePostgres, type PrivatePostgres } from '../helpers/privateServices';
 import { startStack, waitForBatch, type Stack } from '../helpers/stack';
 
@@ -53,7 +53,7 @@ maybe('a restart mid-phase: the phase is retried with backoff and the batch ends
   const res = await stack.http.post('/v1/dumps').set('Authorization', `Bearer ${token}`).set('Content-Type', 'application/json').send(JSON.stringify(catalystDump()));
   expect(res.status).toBe(202);
   const batchId = res.body.batchId as string;
-  await until(async () => (await advisoryWaiters(stack)) >= 1, 30_000); // a page is inside its transaction, waiting
+  await until(async () => (await userLockWaiters(stack, USER)) >= 1, 30_000); // a page is inside its transaction, waiting
   const started = Date.now();
   await pg.restart();
   await holder.end().catch(() => undefined);

@@ -6,7 +6,7 @@
 import IORedis from 'ioredis';
 import { catalystDump } from '../fixtures/catalystDump';
 import { tableChecksums } from '../helpers/checksums';
-import { advisoryWaiters, lockUser, until } from '../helpers/locks';
+import { lockUser, until, userLockWaiters } from '../helpers/locks';
 import { missingBinaries, startPrivateRedis, type PrivateRedis } from '../helpers/privateServices';
 import { startStack, TEST_ADMIN_TOKEN, waitForBatch, type Stack } from '../helpers/stack';
 import { reconcile } from '../../jobs/maintenance/reconcile';
@@ -47,17 +47,29 @@ afterAll(async () => {
 
 const ds = () => stack.api.deps.ds;
 
-/** Kills Redis and starts it again, empty; then runs the reconciler as the schedule would. */
-async function loseRedis() {
-  await redis.kill();
-  await redis.start();
+async function reconcileNow(): Promise<string[]> {
   const conn = new IORedis(redis.url, { maxRetriesPerRequest: null });
   try {
-    expect(await conn.dbsize()).toBeLessThan(50); // empty but for what reconnecting workers re-created
-    return await reconcile({ ds: ds(), config: stack.config, log: stack.api.deps.log }, conn);
+    const report = await reconcile({ ds: ds(), config: stack.config, log: stack.api.deps.log }, conn);
+    return [...report.requeued, ...report.rollbacks];
   } finally {
     conn.disconnect();
   }
+}
+
+/** Kills Redis and starts it again, empty (`lostKey` is gone); then runs the reconciler as the schedule would. */
+async function loseRedis(lostKey: string): Promise<void> {
+  // With Redis intact the reconciler leaves the batch alone: its jobs exist.
+  expect(await reconcileNow()).toEqual([]);
+  const conn = new IORedis(redis.url, { maxRetriesPerRequest: null });
+  expect(await conn.exists(lostKey)).toBe(1);
+  conn.disconnect();
+  await redis.kill();
+  await redis.start();
+  const after = new IORedis(redis.url, { maxRetriesPerRequest: null });
+  expect(await after.exists(lostKey)).toBe(0);
+  after.disconnect();
+  await reconcileNow();
 }
 
 let batchId: string;
@@ -69,10 +81,10 @@ maybe('a batch whose jobs Redis lost mid-phase is re-queued and ends as a clean 
     const res = await stack.http.post('/v1/dumps').set('Authorization', `Bearer ${token}`).set('Content-Type', 'application/json').send(JSON.stringify(catalystDump()));
     expect(res.status).toBe(202);
     batchId = res.body.batchId;
-    await until(async () => (await advisoryWaiters(stack)) >= 1, 30_000); // a page read its entries and waits to write
+    await until(async () => (await userLockWaiters(stack, USER)) >= 1, 30_000); // a page read its entries and waits to write
     const [waiting] = await ds().query(`SELECT name FROM migration_phases WHERE batch_id = $1 AND status = 'running'`, [batchId]);
     expect(waiting).toBeDefined();
-    await loseRedis();
+    await loseRedis(`${stack.config.QUEUE_PREFIX}:migration:${batchId}.verify`);
     // Whoever reconciled (this call, or the worker on reconnecting), the batch runs again as run 2.
     await until(async () => (await ds().query(`SELECT notes->>'run' AS run FROM migration_batches WHERE id = $1`, [batchId]))[0].run === '2');
   } finally {
@@ -92,8 +104,8 @@ maybe('a rollback whose job Redis lost is re-queued and undoes the batch exactly
   try {
     const res = await stack.http.post(`/v1/admin/batches/${batchId}/rollback`).set('Authorization', `Bearer ${TEST_ADMIN_TOKEN}`).send({});
     expect(res.status).toBe(202);
-    await until(async () => (await advisoryWaiters(stack)) >= 1, 30_000); // the rollback waits at the user's rows
-    await loseRedis();
+    await until(async () => (await userLockWaiters(stack, USER)) >= 1, 30_000); // the rollback waits at the user's rows
+    await loseRedis(`${stack.config.QUEUE_PREFIX}:maintenance:${res.body.jobId}`);
     await until(async () => (await ds().query(`SELECT 1 FROM audit_log WHERE action = 'batch.rollback' AND outcome = 'queued'`)).length > 0);
   } finally {
     await held.release();

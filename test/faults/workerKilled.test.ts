@@ -7,7 +7,7 @@ import type { Config } from '../../core/config';
 import { startService, waitForLine, type Service } from '../../bench/processes';
 import { catalystDump } from '../fixtures/catalystDump';
 import { tableChecksums } from '../helpers/checksums';
-import { advisoryWaiters, lockTable, lockUser, until, type HeldLock } from '../helpers/locks';
+import { lockTable, lockUser, until, userLockWaiters, type HeldLock } from '../helpers/locks';
 import { startStack, TEST_ADMIN_TOKEN, waitForBatch, type Stack } from '../helpers/stack';
 
 const USERS = { ingest: 'killed-at-ingest', page: 'killed-mid-page', verify: 'killed-at-verify' } as const;
@@ -107,7 +107,7 @@ test('killed during ingest: the new worker ingests again, the batch ends as a cl
 }, 90_000);
 
 test('killed mid-page (entries read, waiting to write): the page is applied once', async () => {
-  await killAt(USERS.page, () => lockUser(stack, USERS.page), async () => (await advisoryWaiters(stack)) >= 1, 'websites');
+  await killAt(USERS.page, () => lockUser(stack, USERS.page), async () => (await userLockWaiters(stack, USERS.page)) >= 1, 'websites');
 }, 90_000);
 
 let verified: string;
@@ -120,7 +120,7 @@ test('killed during a rollback: the new worker finishes it, the rows are exactly
   try {
     const res = await stack.http.post(`/v1/admin/batches/${verified}/rollback`).set('Authorization', `Bearer ${TEST_ADMIN_TOKEN}`).send({});
     expect(res.status).toBe(202);
-    await until(async () => (await advisoryWaiters(stack)) >= 1, 30_000);
+    await until(async () => (await userLockWaiters(stack, USERS.verify)) >= 1, 30_000);
     await killWorker();
     worker = await startWorker();
   } finally {
