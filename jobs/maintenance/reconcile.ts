@@ -51,8 +51,8 @@ export async function reconcile(deps: ReconcileDeps, connection: Redis): Promise
   try {
     // The grace period covers the moment between Postgres saying `queued` and the flow being added
     // (retryBatch writes Postgres first): a batch touched that recently is left for the next run.
-    const active: { id: string; status: string; notes: { run?: number } }[] = await ds.query(
-      `SELECT id, status, notes FROM migration_batches
+    const active: { id: string; status: string }[] = await ds.query(
+      `SELECT id, status FROM migration_batches
        WHERE status IN ('received', 'queued', 'running', 'rolling_back') AND updated_at < now() - make_interval(secs => $1::double precision / 1000)
        ORDER BY created_at`,
       [config.RECONCILE_GRACE_MS],
@@ -62,20 +62,9 @@ export async function reconcile(deps: ReconcileDeps, connection: Redis): Promise
         if (await requeueRollback(deps, maintenance, b.id)) report.rollbacks.push(b.id);
         continue;
       }
-      const run = runOf(b as never);
-      if (await migration.getJob(phaseJobId(b.id, ROOT, run))) continue; // its flow is alive
-      const next = run + 1;
-      // Compare-and-set on the run: two reconcilers (two workers starting) cannot both re-add it.
-      const [claimed] = await ds.query(
-        `UPDATE migration_batches SET status = 'queued', notes = notes || jsonb_build_object('run', $3::int), updated_at = now()
-         WHERE id = $1 AND status IN ('received', 'queued', 'running') AND coalesce((notes->>'run')::int, 1) = $2 RETURNING id`,
-        [b.id, run, next],
-      );
-      if (!claimed) continue;
-      // A phase left `running` by the lost job is waiting again, not running: the dashboard says so.
-      await ds.query(`UPDATE migration_phases SET status = 'pending' WHERE batch_id = $1 AND status = 'running'`, [b.id]);
-      await enqueueBatch(flows, b.id, config, next);
-      log.warn({ batchId: b.id, run: next }, 'batch had no jobs in Redis; re-queued from where it stopped');
+      const run = await requeueFlow(deps, migration, flows, b.id);
+      if (run === null) continue;
+      log.warn({ batchId: b.id, run }, 'batch had no jobs in Redis; re-queued from where it stopped');
       report.requeued.push(b.id);
     }
   } finally {
@@ -83,6 +72,27 @@ export async function reconcile(deps: ReconcileDeps, connection: Redis): Promise
   }
   if (report.requeued.length || report.rollbacks.length) log.info(report, 'reconciled batches with Redis');
   return report;
+}
+
+/**
+ * Re-adds a batch's flow as the next run if the current run's root job is gone; returns that run, or null.
+ * Under the batch's row lock: a second reconciler (another worker starting, the schedule) waits, then sees
+ * the new run's jobs and leaves the batch alone; without it both could re-queue it, as runs 2 and 3.
+ * The flow is added before the commit: if the commit fails, the next pass re-adds the same job ids (a no-op).
+ */
+async function requeueFlow(deps: ReconcileDeps, migration: Queue, flows: FlowProducer, batchId: string): Promise<number | null> {
+  return deps.ds.transaction(async (m) => {
+    const [row] = await m.query(`SELECT notes FROM migration_batches WHERE id = $1 AND status IN ('received', 'queued', 'running') FOR UPDATE`, [batchId]);
+    if (!row) return null;
+    const run = runOf(row);
+    if (await migration.getJob(phaseJobId(batchId, ROOT, run))) return null; // its flow is alive
+    const next = run + 1;
+    await m.query(`UPDATE migration_batches SET status = 'queued', notes = notes || jsonb_build_object('run', $2::int), updated_at = now() WHERE id = $1`, [batchId, next]);
+    // A phase left `running` by the lost job is waiting again, not running: the dashboard says so.
+    await m.query(`UPDATE migration_phases SET status = 'pending' WHERE batch_id = $1 AND status = 'running'`, [batchId]);
+    await enqueueBatch(flows, batchId, deps.config, next);
+    return next;
+  });
 }
 
 /**

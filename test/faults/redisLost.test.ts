@@ -8,7 +8,7 @@ import { catalystDump } from '../fixtures/catalystDump';
 import { tableChecksums } from '../helpers/checksums';
 import { lockUser, until, userLockWaiters } from '../helpers/locks';
 import { missingBinaries, startPrivateRedis, type PrivateRedis } from '../helpers/privateServices';
-import { startStack, TEST_ADMIN_TOKEN, waitForBatch, type Stack } from '../helpers/stack';
+import { expectBatchEnds, startStack, TEST_ADMIN_TOKEN, waitForBatch, type Stack } from '../helpers/stack';
 import { reconcile } from '../../jobs/maintenance/reconcile';
 
 const USER = 'user-redis-lost';
@@ -90,7 +90,7 @@ maybe('a batch whose jobs Redis lost mid-phase is re-queued and ends as a clean 
   } finally {
     await held.release();
   }
-  expect(await waitForBatch(stack, batchId, undefined, 60_000)).toBe('completed');
+  await expectBatchEnds(stack, batchId);
   expect(await tableChecksums(ds(), USER, { withoutBatchId: true })).toEqual(expected);
   const [b] = await ds().query(`SELECT verification FROM migration_batches WHERE id = $1`, [batchId]);
   expect(b.verification.accounting).toMatchObject({ balanced: true, pending: 0 });

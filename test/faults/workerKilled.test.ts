@@ -8,7 +8,7 @@ import { startService, waitForLine, type Service } from '../../bench/processes';
 import { catalystDump } from '../fixtures/catalystDump';
 import { tableChecksums } from '../helpers/checksums';
 import { lockTable, lockUser, until, userLockWaiters, type HeldLock } from '../helpers/locks';
-import { startStack, TEST_ADMIN_TOKEN, waitForBatch, type Stack } from '../helpers/stack';
+import { expectBatchEnds, startStack, TEST_ADMIN_TOKEN, waitForBatch, type Stack } from '../helpers/stack';
 
 const USERS = { ingest: 'killed-at-ingest', page: 'killed-mid-page', verify: 'killed-at-verify' } as const;
 
@@ -95,7 +95,7 @@ async function killAt(user: string, hold: () => Promise<HeldLock>, held: () => P
   } finally {
     await lock.release();
   }
-  expect(await waitForBatch(stack, batchId, undefined, 60_000)).toBe('completed');
+  await expectBatchEnds(stack, batchId);
   const [b] = await ds().query(`SELECT verification FROM migration_batches WHERE id = $1`, [batchId]);
   expect(b.verification.accounting).toMatchObject({ balanced: true, pending: 0 });
   expect(await tableChecksums(ds(), user, { withoutBatchId: true })).toEqual(expected[user]);
