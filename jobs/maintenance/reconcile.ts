@@ -2,14 +2,15 @@
  * The reconciler: Postgres is the source of truth for batch state, Redis only carries the jobs. If Redis
  * lost its data (restarted without persistence, flushed, failed over to an empty replica), batches stay
  * `queued`/`running`/`rolling_back` in Postgres with no job left to move them (or `received`, when the API
- * died between creating a batch and queueing it). This finds them and queues
- * them again from where they stopped:
+ * died between creating a batch and queueing it). This finds them and queues them again from where they
+ * stopped:
  * - a phase flow: re-added as a new run (fresh job ids, as an admin re-apply does). Completed phases run
  *   again as no-ops (idempotent upserts against the journal); an entry phase continues at its first
  *   pending entry; nothing is applied twice.
  * - a rollback job: re-added with its original id and payload (from the audit log); it skips batches
  *   already rolled back and resumes with the next one.
- * Run on a schedule (MAINTENANCE_SCHEDULES) and once when a worker starts (worker/createWorkers.ts).
+ * Run on a schedule (MAINTENANCE_SCHEDULES), when a worker starts and when its Redis connection comes back
+ * (worker/createWorkers.ts). Proven by test/faults/redisLost.test.ts.
  */
 import { FlowProducer, Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
