@@ -23,7 +23,7 @@ export async function startApi(config: Config, opts: { migrate: boolean; log?: L
   const log = opts.log ?? createLogger(config.LOG_LEVEL, { proc: 'api' });
   const ds = await openDatabase({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, applicationName: 'bsm-api', migrate: opts.migrate });
   const redis = createRedis(config.REDIS_URL, 'producer', log);
-  const queues = createQueues(config, redis);
+  const queues = createQueues(config, redis, log);
   const store = createObjectStore({ storageDir: config.STORAGE_DIR, s3: config.s3 });
   const deps: ApiDeps = { config, ds, redis, queues, store, log };
   const app = createApp(deps);

@@ -44,6 +44,16 @@ const schema = z.object({
   /** How often a worker's maintenance queue runs the retention cleanup. */
   CLEANUP_INTERVAL_MINUTES: int(60, 1),
   WORKER_CONCURRENCY: int(4, 1),
+  /** How often a worker's maintenance queue runs the reconciler (jobs/maintenance/reconcile.ts); it also runs at worker start. */
+  RECONCILE_INTERVAL_MINUTES: int(5, 1),
+  /** The reconciler leaves a batch alone this long after its last change (its flow may be being added). */
+  RECONCILE_GRACE_MS: int(60_000, 0),
+  /**
+   * BullMQ stalled-job recovery: a job whose worker died (no lock renewal for WORKER_LOCK_DURATION_MS) is
+   * found by the next check, every WORKER_STALLED_INTERVAL_MS, and run again. Defaults are BullMQ's.
+   */
+  WORKER_LOCK_DURATION_MS: int(30_000, 100),
+  WORKER_STALLED_INTERVAL_MS: int(30_000, 100),
   JOB_ATTEMPTS: int(5, 1),
   JOB_BACKOFF_MS: int(2000, 0),
   /** Phase transactions give up waiting for a row/table lock after this long (then retry with backoff). */

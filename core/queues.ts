@@ -2,6 +2,7 @@
 import { FlowProducer, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from './config';
+import type { Logger } from './logger';
 
 export interface Queues {
   migration: Queue;
@@ -10,11 +11,17 @@ export interface Queues {
   close(): Promise<void>;
 }
 
-export function createQueues(config: Config, connection: Redis): Queues {
+export function createQueues(config: Config, connection: Redis, log?: Logger): Queues {
   const opts = { connection, prefix: config.QUEUE_PREFIX };
   const migration = new Queue('migration', opts);
   const maintenance = new Queue('maintenance', opts);
   const flows = new FlowProducer(opts);
+  // Without a listener BullMQ prints each connection error raw to stderr while Redis is away; the
+  // connection's own listener (core/redis.ts) already logs it, so these only keep it out of stderr.
+  const quiet = (err: Error) => log?.debug({ err: err.message }, 'queue connection error');
+  migration.on('error', quiet);
+  maintenance.on('error', quiet);
+  flows.on('error', quiet);
   return {
     migration, maintenance, flows,
     async close() {

@@ -31,6 +31,7 @@ export interface JobPayloads {
   phase: { batchId: string; phase: PhaseName };
   rollback: { batchId: string; force: boolean; actor: string; auditId: string };
   cleanup: Record<string, never>;
+  reconcile: Record<string, never>;
   discardUpload: { uploadKey: string };
 }
 

@@ -35,6 +35,8 @@ export function createWorkers(opts: { config: Config; ds: DataSource; store: Obj
     connection,
     prefix: config.QUEUE_PREFIX,
     concurrency: config.WORKER_CONCURRENCY,
+    lockDuration: config.WORKER_LOCK_DURATION_MS,
+    stalledInterval: config.WORKER_STALLED_INTERVAL_MS,
   });
   const maintenance = new Worker(
     QUEUES.maintenance,
@@ -43,7 +45,7 @@ export function createWorkers(opts: { config: Config; ds: DataSource; store: Obj
       if (!handler) throw new UnrecoverableError(`no maintenance handler for job "${job.name}"`);
       return handler(deps, job);
     },
-    { connection, prefix: config.QUEUE_PREFIX, concurrency: 1 },
+    { connection, prefix: config.QUEUE_PREFIX, concurrency: 1, lockDuration: config.WORKER_LOCK_DURATION_MS, stalledInterval: config.WORKER_STALLED_INTERVAL_MS },
   );
   for (const w of [migration, maintenance]) {
     w.on('error', (err) => log.error({ err: err.message, queue: w.name }, 'worker error'));
@@ -62,7 +64,15 @@ export function createWorkers(opts: { config: Config; ds: DataSource; store: Obj
     recordCleanupSuccess(connection, config.QUEUE_PREFIX).catch((e: Error) => log.warn({ err: e.message }, 'could not record the clean-up time'));
   });
   const heartbeat = startHeartbeat({ workers: [migration, maintenance], redis: connection, log });
-  const scheduled = scheduleMaintenance(config, connection, log);
+  let scheduled = scheduleMaintenance(config, connection, log);
+  // A Redis that comes back empty lost the schedules too: upsert them again (and reconcile) on every
+  // reconnect, or nothing would re-queue the batches it lost until a worker restarts.
+  let connectedOnce = false;
+  connection.on('ready', () => {
+    if (!connectedOnce) { connectedOnce = true; return; }
+    log.info('redis connection back: scheduling maintenance and reconciling');
+    scheduled = scheduled.then(() => scheduleMaintenance(config, connection, log));
+  });
   return {
     migration,
     maintenance,
@@ -85,6 +95,9 @@ async function scheduleMaintenance(config: Config, connection: ReturnType<typeof
     for (const s of MAINTENANCE_SCHEDULES) {
       await queue.upsertJobScheduler(s.id, { every: s.everyMs(config) }, { name: s.name, data: {} });
     }
+    // Once at start too: a worker started after Redis came back empty re-queues the lost batches now, not
+    // an interval later. A fixed id dedupes starts of several workers while one is waiting.
+    await queue.add('reconcile', {}, { jobId: `reconcile-at-start-${Math.floor(Date.now() / 60_000)}`, removeOnComplete: true, removeOnFail: true });
   } catch (err) {
     log.error({ err: (err as Error).message }, 'could not schedule maintenance jobs');
   } finally {

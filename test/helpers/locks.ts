@@ -62,3 +62,16 @@ export async function advisoryWaiters(stack: Stack): Promise<number> {
   const [r] = await stack.api.deps.ds.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`);
   return r.n;
 }
+
+/**
+ * How many sessions wait for this user's row lock: unlike advisoryWaiters, blind to other tests' advisory
+ * locks on a shared server. An int8 advisory key is held as classid (high 32 bits) and objid (low), objsubid 1.
+ */
+export async function userLockWaiters(stack: Stack, userId: string): Promise<number> {
+  const [r] = await stack.api.deps.ds.query(
+    `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objsubid = 1
+       AND ((classid::bigint << 32) | objid::bigint) = hashtextextended($1, 0)`,
+    [`bsm:user-rows:${userId}`],
+  );
+  return r.n;
+}

@@ -92,3 +92,11 @@ export async function waitForBatch(stack: Stack, batchId: string, statuses: stri
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/** Waits for the batch to finish and expects `status`; a mismatch shows the batch's error and phases. */
+export async function expectBatchEnds(stack: Stack, batchId: string, status = 'completed', timeoutMs = 60_000): Promise<void> {
+  await waitForBatch(stack, batchId, ['completed', 'needs_attention', 'failed', 'rolled_back'], timeoutMs);
+  const [b] = await stack.api.deps.ds.query(`SELECT status, error FROM migration_batches WHERE id = $1`, [batchId]);
+  const phases = await stack.api.deps.ds.query(`SELECT name, status, attempts, error FROM migration_phases WHERE batch_id = $1 AND (attempts > 1 OR error IS NOT NULL)`, [batchId]);
+  expect({ ...b, phases }).toMatchObject({ status });
+}
