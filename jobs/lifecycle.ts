@@ -18,15 +18,17 @@ export const ACTIVE: BatchStatus[] = ['received', 'queued', 'running'];
 /** from → the statuses it may go to. Each edge says who takes it and why. */
 export const TRANSITIONS: Record<BatchStatus, Partial<Record<BatchStatus, string>>> = {
   received: {
-    queued: 'startBatch (postDump, postDelta, finishUpload): its flow is in Redis now',
+    queued: 'startBatch (postDump, postDelta, finishUpload): its flow is in Redis now; the reconciler: it re-queued a batch the API never queued',
     running: 'runPhase: a worker picked the first phase up before startBatch marked it queued',
   },
   queued: {
+    queued: 'the reconciler: Redis lost the queued flow, re-added as a new run',
     running: 'runPhase: a phase starts',
     failed: 'markPhaseFailed: a job failed for good before its phase ever ran (stalled, lost)',
     rolled_back: 'retryBatch: the re-apply could not be queued (Redis), the batch goes back to what it was',
   },
   running: {
+    queued: 'the reconciler: Redis lost the running flow, re-added as a new run (done work is idempotent)',
     running: 'runPhase: the next phase (or a retry of this one) starts',
     completed: 'verify phase: verification passed',
     needs_attention: 'verify phase: verification found problems',

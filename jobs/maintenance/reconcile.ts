@@ -12,6 +12,7 @@
  * Run on a schedule (MAINTENANCE_SCHEDULES), when a worker starts and when its Redis connection comes back
  * (worker/createWorkers.ts). Proven by test/faults/redisLost.test.ts.
  */
+import { transition } from '../lifecycle';
 import { FlowProducer, Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createRedis } from '../../core/redis';
@@ -88,7 +89,7 @@ async function requeueFlow(deps: ReconcileDeps, migration: Queue, flows: FlowPro
     const run = runOf(row);
     if (await migration.getJob(phaseJobId(batchId, ROOT, run))) return null; // its flow is alive
     const next = run + 1;
-    await m.query(`UPDATE migration_batches SET status = 'queued', notes = notes || jsonb_build_object('run', $2::int), updated_at = now() WHERE id = $1`, [batchId, next]);
+    await transition(m, batchId, { from: ['received', 'queued', 'running'], to: 'queued', set: { notes: { run: next } } });
     // A phase left `running` by the lost job is waiting again, not running: the dashboard says so.
     await m.query(`UPDATE migration_phases SET status = 'pending' WHERE batch_id = $1 AND status = 'running'`, [batchId]);
     await enqueueBatch(flows, batchId, deps.config, next);
