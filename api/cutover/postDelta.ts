@@ -17,6 +17,9 @@ import { createBatchForDump, encodingOf, rememberRequestId, startBatch } from '.
 
 /** 409 unless `base` may take a delta now. */
 async function checkBase(deps: ApiDeps, base: MigrationBatch): Promise<string> {
+  if ((base.notes as { dumpDeletedAt?: string })?.dumpDeletedAt) {
+    throw new AppError(410, 'base_unavailable', `Batch ${base.id} is past retention: its dump and staged entries were removed, so no delta can follow it. Take a new snapshot instead.`);
+  }
   if (base.status !== 'completed') {
     throw Errors.conflict('base_not_completed', `Batch ${base.id} is ${base.status}: a delta follows a completed (verified) batch. Wait for it, or take a new snapshot.`, { status: base.status });
   }

@@ -3,7 +3,7 @@
  * batch's watermark (its staged entries' digests), and deltas (served by postDelta.ts, described here).
  */
 import { z } from 'zod';
-import { Errors } from '../../core/errors';
+import { AppError, Errors } from '../../core/errors';
 import { cutoverState } from '../../jobs/cutover';
 import { route, type DataRequest } from '../data/route';
 import { ErrorBody, errors } from '../data/schemas';
@@ -49,11 +49,12 @@ export const CUTOVER_ROUTES = [
     method: 'get', path: '/v1/batches/:id/entries', operationId: 'getBatchEntries', tag, auth: 'user', params: BatchParams, query: EntriesQuery,
     summary: 'The watermark of a batch: each staged entry\'s reference and value digest',
     description: 'A client compares its storage with these to build a delta. Pages by seq.',
-    responses: { 200: { description: 'One page of entries', schema: EntriesPage }, ...errors(400, 401, 403, 404) },
+    responses: { 200: { description: 'One page of entries', schema: EntriesPage }, ...errors(400, 401, 403, 404), 410: { description: 'The batch is past retention: its staged entries were removed', schema: ErrorBody } },
     handler: async (req: DataRequest<z.infer<typeof BatchParams>, z.infer<typeof EntriesQuery>>) => {
       const { id } = req.params;
-      const [b] = await req.deps.ds.query(`SELECT id FROM migration_batches WHERE id = $1 AND user_id = $2`, [id, req.caller.userId]);
+      const [b] = await req.deps.ds.query(`SELECT id, notes ? 'dumpDeletedAt' AS removed FROM migration_batches WHERE id = $1 AND user_id = $2`, [id, req.caller.userId]);
       if (!b) throw Errors.notFound(`Batch ${id}`);
+      if (b.removed) throw new AppError(410, 'entries_removed', `Batch ${id} is past retention: its staged entries were removed. Take a new snapshot.`);
       const rows: { seq: number; area: string; db: string | null; store: string | null; entry_key: string; sha256: string | null }[] = await req.deps.ds.query(
         `SELECT seq, area, db_name AS db, store_name AS store, entry_key,
                 CASE WHEN sealed THEN NULL ELSE encode(sha256(convert_to(value, 'UTF8')), 'hex') END AS sha256
@@ -75,6 +76,7 @@ export const CUTOVER_ROUTES = [
       200: { description: 'The same delta was sent before: its batch', schema: DeltaAccepted },
       ...errors(400, 401, 403, 404),
       409: { description: 'The base is not the chain\'s latest completed batch (stale_base, delta_in_progress, base_not_completed)', schema: ErrorBody },
+      410: { description: 'The base is past retention (base_unavailable): take a new snapshot', schema: ErrorBody },
       415: { description: 'Not application/x-ndjson', schema: ErrorBody },
     },
   }),

@@ -7,7 +7,8 @@
  * 2. Stored dumps: removed DUMP_RETENTION_DAYS after upload, but never while their batch is active
  *    (received, queued, running, rolling_back) or can still be rolled back or re-applied: a finished batch
  *    keeps its dump for ROLLBACK_WINDOW_DAYS after finished_at. The batch is marked
- *    (notes.dumpDeletedAt), not changed otherwise: its rows and report stay.
+ *    (notes.dumpDeletedAt), not changed otherwise: its rows and report stay. The staged values of its
+ *    entries (dump_entries.value) go with the dump; their outcomes and reasons stay.
  * 3. Assets of rolled-back batches that nothing needs any more (jobs/assets.ts), if a rollback job left any.
  */
 import { AbortMultipartUploadCommand, HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
@@ -180,6 +181,9 @@ async function removeRetainedDumps(deps: CleanupDeps, now: Date): Promise<string
       if (!row) return;
       const keys = row.dump_key.startsWith(UPLOADS_PREFIX) ? [row.dump_key, ...UPLOAD_SIDECAR_SUFFIXES.map((s) => row.dump_key + s)] : [row.dump_key];
       for (const key of keys) await deps.store.delete(key);
+      // The staged copy of every entry goes with the dump (as large as the dump itself); each entry's
+      // outcome, reason and result stay, so the report still accounts for every entry.
+      await m.query(`UPDATE dump_entries SET value = '', sealed = false WHERE batch_id = $1 AND value <> ''`, [id]);
       await m.query(`UPDATE migration_batches SET notes = notes || jsonb_build_object('dumpDeletedAt', $2::text) WHERE id = $1`, [id, now.toISOString()]);
       deleted.push(id);
     });

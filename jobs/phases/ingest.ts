@@ -61,8 +61,8 @@ export async function ingest(run: PhaseRun): Promise<void> {
 async function ingestDelta(run: PhaseRun): Promise<void> {
   const { batch, deps } = run;
   const lines = Number((batch.notes as { delta?: { lines?: number } }).delta?.lines ?? batch.entryCount);
-  const [base] = await deps.ds.query(`SELECT entry_count, (SELECT count(*)::int FROM dump_entries WHERE batch_id = $1) AS staged FROM migration_batches WHERE id = $1`, [batch.baseBatchId]);
-  if (!base || base.staged !== base.entry_count) {
+  const [base] = await deps.ds.query(`SELECT entry_count, notes ? 'dumpDeletedAt' AS removed, (SELECT count(*)::int FROM dump_entries WHERE batch_id = $1) AS staged FROM migration_batches WHERE id = $1`, [batch.baseBatchId]);
+  if (!base || base.removed || base.staged !== base.entry_count) {
     throw new PermanentJobError('base_unavailable', `The delta's base batch ${batch.baseBatchId} no longer has its staged entries (removed by retention, or never staged); take a new snapshot instead.`);
   }
   const staged = await stageStream(run, 'delta', async (items, write, client) => {

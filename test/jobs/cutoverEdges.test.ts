@@ -116,3 +116,16 @@ test('a crafted cursor is a 400, never a SQL error', async () => {
     }
   }
 });
+
+test('a base past retention (dump and staged values removed) takes no delta and has no watermark: 410', async () => {
+  const token = await stack.mintToken('edge-7');
+  const s = await snapshot(token);
+  await ds().query(`UPDATE migration_batches SET notes = notes || '{"dumpDeletedAt":"2026-12-30T00:00:00.000Z"}' WHERE id = $1`, [s]);
+  await ds().query(`UPDATE dump_entries SET value = '', sealed = false WHERE batch_id = $1`, [s]);
+  const refused = await delta(token, s, ndjson('2026-11-28T10:10:00.000Z', []));
+  expect(refused.status).toBe(410);
+  expect(refused.body.error.code).toBe('base_unavailable');
+  const entries = await stack.http.get(`/v1/batches/${s}/entries`).set(bearer(token));
+  expect(entries.status).toBe(410);
+  expect(entries.body.error.code).toBe('entries_removed');
+});

@@ -92,9 +92,16 @@ export function runRetention(driver: Driver): void {
       expect(byId.get(posted.batchId)!.notes.dumpDeletedAt).toBe(now.toISOString());
       expect(byId.get(active.batchId)!.notes.dumpDeletedAt).toBeUndefined();
       expect(byId.get(recent.batchId)!.notes.dumpDeletedAt).toBeUndefined();
-      // Its migrated rows stay.
+      // Its migrated rows stay; its staged values go, each entry's outcome and reason stay.
       const [rowsKept] = await ds.query(`SELECT count(*)::int AS n FROM batch_rows WHERE batch_id = $1`, [old.batchId]);
       expect(rowsKept.n).toBeGreaterThan(0);
+      const [staged] = await ds.query(
+        `SELECT count(*)::int AS n, count(*) FILTER (WHERE value <> '')::int AS with_value, count(*) FILTER (WHERE outcome = 'pending')::int AS pending,
+                count(*) FILTER (WHERE outcome <> 'migrated' AND reason IS NULL)::int AS unexplained FROM dump_entries WHERE batch_id = $1`, [old.batchId]);
+      expect(staged).toMatchObject({ with_value: 0, pending: 0, unexplained: 0 });
+      expect(staged.n).toBeGreaterThan(0);
+      const [kept] = await ds.query(`SELECT count(*) FILTER (WHERE value <> '')::int AS n FROM dump_entries WHERE batch_id = $1`, [recent.batchId]);
+      expect(kept.n).toBeGreaterThan(0);
 
       // Idempotent; and once out of the window the recent one goes too, the active one never.
       expect((await runCleanup(deps, now)).deletedDumps).toEqual([]);
