@@ -13,7 +13,9 @@ const USER = 'user-rollback';
 const admin = { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
 
 beforeAll(async () => {
-  stack = await startStack({ config: { JOB_ATTEMPTS: '2', PHASE_LOCK_TIMEOUT_MS: '200' } });
+  // Lock waits long enough for a test to act inside them on a loaded machine, short enough that two
+  // attempts against a held lock fail the phase in a few seconds.
+  stack = await startStack({ config: { JOB_ATTEMPTS: '2', PHASE_LOCK_TIMEOUT_MS: '1500' } });
   token = await stack.mintToken(USER);
 });
 afterAll(() => stack.close());
@@ -101,7 +103,7 @@ test('(3) a row changed behind the system\'s back during a run ends the batch ne
     doc.source = { ...doc.source, capturedAt: '2026-11-30T10:00:00.000Z' };
     const res = await stack.http.post('/v1/dumps').set('Authorization', `Bearer ${token}`).set('Content-Type', 'application/json').send(JSON.stringify(doc));
     const id = res.body.batchId;
-    await until(async () => (await ds().query(`SELECT status FROM migration_phases WHERE batch_id = $1 AND name = 'preserve'`, [id]))[0].status === 'running');
+    await until(async () => (await ds().query(`SELECT status FROM migration_phases WHERE batch_id = $1 AND name = 'preserve'`, [id]))[0].status === 'running', 60000);
     await ds().query(`UPDATE content_items SET data = jsonb_set(data, '{title}', '"edited by hand"') WHERE user_id = $1 AND source_id = $2`, [USER, CONTENT_ITEMS[0].id]);
     await lock.release();
     expect(await waitForBatch(stack, id)).toBe('needs_attention');
