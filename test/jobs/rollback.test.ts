@@ -13,9 +13,7 @@ const USER = 'user-rollback';
 const admin = { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
 
 beforeAll(async () => {
-  // Lock waits long enough for a test to act inside them on a loaded machine, short enough that two
-  // attempts against a held lock fail the phase in a few seconds.
-  stack = await startStack({ config: { JOB_ATTEMPTS: '2', PHASE_LOCK_TIMEOUT_MS: '1500' } });
+  stack = await startStack({ config: { JOB_ATTEMPTS: '2', PHASE_LOCK_TIMEOUT_MS: '200' } });
   token = await stack.mintToken(USER);
 });
 afterAll(() => stack.close());
@@ -42,6 +40,14 @@ function laterDump(): DumpDoc {
   return doc;
 }
 
+/**
+ * A rollback job's outcome is audited last, after it released the batches' assets (a scan of every table
+ * under the asset's lock): a test that locks a table next must wait for it, or the scan waits on the test.
+ */
+async function audited(batchId: string): Promise<void> {
+  await until(async () => (await ds().query(`SELECT 1 FROM audit_log WHERE target = $1 AND outcome IN ('ok', 'failed') AND action LIKE 'batch.rollback%'`, [`batch:${batchId}`]))[0]);
+}
+
 async function rollback(batchId: string, force = false) {
   return stack.http.post(`/v1/admin/batches/${batchId}/rollback`).set(admin).send({ force });
 }
@@ -66,6 +72,7 @@ test('(1) rolling back the second of two overlapping batches restores the exact 
   expect(res.status).toBe(202);
   expect(res.body).toMatchObject({ status: 'rolling_back', batches: [b2] });
   expect(await waitForBatch(stack, b2, ['rolled_back', 'failed', 'completed'])).toBe('rolled_back');
+  await audited(b2);
   expect(await tableChecksums(ds(), USER)).toEqual(beforeB2);
   const status = await stack.http.get(`/v1/batches/${b2}`).set('Authorization', `Bearer ${token}`);
   expect(status.body.status).toBe('rolled_back');
@@ -92,6 +99,7 @@ test('(2) rolling back a batch a later batch built on is refused with 409 naming
   expect(forced.body.batches).toEqual([b2, b1]);
   expect(await waitForBatch(stack, b1, ['rolled_back', 'failed', 'completed'])).toBe('rolled_back');
   expect(await waitForBatch(stack, b2, ['rolled_back'])).toBe('rolled_back');
+  await audited(b1);
   expect(await tableChecksums(ds(), USER)).toEqual(beforeB1);
 });
 
@@ -103,7 +111,7 @@ test('(3) a row changed behind the system\'s back during a run ends the batch ne
     doc.source = { ...doc.source, capturedAt: '2026-11-30T10:00:00.000Z' };
     const res = await stack.http.post('/v1/dumps').set('Authorization', `Bearer ${token}`).set('Content-Type', 'application/json').send(JSON.stringify(doc));
     const id = res.body.batchId;
-    await until(async () => (await ds().query(`SELECT status FROM migration_phases WHERE batch_id = $1 AND name = 'preserve'`, [id]))[0].status === 'running', 60000);
+    await until(async () => (await ds().query(`SELECT status FROM migration_phases WHERE batch_id = $1 AND name = 'preserve'`, [id]))[0].status === 'running');
     await ds().query(`UPDATE content_items SET data = jsonb_set(data, '{title}', '"edited by hand"') WHERE user_id = $1 AND source_id = $2`, [USER, CONTENT_ITEMS[0].id]);
     await lock.release();
     expect(await waitForBatch(stack, id)).toBe('needs_attention');
