@@ -1,6 +1,6 @@
 /**
  * The API stays responsive under `npm start` while a big entry is migrated: one localStorage
- * "content-storage" value of ~60 MB with 100k content items, posted as NDJSON. While its phases run,
+ * "content-storage" value of ~100 MB with 100k content items, posted as NDJSON. While its phases run,
  * /healthz and GET /v1/batches/:id are polled every ~50 ms; every answer must come within 1 s (the Trust
  * issue's bound) and the p99s are printed (the Fast issue's target is 100 ms).
  *
@@ -33,7 +33,7 @@ afterAll(async () => {
   rmSync(storage, { recursive: true, force: true });
 });
 
-/** NDJSON dump (§1b): a content type, then one ~60 MB content-storage entry. */
+/** NDJSON dump (§1b): a content type, then one ~100 MB content-storage entry. */
 function bigDump(): Buffer {
   const typeId = '1754981000123_k3j9x2m1q';
   const contentTypes = [{
@@ -44,7 +44,7 @@ function bigDump(): Buffer {
     ],
     createdAt: '2025-08-12T06:56:40.123Z', updatedAt: '2025-08-12T07:01:02.000Z',
   }];
-  const filler = 'coffee shop menu order latte espresso bean roast fresh daily blend brew cup morning '.repeat(6);
+  const filler = 'coffee shop menu order latte espresso bean roast fresh daily blend brew cup morning '.repeat(12);
   const contentItems = Array.from({ length: ITEMS }, (_, i) => ({
     id: `${1754982000000 + i}_${i.toString(36).padStart(9, '0')}`, contentTypeId: typeId,
     data: { title: `Post ${i}`, body: `${i} ${filler}` },
@@ -61,7 +61,7 @@ function bigDump(): Buffer {
 
 const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(xs.length * 0.99) - 1)] ?? NaN;
 
-test('under npm start, /healthz and a batch-status poll answer within 1 s while a 60 MB entry is migrated', async () => {
+test('under npm start, /healthz and a batch-status poll answer within 1 s while a 100 MB entry is migrated', async () => {
   const body = bigDump();
   proc = spawn('npm', ['start'], {
     cwd: join(__dirname, '..'),
@@ -145,4 +145,4 @@ test('under npm start, /healthz and a batch-status poll answer within 1 s while 
   expect(['completed', 'needs_attention']).toContain(status); // the phases ran (and ended) while we polled
   expect(Math.max(...health)).toBeLessThan(BOUND_MS);
   expect(Math.max(...poll)).toBeLessThan(BOUND_MS);
-}, 90_000);
+}, 180_000);
