@@ -40,4 +40,6 @@ module.exports = {
   maxWorkers: 2,
   // A global option: inside a project's config Jest ignores it (and falls back to 5 s).
   testTimeout: 30000,
+  // The browser bundle the API serves, built once from the sources (test/helpers/globalSetup.ts).
+  globalSetup: '<rootDir>/test/helpers/globalSetup.ts',
 };

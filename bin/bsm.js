@@ -1,16 +1,13 @@
 #!/usr/bin/env node
-// The `bsm` command (package.json "bin"). A dev checkout runs the TypeScript CLI through tsx, so what is
-// edited is what runs; a production install has no tsx (a devDependency) and runs the compiled CLI that
-// `npm run build` wrote to dist/.
-let tsx = true;
-try {
-  require.resolve('tsx/cjs');
-} catch {
-  tsx = false;
+// The `bsm` command (package.json "bin"): the compiled CLI `npm run build` writes to dist/, which is what
+// a production install has. In a source checkout without a build, run `npm run bsm -- <command>` (the
+// TypeScript CLI through tsx, a devDependency, which production never needs).
+const { existsSync } = require('node:fs');
+const { join } = require('node:path');
+
+const compiled = join(__dirname, '..', 'dist', 'cli', 'main.js');
+if (!existsSync(compiled)) {
+  process.stderr.write('bsm: no compiled CLI (dist/cli/main.js). Run `npm run build` first, or `npm run bsm -- <command>` in a source checkout.\n');
+  process.exit(2);
 }
-if (tsx) {
-  require('tsx/cjs');
-  require('../cli/main.ts');
-} else {
-  require('../dist/cli/main.js');
-}
+require(compiled);

@@ -7,15 +7,14 @@
  *      /docs page — because the server finds them relative to its own files (__dirname). Copying all of
  *      them rather than a list means a new page cannot be forgotten;
  *   3. the browser bundle (uploader.js, demo.js, their maps, the demo page) in dist/client/, with the
- *      options the dev server's build-on-request uses (api/clientBundle.ts).
+ *      options of scripts/clientBundle.ts (as `npm run build:client`).
  * dist/ is emptied first: a file whose source was deleted must not live on in the build.
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, readdirSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { build } from 'esbuild';
 import ts from 'typescript';
-import { DEMO_PAGE_NAME, clientBuildOptions, demoPageSource } from '../api/clientBundle';
+import { buildClient } from './clientBundle';
 
 const ROOT = join(__dirname, '..');
 const DIST = join(ROOT, 'dist');
@@ -61,10 +60,7 @@ async function main(): Promise<void> {
   process.stdout.write(`build:   ${n} files\n`);
 
   const t0 = performance.now();
-  const clientDir = join(ROOT, 'client');
-  const outdir = join(DIST, 'client');
-  await build({ ...clientBuildOptions(clientDir, outdir), write: true });
-  cpSync(demoPageSource(clientDir), join(outdir, DEMO_PAGE_NAME));
+  await buildClient(join(DIST, 'client'));
   process.stdout.write(`build: browser bundle in dist/client (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
 }
 

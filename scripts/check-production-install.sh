@@ -101,7 +101,7 @@ done
 [ "$status" = "completed" ] || fail "batch $BATCH ended '$status', expected completed"
 echo "ok   batch $BATCH completed"
 
-# The compiled CLI (no tsx here): bin/bsm.js falls back to dist/cli.
+# The compiled CLI (no tsx here): bin/bsm.js runs dist/cli.
 BSM_URL="$BASE" BSM_TOKEN="$ADMIN" node bin/bsm.js status "$BATCH" >cli.log 2>&1 || fail "bin/bsm.js status"
 grep -q completed cli.log || fail "bsm status does not say completed"
 echo "ok   bsm status $BATCH (compiled CLI)"

@@ -2,26 +2,20 @@
  * GET /client/:file — the browser uploader bundle (`uploader.js`, an ES module) and the demo page's script;
  * GET /uploader — the demo page.
  *
- * The compiled server (dist/) serves the bundle `npm run build` wrote beside it (dist/client/): production
- * has neither esbuild nor the client's sources and libraries, and every process serves the same bytes.
- * Run from source (tsx, the dev checkout) there is no prebuilt bundle next to the code, so it is built
- * from client/ with esbuild's JS API on the first request and kept in memory (one build per process;
- * concurrent first requests share it; a failed build is retried by the next request) — always from the
- * sources being edited, never a stale dist/. Not at start-up: API processes that never serve the uploader
- * should not pay for it, and a broken client build must not stop the API. Both ways use the same options
- * (api/clientBundle.ts).
+ * Served as `npm run build` / `npm run build:client` wrote them to dist/client/ (scripts/clientBundle.ts),
+ * read once per process: the API never bundles, so a production install has neither esbuild nor the
+ * client's libraries, and every process serves the same bytes. `npm start`, `npm run api` and the test
+ * suite build the bundle first in a source checkout. Not found: a clear 500 saying how to build it (the
+ * rest of the API works without it).
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Request, Response } from 'express';
 import { AppError, Errors } from '../../core/errors';
-import { DEMO_PAGE_NAME, clientBuildOptions, demoPageSource } from '../clientBundle';
 
-/** From source: client/ (TypeScript). Compiled: dist/client/, holding the prebuilt bundle. */
-const CLIENT_DIR = resolve(__dirname, '../../client');
-const PREBUILT = existsSync(join(CLIENT_DIR, 'uploader.js'));
+/** dist/client/ from the compiled server (dist/api/handlers) and from the sources (api/handlers) alike. */
+const CLIENT_DIR = resolve(__dirname, __filename.endsWith('.js') ? '../../client' : '../../dist/client');
 
 interface Asset {
   body: Buffer;
@@ -40,37 +34,23 @@ function asset(name: string, body: Buffer): Asset {
   return { body, type: TYPES[ext] ?? 'application/octet-stream', etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
 }
 
-/** The files `npm run build` wrote: the bundles, their source maps and the demo page. */
-async function readPrebuilt(): Promise<Map<string, Asset>> {
+/** The bundles, their source maps and the demo page. */
+async function readBundle(): Promise<Map<string, Asset>> {
   const files = new Map<string, Asset>();
   for (const name of await readdir(CLIENT_DIR)) files.set(name, asset(name, await readFile(join(CLIENT_DIR, name))));
+  if (!files.has('uploader.js')) throw new Error(`no uploader.js in ${CLIENT_DIR}`);
   return files;
 }
 
-async function buildClient(): Promise<Map<string, Asset>> {
-  // Imported lazily: esbuild starts a helper process, which only processes serving the client need.
-  const { build } = await import('esbuild');
-  // Nothing is written (write: false); outdir only names the outputs.
-  const result = await build({ ...clientBuildOptions(CLIENT_DIR, join(CLIENT_DIR, 'out')), write: false });
-  const files = new Map<string, Asset>();
-  for (const f of result.outputFiles) files.set(basename(f.path), asset(basename(f.path), Buffer.from(f.contents)));
-  files.set(DEMO_PAGE_NAME, asset(DEMO_PAGE_NAME, await readFile(demoPageSource(CLIENT_DIR))));
-  return files;
-}
+let loaded: Promise<Map<string, Asset>> | null = null;
 
-let built: Promise<Map<string, Asset>> | null = null;
-
-/** The client's files: read from dist/client when prebuilt, else built once per process. */
+/** The client's files, read once per process (a failed read is retried by the next request). */
 export function clientFiles(): Promise<Map<string, Asset>> {
-  built ??= (PREBUILT ? readPrebuilt() : buildClient()).catch((err: unknown) => {
-    built = null;
-    const detail = (err as { errors?: { text: string; location?: { file: string; line: number } | null }[] }).errors
-      ?.map((e) => `${e.location ? `${e.location.file}:${e.location.line}: ` : ''}${e.text}`);
-    // A compiled server reaches here only when dist/client is missing: say how to make it.
-    const hint = __filename.endsWith('.js') ? ' (the compiled server serves dist/client/: run `npm run build`)' : '';
-    throw new AppError(500, 'client_build_failed', `The browser uploader could not be built from client/${hint}; see details.`, detail ?? String(err));
+  loaded ??= readBundle().catch((err: unknown) => {
+    loaded = null;
+    throw new AppError(500, 'client_not_built', 'The browser uploader bundle is missing: run `npm run build` (production) or `npm run build:client` (a source checkout; npm start does it).', String((err as Error).message ?? err));
   });
-  return built;
+  return loaded;
 }
 
 function send(req: Request, res: Response, a: Asset, extra: Record<string, string> = {}): void {
@@ -98,7 +78,7 @@ export function getClientFile() {
 
 export function getUploaderPage() {
   return async (req: Request, res: Response) => {
-    const a = (await clientFiles()).get(DEMO_PAGE_NAME)!;
+    const a = (await clientFiles()).get('uploader.html')!;
     send(req, res, a, {
       // The page's only script is our module; styles are inline in the page.
       'Content-Security-Policy': "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",

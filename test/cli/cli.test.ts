@@ -8,7 +8,8 @@ import { catalystDump, toNdjson, type DumpDoc } from '../fixtures/catalystDump';
 import { startStack, TEST_ADMIN_TOKEN, type Stack } from '../helpers/stack';
 
 const run = promisify(execFile);
-const BIN = join(__dirname, '../../bin/bsm.js');
+/** The CLI from source, as `npm run bsm` runs it (bin/bsm.js runs the compiled one: scripts/check-production-install.sh). */
+const BSM = ['--import', 'tsx', join(__dirname, '../../cli/main.ts')];
 let stack: Stack;
 let dir: string;
 let uploader: string;
@@ -30,7 +31,7 @@ const env = (token: string, extra: Record<string, string> = {}) => ({ ...process
 
 async function bsm(args: string[], token = TEST_ADMIN_TOKEN, extra: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: env(token, extra) });
+    const { stdout, stderr } = await run(process.execPath, [...BSM, ...args], { env: env(token, extra) });
     return { code: 0, out: stdout, err: stderr };
   } catch (e) {
     const x = e as { code: number; stdout: string; stderr: string };
@@ -138,7 +139,7 @@ test('an upload killed after its first chunk resumes with the next run (HEAD, th
   const size = statSync(file).size;
   const chunk = 4096;
   // The CLI draws the bar once before the first PATCH and again after each chunk: kill it at the second draw.
-  const child = spawn(process.execPath, [BIN, 'upload', file], { env: env(uploader, { BSM_CHUNK_BYTES: String(chunk) }) });
+  const child = spawn(process.execPath, [...BSM, 'upload', file], { env: env(uploader, { BSM_CHUNK_BYTES: String(chunk) }) });
   await new Promise<void>((resolve, reject) => {
     let err = '';
     child.stderr.on('data', (d: Buffer) => {

@@ -14,7 +14,8 @@ import { startStack, type Stack } from '../helpers/stack';
 jest.setTimeout(60000);
 
 const run = promisify(execFile);
-const BIN = join(__dirname, '../../bin/bsm.js');
+/** The CLI from source, as `npm run bsm` runs it (bin/bsm.js runs the compiled one: scripts/check-production-install.sh). */
+const BSM = ['--import', 'tsx', join(__dirname, '../../cli/main.ts')];
 const WINDOW_S = 5; // long enough for the CLI to start inside the window the test has used up
 let stack: Stack;
 let slow: Stack;
@@ -34,7 +35,7 @@ afterAll(async () => {
 
 async function bsm(s: Stack, args: string[], token: string): Promise<{ code: number; out: string; err: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: { ...process.env, BSM_URL: s.api.url, BSM_TOKEN: token } });
+    const { stdout, stderr } = await run(process.execPath, [...BSM, ...args], { env: { ...process.env, BSM_URL: s.api.url, BSM_TOKEN: token } });
     return { code: 0, out: stdout, err: stderr };
   } catch (e) {
     const x = e as { code: number; stdout: string; stderr: string };
