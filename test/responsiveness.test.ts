@@ -7,31 +7,14 @@
  * The workers' CPU-heavy parsing and transforms run in npm start's worker child process, so this passes;
  * with START_WORKERS_IN_PROCESS=true (workers on the API's event loop) it fails — run it that way to see.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client } from 'pg';
+import { npmStart, type NpmStart } from './helpers/npmStart';
 
 const ADMIN = 'responsive-admin-token-0123456789';
 const ITEMS = 100_000;
 const BOUND_MS = 1000;
-const id = randomBytes(4).toString('hex');
-const schema = `t_resp_${id}`;
-const storage = mkdtempSync(join(tmpdir(), 'bsm-resp-'));
-const dbUrl = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/postgres';
-let proc: ChildProcess;
-let output = '';
+let app: NpmStart | undefined;
 
-afterAll(async () => {
-  if (proc && proc.exitCode === null) process.kill(-proc.pid!, 'SIGKILL');
-  const c = new Client({ connectionString: dbUrl });
-  await c.connect();
-  await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  await c.end();
-  rmSync(storage, { recursive: true, force: true });
-});
+afterAll(() => app?.cleanup());
 
 /** NDJSON dump (§1b): a content type, then one ~100 MB content-storage entry. */
 function bigDump(): Buffer {
@@ -63,28 +46,8 @@ const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length -
 
 test('under npm start, /healthz and a batch-status poll answer within 1 s while a 100 MB entry is migrated', async () => {
   const body = bigDump();
-  proc = spawn('npm', ['start'], {
-    cwd: join(__dirname, '..'),
-    detached: true,
-    env: {
-      ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: dbUrl, DATABASE_SCHEMA: schema, QUEUE_PREFIX: `bsmresp-${id}`,
-      STORAGE_DIR: storage, ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'warn', DUMP_BODY_LIMIT: '200mb',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  proc.stdout!.on('data', (c) => (output += c));
-  proc.stderr!.on('data', (c) => (output += c));
-  const base = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no URL printed:\n${output}`)), 25000);
-    proc.stdout!.on('data', () => {
-      const m = /API\s+(http:\/\/localhost:\d+)\/v1/.exec(output);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    proc.on('exit', (code) => reject(new Error(`exited ${code}:\n${output}`)));
-  });
+  app = await npmStart('resp', { ADMIN_TOKEN: ADMIN, DUMP_BODY_LIMIT: '200mb' });
+  const { base } = app;
   const minted = await fetch(`${base}/v1/admin/tokens`, {
     method: 'POST', headers: { Authorization: `Bearer ${ADMIN}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ userId: 'resp-user' }),
   });

@@ -3,51 +3,18 @@
  * Bull Board lists the queues; /metrics carries the worker child's series; SIGTERM stops it cleanly, the
  * worker child included.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client } from 'pg';
+import type { ChildProcess } from 'node:child_process';
+import { npmStart, type NpmStart } from './helpers/npmStart';
 
 const ADMIN = 'startup-admin-token-0123456789';
-const id = randomBytes(4).toString('hex');
-const schema = `t_start_${id}`;
-const storage = mkdtempSync(join(tmpdir(), 'bsm-start-'));
-const dbUrl = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/postgres';
-let proc: ChildProcess;
-let output = '';
+let app: NpmStart | undefined;
 
-afterAll(async () => {
-  if (proc && proc.exitCode === null) process.kill(-proc.pid!, 'SIGKILL');
-  const c = new Client({ connectionString: dbUrl });
-  await c.connect();
-  await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  await c.end();
-  rmSync(storage, { recursive: true, force: true });
-});
+afterAll(() => app?.cleanup());
 
 test('npm start serves /readyz and Bull Board, and stops on SIGTERM', async () => {
-  proc = spawn('npm', ['start'], {
-    cwd: join(__dirname, '..'),
-    detached: true,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: dbUrl, DATABASE_SCHEMA: schema, QUEUE_PREFIX: `bsmstart-${id}`, STORAGE_DIR: storage, ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  proc.stdout!.on('data', (c) => (output += c));
-  proc.stderr!.on('data', (c) => (output += c));
-  const base = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no URL printed:\n${output}`)), 25000);
-    const check = () => {
-      const m = /API\s+(http:\/\/localhost:\d+)\/v1/.exec(output);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    };
-    proc.stdout!.on('data', check);
-    proc.on('exit', (code) => reject(new Error(`exited ${code}:\n${output}`)));
-  });
+  app = await npmStart('start', { ADMIN_TOKEN: ADMIN });
+  const { base } = app;
+  const proc: ChildProcess = app.proc;
   const ready = await fetch(`${base}/readyz`);
   expect(ready.status).toBe(200);
   expect(await ready.json()).toMatchObject({ status: 'ready', checks: { postgres: { ok: true }, redis: { ok: true } } });
@@ -70,7 +37,7 @@ test('npm start serves /readyz and Bull Board, and stops on SIGTERM', async () =
   // npm forwards SIGTERM to the app (then re-raises it on itself); the app closes workers and the API first.
   proc.kill('SIGTERM');
   await exited;
-  expect(output).toContain('stopped cleanly');
+  expect(app.output()).toContain('stopped cleanly');
   // Nothing left in the process group: the worker child exited too (ESRCH), not orphaned.
   expect(() => process.kill(-proc.pid!, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
 }, 40000);
