@@ -78,6 +78,8 @@ const schema = z.object({
    * slows /healthz and status polls).
    */
   START_WORKERS_IN_PROCESS: bool.default(false),
+  /** `npm start`'s worker child runs at this nice value (0 = as the API; 19 = lowest priority). */
+  WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
   /** `npm run worker` serves its metrics on this port (0 = off); `npm start` serves them on the API's /metrics. */
   WORKER_METRICS_PORT: int(9465, 0).pipe(z.number().max(65535)),
   /**
