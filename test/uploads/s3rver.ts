@@ -31,6 +31,15 @@ const S3rver: S3rverCtor = require('s3rver');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const S3Error: new (code: string, message?: string) => Error = require('s3rver/lib/models/error');
 
+/**
+ * What docs/operations.md asks of a bucket that browsers upload parts to directly: any origin may PUT
+ * (the presigned URL is the authorisation) with its Content-MD5, and may read the ETag S3 answers.
+ */
+export const BROWSER_CORS = `<CORSConfiguration><CORSRule>
+  <AllowedOrigin>*</AllowedOrigin><AllowedMethod>PUT</AllowedMethod><AllowedMethod>GET</AllowedMethod>
+  <AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>600</MaxAgeSeconds>
+</CORSRule></CORSConfiguration>`;
+
 export interface TestS3 {
   bucket: string;
   endpoint: string;
@@ -41,7 +50,7 @@ export interface TestS3 {
 
 export async function startS3(bucket = 'uploads-test'): Promise<TestS3> {
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'bsm-s3rver-'));
-  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: dir, configureBuckets: [{ name: bucket }] });
+  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: dir, configureBuckets: [{ name: bucket, configs: [BROWSER_CORS] }] });
   // Before the router (the last middleware), after s3rver's XML encoder, which serialises our bodies.
   server.middleware.splice(server.middleware.length - 1, 0, multipartExtras(server));
   const { port } = await server.run();
