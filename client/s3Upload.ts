@@ -181,7 +181,8 @@ export async function sendDirect(file: Blob, p: DirectParams): Promise<{ batchId
       const signed = (await api<{ url: string; headers: Record<string, string> }>('POST', `/${u.uploadId}/parts/${n}`, { md5: md5b64 })).body;
       let status = 0;
       let retryAfter: string | null = null;
-      let problem = '';
+      let problem: string;
+      let noEtag = false;
       try {
         const res = await fetch(signed.url, { method: 'PUT', body: bytes, headers: signed.headers, signal: p.signal });
         status = res.status;
@@ -195,7 +196,7 @@ export async function sendDirect(file: Blob, p: DirectParams): Promise<{ batchId
         }
         if (res.ok) {
           // S3 stored other bytes than these (or the bucket's CORS hides ETag: docs/operations.md).
-          if (!etag) throw new Error('S3 answered the part without an ETag the page can read: the bucket\'s CORS rule must expose the ETag header (docs/operations.md).');
+          noEtag = !etag;
           status = 0;
           problem = `part ${n} arrived altered (ETag ${etag}, expected ${expected})`;
         } else {
@@ -205,9 +206,9 @@ export async function sendDirect(file: Blob, p: DirectParams): Promise<{ batchId
         }
       } catch (err) {
         if (p.signal?.aborted) throw err;
-        if (err instanceof Error && /ETag/.test(err.message)) throw err;
         problem = `part ${n}: ${(err as Error).message}`;
       }
+      if (noEtag) throw new Error('S3 answered a part without an ETag the page can read: the bucket\'s CORS rule must expose the ETag header (docs/operations.md).');
       if (!retryable(status) || attempt >= delays.length) throw new Error(`The direct upload gave up on ${problem}.`);
       await sleep(Math.max(status === 429 ? 1000 : 0, parseRetryAfter(retryAfter) ?? delays[attempt]), p.signal);
     }
