@@ -40,6 +40,8 @@ describe('direct-to-S3 uploads (s3 driver)', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ n, method: 'PUT', headers: { 'Content-MD5': md5b64(part) }, size });
     expect(res.body.url.startsWith(up.s3!.endpoint)).toBe(true);
+    // Real S3 refuses a part whose bytes or length differ from these signed headers (s3rver does not check).
+    expect(new URL(res.body.url).searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;content-md5;host');
     const put = await fetch(res.body.url, { method: 'PUT', body, headers: res.body.headers });
     expect(put.status).toBe(200);
     return put.headers.get('etag')!.replace(/"/g, '');
