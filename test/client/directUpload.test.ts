@@ -4,7 +4,8 @@
  * S3 (s3rver, CORS as docs/operations.md asks), so the uploader sends the dump in 5 MiB parts through
  * presigned URLs. The first attempt's PUT of part 2 has its connection reset and no retries are allowed:
  * migrate() fails, the upload stays remembered. The second migrate() asks the server which parts it holds,
- * sends only the others (no new upload started), completes, and the batch migrates every row.
+ * sends only the others (no new upload started; its first PUT is reset too and that part retried within
+ * the call), completes, and the batch migrates every row.
  */
 import type { IncomingMessage } from 'node:http';
 import { createServer, type Server } from 'node:http';
@@ -110,6 +111,19 @@ test('a multi-part dump goes to S3 through presigned URLs from Chromium; a dropp
   const [row] = await up.stack.api.deps.ds.query(`SELECT id, part_count FROM direct_uploads WHERE user_id = 'direct-browser'`);
   expect(row.part_count).toBeGreaterThanOrEqual(3);
 
+  // Second attempt: its very first PUT to the bucket (whichever part) is reset too; the part is retried
+  // within the call (a new URL, after its backoff) rather than failing the upload.
+  let secondRun = false;
+  let droppedInSecond: number | null = null;
+  await page.route((url) => url.origin === s3 && url.searchParams.has('partNumber'), async (route) => {
+    if (secondRun && droppedInSecond === null && route.request().method() === 'PUT') {
+      droppedInSecond = Number(new URL(route.request().url()).searchParams.get('partNumber'));
+      return route.abort('connectionreset');
+    }
+    return route.fallback();
+  });
+  secondRun = true;
+
   const firstCount = seen.length;
   const progress: MigrationProgress[] = [];
   await page.exposeFunction('reportProgress', (p: MigrationProgress) => { progress.push(p); });
@@ -126,6 +140,8 @@ test('a multi-part dump goes to S3 through presigned URLs from Chromium; a dropp
   expect(second.filter((s) => s.method === 'POST' && s.path === '/v1/uploads/direct')).toEqual([]);
   const presigned = second.filter((s) => /\/parts\/\d+$/.test(s.path)).map((s) => Number(s.path.split('/').pop()));
   expect(presigned).toContain(2);
+  expect(droppedInSecond).not.toBeNull();
+  expect(presigned.filter((n) => n === droppedInSecond)).toHaveLength(2); // retried once, with a new URL
   const heldBefore = seen.slice(0, firstCount).filter((s) => /\/parts\/\d+$/.test(s.path)).map((s) => Number(s.path.split('/').pop()));
   expect(presigned.length + heldBefore.length).toBeGreaterThanOrEqual(row.part_count);
   expect(second.some((s) => s.path === `/v1/uploads/direct/${row.id}/complete`)).toBe(true);

@@ -121,6 +121,22 @@ describe('direct-to-S3 uploads (s3 driver)', () => {
     expect(gone.body.error.code).toBe('upload_finished');
   }, 120_000);
 
+  test('what s3rver 3.7.1 verifies of a part: neither Content-MD5 nor x-amz-checksum-sha256 (so the server checks ETags)', async () => {
+    // If this starts failing, s3rver (or its replacement) verifies part checksums itself: docs/http-api.md §2b.
+    const dump = bigDump(6 * MiB, 'direct-probe');
+    const { uploadId } = (await startFor(dump.bytes)).body;
+    const part = partOf(dump.bytes, 1);
+    const other = Buffer.from(part);
+    other[0] ^= 0xff;
+    const signed = (await presign(uploadId, 1, md5b64(part))).body;
+    const withMd5 = await fetch(signed.url, { method: 'PUT', body: other, headers: signed.headers });
+    expect(withMd5.status).toBe(200); // real S3: 400 BadDigest
+    expect(withMd5.headers.get('etag')).toBe(`"${md5hex(other)}"`); // but the ETag is the MD5 of what it stored
+    const withSha = await fetch(signed.url, { method: 'PUT', body: other, headers: { ...signed.headers, 'x-amz-checksum-sha256': createHash('sha256').update(part).digest('base64') } });
+    expect(withSha.status).toBe(200); // real S3: 400 BadDigest
+    expect((await up.stack.http.delete(`/v1/uploads/direct/${uploadId}`).set(auth())).status).toBe(204);
+  });
+
   test('a part altered in transit is refused by number at completion; sent again, the upload completes', async () => {
     const dump = bigDump(6 * MiB, 'direct-corrupt');
     const { uploadId, parts } = (await startFor(dump.bytes)).body;
