@@ -1,6 +1,7 @@
 /**
  * upload(): sends a dump as NDJSON (§1b) through the resumable upload endpoint (tus 1.0.0, docs/http-api.md §2),
- * then follows the batch the server created until it reaches a terminal status.
+ * or, for a large dump when the server offers it, straight to S3 (s3Upload.ts, §2b; `transport`), then
+ * follows the batch the server created until it reaches a terminal status.
  *
  * Resuming after a reload: the fingerprint is the sha256 of the entry lines (not the whole file, whose
  * header carries the new snapshot's `capturedAt`) plus websiteId and endpoint. If an unfinished upload with
