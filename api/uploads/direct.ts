@@ -271,7 +271,8 @@ export function directUploads(deps: ApiDeps): DirectHandlers {
     listParts: async (req: Request, res: Response) => {
       const t = need();
       const row = await owned(req);
-      const parts = row.status === 'completed' ? [] : judge(row, await storedParts(t, row));
+      // Only an open upload has a multipart upload to list (a completing one may already be assembled).
+      const parts = row.status === 'open' ? judge(row, await storedParts(t, row)) : [];
       res.setHeader('Cache-Control', 'no-store');
       res.json({
         ...describe(row),
