@@ -25,6 +25,7 @@ import { DATA_ROUTES, mountRoutes } from './data';
 import { authenticate } from './middleware/auth';
 import { loginRateLimit } from './middleware/rateLimit';
 import { batchProvider } from './providers/batchProvider';
+import { DIRECT_PATH, directCors, directUploads } from './uploads/direct';
 
 export function createRoutes(deps: ApiDeps): Router {
   const r = Router();
@@ -39,6 +40,15 @@ export function createRoutes(deps: ApiDeps): Router {
   r.get('/readyz', readyz(deps));
 
   r.post('/v1/dumps', uploaderOnly, dumpBody, postDump(deps));
+  // Direct-to-S3 multipart uploads (S3 driver only; GET tells whether they are offered).
+  const direct = directUploads(deps);
+  r.use(DIRECT_PATH, directCors());
+  r.get(DIRECT_PATH, uploaderOnly, direct.capabilities);
+  r.post(DIRECT_PATH, uploaderOnly, jsonBody, direct.start);
+  r.get(`${DIRECT_PATH}/:id/parts`, uploaderOnly, direct.listParts);
+  r.post(`${DIRECT_PATH}/:id/parts/:n`, uploaderOnly, jsonBody, direct.presignPart);
+  r.post(`${DIRECT_PATH}/:id/complete`, uploaderOnly, jsonBody, direct.complete);
+  r.delete(`${DIRECT_PATH}/:id`, uploaderOnly, direct.abort);
   r.use('/v1/batches', uploaderCors()); // the uploader follows its batch from the app's origin
   r.get('/v1/batches/:id', uploader, batchProvider(deps), getBatch(deps));
   r.get('/v1/batches/:id/report', uploader, batchProvider(deps), getBatchReport(deps));

@@ -1,6 +1,7 @@
 /**
  * upload(): sends a dump as NDJSON (§1b) through the resumable upload endpoint (tus 1.0.0, docs/http-api.md §2),
- * then follows the batch the server created until it reaches a terminal status.
+ * or, for a large dump when the server offers it, straight to S3 (s3Upload.ts, §2b; `transport`), then
+ * follows the batch the server created until it reaches a terminal status.
  *
  * Resuming after a reload: the fingerprint is the sha256 of the entry lines (not the whole file, whose
  * header carries the new snapshot's `capturedAt`) plus websiteId and endpoint. If an unfinished upload with
@@ -16,6 +17,7 @@ import { parseRetryAfter } from './hybrid/pure';
 import { buildNdjsonBlob, NDJSON_TYPE, ndjsonFile, type NdjsonBlob } from './ndjsonBlob';
 import { ResumeStore, type StoredUpload } from './resumeStore';
 import { sha256HexOfBlob } from './digest';
+import { directCapabilities, sendDirect } from './s3Upload';
 import type { Dump, MigrationProgress, MigrationResult } from './types';
 
 export interface UploadOptions {
@@ -40,7 +42,20 @@ export interface UploadOptions {
   apiBase?: string;
   /** Stops the upload (it stays resumable) and the waiting. */
   signal?: AbortSignal;
+  /**
+   * `auto`: straight to S3 (s3Upload.ts) when the server offers it and the file is at least
+   * `directThreshold` bytes, else tus; `tus` or `direct` force one (`direct` fails where it is not offered).
+   * @defaultValue 'auto'
+   */
+  transport?: 'auto' | 'tus' | 'direct';
+  /** From this size on, `auto` uploads straight to S3. @defaultValue 64 MiB */
+  directThreshold?: number;
+  /** Direct uploads: bytes per part (at least 5 MiB) and parts in flight. @defaultValue server's (8 MiB), 4 */
+  partSize?: number;
+  parallel?: number;
 }
+
+export const DEFAULT_DIRECT_THRESHOLD = 64 * 1024 * 1024;
 
 /** Exponential backoff, capped: about two minutes of retrying before giving up. */
 export const DEFAULT_RETRY_DELAYS = [0, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000];
@@ -94,7 +109,9 @@ export async function uploadBuilt(dump: Dump, built: NdjsonBlob, opts: UploadOpt
   // The stored upload's own sha256 metadata is not trusted: a wrong one would fail only at the very end.
   const sha256 = usedHeader === built.header ? built.sha256 : await sha256Hex(file);
 
-  const sent = await sendTus(file, { ...opts, endpoint, fingerprint, sha256, header: usedHeader, capturedAt: dump.source.capturedAt });
+  const params = { ...opts, endpoint, fingerprint, sha256, header: usedHeader, capturedAt: dump.source.capturedAt };
+  const direct = await chooseDirect(file, opts, opts.apiBase ?? apiBaseOf(endpoint));
+  const sent = direct ? await sendDirect(file, { ...params, ...direct, filename: dumpFilename(params.capturedAt) }) : await sendTus(file, params);
   if (!sent.batchId) {
     // The server had every byte already (an earlier page finished the upload but was gone before reading
     // the answer), so no PATCH carried Migration-Batch-Id. The record is removed on success, so one fresh
@@ -113,6 +130,19 @@ export async function uploadBuilt(dump: Dump, built: NdjsonBlob, opts: UploadOpt
   return { batchId: sent.batchId, status: batch.status, batch, report, resumed: sent.resumed };
 }
 
+const dumpFilename = (capturedAt: string) => `dump-${capturedAt.replace(/[:.]/g, '-')}.ndjson`;
+
+/** Direct-to-S3 or not (UploadOptions.transport); what sendDirect needs besides the tus parameters. */
+async function chooseDirect(file: Blob, opts: UploadOptions, apiBase: string) {
+  const transport = opts.transport ?? 'auto';
+  if (transport === 'tus' || (transport === 'auto' && file.size < (opts.directThreshold ?? DEFAULT_DIRECT_THRESHOLD))) return null;
+  if (!(await directCapabilities(apiBase, opts.token, opts.signal))) {
+    if (transport === 'direct') throw new Error('The server does not offer direct-to-S3 uploads (GET /v1/uploads/direct): use transport \'tus\' or \'auto\'.');
+    return null;
+  }
+  return { apiBase, contentType: NDJSON_TYPE, retryDelays: opts.retryDelays ?? DEFAULT_RETRY_DELAYS };
+}
+
 interface TusParams extends UploadOptions {
   endpoint: string;
   fingerprint: string;
@@ -126,7 +156,7 @@ function sendTus(file: Blob, p: TusParams): Promise<{ batchId: string | null; re
     let batchId: string | null = null;
     let resumedFrom: number | null = null;
     const metadata: Record<string, string> = {
-      filename: `dump-${p.capturedAt.replace(/[:.]/g, '-')}.ndjson`,
+      filename: dumpFilename(p.capturedAt),
       contentType: NDJSON_TYPE,
       sha256: p.sha256,
       ...(p.websiteId ? { websiteId: p.websiteId } : {}),
@@ -178,7 +208,7 @@ function sendTus(file: Blob, p: TusParams): Promise<{ batchId: string | null; re
     if (p.signal?.aborted) return onAbort();
     p.signal?.addEventListener('abort', onAbort, { once: true });
     up.findPreviousUploads().then((found: StoredUpload[]) => {
-      const same = found.find((f) => f.size === file.size && f.metadata?.sha256 === p.sha256);
+      const same = found.find((f) => !('direct' in f) && f.size === file.size && f.metadata?.sha256 === p.sha256);
       if (same) up.resumeFromPreviousUpload(same);
       up.start();
     }, reject);

@@ -35,6 +35,13 @@ const schema = z.object({
   S3_REGION: z.string().default('us-east-1'),
   AWS_ACCESS_KEY_ID: z.string().optional(),
   AWS_SECRET_ACCESS_KEY: z.string().optional(),
+  /**
+   * The S3 endpoint as browsers reach it, for the presigned part URLs of direct uploads (/v1/uploads/direct),
+   * when it differs from S3_ENDPOINT (which the API uses, e.g. an internal host name). Default: S3_ENDPOINT.
+   */
+  S3_PUBLIC_ENDPOINT: z.string().url().optional(),
+  /** How long a presigned part URL of a direct upload stays valid, in seconds. */
+  DIRECT_PART_URL_TTL_S: int(900, 10),
   /** Largest resumable upload (/v1/uploads, tus Upload-Length) accepted, in bytes. Default 2 GiB. */
   UPLOAD_MAX_BYTES: int(2 * 1024 ** 3, 1),
   /** An unfinished upload expires this long after its creation (tus expiration); cleanup removes its bytes. */

@@ -6,6 +6,7 @@ import { ContentItem } from './ContentItem';
 import { ContentType } from './ContentType';
 import { DeploymentConfig } from './DeploymentConfig';
 import { DeploymentHistory } from './DeploymentHistory';
+import { DirectUpload } from './DirectUpload';
 import { DumpEntryRecord } from './DumpEntryRecord';
 import { MigrationBatch } from './MigrationBatch';
 import { MigrationPhase } from './MigrationPhase';
@@ -22,6 +23,7 @@ export * from './ContentItem';
 export * from './ContentType';
 export * from './DeploymentConfig';
 export * from './DeploymentHistory';
+export * from './DirectUpload';
 export * from './DumpEntryRecord';
 export * from './MigratedRow';
 export * from './MigrationBatch';
@@ -35,5 +37,5 @@ export const ENTITIES = [
   ApiToken, MigrationBatch, MigrationPhase, DumpEntryRecord, RowJournal, BatchRow, BatchReject, AuditLog, ApiWrite,
   Website, ContentType, ContentItem, UserPreferences, DeploymentConfig, DeploymentHistory,
   WebsitePage, WebsiteComponent, WebsiteTemplate, WebsiteAsset,
-  AiContext, AiHistoryEntry, ChatSession, ChatMessage, AiPrompt, PreservedEntry,
+  AiContext, AiHistoryEntry, ChatSession, ChatMessage, AiPrompt, PreservedEntry, DirectUpload,
 ];

@@ -212,10 +212,91 @@ const uploadRoutes = [
   }),
 ];
 
+// Direct-to-S3 multipart uploads (api/uploads/direct.ts), offered with the S3 driver only.
+const dtag = 'Uploads (direct to S3)';
+const DirectId = z.strictObject({ id: z.string().regex(/^[0-9a-f]{32}$/).describe('The uploadId answered at the start') });
+const DirectPart = DirectId.extend({ n: z.string().describe('Part number, 1 to `parts`') });
+const DirectUploadView = z.object({
+  uploadId: z.string(), status: z.enum(['open', 'completing', 'completed']), size: z.int(), partSize: z.int().describe('Every part but the last has exactly this many bytes'),
+  parts: z.int().describe('How many parts'), expiresAt: z.string().describe('An unfinished upload is aborted by the clean-up after this'), batchId: z.uuid().optional(),
+});
+const DirectBatch = z.object({ batchId: z.uuid(), status: z.string(), statusUrl: z.string() });
+const notOffered = err(404, '`direct_upload_unavailable` (filesystem driver), or no such upload of yours (`not_found`)');
+const directRoutes = [
+  route({
+    method: 'get', path: '/v1/uploads/direct', operationId: 'directUploadCapabilities', tag: dtag, auth: 'user',
+    summary: 'Whether direct-to-S3 uploads are offered here, and their bounds',
+    responses: {
+      200: {
+        description: '`available: false` on the filesystem driver (use /v1/uploads)',
+        schema: z.object({
+          available: z.boolean(), reason: z.string().optional(), minPartSize: z.int().optional(), maxPartSize: z.int().optional(), defaultPartSize: z.int().optional(),
+          maxParts: z.int().optional(), maxSize: z.int().optional(), partUrlTtlSeconds: z.int().optional(), partChecksum: z.literal('Content-MD5').optional(),
+        }),
+      },
+      ...errors(401, 403),
+    },
+  }),
+  route({
+    method: 'post', path: '/v1/uploads/direct', operationId: 'startDirectUpload', tag: dtag, auth: 'user',
+    summary: 'Start a multipart upload of one dump straight to S3',
+    body: z.strictObject({
+      filename: z.string(), contentType: z.enum(['application/json', 'application/x-ndjson']), sha256: z.string().describe('Hex SHA-256 of the whole dump, verified at completion'),
+      size: z.int().min(1), websiteId: z.string().optional(), partSize: z.int().min(5 * 1024 * 1024).optional().describe('Default 8 MiB (more for dumps over 80 GB)'),
+    }),
+    responses: {
+      201: { description: 'Started', schema: DirectUploadView.extend({ partUrlTtlSeconds: z.int() }), headers: { Location: 'The upload' } },
+      ...errors(400, 401, 403), ...err(413, 'Larger than UPLOAD_MAX_BYTES'), ...notOffered,
+    },
+  }),
+  route({
+    method: 'get', path: '/v1/uploads/direct/:id/parts', operationId: 'listDirectUploadParts', tag: dtag, auth: 'user', params: DirectId,
+    summary: 'The parts S3 holds, each checked against its declared size and MD5 (to resume)',
+    responses: {
+      200: {
+        description: 'The upload and its stored parts; a part with `ok: false` must be sent again',
+        schema: DirectUploadView.extend({ stored: z.array(z.object({ n: z.int(), size: z.int(), etag: z.string(), ok: z.boolean(), problem: z.enum(['digest_mismatch', 'size_mismatch']).optional() })) }),
+      },
+      ...errors(401, 403), ...notOffered, ...err(410, 'Expired'),
+    },
+  }),
+  route({
+    method: 'post', path: '/v1/uploads/direct/:id/parts/:n', operationId: 'presignDirectUploadPart', tag: dtag, auth: 'user', params: DirectPart,
+    summary: "A short-lived presigned PUT URL for one part, signing the part's Content-MD5 and length",
+    body: z.strictObject({ md5: z.string().describe("Base64 MD5 of the part's bytes; send it as Content-MD5 with the PUT") }),
+    responses: {
+      200: {
+        description: 'PUT the part\'s bytes to `url` with `headers`; S3 answers the part\'s ETag',
+        schema: z.object({ n: z.int(), url: z.string(), method: z.literal('PUT'), headers: z.object({ 'Content-MD5': z.string() }), size: z.int(), expiresAt: z.string() }),
+      },
+      ...errors(400, 401, 403), ...notOffered, ...err(409, 'Being completed'), ...err(410, 'Expired'),
+    },
+  }),
+  route({
+    method: 'post', path: '/v1/uploads/direct/:id/complete', operationId: 'completeDirectUpload', tag: dtag, auth: 'user', params: DirectId,
+    summary: 'Assemble the parts, verify the whole SHA-256 and the dump, create the batch',
+    description:
+      'Every part must be stored with its declared size and MD5 (else 400 `upload_parts_missing`, `upload_part_size_mismatch` or `upload_part_digest_mismatch` naming the parts; the upload stays open). ' +
+      'A wrong whole digest (400 `upload_digest_mismatch`) or an invalid dump removes the object and the upload: no batch. Completing again answers the first batch (200).',
+    body: z.strictObject({ parts: z.array(z.strictObject({ n: z.int(), etag: z.string() })) }),
+    responses: {
+      201: { description: 'The batch was created and queued', schema: DirectBatch, headers: { [BATCH_ID_HEADER]: 'The batch' } },
+      200: { description: 'Completed before: the first batch', schema: DirectBatch, headers: { [BATCH_ID_HEADER]: 'The batch' } },
+      ...errors(400, 401, 403), ...notOffered, ...err(409, 'Another completion is running'), ...err(410, 'Expired'), ...noQueue,
+    },
+  }),
+  route({
+    method: 'delete', path: '/v1/uploads/direct/:id', operationId: 'abortDirectUpload', tag: dtag, auth: 'user', params: DirectId,
+    summary: 'Abandon an unfinished direct upload (its S3 multipart upload is aborted)',
+    responses: { 204: { description: 'Aborted' }, ...errors(401, 403), ...err(400, '`upload_finished`: it is a batch\'s dump'), ...notOffered, ...err(409, 'Being completed'), ...err(410, 'Expired') },
+  }),
+];
+
 export const CORE_ROUTES: RouteSpec[] = [
   ...batchRoutes,
   ...adminRoutes,
   ...uploadRoutes,
+  ...directRoutes,
   route({
     method: 'get', path: '/v1/openapi.json', operationId: 'getOpenApi', tag: 'Documentation', auth: 'none',
     summary: 'This document (OpenAPI 3.1); the interactive reference is at /docs',

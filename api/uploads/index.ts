@@ -70,7 +70,7 @@ export function createUploads(deps: ApiDeps): RequestHandler {
 
   return async (req: Request, res: Response, next: NextFunction) => {
     const m = ROUTE.exec(req.path);
-    if (!m) return next();
+    if (!m || m[1] === 'direct') return next(); // /v1/uploads/direct: direct-to-S3 uploads (routes.ts)
     // "The Tus-Resumable header MUST be included in every request and response except for OPTIONS
     // requests" (tus 1.0.0, Tus-Resumable): also on the errors we answer ourselves.
     res.setHeader('Tus-Resumable', TUS_RESUMABLE);

@@ -10,6 +10,8 @@
  *    (notes.dumpDeletedAt), not changed otherwise: its rows and report stay. The staged values of its
  *    entries (dump_entries.value) go with the dump; their outcomes and reasons stay.
  * 3. Assets of rolled-back batches that nothing needs any more (jobs/assets.ts), if a rollback job left any.
+ * 4. Direct-to-S3 uploads (api/uploads/direct.ts) past their expiry: the S3 multipart upload is aborted
+ *    (its parts freed) and the record deleted; a completed one's record goes then too.
  */
 import { AbortMultipartUploadCommand, HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { UnrecoverableError, type Job } from 'bullmq';
@@ -40,6 +42,8 @@ export interface CleanupReport {
   deletedDumps: string[];
   /** Assets of rolled-back batches deleted (nothing else needed them) by this run. */
   releasedAssets: number;
+  /** Expired direct-to-S3 upload records removed (their multipart uploads aborted when unfinished). */
+  expiredDirectUploads: number;
 }
 
 export async function cleanupJob(deps: PhaseDeps, _job: Job): Promise<CleanupReport> {
@@ -68,8 +72,9 @@ export async function runCleanup(deps: CleanupDeps, now = new Date()): Promise<C
   const deletedDumps = await removeRetainedDumps(deps, now);
   // Normally done by the rollback job itself; this catches one that stopped between its undo and the release.
   const releasedAssets = (await releaseAssets(deps.ds, deps.store)).deleted.length;
-  const report = { expiredUploads: expired, abortedMultipart: aborted, deletedDumps, releasedAssets };
-  deps.log.info({ expiredUploads: expired, abortedMultipart: aborted, deletedDumps: deletedDumps.length }, 'retention cleanup done');
+  const expiredDirectUploads = await removeExpiredDirectUploads(deps, now);
+  const report = { expiredUploads: expired, abortedMultipart: aborted, deletedDumps, releasedAssets, expiredDirectUploads };
+  deps.log.info({ expiredUploads: expired, abortedMultipart: aborted, deletedDumps: deletedDumps.length, expiredDirectUploads }, 'retention cleanup done');
   return report;
 }
 
@@ -105,6 +110,37 @@ async function removeAbandonedUploads(deps: CleanupDeps, cutoff: Date): Promise<
   aborted += await abortStaleMultipart(deps, cutoff);
   if (expired > 0) deps.log.info({ expired, aborted }, 'abandoned uploads removed');
   return { expired, aborted };
+}
+
+/**
+ * Direct-to-S3 uploads whose record expired: unfinished ones have their multipart upload aborted (a
+ * completion that started less than an hour ago is left to finish). The records go in one statement per page.
+ */
+async function removeExpiredDirectUploads(deps: CleanupDeps, now: Date): Promise<number> {
+  let removed = 0;
+  for (;;) {
+    const rows: { id: string; object_key: string; s3_upload_id: string; status: string }[] = await deps.ds.query(
+      `SELECT id, object_key, s3_upload_id, status FROM direct_uploads
+        WHERE expires_at < $1 AND (status <> 'completing' OR claimed_at < $1::timestamptz - interval '1 hour')
+        ORDER BY expires_at LIMIT ${BATCH_LIMIT}`,
+      [now],
+    );
+    if (rows.length === 0) return removed;
+    const store = deps.store;
+    for (const r of rows) {
+      if (r.status === 'completed' || !(store instanceof S3ObjectStore)) continue;
+      try {
+        await store.client.send(new AbortMultipartUploadCommand({ Bucket: store.bucket, Key: r.object_key, UploadId: r.s3_upload_id }));
+      } catch (err) {
+        const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+        if (e.name !== 'NoSuchUpload' && e.$metadata?.httpStatusCode !== 404) throw err;
+      }
+    }
+    await deps.ds.query(`DELETE FROM direct_uploads WHERE id = ANY($1::text[])`, [rows.map((r) => r.id)]);
+    removed += rows.length;
+    if (removed > 0) deps.log.info({ removed }, 'expired direct uploads removed');
+    if (rows.length < BATCH_LIMIT) return removed;
+  }
 }
 
 /** S3: an unfinished upload's parts sit in a multipart upload named in its `.info` object. */
