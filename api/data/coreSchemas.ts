@@ -6,7 +6,6 @@
 import { z } from 'zod';
 import { BATCH_STATUSES } from '../../entities';
 import { DocDatabaseSchema, DocKvItemSchema, DocRecordSchema, DocStoreSchema, HeaderSchema } from '../../format/schema';
-import { PHASES } from '../../jobs/names';
 import { JsonObject } from './schemas';
 
 const Iso = z.string().describe('ISO 8601 date-time');
@@ -60,7 +59,7 @@ export const Progress = z.object({
 });
 
 const PhaseFields = {
-  name: z.enum(PHASES),
+  name: z.string().describe('A phase of the batch\'s layout, in order: ingest, the layout\'s phases, preserve, prune, verify'),
   status: z.enum(['pending', 'running', 'completed', 'failed', 'rolled_back']),
   total: Int,
   done: Int,
