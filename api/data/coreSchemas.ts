@@ -3,6 +3,7 @@
  * routes validate by hand, so the schemas only document: they are loose (extra keys allowed, free JSON as
  * `unknown`) wherever the handler passes database JSON through as it is.
  */
+import { DEFAULT_LAYOUT, LAYOUT_NAMES } from '../../jobs/layouts';
 import { z } from 'zod';
 import { BATCH_STATUSES } from '../../entities';
 import { DocDatabaseSchema, DocKvItemSchema, DocRecordSchema, DocStoreSchema, HeaderSchema } from '../../format/schema';
@@ -31,7 +32,11 @@ export const NdjsonDump = z.string().describe(
     'then the trailer {"end":true,"entries":N}. A stream without the trailer, or with another count, is refused as a whole.',
 );
 
-export const DumpQuery = z.object({ websiteId: z.string().min(1).max(200).optional().describe('Source id of the website that global (not per-website) data belongs to') });
+export const DumpQuery = z.object({
+  websiteId: z.string().min(1).max(200).optional().describe('Source id of the website that global (not per-website) data belongs to'),
+  layout: z.enum(LAYOUT_NAMES as [string, ...string[]]).optional()
+    .describe(`How the dump maps to tables (docs/http-api.md §2, Layouts); default ${DEFAULT_LAYOUT}. Another name answers 400 unknown_layout. The same dump with another layout is another batch.`),
+});
 
 export const DumpAccepted = z.object({
   batchId: z.uuid(),
