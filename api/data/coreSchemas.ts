@@ -3,9 +3,9 @@
  * routes validate by hand, so the schemas only document: they are loose (extra keys allowed, free JSON as
  * `unknown`) wherever the handler passes database JSON through as it is.
  */
-import { DEFAULT_LAYOUT, LAYOUT_NAMES } from '../../jobs/layouts';
 import { z } from 'zod';
 import { BATCH_STATUSES } from '../../entities';
+import { DEFAULT_LAYOUT, LAYOUT_NAMES } from '../../jobs/layouts';
 import { DocDatabaseSchema, DocKvItemSchema, DocRecordSchema, DocStoreSchema, HeaderSchema } from '../../format/schema';
 import { JsonObject } from './schemas';
 

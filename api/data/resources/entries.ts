@@ -12,13 +12,14 @@ import { route, type DataRequest } from '../route';
 import { decodeCursor, encodeCursor, isUuid, iso, type RowJson } from '../rows';
 import { Cursor, IsoDate, Limit, errors } from '../schemas';
 
-const Name = z.string().min(1).max(1000).regex(/^[^\u0000]*$/, 'must not contain U+0000');
+const NO_NUL = 'must not contain U+0000';
+const Name = z.string().min(1).max(1000).refine((s) => !s.includes('\u0000'), NO_NUL);
 const Area = z.enum(['localStorage', 'sessionStorage', 'indexedDB']);
 const ListQuery = z.strictObject({
   area: Area.optional().describe('Only entries of this storage area'),
   db: Name.optional().describe('Only entries of this IndexedDB database'),
   store: Name.optional().describe('Only entries of this IndexedDB object store'),
-  key: z.string().max(100_000).regex(/^[^\u0000]*$/, 'must not contain U+0000').optional()
+  key: z.string().max(100_000).refine((s) => !s.includes('\u0000'), NO_NUL).optional()
     .describe('Only entries whose key has this text form: a string key itself, any other key its canonical §1c JSON'),
   cursor: Cursor,
   limit: Limit,
