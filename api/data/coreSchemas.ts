@@ -84,6 +84,7 @@ export const BatchView = z.looseObject({
   userId: z.string(),
   status: BatchStatus,
   kind: Kind,
+  layout: z.string().describe('The layout its dump is migrated with (docs/http-api.md §2, Layouts): its phases are that layout\'s'),
   baseBatchId: z.uuid().nullable(),
   rootBatchId: z.uuid().nullable(),
   followedBy: z.array(z.uuid()).describe('Delta batches that follow this one'),

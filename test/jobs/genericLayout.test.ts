@@ -62,8 +62,7 @@ test('the same dump with the default layout migrates as Catalyst', async () => {
   expect(batch.body.phases.map((p: { name: string }) => p.name)).toEqual([
     'ingest', 'websites', 'contentTypes', 'contentItems', 'websiteStorage', 'aiData', 'userPreferences', 'deploymentConfigs', 'deploymentHistory', 'preserve', 'prune', 'verify',
   ]);
-  const [{ layout }] = await ds().query(`SELECT layout FROM migration_batches WHERE id = $1`, [catalystBatch]);
-  expect(layout).toBe('catalyst');
+  expect(batch.body.layout).toBe('catalyst');
   expect(await ds().query(`SELECT source_id FROM websites WHERE user_id = $1`, [USER])).toEqual([{ source_id: 'website_1754981234567_k2j8d9x0q' }]);
   // The entries Catalyst does not know are kept raw, and nothing went to the generic table.
   const [{ n: preserved }] = await ds().query(`SELECT count(*)::int AS n FROM preserved_entries WHERE user_id = $1 AND (db_name = 'app' OR entry_key IN ('"settings"', '"greeting"', '"tab"'))`, [USER]);
@@ -82,6 +81,7 @@ test('with ?layout=generic: another batch, completed, one browser_entries row pe
   expect(await waitForBatch(stack, genericBatch)).toBe('completed');
 
   const batch = await stack.http.get(`/v1/batches/${genericBatch}`).set('Authorization', `Bearer ${token}`);
+  expect(batch.body.layout).toBe('generic');
   expect(batch.body.phases.map((p: { name: string }) => p.name)).toEqual(['ingest', 'entries', 'preserve', 'prune', 'verify']);
   const [b] = await ds().query(`SELECT layout, verification FROM migration_batches WHERE id = $1`, [genericBatch]);
   expect(b.layout).toBe('generic');
