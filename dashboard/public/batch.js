@@ -123,9 +123,15 @@
     cursorOf: (r) => r.id,
     rowOf: (r) => el('tr', {}, el('td', { class: 'num' }, r.entrySeq), el('td', {}, r.phase), el('td', { class: 'mono' }, r.path), el('td', {}, r.code), el('td', {}, r.reason)),
   });
+  let auditTimer = null;
   async function loadAudit() {
     const r = await api('GET', `/v1/admin/audit?target=${encodeURIComponent(`batch:${batchId}`)}&limit=50`);
     const rows = r.ok ? r.data.entries : [];
+    // The newest entry still `queued` (a rollback job audits its outcome a moment after the status changed,
+    // once it released the batch's assets): read again shortly, or the outcome would show only on the
+    // next status change.
+    clearTimeout(auditTimer);
+    if (rows.length && rows[0].outcome === 'queued') auditTimer = setTimeout(() => void loadAudit(), 500);
     table('audit').replaceChildren(...(rows.length ? rows.map((a) => el('tr', { 'data-action': a.action, 'data-outcome': a.outcome },
       el('td', {}, fmt.date(a.at)), el('td', {}, a.actor), el('td', {}, a.action), el('td', {}, a.outcome),
       el('td', {}, a.action.startsWith('batch.rollback') && a.outcome === 'queued' ? el('a', { href: `/admin/queues/queue/maintenance/${encodeURIComponent(`rollback.${batchId}.${a.id}`)}` }, 'rollback job ') : null,
