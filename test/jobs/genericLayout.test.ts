@@ -149,6 +149,34 @@ test('GET /v1/entries finds the rows by area, database, store and key', async ()
   expect((await entries({ area: 'cookies' })).status).toBe(400);
 });
 
+test('a delta of a generic batch stays generic: changed entries updated, removed ones pruned, its rollback exact', async () => {
+  const afterSnapshot = await tableChecksums(ds(), USER);
+  const lines = [
+    { format: 'browser-storage-dump', version: 1, source: { capturedAt: '2026-11-29T12:00:00.000Z' } },
+    { area: 'localStorage', key: 'greeting', value: 'hi' },
+    { op: 'delete', area: 'indexedDB', db: 'app', store: 'items', key: 1 },
+    { op: 'delete', area: 'indexedDB', db: 'app', store: 'items', key: DATE_KEY },
+    { end: true, entries: 3 },
+  ];
+  const res = await stack.http.post(`/v1/batches/${genericBatch}/delta`).set('Authorization', `Bearer ${token}`).set('Content-Type', 'application/x-ndjson')
+    .send(lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+  expect(res.status).toBe(202);
+  const delta = res.body.batchId as string;
+  expect(await waitForBatch(stack, delta)).toBe('completed');
+  const [d] = await ds().query(`SELECT layout, notes FROM migration_batches WHERE id = $1`, [delta]);
+  expect(d.layout).toBe('generic');
+  expect(d.notes.pruned).toEqual({ browser_entries: 2 });
+  const items = (await entries({ db: 'app', store: 'items' })).body.items;
+  expect(items.map((i: { key: unknown }) => i.key)).toEqual(expect.arrayContaining(['1', [1, 'a'], BINARY_KEY]));
+  expect(items).toHaveLength(3);
+  expect((await entries({ area: 'localStorage', key: 'greeting' })).body.items[0]).toMatchObject({ value: 'hi', batchId: delta, updatedAt: '2026-11-29T12:00:00.000Z' });
+
+  const rb = await stack.http.post(`/v1/admin/batches/${delta}/rollback`).set(admin).send({});
+  expect(rb.status).toBe(202);
+  expect(await waitForBatch(stack, delta, ['rolled_back', 'failed', 'completed'])).toBe('rolled_back');
+  expect(await tableChecksums(ds(), USER)).toEqual(afterSnapshot);
+});
+
 test('rolling back the generic batch removes its rows exactly', async () => {
   const res = await stack.http.post(`/v1/admin/batches/${genericBatch}/rollback`).set(admin).send({});
   expect(res.status).toBe(202);
