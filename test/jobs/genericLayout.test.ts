@@ -93,6 +93,11 @@ test('with ?layout=generic: another batch, completed, one browser_entries row pe
   const [{ n }] = await ds().query(`SELECT count(*)::int AS n FROM browser_entries WHERE user_id = $1 AND batch_id = $2`, [USER, genericBatch]);
   expect(n).toBe(total);
 
+  // The cutover state is per layout: the Catalyst client still follows the Catalyst snapshot.
+  const cut = async (q: string) => (await stack.http.get(`/v1/cutover${q}`).set('Authorization', `Bearer ${token}`)).body;
+  expect(await cut('')).toMatchObject({ mode: 'ready', snapshotBatchId: catalystBatch });
+  expect(await cut('?layout=generic')).toMatchObject({ mode: 'ready', snapshotBatchId: genericBatch, globalWebsite: null });
+  expect((await cut('?layout=nope')).error.code).toBe('unknown_layout');
   // Posting it again with the same layout is the same batch; with the other, the Catalyst one.
   const again = await post(doc, '?layout=generic');
   expect(again.body).toMatchObject({ batchId: genericBatch, duplicate: true });
