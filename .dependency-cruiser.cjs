@@ -18,6 +18,8 @@ const JOBS_LEAVES = '^jobs/(names|errors|dumpObjects|lifecycle)\\.ts$';
 const JOBS_NOT_PHASES = '^jobs/(?!phases/)';
 const API_SHARED = '^api/(context|dumpIntake)\\.ts$';
 const jobsBelowTop = ['^jobs/transforms/', '^jobs/write/', '^jobs/phases/'];
+/** A layout's own code: its pure transforms and its custom phases (registered in jobs/layouts.ts). */
+const LAYOUT_CODE = '^jobs/(transforms|phases)/(catalyst|generic)/';
 
 module.exports = {
   forbidden: [
@@ -25,8 +27,8 @@ module.exports = {
     mayImport('format', '^format/', []),
     mayImport('core', '^core/', ['^entities/']),
     mayImport('entities', '^entities/', []),
-    // Pure transforms: the only thing of ours they may see is core/crypto's types (next rule).
-    mayImport('jobs-transforms', '^jobs/transforms/', ['^core/crypto\\.ts$']),
+    // Pure transforms: the only things of ours they may see are format/ (pure: the §1c codec) and core/crypto's types (next rule).
+    mayImport('jobs-transforms', '^jobs/transforms/', ['^core/crypto\\.ts$', '^format/']),
     {
       name: 'jobs-transforms-crypto-types-only',
       severity: 'error',
@@ -45,7 +47,7 @@ module.exports = {
     mayImport('api', '^api/', [JOBS_NOT_PHASES, '^core/', '^format/', '^entities/', '^dashboard/'], '^api/(data|cutover)/'),
     // coreSchemas.ts describes the other /v1 routes (dumps, batches), so it needs their shapes and names.
     mayImport('api-data', '^api/data/', ['^jobs/transforms/', '^jobs/write/', '^core/', '^api/middleware/', '^api/context\\.ts$',
-      '^dashboard/session\\.ts$', '^format/', '^entities/', '^jobs/names\\.ts$']),
+      '^dashboard/session\\.ts$', '^format/', '^entities/', '^jobs/names\\.ts$', '^jobs/layouts\\.ts$']),
     mayImport('api-cutover', '^api/cutover/', [JOBS_NOT_PHASES, '^format/', '^core/', '^entities/', '^api/data/', API_SHARED]),
     {
       name: 'api-handlers-are-endpoints',
@@ -53,6 +55,30 @@ module.exports = {
       comment: 'a handler is an endpoint, not a library: shared code lives in api/dumpIntake.ts, api/context.ts, …',
       from: { path: '^api/', pathNot: '^api/(handlers/|routes\\.ts$|app\\.ts$)' },
       to: { path: '^api/handlers/' },
+    },
+    // The pipeline is app-agnostic: a layout's code is reached through the registry (jobs/layouts.ts) only.
+    // Its own files may import each other (jobs/phases/catalyst/ → jobs/transforms/catalyst/); the Catalyst
+    // data API (api/data/resources/) builds rows with Catalyst's pure transforms, as a migration would.
+    {
+      name: 'only-the-registry-imports-layouts',
+      severity: 'error',
+      comment: 'docs/ARCHITECTURE.md: only jobs/layouts.ts imports a layout (jobs/transforms/<layout>/, jobs/phases/<layout>/)',
+      from: { path: '^(format|core|entities|jobs|worker|api|dashboard|cli|client)/', pathNot: [LAYOUT_CODE, '^jobs/layouts\\.ts$', '^api/data/resources/'] },
+      to: { path: LAYOUT_CODE },
+    },
+    {
+      name: 'layouts-import-only-themselves',
+      severity: 'error',
+      comment: 'a layout never imports another layout',
+      from: { path: '^jobs/(?:transforms|phases)/(catalyst|generic)/' },
+      to: { path: LAYOUT_CODE, pathNot: '^jobs/(?:transforms|phases)/$1/' },
+    },
+    {
+      name: 'data-api-uses-catalyst-transforms-only',
+      severity: 'error',
+      comment: 'the data API may build rows with Catalyst\'s pure transforms, never run a layout\'s phase',
+      from: { path: '^api/data/resources/' },
+      to: { path: LAYOUT_CODE, pathNot: '^jobs/transforms/catalyst/' },
     },
     mayImport('dashboard', '^dashboard/', ['^core/']),
     mayImport('cli', '^cli/', []),

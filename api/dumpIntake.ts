@@ -51,7 +51,7 @@ export async function rememberRequestId(deps: ApiDeps, batchId: string, requestI
 /** Queues the batch's flow; if Redis refuses, the batch is removed again so nothing half-written remains. */
 export async function startBatch(deps: ApiDeps, batch: MigrationBatch, created: boolean): Promise<void> {
   try {
-    await enqueueBatch(deps.queues.flows, batch.id, deps.config);
+    await enqueueBatch(deps.queues.flows, deps.ds, batch.id, deps.config);
   } catch (err) {
     deps.log.error({ batchId: batch.id, err: (err as Error).message }, 'could not queue the batch');
     if (created) {

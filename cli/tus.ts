@@ -22,6 +22,8 @@ export interface TusUpload {
   sha256: string;
   contentType: string;
   websiteId?: string;
+  /** The layout the server maps the dump with (tus metadata `layout`); the server's default when absent. */
+  layout?: string;
   chunkBytes: number;
   /** Called with the bytes the server holds: after the resume point is known and after each chunk. */
   progress(offset: number): void;
@@ -66,6 +68,7 @@ async function failure(res: Response, what: string): Promise<CliError> {
 function metadataHeader(u: TusUpload): string {
   const pairs: Record<string, string> = { filename: basename(u.file), contentType: u.contentType, sha256: u.sha256 };
   if (u.websiteId) pairs.websiteId = u.websiteId;
+  if (u.layout) pairs.layout = u.layout;
   return Object.entries(pairs).map(([k, v]) => `${k} ${Buffer.from(v, 'utf8').toString('base64')}`).join(',');
 }
 

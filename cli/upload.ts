@@ -23,12 +23,12 @@ function chunkBytes(): number {
   return n;
 }
 
-export async function uploadFile(ctx: CliContext, file: string, opts: { websiteId?: string; out: NodeJS.WritableStream }): Promise<{ batchId: string; status: string; duplicate: boolean }> {
+export async function uploadFile(ctx: CliContext, file: string, opts: { websiteId?: string; layout?: string; out: NodeJS.WritableStream }): Promise<{ batchId: string; status: string; duplicate: boolean }> {
   const size = statSync(file).size;
   if (size === 0) throw new CliError(`${file} is empty: there is no dump to upload`);
   const contentType = /\.(ndjson|jsonl)$/i.test(file) ? 'application/x-ndjson' : 'application/json';
   const { batchId, serverStart } = await tusUpload(ctx, {
-    file, size, contentType, websiteId: opts.websiteId, sha256: await sha256OfFile(file), chunkBytes: chunkBytes(),
+    file, size, contentType, websiteId: opts.websiteId, layout: opts.layout, sha256: await sha256OfFile(file), chunkBytes: chunkBytes(),
     progress: (offset) => opts.out.write(`\r${progressBar(offset, size)}`),
     say: (line) => opts.out.write(`\n${line}`), // below the progress bar, which the next chunk redraws
   });

@@ -31,6 +31,8 @@ export interface UploadOptions {
   token: string;
   /** Source id of the website that global (not per-website) data belongs to; sent as tus metadata. */
   websiteId?: string;
+  /** How the server maps the dump (docs/http-api.md §2): `catalyst` (the default) or `generic`; sent as tus metadata. */
+  layout?: string;
   onProgress?: (p: MigrationProgress) => void;
   /** Bytes per PATCH. Smaller chunks lose less on a dropped connection. @defaultValue 5 MiB */
   chunkSize?: number;
@@ -102,7 +104,7 @@ export async function upload(dump: Dump, opts: UploadOptions): Promise<Migration
 /** upload() for a dump already built (migrate() builds once, for the summary and the upload). */
 export async function uploadBuilt(dump: Dump, built: NdjsonBlob, opts: UploadOptions): Promise<MigrationResult> {
   const endpoint = tusEndpoint(opts.endpoint);
-  const fingerprint = `${built.entriesSha256}.${opts.websiteId ?? ''}.${endpoint}`;
+  const fingerprint = `${built.entriesSha256}.${opts.websiteId ?? ''}.${endpoint}${opts.layout ? `.${opts.layout}` : ''}`;
   const previous = (await new ResumeStore().findUploadsByFingerprint(fingerprint)).find((p) => typeof p.header === 'string');
   const usedHeader = previous?.header ?? built.header;
   const file = ndjsonFile(built, usedHeader);
@@ -160,6 +162,7 @@ function sendTus(file: Blob, p: TusParams): Promise<{ batchId: string | null; re
       contentType: NDJSON_TYPE,
       sha256: p.sha256,
       ...(p.websiteId ? { websiteId: p.websiteId } : {}),
+      ...(p.layout ? { layout: p.layout } : {}),
     };
     // tus-js-client retries 5xx, 409, 423 and network failures by itself (retryDelays), but takes any other
     // 4xx as final, and never reads Retry-After. A 429 wrote nothing, so after the server's Retry-After the

@@ -5,7 +5,7 @@ export type BatchStatus = (typeof BATCH_STATUSES)[number];
 
 /** One uploaded dump and its migration. */
 @Entity('migration_batches')
-@Index('uq_batches_user_sha', ['userId', 'dumpSha256'], { unique: true })
+@Index('uq_batches_user_sha_layout', ['userId', 'dumpSha256', 'layout'], { unique: true })
 @Index('uq_batches_user_idem', ['userId', 'idempotencyKey'], { unique: true, where: 'idempotency_key IS NOT NULL' })
 @Index('idx_batches_status', ['status', 'createdAt'])
 export class MigrationBatch {
@@ -22,6 +22,8 @@ export class MigrationBatch {
   @Column('char', { length: 64, name: 'dump_sha256' }) dumpSha256: string;
   @Column('bigint', { name: 'dump_bytes' }) dumpBytes: string;
   @Column('varchar', { length: 10 }) encoding: 'json' | 'ndjson';
+  /** The layout it is migrated with (jobs/layouts.ts: `catalyst`, `generic`), chosen per upload. */
+  @Column('text', { default: 'catalyst' }) layout: string;
   @Column('text', { name: 'idempotency_key', nullable: true }) idempotencyKey: string | null;
   /** Source website id given with the upload (?websiteId=) for global data. */
   @Column('text', { name: 'website_hint', nullable: true }) websiteHint: string | null;

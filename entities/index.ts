@@ -2,6 +2,7 @@ import { AiContext, AiHistoryEntry, AiPrompt, ChatMessage, ChatSession } from '.
 import { ApiToken } from './ApiToken';
 import { ApiWrite } from './ApiWrite';
 import { AuditLog, BatchReject, BatchRow, RowJournal } from './Bookkeeping';
+import { BrowserEntry } from './BrowserEntry';
 import { ContentItem } from './ContentItem';
 import { ContentType } from './ContentType';
 import { DeploymentConfig } from './DeploymentConfig';
@@ -19,6 +20,7 @@ export * from './AiData';
 export * from './ApiToken';
 export * from './ApiWrite';
 export * from './Bookkeeping';
+export * from './BrowserEntry';
 export * from './ContentItem';
 export * from './ContentType';
 export * from './DeploymentConfig';
@@ -37,5 +39,5 @@ export const ENTITIES = [
   ApiToken, MigrationBatch, MigrationPhase, DumpEntryRecord, RowJournal, BatchRow, BatchReject, AuditLog, ApiWrite,
   Website, ContentType, ContentItem, UserPreferences, DeploymentConfig, DeploymentHistory,
   WebsitePage, WebsiteComponent, WebsiteTemplate, WebsiteAsset,
-  AiContext, AiHistoryEntry, ChatSession, ChatMessage, AiPrompt, PreservedEntry, DirectUpload,
+  AiContext, AiHistoryEntry, ChatSession, ChatMessage, AiPrompt, PreservedEntry, DirectUpload, BrowserEntry,
 ];

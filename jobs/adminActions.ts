@@ -10,7 +10,9 @@ import type { MigrationBatch } from '../entities';
 import { describeApiChanges, findApiChanges } from './apiChanges';
 import { recordAudit } from './audit';
 import { ACTIVE, giveBackRollback, transition } from './lifecycle';
-import { PHASES, phaseJobId, type JobPayloads } from './names';
+import { batchPhases } from './batches';
+import { layoutFor } from './layouts';
+import { phaseJobId, type JobPayloads } from './names';
 import { enqueueBatch } from './pipeline';
 import { planRollback } from './rollback';
 import { verifyBatch, type Verification } from './phases/verify';
@@ -52,7 +54,7 @@ export async function retryBatch(deps: ActionDeps, batch: MigrationBatch, actor:
   let run = runOf(batch);
   const failedJobs = [];
   if (batch.status === 'failed') {
-    for (const phase of PHASES) {
+    for (const phase of await batchPhases(ds, batch.id)) {
       const job = await queues.migration.getJob(phaseJobId(batch.id, phase, run));
       if (job && (await job.getState()) === 'failed') failedJobs.push(job);
     }
@@ -80,7 +82,7 @@ export async function retryBatch(deps: ActionDeps, batch: MigrationBatch, actor:
   });
   if (!claimed) await refuse(deps, actor, 'batch.retry', batch.id, Errors.conflict('status_changed', 'The batch changed state meanwhile; reload it and try again.'));
   try {
-    if (reapply) await enqueueBatch(queues.flows, batch.id, deps.config, run);
+    if (reapply) await enqueueBatch(queues.flows, ds, batch.id, deps.config, run);
     else for (const job of failedJobs) await job.retry('failed', { resetAttemptsMade: true });
   } catch (err) {
     await transition(ds, batch.id, { from: ['queued'], to: batch.status });
@@ -138,7 +140,7 @@ export async function reverifyBatch(deps: ActionDeps, batch: MigrationBatch, act
   if (!['completed', 'needs_attention'].includes(batch.status)) {
     await refuse(deps, actor, 'batch.verify', batch.id, Errors.conflict('not_verifiable', `Batch is ${batch.status}; only completed batches or batches needing attention can be verified.`));
   }
-  const v = await verifyBatch({ deps: { ds: deps.ds } as never, batch });
+  const v = await verifyBatch({ deps: { ds: deps.ds } as never, batch, layout: layoutFor(batch.layout) });
   // Compare-and-set: a rollback (or retry) that claimed the batch while it was being verified keeps it.
   const done = await transition(deps.ds, batch.id, { from: ['completed', 'needs_attention'], to: v.ok ? 'completed' : 'needs_attention', set: { verification: v as unknown as Record<string, unknown> } });
   if (!done) await refuse(deps, actor, 'batch.verify', batch.id, Errors.conflict('status_changed', 'The batch changed state while it was being verified (a rollback or retry took it); nothing was recorded.'));

@@ -17,7 +17,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { assetKey } from '../core/assets';
 import type { ObjectStore } from '../core/objectStore';
 import { assetLockName as lockName } from './write/assets';
-import { TABLE_ORDER } from './write/tableSpec';
+import { ALL_TABLES } from './layouts';
 
 /** Candidates per transaction: each holds its locks, and every table is scanned once per round. */
 const ROUND = 200;
@@ -72,7 +72,7 @@ async function stillNeeded(m: EntityManager, shas: string[]): Promise<Set<string
   // Both URL forms end in `/v1/assets/<sha256>`; the digest is what identifies the object.
   const mentions = (source: string, text: string, where = '') =>
     `SELECT DISTINCT x[1] AS sha256 FROM ${source}, regexp_matches(${text}, 'assets/([0-9a-f]{64})', 'g') AS x WHERE x[1] = ANY($1::text[]) ${where}`;
-  const queries = TABLE_ORDER.map((t) => mentions(`"${t}" t`, 't::text'));
+  const queries = ALL_TABLES.map((t) => mentions(`"${t}" t`, 't::text'));
   queries.push(mentions(`row_journal j JOIN migration_batches b ON b.id = j.batch_id`, 'j.before::text', `AND b.status <> 'rolled_back' AND j.before IS NOT NULL`));
   for (const q of queries) {
     const rest = shas.filter((s) => !found.has(s));

@@ -1,7 +1,8 @@
 /**
  * A user's cutover state (docs/cutover.md), computed from their batches — never from a flag a page could
  * lose: the latest snapshot batch and the deltas of its chain decide whether the app should use browser
- * storage, send its delta, or use the API.
+ * storage, send its delta, or use the API. Per layout: an app's client follows the batches of its own
+ * layout (a generic-layout snapshot of the same user is another app's data, not this app's cutover).
  */
 import type { DataSource, EntityManager } from 'typeorm';
 
@@ -26,10 +27,10 @@ const UNDONE = ['rolling_back', 'rolled_back'];
 
 interface BatchRow { id: string; status: string; finished_at: string | null; notes: { globalWebsite?: { id: string; sourceId: string } } }
 
-export async function cutoverState(db: DataSource | EntityManager, userId: string): Promise<CutoverState> {
+export async function cutoverState(db: DataSource | EntityManager, userId: string, layout: string): Promise<CutoverState> {
   const [snap]: BatchRow[] = await db.query(
-    `SELECT id, status, finished_at, notes FROM migration_batches WHERE user_id = $1 AND kind = 'snapshot' ORDER BY created_at DESC, id DESC LIMIT 1`,
-    [userId],
+    `SELECT id, status, finished_at, notes FROM migration_batches WHERE user_id = $1 AND kind = 'snapshot' AND layout = $2 ORDER BY created_at DESC, id DESC LIMIT 1`,
+    [userId, layout],
   );
   const state: CutoverState = { mode: 'browser', reason: 'not_migrated', snapshotBatchId: null, latestBatchId: null, latestStatus: null, deltaBatchIds: [], switchedAt: null, globalWebsite: null };
   if (!snap) return state;

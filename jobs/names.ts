@@ -6,26 +6,23 @@ export const QUEUES = { migration: 'migration', maintenance: 'maintenance' } as 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 /**
- * Phases in dependency order: websites → content types → content items; website storage and AI data need
- * websites; user preferences; deployment configs → deployment history; then whatever is left is preserved
- * raw; a delta's prune removes rows its new state no longer has (docs/cutover.md), and verification checks
- * what landed. Rollback undoes them in reverse.
+ * A batch's phases: the pipeline's own `ingest` first, then its layout's phases in their dependency order
+ * (Layout.phases: Catalyst's websites … deploymentHistory, the generic layout's `entries`), then whatever is
+ * left is preserved raw; a delta's prune removes rows its new state no longer has (docs/cutover.md), and
+ * verification checks what landed. Rollback undoes them in reverse. The list is fixed per batch when it is
+ * created (migration_phases rows, by position); `verify` is always last, the root of the batch's flow.
  */
-export const PHASES = [
-  'ingest',
-  'websites',
-  'contentTypes',
-  'contentItems',
-  'websiteStorage',
-  'aiData',
-  'userPreferences',
-  'deploymentConfigs',
-  'deploymentHistory',
-  'preserve',
-  'prune',
-  'verify',
-] as const;
-export type PhaseName = (typeof PHASES)[number];
+export const FIRST_PHASES = ['ingest'] as const;
+export const LAST_PHASES = ['preserve', 'prune', 'verify'] as const;
+export const PIPELINE_PHASES: readonly string[] = [...FIRST_PHASES, ...LAST_PHASES];
+export const ROOT_PHASE = 'verify';
+/** A phase name: one of PIPELINE_PHASES or a layout's phase. */
+export type PhaseName = string;
+
+/** The whole phase list of a batch whose layout has `layoutPhases`. */
+export function phaseList(layoutPhases: readonly { name: string }[]): PhaseName[] {
+  return [...FIRST_PHASES, ...layoutPhases.map((p) => p.name), ...LAST_PHASES];
+}
 
 export interface JobPayloads {
   phase: { batchId: string; phase: PhaseName };

@@ -10,7 +10,8 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { writeResult } from '../core/db';
 import { ApiChangesError, findApiChanges, markApiWritesDiscarded, type ApiChanges } from './apiChanges';
-import { TABLE_ORDER } from './write/tableSpec';
+import { layoutFor } from './layouts';
+import { writeOrder } from './transforms/layout';
 import { ACTIVE, type BatchStatus, transition } from './lifecycle';
 import { tableSpec } from './write/tableSpec';
 import { lockUserRows } from './write/userLock';
@@ -148,9 +149,12 @@ async function undoLocked(ds: DataSource, m: EntityManager, batchId: string, use
   const apiChanges = await findApiChanges(m, userId, [batchId], 200);
   if (apiChanges.count > 0 && !force) throw new ApiChangesError(apiChanges);
   const stats: Record<string, { restored: number; deleted: number }> = {};
+  // The tables the batch's layout writes (only those can hold its journal), parents first.
+  const [{ layout }] = await m.query(`SELECT layout FROM migration_batches WHERE id = $1`, [batchId]);
+  const tables = writeOrder(layoutFor(layout));
   const first = (table: string) =>
     `(SELECT DISTINCT ON (row_id) row_id, op, before FROM row_journal WHERE batch_id = $1 AND table_name = '${table}' ORDER BY row_id, seq)`;
-  for (const table of TABLE_ORDER) {
+  for (const table of tables) {
     const spec = tableSpec(ds, table);
     const cols = spec.columns.filter((c) => c.column !== 'id').map((c) => `"${c.column}"`);
     // Rows the batch updated get their before-image back, and rows it deleted (a delta's prune) come
@@ -164,7 +168,7 @@ async function undoLocked(ds: DataSource, m: EntityManager, batchId: string, use
     );
     stats[table] = { restored: writeResult(res).count, deleted: 0 };
   }
-  for (const table of [...TABLE_ORDER].reverse()) {
+  for (const table of [...tables].reverse()) {
     const res = await m.query(`DELETE FROM "${table}" t USING ${first(table)} f WHERE f.op = 'insert' AND t.id = f.row_id`, [batchId]);
     stats[table].deleted = writeResult(res).count;
   }

@@ -9,16 +9,17 @@ import { batchOutcomes, jobDuration, phaseLastProgress, zeroSeries } from '../co
 import { MigrationBatch } from '../entities';
 import { classifyJobError } from './errors';
 import { transition } from './lifecycle';
-import { PHASES, type JobPayloads } from './names';
+import { ALL_PHASES } from './layouts';
+import type { JobPayloads } from './names';
 import type { PhaseDeps, PhaseRun } from './phases/context';
-import { PHASE_HANDLERS } from './phases';
+import { phaseHandler } from './phases';
 
 const TERMINAL = new Set(['rolling_back', 'rolled_back']);
 
 // Every outcome a worker can count, at 0 from the start (see zeroSeries): the first failure alerts too.
 zeroSeries(batchOutcomes, [
   { status: 'completed', phase: 'verify' }, { status: 'needs_attention', phase: 'verify' },
-  ...PHASES.map((phase) => ({ status: 'failed', phase })),
+  ...ALL_PHASES.map((phase) => ({ status: 'failed', phase })),
 ]);
 
 /** How long a batch waits before checking again whether the user's other batch has finished. */
@@ -32,6 +33,11 @@ export async function runPhase(deps: PhaseDeps, job: Job<JobPayloads['phase']>, 
   if (!batch) throw new UnrecoverableError(`batch ${batchId} does not exist`);
   // The id of the API request that created the batch (postDump), so one id follows it from HTTP to every phase.
   if (typeof batch.notes?.requestId === 'string') log = log.child({ reqId: batch.notes.requestId });
+  // The batch's own layout: a name no longer registered, or a phase it does not have, can never run.
+  const layout = Object.hasOwn(deps.layouts, batch.layout) ? deps.layouts[batch.layout] : undefined;
+  if (!layout) throw new UnrecoverableError(`batch ${batchId} has layout ${batch.layout}, which this worker does not know`);
+  const handler = phaseHandler(layout, phase);
+  if (!handler) throw new UnrecoverableError(`layout ${batch.layout} has no phase ${phase}`);
   if (TERMINAL.has(batch.status)) {
     log.info({ status: batch.status }, 'batch is being or was rolled back; phase skipped');
     return { phase, skipped: batch.status };
@@ -69,7 +75,7 @@ export async function runPhase(deps: PhaseDeps, job: Job<JobPayloads['phase']>, 
   const series = { batch_id: batchId, phase };
   phaseLastProgress.set(series, Date.now() / 1000);
   const run: PhaseRun = {
-    deps, batch, phase, log,
+    deps, batch, layout, phase, log,
     progress: async (done, total, rejected = 0) => {
       phaseLastProgress.set(series, Date.now() / 1000);
       await job.updateProgress({ done, total, rejected });
@@ -78,7 +84,7 @@ export async function runPhase(deps: PhaseDeps, job: Job<JobPayloads['phase']>, 
   };
   const startedMs = Date.now();
   try {
-    await PHASE_HANDLERS[phase](run);
+    await handler(run);
   } catch (raw) {
     const err = classifyJobError(raw) as Error & { code?: string };
     const final = err instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);

@@ -10,11 +10,11 @@ import type { Logger } from '../core/logger';
 import { cleanupInterval, recordCleanupSuccess } from '../core/metrics';
 import type { ObjectStore } from '../core/objectStore';
 import { createRedis } from '../core/redis';
+import { LAYOUTS } from '../jobs/layouts';
 import { QUEUES, type JobPayloads } from '../jobs/names';
 import type { PhaseDeps } from '../jobs/phases/context';
 import { MAINTENANCE_HANDLERS, MAINTENANCE_SCHEDULES } from '../jobs/maintenance';
 import { isFinalFailure, markPhaseFailed, runPhase } from '../jobs/runPhase';
-import { catalystLayout } from '../jobs/transforms/catalyst';
 import { startHeartbeat } from './heartbeat';
 
 export interface Workers {
@@ -28,7 +28,7 @@ export function createWorkers(opts: { config: Config; ds: DataSource; store: Obj
   const deps: PhaseDeps = {
     ...opts,
     secrets: new SecretBox(config.encryptionKeys, config.ENCRYPTION_KEY_ID),
-    layout: catalystLayout,
+    layouts: LAYOUTS, // each batch runs with its own layout (migration_batches.layout)
   };
   const connection = createRedis(config.REDIS_URL, 'worker', log, config.REDIS_CLUSTER);
   const migration = new Worker<JobPayloads['phase']>(QUEUES.migration, (job: Job<JobPayloads['phase']>, token?: string) => runPhase(deps, job, token), {

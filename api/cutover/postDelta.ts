@@ -67,7 +67,7 @@ export function postDelta(deps: ApiDeps) {
     const c = summary.counts;
     const { batch, created } = await createBatchForDump(deps, {
       userId: caller.userId, dumpKey: key, dumpSha256: sha, dumpBytes: body.length, encoding: 'ndjson',
-      entryCount: c.total, source: summary.header.source as Record<string, unknown>, websiteHint: base.websiteHint, idempotencyKey: null,
+      entryCount: c.total, source: summary.header.source as Record<string, unknown>, websiteHint: base.websiteHint, idempotencyKey: null, layout: base.layout,
       delta: { baseBatchId: base.id, rootBatchId: root, lines: c.total, puts: c.total - c.removals, removals: c.removals },
     }).catch((err) => {
       // uq_batches_live_delta: another delta on this base won the race between checkBase and here.

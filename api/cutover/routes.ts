@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { AppError, Errors } from '../../core/errors';
 import { cutoverState } from '../../jobs/cutover';
+import { DEFAULT_LAYOUT, layoutFor, LAYOUT_NAMES } from '../../jobs/layouts';
 import { route, type DataRequest } from '../data/route';
 import { ErrorBody, errors } from '../data/schemas';
 
@@ -20,6 +21,9 @@ const CutoverState = z.object({
   globalWebsite: z.object({ id: z.uuid(), sourceId: z.string() }).nullable().describe('The website the data API serves the app\'s global data under'),
 });
 
+const CutoverQuery = z.strictObject({
+  layout: z.string().optional().describe(`Whose batches decide (${LAYOUT_NAMES.join(', ')}); default ${DEFAULT_LAYOUT}. Another name answers 400 unknown_layout.`),
+});
 const BatchParams = z.strictObject({ id: z.uuid() });
 const EntriesQuery = z.strictObject({
   after: z.coerce.number().int().min(-1).default(-1).describe('The last seq of the previous page'),
@@ -41,9 +45,11 @@ export const CUTOVER_ROUTES = [
   route({
     method: 'get', path: '/v1/cutover', operationId: 'getCutover', tag, auth: 'user',
     summary: 'Where the caller\'s app should read and write: browser storage or the data API',
-    description: 'Computed from the user\'s batches (docs/cutover.md): the latest snapshot and the deltas of its chain.',
-    responses: { 200: { description: 'The state', schema: CutoverState }, ...errors(401, 403) },
-    handler: async (req) => ({ body: await cutoverState(req.deps.ds, req.caller.userId) }),
+    description: 'Computed from the user\'s batches of one layout (docs/cutover.md): the latest snapshot and the deltas of its chain.',
+    query: CutoverQuery,
+    responses: { 200: { description: 'The state', schema: CutoverState }, ...errors(400, 401, 403) },
+    handler: async (req: DataRequest<Record<string, string>, z.infer<typeof CutoverQuery>>) =>
+      ({ body: await cutoverState(req.deps.ds, req.caller.userId, layoutFor(req.query.layout ?? DEFAULT_LAYOUT).name) }),
   }),
   route({
     method: 'get', path: '/v1/batches/:id/entries', operationId: 'getBatchEntries', tag, auth: 'user', params: BatchParams, query: EntriesQuery,

@@ -25,7 +25,7 @@ const batchRoutes = [
     summary: 'Upload a whole dump and start its migration',
     description:
       'The body is the dump as the JSON document (§1a) or NDJSON (§1b, also `application/ndjson`). It is validated as a whole before anything is kept: ' +
-      'a malformed dump gets 400 saying what is wrong and leaves no batch. The same dump posted again by the same user answers the first batch (200). ' +
+      'a malformed dump gets 400 saying what is wrong and leaves no batch. The same dump posted again by the same user (with the same layout) answers the first batch (200). ' +
       'Larger dumps go through the resumable /v1/uploads.',
     query: DumpQuery,
     body: DumpDocument,
@@ -34,7 +34,7 @@ const batchRoutes = [
     responses: {
       202: { description: 'Accepted: the batch is queued', schema: DumpAccepted },
       200: { description: 'This user posted the same dump before: its batch', schema: DumpAccepted },
-      ...err(400, 'Not a valid dump (the error names the problem and where), another media type, a bad websiteId or Idempotency-Key'),
+      ...err(400, 'Not a valid dump (the error names the problem and where), another media type, a bad websiteId or Idempotency-Key, an unknown layout (unknown_layout)'),
       ...errors(401, 403),
       ...err(413, 'Larger than DUMP_BODY_LIMIT: upload it through /v1/uploads'),
       ...noQueue,
@@ -175,8 +175,8 @@ const uploadRoutes = [
     summary: 'Create a resumable upload of one dump',
     description:
       'Upload-Metadata (base64 values, as tus requires) carries `filename`, `contentType` (application/json or application/x-ndjson), `sha256` (hex digest of the whole dump) ' +
-      'and optionally `websiteId`. Bytes may come with the creation (creation-with-upload).',
-    requestHeaders: { ...TUS, 'Upload-Length': 'Required: size of the whole dump in bytes', 'Upload-Metadata': 'Required: filename, contentType, sha256[, websiteId]' },
+      'and optionally `websiteId` and `layout` (catalyst, the default, or generic; another answers 400 unknown_layout). Bytes may come with the creation (creation-with-upload).',
+    requestHeaders: { ...TUS, 'Upload-Length': 'Required: size of the whole dump in bytes', 'Upload-Metadata': 'Required: filename, contentType, sha256[, websiteId][, layout]' },
     otherBodies: { 'application/offset+octet-stream': Chunk }, bodyOptional: true,
     responses: {
       201: { description: 'Created', headers: { Location: 'URL of the upload', 'Upload-Offset': 'Bytes stored so far', 'Upload-Expires': 'When an unfinished upload is removed', 'Tus-Resumable': '1.0.0' } },

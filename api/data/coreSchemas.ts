@@ -5,8 +5,8 @@
  */
 import { z } from 'zod';
 import { BATCH_STATUSES } from '../../entities';
+import { DEFAULT_LAYOUT, LAYOUT_NAMES } from '../../jobs/layouts';
 import { DocDatabaseSchema, DocKvItemSchema, DocRecordSchema, DocStoreSchema, HeaderSchema } from '../../format/schema';
-import { PHASES } from '../../jobs/names';
 import { JsonObject } from './schemas';
 
 const Iso = z.string().describe('ISO 8601 date-time');
@@ -32,7 +32,11 @@ export const NdjsonDump = z.string().describe(
     'then the trailer {"end":true,"entries":N}. A stream without the trailer, or with another count, is refused as a whole.',
 );
 
-export const DumpQuery = z.object({ websiteId: z.string().min(1).max(200).optional().describe('Source id of the website that global (not per-website) data belongs to') });
+export const DumpQuery = z.object({
+  websiteId: z.string().min(1).max(200).optional().describe('Source id of the website that global (not per-website) data belongs to'),
+  layout: z.enum(LAYOUT_NAMES as [string, ...string[]]).optional()
+    .describe(`How the dump maps to tables (docs/http-api.md §2, Layouts); default ${DEFAULT_LAYOUT}. Another name answers 400 unknown_layout. The same dump with another layout is another batch.`),
+});
 
 export const DumpAccepted = z.object({
   batchId: z.uuid(),
@@ -60,7 +64,7 @@ export const Progress = z.object({
 });
 
 const PhaseFields = {
-  name: z.enum(PHASES),
+  name: z.string().describe('A phase of the batch\'s layout, in order: ingest, the layout\'s phases, preserve, prune, verify'),
   status: z.enum(['pending', 'running', 'completed', 'failed', 'rolled_back']),
   total: Int,
   done: Int,
@@ -80,6 +84,7 @@ export const BatchView = z.looseObject({
   userId: z.string(),
   status: BatchStatus,
   kind: Kind,
+  layout: z.string().describe('The layout its dump is migrated with (docs/http-api.md §2, Layouts): its phases are that layout\'s'),
   baseBatchId: z.uuid().nullable(),
   rootBatchId: z.uuid().nullable(),
   followedBy: z.array(z.uuid()).describe('Delta batches that follow this one'),

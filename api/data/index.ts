@@ -6,6 +6,7 @@ import { aiDataRoutes } from './resources/aiData';
 import { contentItemRoutes } from './resources/contentItems';
 import { contentTypeRoutes } from './resources/contentTypes';
 import { deploymentRoutes } from './resources/deployments';
+import { entryRoutes } from './resources/entries';
 import { preferenceRoutes } from './resources/preferences';
 import { websiteStorageRoutes } from './resources/websiteStorage';
 import { websiteRoutes } from './resources/websites';
@@ -13,7 +14,7 @@ import type { RouteSpec } from './route';
 
 export const DATA_ROUTES: RouteSpec[] = [
   ...websiteRoutes, ...contentTypeRoutes, ...contentItemRoutes,
-  ...websiteStorageRoutes, ...preferenceRoutes, ...deploymentRoutes, ...aiDataRoutes,
+  ...websiteStorageRoutes, ...preferenceRoutes, ...deploymentRoutes, ...aiDataRoutes, ...entryRoutes,
 ];
 
 export { mountRoutes } from './mount';

@@ -86,6 +86,8 @@ export async function batchView(ds: DataSource, batch: MigrationBatch) {
     userId: batch.userId,
     status: batch.status,
     kind: batch.kind,
+    /** How its dump maps to tables (jobs/layouts.ts); its phases are this layout's. */
+    layout: batch.layout,
     /** A delta's base (docs/cutover.md), and the deltas that follow this batch. */
     baseBatchId: batch.baseBatchId,
     rootBatchId: batch.rootBatchId,

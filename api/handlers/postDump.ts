@@ -1,7 +1,8 @@
 /**
  * POST /v1/dumps — a whole dump in the body, as the JSON document (§1a) or NDJSON (§1b).
  * The dump is validated as a whole before anything is kept: a malformed one gets 400 saying what is wrong
- * and leaves no batch. The same dump posted twice by the same user returns the first batch (200).
+ * and leaves no batch. The same dump posted twice by the same user returns the first batch (200); with
+ * another layout (`?layout=`) it is another batch.
  */
 import { Readable } from 'node:stream';
 import type { Request, Response } from 'express';
@@ -11,10 +12,11 @@ import { recordUploadBytes } from '../../core/metrics';
 import { sha256Hex } from '../../core/ids';
 import { isDumpFormatError, validateDump } from '../../format';
 import { dumpObjectKey, putDump } from '../../jobs/dumpObjects';
+import { isLayoutName, unknownLayout } from '../../jobs/layouts';
 import type { ApiDeps } from '../context';
 import { createBatchForDump, encodingOf, rememberRequestId, startBatch, WebsiteIdSchema } from '../dumpIntake';
 
-const Query = z.object({ websiteId: WebsiteIdSchema.optional() });
+const Query = z.object({ websiteId: WebsiteIdSchema.optional(), layout: z.string().optional() });
 const IdempotencyKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
 
 export function postDump(deps: ApiDeps) {
@@ -24,7 +26,8 @@ export function postDump(deps: ApiDeps) {
     const encoding = encodingOf(req.headers['content-type']);
     if (!encoding) throw Errors.badRequest('unsupported_media_type', 'Send the dump as application/json (§1a) or application/x-ndjson (§1b).');
     const q = Query.safeParse(req.query);
-    if (!q.success) throw Errors.badRequest('invalid_query', 'websiteId must be 1–200 characters, without U+0000 or a lone surrogate.', q.error.issues);
+    if (!q.success) throw Errors.badRequest('invalid_query', 'websiteId must be 1–200 characters, without U+0000 or a lone surrogate; layout one name.', q.error.issues);
+    if (q.data.layout !== undefined && !isLayoutName(q.data.layout)) throw unknownLayout(q.data.layout);
     const idemRaw = req.headers['idempotency-key'];
     const idem = idemRaw === undefined ? null : IdempotencyKey.safeParse(idemRaw);
     if (idem && !idem.success) throw Errors.badRequest('invalid_idempotency_key', 'Idempotency-Key must be 1–200 printable ASCII characters.');
@@ -45,7 +48,7 @@ export function postDump(deps: ApiDeps) {
     const { batch, created } = await createBatchForDump(deps, {
       userId: caller.userId, dumpKey: key, dumpSha256: sha, dumpBytes: body.length, encoding,
       entryCount: summary.counts.total, source: summary.header.source as Record<string, unknown>,
-      websiteHint: q.data.websiteId ?? null, idempotencyKey: idem?.success ? idem.data : null,
+      websiteHint: q.data.websiteId ?? null, idempotencyKey: idem?.success ? idem.data : null, layout: q.data.layout,
     });
     res.locals.batchId = batch.id;
     if (created && req.id) await rememberRequestId(deps, batch.id, req.id);

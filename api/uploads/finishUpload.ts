@@ -55,7 +55,7 @@ export async function finishUpload(deps: ApiDeps, uploads: UploadStore, upload: 
     const { batch, created } = await createBatchForDump(deps, {
       userId: meta.userId, dumpKey: sealedKey, dumpSha256: meta.sha256, dumpBytes: actual.bytes, encoding,
       entryCount: summary.counts.total, source: summary.header.source as Record<string, unknown>,
-      websiteHint: meta.websiteId ?? null, idempotencyKey: null,
+      websiteHint: meta.websiteId ?? null, idempotencyKey: null, layout: meta.layout,
     });
     // The batch reads the sealed copy: the plain upload goes once the client has had its final response
     // (a second upload of the same dump at once: docs/http-api.md §2, "returns the first batch").

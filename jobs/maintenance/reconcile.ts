@@ -17,7 +17,7 @@ import { FlowProducer, Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createRedis } from '../../core/redis';
 import { runOf } from '../adminActions';
-import { PHASES, QUEUES, phaseJobId, type JobPayloads } from '../names';
+import { QUEUES, ROOT_PHASE, phaseJobId, type JobPayloads } from '../names';
 import { enqueueBatch } from '../pipeline';
 import type { PhaseDeps } from '../phases/context';
 
@@ -31,7 +31,7 @@ export interface ReconcileReport {
 }
 
 /** The root of a batch's flow: it exists (waiting for its children, or running) until the batch finishes. */
-const ROOT = PHASES[PHASES.length - 1];
+const ROOT = ROOT_PHASE;
 
 export async function reconcileJob(deps: PhaseDeps, _job: Job): Promise<ReconcileReport> {
   // A short-lived connection of its own: the worker's blocking connection must not carry producer calls.
@@ -92,7 +92,7 @@ async function requeueFlow(deps: ReconcileDeps, migration: Queue, flows: FlowPro
     await transition(m, batchId, { from: ['received', 'queued', 'running'], to: 'queued', set: { notes: { run: next } } });
     // A phase left `running` by the lost job is waiting again, not running: the dashboard says so.
     await m.query(`UPDATE migration_phases SET status = 'pending' WHERE batch_id = $1 AND status = 'running'`, [batchId]);
-    await enqueueBatch(flows, batchId, deps.config, next);
+    await enqueueBatch(flows, m, batchId, deps.config, next);
     return next;
   });
 }

@@ -6,7 +6,8 @@
 import type { EntityManager } from 'typeorm';
 import { rowId } from '../../core/ids';
 import { rejects as rejectsMetric, rowsWritten } from '../../core/metrics';
-import { TABLE_ORDER, tableSpec } from '../write/tableSpec';
+import { tableSpec } from '../write/tableSpec';
+import { writeOrder } from '../transforms/layout';
 import { upsertRows, type WriteStats } from '../write/upsertRows';
 import { lockUserRows } from '../write/userLock';
 import { storeAssets } from '../write/assets';
@@ -25,7 +26,7 @@ export interface PageTotals {
 interface EntryAccount {
   entry: StagedEntry;
   result: TransformResult;
-  written: Partial<Record<TableName, number>>;
+  written: Record<TableName, number>;
   rejects: ElementReject[];
 }
 
@@ -59,7 +60,7 @@ export async function applyResults(m: EntityManager, run: PhaseRun, entries: Sta
   let totalRows = 0;
   const slugNotes: Record<string, string> = {};
   const displaced: Displaced[] = [];
-  for (const table of TABLE_ORDER) {
+  for (const table of writeOrder(run.layout)) {
     const owned: { seq: number; row: Row }[] = [];
     for (const a of accounts.values()) for (const row of a.result.rows?.[table] ?? []) owned.push({ seq: a.entry.seq, row: { ...row, userId: batch.userId } });
     if (owned.length === 0) continue;

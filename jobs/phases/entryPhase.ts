@@ -8,7 +8,7 @@ import { rowId } from '../../core/ids';
 import { jsonTextTooDeep, MAX_VALUE_DEPTH } from '../../format';
 import type { MigrationBatch } from '../../entities';
 import type { EntryTransform } from '../transforms/layout';
-import type { EntryKind, TransformContext, TransformResult } from '../transforms/types';
+import { isStorableDate, type EntryKind, type TransformContext, type TransformResult } from '../transforms/types';
 import { applyResults } from './applyResults';
 import type { PhaseRun } from './context';
 import { decodeStaged, nextPendingPage, pendingBySeq, planBucketPages, type StagedEntry } from './staged';
@@ -16,7 +16,7 @@ import { decodeStaged, nextPendingPage, pendingBySeq, planBucketPages, type Stag
 /** `override` replaces the layout's transforms (the preserve phase keeps whatever is left raw). */
 export async function runEntryPhase(run: PhaseRun, kinds: readonly EntryKind[], override?: EntryTransform): Promise<void> {
   const { deps, batch } = run;
-  const layout = deps.layout;
+  const layout = run.layout;
   const total = await countEntries(run, kinds);
   const group = override ? undefined : kinds.map((k) => layout.groupTransforms[k]).find(Boolean);
   await run.progress(total.done, total.all, total.rejected);
@@ -128,5 +128,11 @@ export function buildTransformContext(batch: MigrationBatch, notes: BatchNotes, 
     contentTypeId: (src) => rowId(userId, 'content_type', aliases[src] ?? src),
     seal: (plain, aad) => deps.secrets.seal(plain, aad),
     assetUrl: (sha) => assetUrl(deps.config, sha),
+    capturedAt: capturedAtOf(batch),
   };
+}
+
+function capturedAtOf(batch: MigrationBatch): Date {
+  const at = typeof batch.source?.capturedAt === 'string' ? new Date(batch.source.capturedAt) : null;
+  return at && isStorableDate(at) ? at : batch.createdAt;
 }

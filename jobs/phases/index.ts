@@ -1,27 +1,30 @@
-/** The phase registry: one handler per phase name, in PHASES order. */
+/**
+ * The phase registry: the pipeline's own phases (ingest, preserve, prune, verify) and, for a layout's
+ * phases, the generic entry phase over their kinds or the custom handler the layout registry bound.
+ */
 import type { PhaseName } from '../names';
-import type { PhaseHandler } from './context';
+import type { PhaseHandler, RegisteredLayout } from './context';
 import { runEntryPhase } from './entryPhase';
 import { ingest } from './ingest';
-import { PHASE_KINDS } from './kinds';
 import { preserve } from './preserve';
 import { prune } from './prune';
 import { verify } from './verify';
-import { websites } from './websites';
 
-const entryPhase = (name: PhaseName): PhaseHandler => (run) => runEntryPhase(run, PHASE_KINDS[name]!);
+export const PIPELINE_HANDLERS: ReadonlyMap<PhaseName, PhaseHandler> = new Map([
+  ['ingest', ingest],
+  ['preserve', preserve],
+  ['prune', prune],
+  ['verify', verify],
+]);
 
-export const PHASE_HANDLERS: Record<PhaseName, PhaseHandler> = {
-  ingest,
-  websites,
-  contentTypes: entryPhase('contentTypes'),
-  contentItems: entryPhase('contentItems'),
-  websiteStorage: entryPhase('websiteStorage'),
-  aiData: entryPhase('aiData'),
-  userPreferences: entryPhase('userPreferences'),
-  deploymentConfigs: entryPhase('deploymentConfigs'),
-  deploymentHistory: entryPhase('deploymentHistory'),
-  preserve,
-  prune,
-  verify,
-};
+/** The handler of `phase` for a batch of `layout`, or null when neither the pipeline nor the layout has it. */
+export function phaseHandler(layout: RegisteredLayout, phase: PhaseName): PhaseHandler | null {
+  const own = PIPELINE_HANDLERS.get(phase);
+  if (own) return own;
+  const p = layout.phases.find((x) => x.name === phase);
+  if (!p) return null;
+  if (!p.custom) return (run) => runEntryPhase(run, p.kinds);
+  const h = layout.handlers?.[phase];
+  if (!h) throw new Error(`layout ${layout.name}: custom phase ${phase} has no handler`);
+  return h;
+}

@@ -210,7 +210,8 @@ function copyLine(batchId: string, r: StagedRow): string {
 }
 
 function stage(run: PhaseRun, e: DumpEntry, seq: number): StagedRow {
-  const { layout, secrets } = run.deps;
+  const { layout } = run;
+  const { secrets } = run.deps;
   const idb = e.area === 'indexedDB' ? e : null;
   const kind = layout.classify({ area: e.area, dbName: idb?.db ?? null, storeName: idb?.store ?? null, key: e.key });
   let value = JSON.stringify(e.value === undefined ? null : e.value);

@@ -1,13 +1,13 @@
 /** Whatever no earlier phase took is kept raw in preserved_entries and counted, never dropped. */
-import { PHASE_KINDS } from './kinds';
 import type { PhaseRun } from './context';
 import { runEntryPhase } from './entryPhase';
-import type { EntryKind } from '../transforms/types';
+import { UNKNOWN_KIND } from '../transforms/types';
 
 export async function preserve(run: PhaseRun): Promise<void> {
-  const all = [...new Set<EntryKind>(['unknown', ...Object.values(PHASE_KINDS).flat()])];
+  const { layout } = run;
+  const all = [...new Set([UNKNOWN_KIND, ...layout.kinds, ...layout.phases.flatMap((p) => p.kinds)])];
   await runEntryPhase(run, all, (e) => ({
     outcome: 'preserved',
-    reason: e.kind === 'unknown' ? 'not part of the app mapping: kept raw' : `no ${e.kind} mapping ran for it: kept raw`,
+    reason: e.kind === UNKNOWN_KIND ? 'not part of the app mapping: kept raw' : `no ${e.kind} mapping ran for it: kept raw`,
   }));
 }

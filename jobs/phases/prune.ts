@@ -6,20 +6,21 @@
  *
  * Foreign keys cascade: deleting a content type deletes its items, whoever wrote them (an older chain, the
  * data API). So the set to delete is closed over ON DELETE CASCADE first (parents before children, in
- * TABLE_ORDER), and rows an ON DELETE SET NULL reference would change are journaled as updates; then
+ * the layout's writeOrder), and rows an ON DELETE SET NULL reference would change are journaled as updates; then
  * everything is deleted children first. Nothing the database removes goes unjournaled. Rows of the set
  * that were written through the API are named in the batch notes.
  * A snapshot batch has nothing to prune.
  */
 import type { EntityManager } from 'typeorm';
 import type { PhaseRun } from './context';
-import { TABLE_ORDER } from '../write/tableSpec';
+import { writeOrder } from '../transforms/layout';
 import { lockUserRows } from '../write/userLock';
 
 export async function prune(run: PhaseRun): Promise<void> {
   const { batch, deps } = run;
   if (batch.kind !== 'delta' || !batch.baseBatchId) return run.progress(0, 0);
   const deleted: Record<string, number> = {};
+  const tables = writeOrder(run.layout);
   let viaApi = 0;
   await deps.ds.transaction(async (m) => {
     await m.query(`SET LOCAL lock_timeout = ${Number(deps.config.PHASE_LOCK_TIMEOUT_MS)}`);
@@ -32,8 +33,8 @@ export async function prune(run: PhaseRun): Promise<void> {
        WHERE b.batch_id = $2 AND NOT EXISTS (SELECT 1 FROM batch_rows n WHERE n.batch_id = $1 AND n.table_name = b.table_name AND n.row_id = b.row_id)`,
       [batch.id, batch.baseBatchId],
     );
-    await closeOverForeignKeys(m, batch.id, batch.userId);
-    for (const table of [...TABLE_ORDER].reverse()) {
+    await closeOverForeignKeys(m, batch.id, batch.userId, tables);
+    for (const table of [...tables].reverse()) {
       const [{ n, api }] = await m.query(
         `WITH journal AS (
            INSERT INTO row_journal (batch_id, phase, table_name, row_id, op, before)
@@ -59,10 +60,10 @@ export async function prune(run: PhaseRun): Promise<void> {
 
 /**
  * Adds to prune_set every row a cascade from it would delete (parents first, so the closure is transitive
- * along TABLE_ORDER), and journals as `update` the rows an ON DELETE SET NULL reference would change.
+ * along the layout's writeOrder), and journals as `update` the rows an ON DELETE SET NULL reference would change.
  */
-async function closeOverForeignKeys(m: EntityManager, batchId: string, userId: string): Promise<void> {
-  for (const table of TABLE_ORDER) {
+async function closeOverForeignKeys(m: EntityManager, batchId: string, userId: string, tables: string[]): Promise<void> {
+  for (const table of tables) {
     const meta = m.connection.entityMetadatas.find((e) => e.tableName === table);
     for (const rel of meta?.manyToOneRelations ?? []) {
       const fk = rel.joinColumns[0].databaseName;

@@ -8,7 +8,7 @@
  */
 import { batchOutcomes } from '../../core/metrics';
 import { transition } from '../lifecycle';
-import { TABLE_ORDER } from '../write/tableSpec';
+import { writeOrder } from '../transforms/layout';
 import type { PhaseRun } from './context';
 import { rowChecksumSql } from '../write/upsertRows';
 import { rowChanges, type RowChanges } from '../write/rowChanges';
@@ -26,7 +26,7 @@ export interface Verification {
   changes: RowChanges;
 }
 
-export async function verifyBatch(run: Pick<PhaseRun, 'deps' | 'batch'>): Promise<Verification> {
+export async function verifyBatch(run: Pick<PhaseRun, 'deps' | 'batch' | 'layout'>): Promise<Verification> {
   const { ds } = run.deps;
   const batchId = run.batch.id;
   const tables: Verification['tables'] = {};
@@ -35,7 +35,7 @@ export async function verifyBatch(run: Pick<PhaseRun, 'deps' | 'batch'>): Promis
   // not damage: counted apart (changedThroughApi), never a problem.
   const since = run.batch.startedAt ?? run.batch.createdAt ?? new Date(0);
   const viaApi = `EXISTS (SELECT 1 FROM api_writes w WHERE w.table_name = b.table_name AND w.row_id = b.row_id AND w.at >= $3 AND w.discarded_by IS NULL)`;
-  for (const table of TABLE_ORDER) {
+  for (const table of writeOrder(run.layout)) {
     // Counted in Postgres: the batch's rows per table can be millions; only the first few bad ones are listed.
     const [count]: { expected: number; missing: number; changed: number; api: number }[] = await ds.query(
       `SELECT count(*)::int AS expected,

@@ -3,7 +3,7 @@
  * app-specific is here. Per-entry transforms stream; group transforms see every entry of their kinds at
  * once (for rows built from several entries, e.g. a website from its metadata and config section).
  */
-import type { EntryKind, SourceEntry, TransformContext, TransformResult } from './types';
+import type { EntryKind, SourceEntry, TableName, TransformContext, TransformResult } from './types';
 
 export type EntryTransform = (entry: SourceEntry, ctx: TransformContext) => TransformResult;
 
@@ -21,16 +21,43 @@ export interface GroupTransformSpec {
   bucketOf?: (e: SourceEntry) => string;
 }
 
-export interface Layout {
+/**
+ * One phase of a layout, between the pipeline's own `ingest` and its `preserve`, `prune`, `verify`
+ * (jobs/names.ts). By default it is the generic entry phase over `kinds` (jobs/phases/entryPhase.ts).
+ * `custom` says the phase needs I/O of its own (Catalyst's websites phase): the layout registry
+ * (jobs/layouts.ts) binds a handler of that name, which lives at phase level (jobs/phases/<layout>/),
+ * since transforms never do I/O.
+ */
+export interface LayoutPhase {
   name: string;
+  /** The entry kinds this phase consumes (pages through, transforms and settles). */
+  kinds: readonly EntryKind[];
+  custom?: boolean;
+}
+
+export interface Layout {
+  /** The name a batch records (`migration_batches.layout`) and an upload selects (`?layout=`). */
+  name: string;
+  /** Every kind `classify` may answer, UNKNOWN_KIND included. */
+  kinds: readonly EntryKind[];
   classify(e: { area: string; dbName: string | null; storeName: string | null; key: unknown }): EntryKind;
   /** Kinds whose staged values are sealed at rest (they hold secrets). */
   secretKinds: readonly EntryKind[];
   transforms: Partial<Record<EntryKind, EntryTransform>>;
   groupTransforms: Partial<Record<EntryKind, GroupTransformSpec>>;
   /**
-   * Website rows for section databases whose website has no metadata or config entry (so the sections'
-   * rows have a website to belong to). Given the section databases' names; returns rows for `websites`.
+   * The tables its transforms write, parents first (foreign keys hold at each statement; rollback and
+   * prune walk them backwards). `preserved_entries` is the pipeline's own and is not listed: writeOrder adds it.
    */
-  websitesForSections?(dbNames: string[], ctx: TransformContext): TransformResult;
+  tables: readonly TableName[];
+  /** Its phases in dependency order (each named once, none named like a pipeline phase). */
+  phases: readonly LayoutPhase[];
+}
+
+/** The pipeline's table for entries a layout keeps raw (jobs/phases/applyResults.ts); written by every layout. */
+export const PRESERVED_TABLE = 'preserved_entries';
+
+/** The tables a batch of this layout writes, parents first: its own, then preserved_entries. */
+export function writeOrder(layout: Pick<Layout, 'tables'>): TableName[] {
+  return [...layout.tables, PRESERVED_TABLE];
 }

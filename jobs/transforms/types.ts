@@ -1,26 +1,18 @@
 /**
- * The seam between the pipeline and an app's storage layout. A layout (today: Catalyst Studio) is a set
+ * The seam between the pipeline and an app's storage layout. A layout (Catalyst Studio, or the generic one) is a set
  * of pure functions: `classify` names the kind of each dump entry, and one transform per kind turns an
  * entry into rows. Transforms never touch the queue, the database or the object store; the phase
- * plumbing (jobs/phases/) writes what they return. Another app's layout is another folder beside catalyst/.
+ * plumbing (jobs/phases/) writes what they return. Another app's layout is another folder beside catalyst/
+ * (generic/ is the second one), registered in jobs/layouts.ts.
  */
 import type { SealedSecret } from '../../core/crypto';
 
-/** Which phase owns an entry. Kinds a layout does not map are 'unknown' and are preserved raw. */
-export type EntryKind =
-  | 'website' // catalyst_global/websites record
-  | 'website-config' // website_<id>_config/data
-  | 'website-content' // website_<id>_content/data
-  | 'website-assets' // website_<id>_assets/data
-  | 'website-ai-context' // website_<id>_ai_context/data
-  | 'content-types' // localStorage contentTypes
-  | 'content-items' // localStorage content-storage
-  | 'chat' // catalyst:chat:* / catalyst:metadata:* (IndexedDB persistence, or storage fallbacks)
-  | 'ai-prompt' // sessionStorage ai_prompt_<websiteId>
-  | 'preference' // navigation, preview settings, project-context, UI keys
-  | 'deployment-configs' // cms-provider-configs (holds secrets)
-  | 'deployment-history' // deployment-history
-  | 'unknown';
+/**
+ * Which phase owns an entry: a name the layout's `classify` gives (each layout declares its own, e.g.
+ * Catalyst's in catalyst/kinds.ts). UNKNOWN_KIND is everyone's: entries no layout phase takes are preserved raw.
+ */
+export type EntryKind = string;
+export const UNKNOWN_KIND = 'unknown';
 
 /** An entry as a transform sees it. */
 export interface SourceEntry {
@@ -28,7 +20,7 @@ export interface SourceEntry {
   area: 'localStorage' | 'sessionStorage' | 'indexedDB';
   dbName: string | null;
   storeName: string | null;
-  /** localStorage/sessionStorage key; for IndexedDB the decoded key (string for Catalyst). */
+  /** localStorage/sessionStorage key; for IndexedDB the §1c-decoded key (a string for Catalyst; any valid key in general). */
   key: unknown;
   /** localStorage/sessionStorage: the raw stored string. IndexedDB: the §1c-decoded value (Dates are Date). */
   value: unknown;
@@ -36,11 +28,11 @@ export interface SourceEntry {
   kind?: EntryKind;
 }
 
-/** Target table names (see entities/). Row objects use the entity property names (camelCase). */
-export type TableName =
-  | 'websites' | 'content_types' | 'content_items' | 'user_preferences' | 'deployment_configs' | 'deployment_history'
-  | 'website_pages' | 'website_components' | 'website_templates' | 'website_assets'
-  | 'ai_contexts' | 'ai_history_entries' | 'chat_sessions' | 'chat_messages' | 'ai_prompts' | 'preserved_entries';
+/**
+ * Target table names (see entities/): each layout declares the tables it writes (`Layout.tables`).
+ * Row objects use the entity property names (camelCase).
+ */
+export type TableName = string;
 
 export type Row = Record<string, unknown> & { id: string; sourceId: string };
 
@@ -90,7 +82,7 @@ export interface TransformResult {
   ridesOn?: number;
 }
 
-/** Everything a transform may know about its batch; all pure. */
+/** Everything a transform may know about its batch; all pure. (websiteId, globalWebsite and contentTypeId are Catalyst's.) */
 export interface TransformContext {
   userId: string;
   /** Deterministic row id for (kind, ...source parts), the same for the same user forever. */
@@ -105,4 +97,6 @@ export interface TransformContext {
   seal(plain: string, aad: string): SealedSecret;
   /** Stable URL of a content-addressed object (inline data: URLs are moved there). */
   assetUrl(sha256: string): string;
+  /** When the browser held the state being migrated (the dump header's capturedAt, else the batch's creation). */
+  capturedAt?: Date;
 }

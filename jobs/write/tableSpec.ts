@@ -5,13 +5,6 @@
 import type { DataSource } from 'typeorm';
 import type { TableName } from '../transforms/types';
 
-/** Parents first, so foreign keys hold at each statement. */
-export const TABLE_ORDER: TableName[] = [
-  'websites', 'content_types', 'content_items', 'website_pages', 'website_components', 'website_templates', 'website_assets',
-  'ai_contexts', 'ai_history_entries', 'chat_sessions', 'chat_messages', 'ai_prompts', 'user_preferences',
-  'deployment_configs', 'deployment_history', 'preserved_entries',
-];
-
 export interface ColumnSpec {
   property: string;
   column: string;

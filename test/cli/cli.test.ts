@@ -160,3 +160,19 @@ test('an upload killed after its first chunk resumes with the next run (HEAD, th
   const status = await bsm(['status', id]);
   expect(status.out).toContain('status    completed');
 });
+
+test('upload --layout generic goes through tus with the layout in its metadata; an unknown layout is refused', async () => {
+  const file = join(dir, 'generic.ndjson');
+  writeFileSync(file, toNdjson(catalystDump()));
+  const up = await bsm(['upload', file, '--layout', 'generic', '--wait'], uploader);
+  expect(up.code).toBe(0);
+  const id = /batch ([0-9a-f-]{36})/.exec(up.out)![1];
+  const [b] = await stack.api.deps.ds.query(`SELECT layout, status, entry_count FROM migration_batches WHERE id = $1`, [id]);
+  expect(b).toMatchObject({ layout: 'generic', status: 'completed' });
+  const [{ n }] = await stack.api.deps.ds.query(`SELECT count(*)::int AS n FROM browser_entries WHERE batch_id = $1`, [id]);
+  expect(n).toBe(b.entry_count);
+
+  const bad = await bsm(['upload', file, '--layout', 'nope'], uploader);
+  expect(bad.code).toBe(1);
+  expect(bad.err).toContain('unknown_layout');
+});

@@ -2,7 +2,7 @@
  * /metrics after a real batch: every named series exists and its value matches what Postgres and Redis
  * say. Jest loads modules afresh per test file, so the process-wide counters start at zero here.
  */
-import { PHASES } from '../../jobs/names';
+import { phasesOf } from '../../jobs/layouts';
 import request from 'supertest';
 import { startMetricsServer } from '../../core/metrics';
 import { createLogger } from '../../core/logger';
@@ -82,7 +82,7 @@ test('batches by status come from Postgres and queue depth from Redis, on scrape
   expect(sample('bsm_batches', { status: 'completed' })).toBe(1);
   expect(sample('bsm_batches', { status: 'failed' })).toBe(0);
   expect(sample('bsm_batches', { status: 'running' })).toBe(0);
-  expect(sample('bsm_queue_jobs', { queue: 'migration', state: 'completed' })).toBe(PHASES.length);
+  expect(sample('bsm_queue_jobs', { queue: 'migration', state: 'completed' })).toBe(phasesOf('catalyst').length);
   expect(sample('bsm_queue_jobs', { queue: 'migration', state: 'failed' })).toBe(0);
   expect(sample('bsm_queue_jobs', { queue: 'maintenance', state: 'waiting' })).toBeGreaterThanOrEqual(0);
   expect(sample('bsm_process_resident_memory_bytes')).toBeGreaterThan(0);

@@ -6,10 +6,10 @@
 import { transition } from '../../jobs/lifecycle';
 import { SecretBox } from '../../core/crypto';
 import { MigrationBatch } from '../../entities';
-import { PHASE_HANDLERS } from '../../jobs/phases';
+import { LAYOUTS } from '../../jobs/layouts';
+import { phaseHandler } from '../../jobs/phases';
 import type { PhaseDeps, PhaseRun } from '../../jobs/phases/context';
 import type { PhaseName } from '../../jobs/names';
-import { catalystLayout } from '../../jobs/transforms/catalyst';
 import { catalystDump } from '../fixtures/catalystDump';
 import { advisoryWaiters, lockUser, until } from '../helpers/locks';
 import { startStack, type Stack } from '../helpers/stack';
@@ -22,14 +22,14 @@ beforeAll(async () => {
   // No workers: the test is the worker, and runs phases by hand. Pages wait at the lock, not time out.
   stack = await startStack({ workers: false, config: { PHASE_LOCK_TIMEOUT_MS: '20000' } });
   const { config, ds, store, log } = { ...stack.api.deps, config: stack.config };
-  deps = { config, ds, store, log, secrets: new SecretBox(config.encryptionKeys, config.ENCRYPTION_KEY_ID), layout: catalystLayout };
+  deps = { config, ds, store, log, secrets: new SecretBox(config.encryptionKeys, config.ENCRYPTION_KEY_ID), layouts: LAYOUTS };
 });
 afterAll(() => stack.close());
 
 async function phaseRun(batchId: string, phase: PhaseName, progress: number[][]): Promise<PhaseRun> {
   const batch = await deps.ds.getRepository(MigrationBatch).findOneByOrFail({ id: batchId });
   return {
-    deps, batch, phase, log: deps.log,
+    deps, batch, layout: LAYOUTS[batch.layout], phase, log: deps.log,
     progress: async (done, total, rejected = 0) => {
       progress.push([done, total, rejected]);
       await deps.ds.query(`UPDATE migration_phases SET done = $3, total = $4, rejected = $5 WHERE batch_id = $1 AND name = $2`, [batchId, phase, done, total, rejected]);
@@ -37,7 +37,8 @@ async function phaseRun(batchId: string, phase: PhaseName, progress: number[][])
   };
 }
 
-const run = async (batchId: string, phase: PhaseName) => PHASE_HANDLERS[phase](await phaseRun(batchId, phase, []));
+const handler = (phase: PhaseName) => phaseHandler(LAYOUTS.catalyst, phase)!;
+const run = async (batchId: string, phase: PhaseName) => handler(phase)(await phaseRun(batchId, phase, []));
 
 test('the same phase run twice at once, both past their read: each page applied once, the report balanced', async () => {
   const doc = catalystDump();
@@ -55,7 +56,7 @@ test('the same phase run twice at once, both past their read: each page applied 
 
   const held = await lockUser(stack, USER);
   const progress: number[][][] = [[], []];
-  const both = Promise.all([0, 1].map(async (i) => PHASE_HANDLERS.contentItems(await phaseRun(batchId, 'contentItems', progress[i]))));
+  const both = Promise.all([0, 1].map(async (i) => handler('contentItems')(await phaseRun(batchId, 'contentItems', progress[i]))));
   await until(async () => (await advisoryWaiters(stack)) >= 2); // both read the page and wait to apply it
   await held.release();
   await both;

@@ -13,7 +13,7 @@ import type { Request, Response } from 'express';
 import { Errors } from '../../../core/errors';
 import { MigrationBatch } from '../../../entities';
 import { BULL_BOARD_PATH } from '../../../dashboard/bullBoard';
-import { PHASES, QUEUES, phaseJobId } from '../../../jobs/names';
+import { QUEUES, phaseJobId } from '../../../jobs/names';
 import type { ApiDeps } from '../../context';
 import { ListQuery, queryBatches } from '../admin/listBatches';
 import { batchView } from '../getBatch';
@@ -82,16 +82,19 @@ export function batchEvents(deps: ApiDeps) {
     const repo = deps.ds.getRepository(MigrationBatch);
     await stream(deps, req, res, 'batch', async () => {
       const batch = await repo.findOneBy({ id });
-      return batch ? { ...(await batchView(deps.ds, batch)), jobs: jobLinks(batch) } : { id, gone: true };
+      if (!batch) return { id, gone: true };
+      const view = await batchView(deps.ds, batch);
+      return { ...view, jobs: jobLinks(batch, (view.phases as { name: string }[]).map((p) => p.name)) };
     });
   };
 }
 
 /**
  * Bull Board's page of each phase job (its UI route /queue/:name/:jobId). Ids follow jobs/names.ts: a
- * batch applied again after a rollback runs as a new run with its own job ids.
+ * batch applied again after a rollback runs as a new run with its own job ids. `phases`: the batch's own
+ * (migration_phases, from its layout).
  */
-export function jobLinks(batch: Pick<MigrationBatch, 'id' | 'notes'>): Record<string, string> {
+export function jobLinks(batch: Pick<MigrationBatch, 'id' | 'notes'>, phases: readonly string[]): Record<string, string> {
   const run = Number((batch.notes as { run?: number } | null)?.run ?? 1);
-  return Object.fromEntries(PHASES.map((p) => [p, `${BULL_BOARD_PATH}/queue/${QUEUES.migration}/${encodeURIComponent(phaseJobId(batch.id, p, run))}`]));
+  return Object.fromEntries(phases.map((p) => [p, `${BULL_BOARD_PATH}/queue/${QUEUES.migration}/${encodeURIComponent(phaseJobId(batch.id, p, run))}`]));
 }

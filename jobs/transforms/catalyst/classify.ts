@@ -3,13 +3,13 @@
  * writes them, not as the audit docs spell them) and Appendix A (UI keys of the later app).
  * Anything not listed is 'unknown' and is preserved raw by the pipeline.
  */
-import type { EntryKind } from '../types';
+import type { CatalystKind } from './kinds';
 
 /** What classify looks at (the layout seam, ../layout.ts, passes exactly this). */
 export interface EntryRef { area: string; dbName: string | null; storeName: string | null; key: unknown }
 
 /** Kinds whose raw entries hold secrets (§4: `cms-provider-configs` has plaintext API keys). */
-export const SECRET_KINDS: EntryKind[] = ['deployment-configs'];
+export const SECRET_KINDS: CatalystKind[] = ['deployment-configs'];
 
 export type WebsiteSection = 'config' | 'content' | 'assets' | 'ai_context';
 
@@ -26,7 +26,7 @@ export function parseSectionDb(name: unknown): { websiteSourceId: string; sectio
   return m ? { websiteSourceId: m[1], section: m[2] as WebsiteSection } : null;
 }
 
-const SECTION_KIND: Record<WebsiteSection, EntryKind> = {
+const SECTION_KIND: Record<WebsiteSection, CatalystKind> = {
   config: 'website-config',
   content: 'website-content',
   assets: 'website-assets',
@@ -54,7 +54,7 @@ export function parseAiPromptKey(key: unknown): string | null {
     : null;
 }
 
-const LOCAL_KINDS: Record<string, EntryKind> = {
+const LOCAL_KINDS: Record<string, CatalystKind> = {
   contentTypes: 'content-types', // L1
   'content-storage': 'content-items', // L2
   'cms-provider-configs': 'deployment-configs', // L6
@@ -79,7 +79,7 @@ export const PREFERENCE_KEYS = [
 
 const PREFERENCES = new Set<string>(PREFERENCE_KEYS);
 
-export function classify(e: EntryRef): EntryKind {
+export function classify(e: EntryRef): CatalystKind {
   if (e.area === 'indexedDB') {
     if (e.dbName === 'catalyst_global') return e.storeName === 'websites' ? 'website' : 'unknown'; // settings/version: never written
     if (e.dbName === 'catalyst-studio') return e.storeName === 'persistence' && parseChatKey(e.key) ? 'chat' : 'unknown'; // I1

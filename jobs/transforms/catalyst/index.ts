@@ -3,8 +3,9 @@
  * of the later app), in the shape of ../layout.ts. Pure: no I/O, deterministic (only `ctx.seal` is
  * randomised, by its IV).
  *
- * Shape of `catalystLayout`:
- *  - `classify(entry)` → EntryKind; `secretKinds` = SECRET_KINDS (sealed at rest); 'unknown' → kept raw.
+ * Shape of `catalystLayout` (registered as `catalyst` in jobs/layouts.ts, the default):
+ *  - `kinds`, `tables` (parents first) and `phases` (websites … deploymentHistory): ./kinds.ts;
+ *  - `classify(entry)` → CatalystKind; `secretKinds` = SECRET_KINDS (sealed at rest); 'unknown' → kept raw.
  *  - `transforms[kind](entry, ctx)` → TransformResult, for kinds whose entries stand alone.
  *  - `groupTransforms[kind] = {kinds, run}` for kinds where several entries build ONE row (rows are
  *    upserted whole, so per-entry transforms would overwrite each other's columns):
@@ -27,6 +28,7 @@ import type { SourceEntry, TransformContext, TransformResult } from '../types';
 import { transformAiContext, transformAiPrompt } from './aiData';
 import { chatSessionIdOf, mergeChatGroup } from './chat';
 import { classify, parseSectionDb, SECRET_KINDS } from './classify';
+import { CATALYST_KINDS, CATALYST_PHASES, CATALYST_TABLES } from './kinds';
 import { transform as transformContentItems } from './contentItems';
 import { transform as transformContentTypes } from './contentTypes';
 import { transformConfigs, transformHistory } from './deployments';
@@ -107,9 +109,12 @@ const AI: GroupTransformSpec = {
 };
 
 export const catalystLayout: Layout = {
-  name: 'catalyst-studio',
+  name: 'catalyst',
+  kinds: CATALYST_KINDS,
   classify,
   secretKinds: SECRET_KINDS,
+  tables: CATALYST_TABLES,
+  phases: CATALYST_PHASES,
   transforms: {
     'content-types': transformContentTypes,
     'content-items': transformContentItems,
@@ -126,11 +131,13 @@ export const catalystLayout: Layout = {
     'ai-prompt': AI,
     preference: { kinds: ['preference'], run: preferencesRun },
   },
-  websitesForSections,
 };
 
-/** A website known only from its content/assets/ai_context databases still gets a row (§2.11). */
-function websitesForSections(dbNames: string[], ctx: TransformContext): TransformResult {
+/**
+ * A website known only from its content/assets/ai_context databases still gets a row (§2.11). Used by the
+ * websites phase (jobs/phases/catalyst/websites.ts): rows for `websites`, given the section databases' names.
+ */
+export function websitesForSections(dbNames: string[], ctx: TransformContext): TransformResult {
   const ids = [...new Set(dbNames.map((n) => parseSectionDb(n)?.websiteSourceId).filter((id): id is string => Boolean(id)))];
   const rows = ids.flatMap((id) => mergeWebsite(null, null, id, ctx, {}).rows?.websites ?? []);
   return { rows: { websites: rows } };
@@ -138,6 +145,7 @@ function websitesForSections(dbNames: string[], ctx: TransformContext): Transfor
 
 export { classify, parseSectionDb, parseChatKey, parseAiPromptKey, SECRET_KINDS } from './classify';
 export { toDate } from './dates';
+export { CATALYST_KINDS, CATALYST_PHASES, CATALYST_TABLES, GLOBAL_KINDS, SECTION_KINDS, type CatalystKind, type CatalystTable } from './kinds';
 export { mergeWebsite, mergeWebsiteGroup } from './websites';
 export { mergeChatSession, mergeChatGroup } from './chat';
 export { buildPreferences, preferenceOutcomes } from './preferences';

@@ -4,8 +4,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * Direct-to-S3 multipart uploads (api/uploads/direct.ts): one row per upload, removed when it is refused,
  * aborted or expired (the clean-up job aborts the S3 multipart upload of an expired one).
  */
-export class DirectUploads1765000000000 implements MigrationInterface {
-  name = 'DirectUploads1765000000000';
+export class DirectUploads1765100000000 implements MigrationInterface {
+  name = 'DirectUploads1765100000000';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(

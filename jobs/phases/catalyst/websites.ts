@@ -1,19 +1,19 @@
 /**
- * Websites from `catalyst_global/websites` and their per-website section databases, then the rule that
+ * Catalyst's custom phase (CATALYST_PHASES marks it `custom`; jobs/layouts.ts binds it): websites from `catalyst_global/websites` and their per-website section databases, then the rule that
  * decides where global data (content types and items, deployment configs) goes, stated in the report:
  *   1. the websiteId given with the upload (created if the user has no such website yet);
  *   2. else the only website in the dump;
  *   3. else a website created for them ("Imported content").
  */
-import { rowId } from '../../core/ids';
-import type { EntryKind, Row } from '../transforms/types';
-import { upsertRows } from '../write/upsertRows';
-import { lockUserRows } from '../write/userLock';
-import { mergeNotes } from './applyResults';
-import type { PhaseRun } from './context';
-import { runEntryPhase, transformContext, type BatchNotes } from './entryPhase';
+import { rowId } from '../../../core/ids';
+import { GLOBAL_KINDS, SECTION_KINDS, websitesForSections } from '../../transforms/catalyst';
+import type { Row } from '../../transforms/types';
+import { upsertRows } from '../../write/upsertRows';
+import { lockUserRows } from '../../write/userLock';
+import { mergeNotes } from '../applyResults';
+import type { PhaseRun } from '../context';
+import { runEntryPhase, transformContext, type BatchNotes } from '../entryPhase';
 
-const GLOBAL_KINDS: EntryKind[] = ['content-types', 'content-items', 'deployment-configs', 'deployment-history'];
 export const IMPORTED_WEBSITE_SOURCE_ID = '__imported__';
 
 export async function websites(run: PhaseRun): Promise<void> {
@@ -24,15 +24,14 @@ export async function websites(run: PhaseRun): Promise<void> {
 
 /** Sections whose website had no metadata or config record still produce a website (left as is if it exists). */
 async function websitesForOrphanSections(run: PhaseRun): Promise<void> {
-  const { ds, layout, config } = run.deps;
-  if (!layout.websitesForSections) return;
+  const { ds, config } = run.deps;
   const dbs: { db_name: string }[] = await ds.query(
     `SELECT DISTINCT db_name FROM dump_entries WHERE batch_id = $1 AND kind = ANY($2) AND db_name IS NOT NULL`,
-    [run.batch.id, ['website-content', 'website-assets', 'website-ai-context']],
+    [run.batch.id, SECTION_KINDS],
   );
   if (dbs.length === 0) return;
   const ctx = await transformContext(run);
-  const candidates = layout.websitesForSections(dbs.map((d) => d.db_name), ctx).rows?.websites ?? [];
+  const candidates = websitesForSections(dbs.map((d) => d.db_name), ctx).rows?.websites ?? [];
   if (candidates.length === 0) return;
   const existing: { id: string }[] = await ds.query(`SELECT id FROM websites WHERE id = ANY($1::uuid[])`, [candidates.map((r) => r.id)]);
   const have = new Set(existing.map((e) => e.id));
