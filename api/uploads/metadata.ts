@@ -1,6 +1,7 @@
 /**
  * Upload-Metadata of a resumable upload (docs/http-api.md §2): `filename`, `contentType` (§1a or §1b), `sha256` of
- * the whole dump, optional `websiteId`. Checked when the upload is created, so a bad one is refused before
+ * the whole dump as uploaded, optional `websiteId`, optional `contentEncoding` (`gzip`: the bytes are the dump
+ * gzip-compressed, and `sha256` is that of the compressed bytes; docs/format.md §1d). Checked when the upload is created, so a bad one is refused before
  * a single byte is stored. The owner is added here, server-side: a client's own `userId` is never kept.
  */
 import { z } from 'zod';
@@ -14,6 +15,8 @@ export interface UploadMeta {
   /** Lower-case hex. */
   sha256: string;
   websiteId?: string;
+  /** The uploaded bytes are gzip-compressed (absent: the dump as is). */
+  contentEncoding?: 'gzip';
   /** The uploader's user id, set by the server from the bearer token. */
   userId: string;
 }
@@ -23,10 +26,11 @@ const Schema = z.object({
   contentType: z.string().refine((t) => encodingOf(t) !== null, 'must be application/json (§1a) or application/x-ndjson (§1b)'),
   sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be the 64 hex digits of the SHA-256 of the whole dump').transform((s) => s.toLowerCase()),
   websiteId: WebsiteIdSchema.optional(),
+  contentEncoding: z.literal('gzip', { error: 'must be gzip (or left out for an uncompressed dump)' }).optional(),
 });
 
 const EXPECTED =
-  'Upload-Metadata must carry filename, contentType (application/json or application/x-ndjson), sha256 (hex SHA-256 of the whole dump) and optionally websiteId, each base64-encoded as tus requires.';
+  'Upload-Metadata must carry filename, contentType (application/json or application/x-ndjson), sha256 (hex SHA-256 of the whole dump as uploaded), and optionally websiteId and contentEncoding (gzip), each base64-encoded as tus requires.';
 
 /**
  * Validates what the client sent and returns the metadata to store (only known keys, plus the owner).
@@ -46,12 +50,18 @@ export function checkUploadMetadata(raw: Upload['metadata'], userId: string): Up
     throw Errors.badRequest('invalid_upload_metadata', `${EXPECTED} Problems: ${text}.`, { issues });
   }
   const m = parsed.data;
-  return { filename: m.filename, contentType: m.contentType, sha256: m.sha256, ...(m.websiteId ? { websiteId: m.websiteId } : {}), userId };
+  return {
+    filename: m.filename, contentType: m.contentType, sha256: m.sha256, ...(m.websiteId ? { websiteId: m.websiteId } : {}),
+    ...(m.contentEncoding ? { contentEncoding: m.contentEncoding } : {}), userId,
+  };
 }
 
 /** Reads back what checkUploadMetadata stored (tus hands hooks the metadata as a plain string map). */
 export function storedMeta(raw: Upload['metadata']): UploadMeta {
   const m = raw ?? {};
   if (!m.userId || !m.sha256 || !m.contentType) throw new Error('upload has no server-side metadata');
-  return { filename: m.filename ?? '', contentType: m.contentType, sha256: m.sha256, websiteId: m.websiteId ?? undefined, userId: m.userId };
+  return {
+    filename: m.filename ?? '', contentType: m.contentType, sha256: m.sha256, websiteId: m.websiteId ?? undefined,
+    ...(m.contentEncoding === 'gzip' ? { contentEncoding: 'gzip' as const } : {}), userId: m.userId,
+  };
 }
