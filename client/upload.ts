@@ -11,6 +11,7 @@
  * page holds no copy of it; only a resumed upload (another header) reads the Blob back to hash it again.
  */
 import { Upload, type DetailedError, type HttpRequest, type HttpResponse } from 'tus-js-client';
+import { checksummingHttpStack, shouldRetryChunk } from './chunkChecksum';
 import { apiError, followBatch } from './follow';
 import { parseRetryAfter } from './hybrid/pure';
 import { buildNdjsonBlob, NDJSON_TYPE, ndjsonFile, type NdjsonBlob } from './ndjsonBlob';
@@ -84,8 +85,14 @@ export async function upload(dump: Dump, opts: UploadOptions): Promise<Migration
   return uploadBuilt(dump, await buildNdjsonBlob(dump), opts);
 }
 
+/**
+ * What uploadBuilt sends: an NDJSON Blob, and whether its bytes (header and entries) are gzip-compressed
+ * (sent as tus metadata contentEncoding gzip; sha256 is then that of the compressed bytes, docs/format.md §1d).
+ */
+export type BuiltUpload = NdjsonBlob & { contentEncoding?: 'gzip' };
+
 /** upload() for a dump already built (migrate() builds once, for the summary and the upload). */
-export async function uploadBuilt(dump: Dump, built: NdjsonBlob, opts: UploadOptions): Promise<MigrationResult> {
+export async function uploadBuilt(dump: Dump, built: BuiltUpload, opts: UploadOptions): Promise<MigrationResult> {
   const endpoint = tusEndpoint(opts.endpoint);
   const fingerprint = `${built.entriesSha256}.${opts.websiteId ?? ''}.${endpoint}`;
   const previous = (await new ResumeStore().findUploadsByFingerprint(fingerprint)).find((p) => typeof p.header === 'string');
@@ -94,7 +101,7 @@ export async function uploadBuilt(dump: Dump, built: NdjsonBlob, opts: UploadOpt
   // The stored upload's own sha256 metadata is not trusted: a wrong one would fail only at the very end.
   const sha256 = usedHeader === built.header ? built.sha256 : await sha256Hex(file);
 
-  const sent = await sendTus(file, { ...opts, endpoint, fingerprint, sha256, header: usedHeader, capturedAt: dump.source.capturedAt });
+  const sent = await sendTus(file, { ...opts, endpoint, fingerprint, sha256, header: usedHeader, capturedAt: dump.source.capturedAt, contentEncoding: built.contentEncoding });
   if (!sent.batchId) {
     // The server had every byte already (an earlier page finished the upload but was gone before reading
     // the answer), so no PATCH carried Migration-Batch-Id. The record is removed on success, so one fresh
@@ -119,6 +126,7 @@ interface TusParams extends UploadOptions {
   sha256: string;
   header: string;
   capturedAt: string;
+  contentEncoding?: 'gzip';
 }
 
 function sendTus(file: Blob, p: TusParams): Promise<{ batchId: string | null; resumed: boolean }> {
@@ -126,10 +134,11 @@ function sendTus(file: Blob, p: TusParams): Promise<{ batchId: string | null; re
     let batchId: string | null = null;
     let resumedFrom: number | null = null;
     const metadata: Record<string, string> = {
-      filename: `dump-${p.capturedAt.replace(/[:.]/g, '-')}.ndjson`,
+      filename: `dump-${p.capturedAt.replace(/[:.]/g, '-')}.ndjson${p.contentEncoding === 'gzip' ? '.gz' : ''}`,
       contentType: NDJSON_TYPE,
       sha256: p.sha256,
       ...(p.websiteId ? { websiteId: p.websiteId } : {}),
+      ...(p.contentEncoding ? { contentEncoding: p.contentEncoding } : {}),
     };
     // tus-js-client retries 5xx, 409, 423 and network failures by itself (retryDelays), but takes any other
     // 4xx as final, and never reads Retry-After. A 429 wrote nothing, so after the server's Retry-After the
@@ -153,6 +162,9 @@ function sendTus(file: Blob, p: TusParams): Promise<{ batchId: string | null; re
       metadata,
       chunkSize: p.chunkSize ?? DEFAULT_CHUNK_SIZE,
       retryDelays,
+      // Every PATCH carries Upload-Checksum of its chunk; a chunk refused with 460 is sent again.
+      httpStack: checksummingHttpStack(),
+      onShouldRetry: (err) => shouldRetryChunk(err),
       storeFingerprintForResuming: true,
       removeFingerprintOnSuccess: true,
       urlStorage: new ResumeStore(p.header),
