@@ -23,7 +23,8 @@ async function post(token: string, body: Buffer | string, type: string, gzip: bo
     headers: { Authorization: `Bearer ${token}`, 'Content-Type': type, ...(gzip ? { 'Content-Encoding': 'gzip' } : {}) },
     body,
   });
-  return { status: res.status, body: await res.json() };
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  return { status: res.status, body: (await res.json()) as any };
 }
 
 async function objectsOf(userPrefix: string): Promise<string[]> {
