@@ -114,11 +114,10 @@ async function tusSend(base: string, token: string, file: string, chunkBytes: nu
   return batchId;
 }
 
-function sha256File(file: string): Promise<string> {
+async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');
-  return pipeline(createReadStream(file), async function* (src) {
-    for await (const c of src) hash.update(c as Buffer);
-  }).then(() => hash.digest('hex'));
+  for await (const c of createReadStream(file)) hash.update(c as Buffer);
+  return hash.digest('hex');
 }
 
 export async function measureTransfer(app: Config, settings: TransferSettings, log: (m: string) => void): Promise<TransferResult> {

@@ -87,7 +87,7 @@ export async function upload(dump: Dump, opts: UploadOptions): Promise<Migration
 
 /**
  * What uploadBuilt sends: an NDJSON Blob, and whether its bytes (header and entries) are gzip-compressed
- * (sent as tus metadata contentEncoding gzip; sha256 is then that of the compressed bytes, docs/format.md §1d).
+ * (sent as tus metadata contentEncoding gzip; sha256 is then that of the compressed bytes, docs/format.md §1g).
  */
 export type BuiltUpload = NdjsonBlob & { contentEncoding?: 'gzip' };
 

@@ -1,7 +1,7 @@
 /**
  * Upload-Metadata of a resumable upload (docs/http-api.md §2): `filename`, `contentType` (§1a or §1b), `sha256` of
  * the whole dump as uploaded, optional `websiteId`, optional `contentEncoding` (`gzip`: the bytes are the dump
- * gzip-compressed, and `sha256` is that of the compressed bytes; docs/format.md §1d). Checked when the upload is created, so a bad one is refused before
+ * gzip-compressed, and `sha256` is that of the compressed bytes; docs/format.md §1g). Checked when the upload is created, so a bad one is refused before
  * a single byte is stored. The owner is added here, server-side: a client's own `userId` is never kept.
  */
 import { z } from 'zod';

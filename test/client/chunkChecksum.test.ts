@@ -23,7 +23,7 @@ let stack: Stack;
 let browser: Browser;
 
 beforeAll(async () => {
-  [stack, browser] = await Promise.all([startStack({ config: { LOG_LEVEL: 'error' }, logTo: require('node:fs').createWriteStream('/tmp/gz-api.log') }), launchChromium()]);
+  [stack, browser] = await Promise.all([startStack(), launchChromium()]);
 });
 afterAll(async () => {
   await browser?.close();
