@@ -150,10 +150,9 @@ export async function measureTransfer(app: Config, settings: TransferSettings, l
     api = startService('api', 'api/main.ts', env, [], 2000);
     const listening = JSON.parse(await waitForLine(api, (l) => l.includes('api listening'))) as { url: string };
     const base = `http://127.0.0.1:${new URL(listening.url).port}`;
-    const verifyMsOf = (batchId: string) => {
-      const line = api!.lines.find((l) => l.includes('upload finished') && l.includes(batchId));
-      return line ? Number(JSON.parse(line).verifyMs) / 1000 : undefined;
-    };
+    // The API logs the final PATCH's work (verifyMs) just before it answers; the line may reach us after the answer.
+    const verifySecondsOf = async (batchId: string) =>
+      Number(JSON.parse(await waitForLine(api!, (l) => l.includes('upload finished') && l.includes(batchId), 10_000)).verifyMs) / 1000;
 
     const rows: TransferRow[] = [];
     log('transfer: raw PUT to a do-nothing server');
@@ -177,7 +176,7 @@ export async function measureTransfer(app: Config, settings: TransferSettings, l
       log(`transfer: ${r.figure}`);
       const token = await mintToken(base, adminToken, r.user);
       const t = await timeIt(() => tusSend(base, token, r.file, chunkBytes, r.meta, r.checksum));
-      rows.push({ figure: r.figure, bytes: r.bytes, seconds: t.seconds, finishSeconds: verifyMsOf(t.value), note: r.note });
+      rows.push({ figure: r.figure, bytes: r.bytes, seconds: t.seconds, finishSeconds: await verifySecondsOf(t.value), note: r.note });
     }
     return { settings, dumpBytes: dump.bytes, gzipBytes, gzipSeconds: compress.seconds, rows };
   } finally {
