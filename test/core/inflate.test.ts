@@ -51,3 +51,9 @@ test('mapError turns the typed errors into the caller\'s own', async () => {
   const err = await drain(inflateBounded(Readable.from([Buffer.from('nope')]), 10, (e) => new Mine(e.message))).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(Mine);
 });
+
+test('concatenated gzip members (a header and the entries compressed apart, as a streaming uploader may) read as one', async () => {
+  const parts = ['{"format":"browser-storage-dump"}\n', 'a\n'.repeat(5000), '{"end":true}\n'];
+  const multi = Buffer.concat(parts.map((p) => gzipSync(p)));
+  expect((await drain(inflateBounded(Readable.from([multi]), 1e9))).toString()).toBe(parts.join(''));
+});
