@@ -201,7 +201,8 @@ export function printTransfer(r: TransferResult): void {
     line(['---', '---', '---', '---']),
     ...r.rows.map((x) => {
       const transfer = x.finishSeconds === undefined ? '' : `${mbps(x.bytes, x.seconds - x.finishSeconds)} (final PATCH ${x.finishSeconds.toFixed(1)} s)`;
-      const ratio = x === rawChunked ? '1.00x' : `${(x.bytes / x.seconds / rawRate).toFixed(2)}x`;
+      // gzip: bytes sent, and the dump's bytes delivered (what the raw PUT of the uncompressed file delivers).
+      const ratio = x === rawChunked ? '1.00x' : `${(x.bytes / x.seconds / rawRate).toFixed(2)}x${x.note ? `; ${(r.dumpBytes / x.seconds / rawRate).toFixed(2)}x in dump bytes` : ''}`;
       const gzipDump = x.note ? `; ${mbps(r.dumpBytes, x.seconds)} of dump` : '';
       return line([x.figure, `${x.seconds.toFixed(1)} s, ${mbps(x.bytes, x.seconds)}${gzipDump}`, transfer, ratio]);
     }),
