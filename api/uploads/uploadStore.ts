@@ -112,7 +112,10 @@ class FileUploadStore extends FileStore {
       if (!actual.equals(expected.digest)) throw checksumMismatch(expected, actual);
       return end;
     } catch (err) {
-      await truncate(path.join(this.directory, id), offset);
+      // (An upload removed meanwhile has no file to cut back: the original error is the answer.)
+      await truncate(path.join(this.directory, id), offset).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOENT') throw e;
+      });
       throw err;
     }
   }
