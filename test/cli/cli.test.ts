@@ -192,4 +192,4 @@ test('gzip: --gzip compresses while uploading, a .gz file goes as it is; every c
   } finally {
     stack.api.server.off('request', onRequest);
   }
-});
+}, 120_000); // two CLI processes and two migrations: minutes on a loaded 2-core box
