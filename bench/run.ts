@@ -9,6 +9,7 @@
  *
  *   BENCH_MB=50 npm run bench        # quicker
  *   BENCH_ONLY=read npm run bench    # the read path only (about 2 minutes)
+ *   BENCH_ONLY=transfer npm run bench  # upload transfer rates only (bench/transfer.ts)
  *
  * The worker is started with the node flags of `npm run worker` (package.json: --max-old-space-size, without
  * which V8 on a large machine lets the heap grow to ~4x the live set before collecting). For diagnosis,
@@ -28,6 +29,7 @@ import { generateCatalystDump } from './generate';
 import { describeProcess, dropRedisKeys, mintToken, npmScriptFlags, procMB, runOnce, startService, waitForLine, type Service } from './processes';
 import { measureReadPath, type ReadPathResult, type ReadPathSettings } from './readPath';
 import { printReadPath, printReport, type Report } from './report';
+import { measureTransfer, printTransfer } from './transfer';
 
 const Settings = z.object({
   BENCH_MB: z.coerce.number().positive().default(500),
@@ -36,7 +38,10 @@ const Settings = z.object({
   /** Extra node flags for the worker only, for diagnosis (e.g. --max-old-space-size=160 shows what must fit). */
   BENCH_WORKER_NODE_OPTIONS: z.string().default(''),
   /** `read`: only the read path (quick); `pipeline`: only upload + migration. Default: both. */
-  BENCH_ONLY: z.enum(['read', 'pipeline']).optional(),
+  BENCH_ONLY: z.enum(['read', 'pipeline', 'transfer']).optional(),
+  /** Upload transfer rates (bench/transfer.ts): dump size, and tus chunk size (issue 12: 200 MB in 8 MiB chunks). */
+  BENCH_TRANSFER_MB: z.coerce.number().positive().default(200),
+  BENCH_TUS_CHUNK_MIB: z.coerce.number().positive().default(8),
   BENCH_READ_SECONDS: z.coerce.number().positive().default(10),
   BENCH_READ_ROUNDS: z.coerce.number().int().positive().default(5),
   BENCH_READ_WARMUP_SECONDS: z.coerce.number().positive().default(2),
@@ -67,10 +72,13 @@ async function main(): Promise<void> {
     if (readPathFailed(result)) process.exitCode = 1;
     return;
   }
+  const transfer = { mb: settings.BENCH_TRANSFER_MB, chunkMiB: settings.BENCH_TUS_CHUNK_MIB };
+  if (settings.BENCH_ONLY === 'transfer') return printTransfer(await measureTransfer(app, transfer, log));
   const report = await pipeline(settings, app);
   // After the pipeline's processes are gone, so that the two do not compete for the CPU.
   if (settings.BENCH_ONLY !== 'pipeline') report.readPath = await measureReadPath(app, read, log);
   printReport(report);
+  if (settings.BENCH_ONLY !== 'pipeline') printTransfer(await measureTransfer(app, transfer, log));
   if (report.status !== 'completed' || (report.readPath && readPathFailed(report.readPath))) process.exitCode = 1;
 }
 

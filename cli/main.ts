@@ -2,8 +2,8 @@
  * bsm — the operator's command line. Talks to the API with a token (BSM_TOKEN or --token) at BSM_URL or
  * --url (default http://localhost:3000).
  *
- *   bsm upload <dump-file> [--website-id ID] [--layout L] [--wait]  upload a dump (JSON, or NDJSON for .ndjson/.jsonl), resumable;
- *                                                   --layout: catalyst (the default) or generic
+ *   bsm upload <dump-file> [--website-id ID] [--layout L] [--gzip] [--wait]  upload a dump (JSON, or NDJSON for .ndjson/.jsonl;
+ *                                                   .gz: gzip), resumable; --layout: catalyst (the default) or generic
  *   bsm status <batch> [--json]                         status and phases
  *   bsm retry <batch> [--force]                         retry what failed / re-apply a rolled-back batch
  *   bsm rollback <batch> [--force] [--wait]             roll back (forced: with the later batches)
@@ -54,7 +54,7 @@ export async function main(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       url: { type: 'string' }, token: { type: 'string' }, 'website-id': { type: 'string' }, layout: { type: 'string' }, wait: { type: 'boolean' },
-      force: { type: 'boolean' }, json: { type: 'boolean' }, status: { type: 'string' }, user: { type: 'string' }, limit: { type: 'string' },
+      force: { type: 'boolean' }, gzip: { type: 'boolean' }, json: { type: 'boolean' }, status: { type: 'string' }, user: { type: 'string' }, limit: { type: 'string' },
       all: { type: 'boolean' }, role: { type: 'string' }, label: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -73,7 +73,7 @@ export async function main(argv: string[]): Promise<number> {
   };
   switch (cmd) {
     case 'upload': {
-      const r = await uploadFile(ctx, need(), { websiteId: values['website-id'], layout: values.layout, out: process.stderr });
+      const r = await uploadFile(ctx, need(), { websiteId: values['website-id'], layout: values.layout, gzip: values.gzip, out: process.stderr });
       process.stdout.write(`batch ${r.batchId} ${r.duplicate ? '(this dump was uploaded before) ' : ''}${r.status}\n`);
       if (values.wait) return exitFor((await waitFor(ctx, r.batchId)).status);
       return 0;
@@ -141,8 +141,9 @@ function exitFor(status: string, want = 'completed'): number {
 
 const USAGE = `bsm — browser-storage-migrator command line (BSM_URL, BSM_TOKEN or --url, --token)
 
-  bsm upload <dump-file> [--website-id ID] [--layout L] [--wait]  upload a dump (JSON, or NDJSON for .ndjson/.jsonl), resumable;
-                                                     --layout: catalyst (the default) or generic
+  bsm upload <dump-file> [--website-id ID] [--layout L] [--gzip] [--wait]
+                                                      upload a dump (JSON, or NDJSON for .ndjson/.jsonl; .gz: gzip), resumable;
+                                                      --layout: catalyst (the default) or generic; --gzip: compress it first
   bsm status <batch> [--json]                         status and phases
   bsm retry <batch> [--force]                         retry what failed / re-apply a rolled-back batch
   bsm rollback <batch> [--force] [--wait]             roll back (forced: with the later batches)
@@ -154,6 +155,8 @@ const USAGE = `bsm — browser-storage-migrator command line (BSM_URL, BSM_TOKEN
 
 upload is resumable: after an interruption, run the same command again. BSM_CHUNK_BYTES: bytes per
 request (default 8 MiB); BSM_STATE_DIR: where unfinished uploads are remembered (default $TMPDIR/bsm-uploads).
+A .gz dump file (dump.ndjson.gz, dump.json.gz) is sent compressed as it is; --gzip compresses an
+uncompressed one first (into a temporary file), so fewer bytes travel. Every chunk carries its sha256.
 `;
 
 if (require.main === module || /bsm(\.js)?$/.test(process.argv[1] ?? '')) {

@@ -1,7 +1,8 @@
 /**
  * The few tus 1.0.0 requests `bsm upload` needs (docs/http-api.md §2), over fetch: POST to create (with
- * Upload-Metadata filename/contentType/sha256), PATCH chunk by chunk at Upload-Offset, HEAD to learn where
- * an interrupted upload stands. Not tus-js-client: it is a devDependency (the server no longer bundles it)
+ * Upload-Metadata filename/contentType/sha256, and contentEncoding gzip for a compressed dump), PATCH chunk
+ * by chunk at Upload-Offset, each with Upload-Checksum (sha256 of the chunk: the Checksum extension; a chunk
+ * altered in transit is refused with 460 and sent again), HEAD to learn where an interrupted upload stands. Not tus-js-client: it is a devDependency (the server no longer bundles it)
  * and a production install runs the compiled CLI without it; this subset is small, and owning it lets the
  * CLI keep its own resume state and Retry-After handling (cli/api.ts) on every request.
  */
@@ -18,6 +19,10 @@ export const DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024;
 
 export interface TusUpload {
   file: string;
+  /** Upload-Metadata filename. @defaultValue the file's name */
+  filename?: string;
+  /** The file is the dump gzip-compressed (sha256 and size are the compressed file's). */
+  contentEncoding?: 'gzip';
   size: number;
   sha256: string;
   contentType: string;
@@ -66,9 +71,10 @@ async function failure(res: Response, what: string): Promise<CliError> {
 
 /** "The value MUST be Base64 encoded" (tus 1.0.0, Upload-Metadata); pairs are `key value`, comma-separated. */
 function metadataHeader(u: TusUpload): string {
-  const pairs: Record<string, string> = { filename: basename(u.file), contentType: u.contentType, sha256: u.sha256 };
+  const pairs: Record<string, string> = { filename: u.filename ?? basename(u.file), contentType: u.contentType, sha256: u.sha256 };
   if (u.websiteId) pairs.websiteId = u.websiteId;
   if (u.layout) pairs.layout = u.layout;
+  if (u.contentEncoding) pairs.contentEncoding = u.contentEncoding;
   return Object.entries(pairs).map(([k, v]) => `${k} ${Buffer.from(v, 'utf8').toString('base64')}`).join(',');
 }
 
@@ -121,14 +127,21 @@ export async function tusUpload(ctx: CliContext, u: TusUpload): Promise<{ batchI
   u.progress(offset);
   const fh = await open(u.file, 'r');
   try {
-    for (let conflicts = 0; ; ) {
+    for (let conflicts = 0, mismatches = 0; ; ) {
       const length = Math.min(u.chunkBytes, u.size - offset);
       const chunk = Buffer.alloc(length);
       await fh.read(chunk, 0, length, offset);
       let res: Response;
       try {
         res = await withRetryAfter(() =>
-          fetch(url, { method: 'PATCH', headers: authed(ctx, { 'Content-Type': 'application/offset+octet-stream', 'Upload-Offset': String(offset) }), body: chunk }), u.say);
+          fetch(url, {
+            method: 'PATCH',
+            headers: authed(ctx, {
+              'Content-Type': 'application/offset+octet-stream', 'Upload-Offset': String(offset),
+              'Upload-Checksum': `sha256 ${createHash('sha256').update(chunk).digest('base64')}`,
+            }),
+            body: chunk,
+          }), u.say);
       } catch (err) {
         throw new CliError(`upload interrupted at byte ${offset} of ${u.size} (${(err as Error).message}): run the same command again to resume`);
       }
@@ -138,6 +151,12 @@ export async function tusUpload(ctx: CliContext, u: TusUpload): Promise<{ batchI
         const at = await headOffset(ctx, url, u.size);
         if (at === null) throw new CliError('the upload is no longer on the server: run the same command again to start over');
         offset = at;
+        continue;
+      }
+      if (res.status === 460 && mismatches++ < 3) {
+        // Checksum Mismatch: the chunk arrived altered and was not kept (offset unchanged): send it again.
+        await res.body?.cancel().catch(() => undefined);
+        u.say(`the chunk at byte ${offset} arrived altered (460 Checksum Mismatch); sending it again\n`);
         continue;
       }
       if (res.status !== 204) {

@@ -34,6 +34,10 @@ export interface DirectParams {
   apiBase: string;
   token: string;
   websiteId?: string;
+  /** The layout the server maps the dump with; the server's default when absent. */
+  layout?: string;
+  /** 'gzip' when the file is the dump gzip-compressed (its sha256 is then that of the compressed bytes). */
+  contentEncoding?: 'gzip';
   /** The resume store's fingerprint (the same tus uses) and the header line the file was built with. */
   fingerprint: string;
   header: string;
@@ -156,7 +160,8 @@ export async function sendDirect(file: Blob, p: DirectParams): Promise<{ batchId
   if (!upload) {
     upload = (await api<UploadView>('POST', '', {
       filename: p.filename, contentType: p.contentType, sha256: p.sha256, size: file.size,
-      ...(p.websiteId ? { websiteId: p.websiteId } : {}), ...(p.partSize ? { partSize: p.partSize } : {}),
+      ...(p.websiteId ? { websiteId: p.websiteId } : {}), ...(p.layout ? { layout: p.layout } : {}),
+      ...(p.contentEncoding ? { contentEncoding: p.contentEncoding } : {}), ...(p.partSize ? { partSize: p.partSize } : {}),
     })).body;
     const record: DirectRecord = {
       size: file.size, metadata: { sha256: p.sha256, filename: p.filename }, creationTime: new Date().toISOString(), uploadUrl: null, parallelUploadUrls: null,

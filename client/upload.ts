@@ -12,6 +12,7 @@
  * page holds no copy of it; only a resumed upload (another header) reads the Blob back to hash it again.
  */
 import { Upload, type DetailedError, type HttpRequest, type HttpResponse } from 'tus-js-client';
+import { checksummingHttpStack, shouldRetryChunk } from './chunkChecksum';
 import { apiError, followBatch } from './follow';
 import { parseRetryAfter } from './hybrid/pure';
 import { buildNdjsonBlob, NDJSON_TYPE, ndjsonFile, type NdjsonBlob } from './ndjsonBlob';
@@ -101,8 +102,14 @@ export async function upload(dump: Dump, opts: UploadOptions): Promise<Migration
   return uploadBuilt(dump, await buildNdjsonBlob(dump), opts);
 }
 
+/**
+ * What uploadBuilt sends: an NDJSON Blob, and whether its bytes (header and entries) are gzip-compressed
+ * (sent as tus metadata contentEncoding gzip; sha256 is then that of the compressed bytes, docs/format.md §1g).
+ */
+export type BuiltUpload = NdjsonBlob & { contentEncoding?: 'gzip' };
+
 /** upload() for a dump already built (migrate() builds once, for the summary and the upload). */
-export async function uploadBuilt(dump: Dump, built: NdjsonBlob, opts: UploadOptions): Promise<MigrationResult> {
+export async function uploadBuilt(dump: Dump, built: BuiltUpload, opts: UploadOptions): Promise<MigrationResult> {
   const endpoint = tusEndpoint(opts.endpoint);
   const fingerprint = `${built.entriesSha256}.${opts.websiteId ?? ''}.${endpoint}${opts.layout ? `.${opts.layout}` : ''}`;
   const previous = (await new ResumeStore().findUploadsByFingerprint(fingerprint)).find((p) => typeof p.header === 'string');
@@ -111,9 +118,9 @@ export async function uploadBuilt(dump: Dump, built: NdjsonBlob, opts: UploadOpt
   // The stored upload's own sha256 metadata is not trusted: a wrong one would fail only at the very end.
   const sha256 = usedHeader === built.header ? built.sha256 : await sha256Hex(file);
 
-  const params = { ...opts, endpoint, fingerprint, sha256, header: usedHeader, capturedAt: dump.source.capturedAt };
+  const params = { ...opts, endpoint, fingerprint, sha256, header: usedHeader, capturedAt: dump.source.capturedAt, contentEncoding: built.contentEncoding };
   const direct = await chooseDirect(file, opts, opts.apiBase ?? apiBaseOf(endpoint));
-  const sent = direct ? await sendDirect(file, { ...params, ...direct, filename: dumpFilename(params.capturedAt) }) : await sendTus(file, params);
+  const sent = direct ? await sendDirect(file, { ...params, ...direct, filename: dumpFilename(params.capturedAt, params.contentEncoding) }) : await sendTus(file, params);
   if (!sent.batchId) {
     // The server had every byte already (an earlier page finished the upload but was gone before reading
     // the answer), so no PATCH carried Migration-Batch-Id. The record is removed on success, so one fresh
@@ -132,7 +139,7 @@ export async function uploadBuilt(dump: Dump, built: NdjsonBlob, opts: UploadOpt
   return { batchId: sent.batchId, status: batch.status, batch, report, resumed: sent.resumed };
 }
 
-const dumpFilename = (capturedAt: string) => `dump-${capturedAt.replace(/[:.]/g, '-')}.ndjson`;
+const dumpFilename = (capturedAt: string, contentEncoding?: string) => `dump-${capturedAt.replace(/[:.]/g, '-')}.ndjson${contentEncoding === 'gzip' ? '.gz' : ''}`;
 
 /** Direct-to-S3 or not (UploadOptions.transport); what sendDirect needs besides the tus parameters. */
 async function chooseDirect(file: Blob, opts: UploadOptions, apiBase: string) {
@@ -151,6 +158,7 @@ interface TusParams extends UploadOptions {
   sha256: string;
   header: string;
   capturedAt: string;
+  contentEncoding?: 'gzip';
 }
 
 function sendTus(file: Blob, p: TusParams): Promise<{ batchId: string | null; resumed: boolean }> {
@@ -158,11 +166,12 @@ function sendTus(file: Blob, p: TusParams): Promise<{ batchId: string | null; re
     let batchId: string | null = null;
     let resumedFrom: number | null = null;
     const metadata: Record<string, string> = {
-      filename: dumpFilename(p.capturedAt),
+      filename: dumpFilename(p.capturedAt, p.contentEncoding),
       contentType: NDJSON_TYPE,
       sha256: p.sha256,
       ...(p.websiteId ? { websiteId: p.websiteId } : {}),
       ...(p.layout ? { layout: p.layout } : {}),
+      ...(p.contentEncoding ? { contentEncoding: p.contentEncoding } : {}),
     };
     // tus-js-client retries 5xx, 409, 423 and network failures by itself (retryDelays), but takes any other
     // 4xx as final, and never reads Retry-After. A 429 wrote nothing, so after the server's Retry-After the
@@ -186,6 +195,9 @@ function sendTus(file: Blob, p: TusParams): Promise<{ batchId: string | null; re
       metadata,
       chunkSize: p.chunkSize ?? DEFAULT_CHUNK_SIZE,
       retryDelays,
+      // Every PATCH carries Upload-Checksum of its chunk; a chunk refused with 460 is sent again.
+      httpStack: checksummingHttpStack(),
+      onShouldRetry: (err) => shouldRetryChunk(err),
       storeFingerprintForResuming: true,
       removeFingerprintOnSuccess: true,
       urlStorage: new ResumeStore(p.header),

@@ -46,6 +46,11 @@ const schema = z.object({
   UPLOAD_MAX_BYTES: int(2 * 1024 ** 3, 1),
   /** An unfinished upload expires this long after its creation (tus expiration); cleanup removes its bytes. */
   UPLOAD_EXPIRY_HOURS: int(24, 1),
+  /**
+   * Largest size a gzip dump (upload metadata contentEncoding gzip) may inflate to, in bytes; beyond it the
+   * upload is refused with 413 dump_too_large_inflated (core/inflate.ts). Default 2 GiB, as UPLOAD_MAX_BYTES.
+   */
+  INFLATED_DUMP_MAX_BYTES: int(2 * 1024 ** 3, 1),
   /** Stored dumps are deleted this long after upload, unless their batch is active or still within the rollback window. */
   DUMP_RETENTION_DAYS: int(30, 1),
   /** A finished batch (completed, needs_attention, failed, rolled_back) keeps its dump this long after finishing. */

@@ -19,6 +19,10 @@ export class DirectUpload {
   @Column('bigint', { name: 'part_size' }) partSize: string;
   @Column('int', { name: 'part_count' }) partCount: number;
   @Column('text', { name: 'website_id', nullable: true }) websiteId: string | null;
+  /** The layout the batch is migrated with (jobs/layouts.ts); null: the default. */
+  @Column('text', { nullable: true }) layout: string | null;
+  /** 'gzip' when the parts are the dump gzip-compressed (docs/format.md §1g). */
+  @Column('varchar', { name: 'content_encoding', length: 16, nullable: true }) contentEncoding: string | null;
   /** Part number → the base64 MD5 the client declared for it (and that its presigned URL signs). */
   @Column('jsonb', { name: 'part_md5', default: () => `'{}'::jsonb` }) partMd5: Record<string, string>;
   /** open → completing → completed (a refused completion deletes the record). */

@@ -157,7 +157,7 @@ const adminRoutes = [
   }),
 ];
 
-// tus 1.0.0 (creation, creation-with-upload, termination, expiration), served by @tus/server in api/uploads.
+// tus 1.0.0 (creation, creation-with-upload, termination, expiration; checksum: api/uploads/checksum.ts), served by @tus/server in api/uploads.
 const tag = 'Uploads (tus 1.0.0)';
 const TUS = { 'Tus-Resumable': 'Required: 1.0.0' };
 const UploadParams = z.strictObject({ id: z.string().min(1).describe('The upload id: the last segment of the Location answered on creation') });
@@ -168,15 +168,15 @@ const uploadRoutes = [
   route({
     method: 'options', path: '/v1/uploads', operationId: 'uploadOptions', tag, auth: 'none',
     summary: 'What the upload server supports (tus discovery)',
-    responses: { 204: { description: 'Supported', headers: { 'Tus-Version': '1.0.0', 'Tus-Extension': 'The extensions, comma-separated', 'Tus-Max-Size': 'Largest upload in bytes' } } },
+    responses: { 204: { description: 'Supported', headers: { 'Tus-Version': '1.0.0', 'Tus-Extension': 'The extensions, comma-separated', 'Tus-Max-Size': 'Largest upload in bytes', 'Tus-Checksum-Algorithm': 'sha256,sha1 (Upload-Checksum)' } } },
   }),
   route({
     method: 'post', path: '/v1/uploads', operationId: 'createUpload', tag, auth: 'user',
     summary: 'Create a resumable upload of one dump',
     description:
-      'Upload-Metadata (base64 values, as tus requires) carries `filename`, `contentType` (application/json or application/x-ndjson), `sha256` (hex digest of the whole dump) ' +
-      'and optionally `websiteId` and `layout` (catalyst, the default, or generic; another answers 400 unknown_layout). Bytes may come with the creation (creation-with-upload).',
-    requestHeaders: { ...TUS, 'Upload-Length': 'Required: size of the whole dump in bytes', 'Upload-Metadata': 'Required: filename, contentType, sha256[, websiteId][, layout]' },
+      'Upload-Metadata (base64 values, as tus requires) carries `filename`, `contentType` (application/json or application/x-ndjson), `sha256` (hex digest of the whole upload as sent) ' +
+      'and optionally `websiteId`, `layout` (catalyst, the default, or generic; another answers 400 unknown_layout) and `contentEncoding` (`gzip`: the bytes are the dump gzip-compressed, `sha256` covers the compressed bytes). Bytes may come with the creation (creation-with-upload).',
+    requestHeaders: { ...TUS, 'Upload-Length': 'Required: size of the whole dump in bytes', 'Upload-Metadata': 'Required: filename, contentType, sha256[, websiteId][, layout][, contentEncoding]' },
     otherBodies: { 'application/offset+octet-stream': Chunk }, bodyOptional: true,
     responses: {
       201: { description: 'Created', headers: { Location: 'URL of the upload', 'Upload-Offset': 'Bytes stored so far', 'Upload-Expires': 'When an unfinished upload is removed', 'Tus-Resumable': '1.0.0' } },
@@ -194,13 +194,15 @@ const uploadRoutes = [
   route({
     method: 'patch', path: '/v1/uploads/:id', operationId: 'appendUpload', tag, auth: 'user', params: UploadParams,
     summary: 'Send the next chunk; the last one verifies the digest and creates the batch',
-    requestHeaders: { ...TUS, 'Upload-Offset': 'Required: the offset HEAD answered' },
+    requestHeaders: { ...TUS, 'Upload-Offset': 'Required: the offset HEAD answered', 'Upload-Checksum': 'Optional: "sha256 <base64>" of this chunk (tus checksum extension)' },
     otherBodies: { 'application/offset+octet-stream': Chunk },
     responses: {
       204: { description: 'Stored', headers: { 'Upload-Offset': 'Bytes stored now', 'Upload-Expires': 'When an unfinished upload is removed', [BATCH_ID_HEADER]: 'On the final PATCH: the batch created (or, for a dump sent before, the first batch)' } },
       ...tusErrors(
         [400, 'The finished dump is invalid or its SHA-256 differs (the upload is discarded), or a tus header is wrong'], [404, 'No such upload'],
-        [409, 'Upload-Offset conflict: ask HEAD and resume'], [410, 'Expired'], [413, 'Past the declared Upload-Length'],
+        [409, 'Upload-Offset conflict: ask HEAD and resume'], [410, 'Expired'],
+        [413, 'Past the declared Upload-Length; or, on the final PATCH of a gzip upload, it inflates past INFLATED_DUMP_MAX_BYTES (dump_too_large_inflated: the upload is discarded)'],
+        [460, 'Checksum Mismatch: the chunk does not match Upload-Checksum; it was not stored, the offset is unchanged: send it again'],
       ),
       ...noQueue,
     },

@@ -27,6 +27,7 @@ import { UPLOADS_PREFIX } from '../../jobs/maintenance/cleanup';
 import { BATCH_ID_HEADER, type ApiDeps } from '../context';
 import { encodingOf, WebsiteIdSchema } from '../dumpIntake';
 import { finishUpload } from './finishUpload';
+import { checkUploadMetadata } from './metadata';
 import type { UploadStore } from './uploadStore';
 
 export const DIRECT_PATH = '/v1/uploads/direct';
@@ -56,6 +57,8 @@ interface Row {
   part_size: string;
   part_count: number;
   website_id: string | null;
+  layout: string | null;
+  content_encoding: string | null;
   part_md5: Record<string, string>;
   status: 'open' | 'completing' | 'completed';
   batch_id: string | null;
@@ -74,12 +77,18 @@ interface JudgedPart {
   ok: boolean;
 }
 
+/**
+ * A start. The fields a tus upload carries as metadata are checked again by the same checkUploadMetadata
+ * (layout, contentEncoding, and one rule for all); here, every problem of the body is named at once.
+ */
 const StartBody = z.strictObject({
   filename: z.string().min(1).max(255),
   contentType: z.string().refine((t) => encodingOf(t) !== null, 'must be application/json (§1a) or application/x-ndjson (§1b)'),
-  sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be the 64 hex digits of the SHA-256 of the whole dump').transform((s) => s.toLowerCase()),
+  sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be the 64 hex digits of the SHA-256 of the whole dump as uploaded'),
   size: z.number().int().min(1, 'must be at least 1: an empty upload holds no dump'),
   websiteId: WebsiteIdSchema.optional(),
+  layout: z.string().optional(),
+  contentEncoding: z.string().optional(),
   partSize: z.number().int().optional(),
 });
 
@@ -237,7 +246,9 @@ export function directUploads(deps: ApiDeps): DirectHandlers {
     start: async (req: Request, res: Response) => {
       const t = need();
       const userId = userOf(req);
-      const body = parse(StartBody, req.body, 'invalid_direct_upload', 'A direct upload starts with {filename, contentType, sha256, size[, websiteId][, partSize]}.');
+      const body = parse(StartBody, req.body, 'invalid_direct_upload', 'A direct upload starts with {filename, contentType, sha256, size[, websiteId][, layout][, contentEncoding][, partSize]}.');
+      const strings = { filename: body.filename, contentType: body.contentType, sha256: body.sha256, websiteId: body.websiteId, layout: body.layout, contentEncoding: body.contentEncoding };
+      const meta = checkUploadMetadata(Object.fromEntries(Object.entries(strings).filter(([, v]) => v !== undefined)) as Record<string, string>, userId);
       if (body.size > deps.config.UPLOAD_MAX_BYTES) {
         throw new AppError(413, 'payload_too_large', `The dump is ${body.size} bytes; uploads may be at most ${deps.config.UPLOAD_MAX_BYTES} bytes (UPLOAD_MAX_BYTES).`, { limit: deps.config.UPLOAD_MAX_BYTES });
       }
@@ -255,9 +266,9 @@ export function directUploads(deps: ApiDeps): DirectHandlers {
       if (!created.UploadId) throw new Error(`S3 returned no UploadId for ${key}`);
       try {
         const [row]: Row[] = await deps.ds.query(
-          `INSERT INTO direct_uploads (id, user_id, object_key, s3_upload_id, filename, content_type, sha256, size, part_size, part_count, website_id, expires_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now() + make_interval(hours => $12)) RETURNING *`,
-          [id, userId, key, created.UploadId, body.filename, body.contentType, body.sha256, body.size, partSize, partCount, body.websiteId ?? null, deps.config.UPLOAD_EXPIRY_HOURS],
+          `INSERT INTO direct_uploads (id, user_id, object_key, s3_upload_id, filename, content_type, sha256, size, part_size, part_count, website_id, layout, content_encoding, expires_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, now() + make_interval(hours => $14)) RETURNING *`,
+          [id, userId, key, created.UploadId, meta.filename, meta.contentType, meta.sha256, body.size, partSize, partCount, meta.websiteId ?? null, meta.layout ?? null, meta.contentEncoding ?? null, deps.config.UPLOAD_EXPIRY_HOURS],
         );
         deps.log.info({ reqId: req.id, userId, uploadId: id, bytes: body.size, parts: partCount }, 'direct upload started');
         res.status(201).setHeader('Location', `${DIRECT_PATH}/${id}`);
@@ -348,6 +359,8 @@ export function directUploads(deps: ApiDeps): DirectHandlers {
         metadata: {
           filename: claimed.filename, contentType: claimed.content_type, sha256: claimed.sha256, userId: claimed.user_id,
           ...(claimed.website_id ? { websiteId: claimed.website_id } : {}),
+          ...(claimed.layout ? { layout: claimed.layout } : {}),
+          ...(claimed.content_encoding ? { contentEncoding: claimed.content_encoding } : {}),
         },
       });
       const discarder = { discard: (key: string, objects: ApiDeps['store']) => objects.delete(key) } as Pick<UploadStore, 'discard'> as UploadStore;

@@ -5,10 +5,16 @@
  * dump is sealed into the object store like a posted one (secrets at rest), the upload's plain bytes are
  * discarded, the batch is created and queued, and the final PATCH answers with Migration-Batch-Id.
  * A refused upload is deleted, so nothing of it remains: no batch, no bytes, no upload record.
+ *
+ * A gzip upload (metadata contentEncoding gzip): the digest covers the compressed bytes as uploaded; the
+ * validation reads them through the bounded inflater (core/inflate.ts: past INFLATED_DUMP_MAX_BYTES, 413
+ * dump_too_large_inflated; not gzip, 400 invalid_content_encoding); the dump is stored compressed, and
+ * ingest inflates it while reading (jobs/dumpObjects.ts dumpContent). Nothing inflated is ever written.
  */
 import { createHash } from 'node:crypto';
 import type { Upload } from '@tus/utils';
 import { AppError, Errors } from '../../core/errors';
+import { CorruptGzipError, inflateBounded, InflatedTooLargeError } from '../../core/inflate';
 import { isDumpFormatError, validateDump, type DumpCounts } from '../../format';
 import { dumpObjectKey, putDump } from '../../jobs/dumpObjects';
 import type { JobPayloads } from '../../jobs/names';
@@ -45,12 +51,23 @@ export async function finishUpload(deps: ApiDeps, uploads: UploadStore, upload: 
     if (actual.bytes !== upload.size) throw new Error(`upload ${key} holds ${actual.bytes} bytes, declared ${upload.size}`);
     let summary: { header: { source: unknown }; counts: DumpCounts };
     try {
-      summary = await validateDump(await deps.store.get(key), encoding);
+      const raw = await deps.store.get(key);
+      summary = await validateDump(meta.contentEncoding === 'gzip' ? inflateBounded(raw, deps.config.INFLATED_DUMP_MAX_BYTES) : raw, encoding);
     } catch (err) {
       if (isDumpFormatError(err)) throw Errors.badRequest(err.code, `${err.message} The upload was discarded; no batch was created.`, err.details);
+      if (err instanceof InflatedTooLargeError) {
+        throw new AppError(413, 'dump_too_large_inflated',
+          `The gzip dump inflates to more than ${err.maxBytes} bytes, the most a dump may hold once inflated (INFLATED_DUMP_MAX_BYTES). The upload was discarded; no batch was created. Split the dump, or ask the operator to raise the limit.`,
+          { maxBytes: err.maxBytes });
+      }
+      if (err instanceof CorruptGzipError) {
+        throw Errors.badRequest('invalid_content_encoding',
+          `The upload declared contentEncoding gzip, but its bytes do not inflate as gzip (not gzip data, cut off, or damaged: ${err.zlibCode ?? 'zlib error'}). The upload was discarded; no batch was created. Upload the gzip file as it is, or leave contentEncoding out for an uncompressed dump.`,
+          { zlibCode: err.zlibCode });
+      }
       throw err;
     }
-    const sealedKey = dumpObjectKey(meta.userId, meta.sha256, encoding);
+    const sealedKey = dumpObjectKey(meta.userId, meta.sha256, encoding, meta.contentEncoding);
     if (!(await deps.store.head(sealedKey))) await putDump(deps.store, deps.config, sealedKey, await deps.store.get(key));
     const { batch, created } = await createBatchForDump(deps, {
       userId: meta.userId, dumpKey: sealedKey, dumpSha256: meta.sha256, dumpBytes: actual.bytes, encoding,

@@ -1,5 +1,5 @@
 /**
- * /v1/uploads: resumable uploads, tus 1.0.0 (creation, creation-with-upload, termination, expiration), by
+ * /v1/uploads: resumable uploads, tus 1.0.0 (creation, creation-with-upload, termination, expiration, checksum), by
  * @tus/server inside the Express app (docs/http-api.md §2). This module is the adapter: it authenticates (uploader
  * tokens only: an upload belongs to a user), hands the raw request stream to tus, and writes tus' answer
  * back, turning every error into the JSON error form. Policy lives in the hooks: metadata checks at
@@ -13,6 +13,7 @@ import { AppError, Errors } from '../../core/errors';
 import { BATCH_ID_HEADER, type ApiDeps, type Caller } from '../context';
 import { resolveCaller, tokenFromRequest } from '../middleware/auth';
 import { limitCaller, RATE_LIMIT_HEADERS } from '../middleware/rateLimit';
+import { CHECKSUM_ALGORITHMS, parseUploadChecksum, withChunkChecksum } from './checksum';
 import { finishUpload } from './finishUpload';
 import { checkUploadMetadata } from './metadata';
 import { RedisLocker } from './RedisLocker';
@@ -48,6 +49,7 @@ export function createUploads(deps: ApiDeps): RequestHandler {
     // finished upload is a batch's stored dump; the retention job decides when it goes (400 instead).
     disableTerminationForFinishedUploads: true,
     exposedHeaders: [BATCH_ID_HEADER, 'X-Request-Id', ...RATE_LIMIT_HEADERS],
+    allowedHeaders: ['Upload-Checksum'], // a browser's CORS preflight must let the Checksum extension's header through
     namingFunction: () => newUploadId(),
     // Store ids are object keys (`uploads/<hex>`); URLs carry only the hex part.
     generateUrl: (_req, { proto, host, path, id }) => `${base ?? `${proto}://${host}`}${path}/${publicUploadId(id)}`,
@@ -83,7 +85,10 @@ export function createUploads(deps: ApiDeps): RequestHandler {
       const webReq = toWebRequest(req);
       if (req.method !== 'OPTIONS') requests.set(webReq, { caller: await authenticateUploader(deps, req, res), requestId: req.id });
       checkPatchContentType(req);
-      await send(res, await tus.handleWeb(webReq), req.method);
+      // Checksum extension (checksum.ts): the data store verifies the chunk against this before it counts.
+      const checksum = req.method === 'PATCH' || req.method === 'POST' ? parseUploadChecksum(req.headers['upload-checksum']) : undefined;
+      if (req.method === 'OPTIONS') res.setHeader('Tus-Checksum-Algorithm', CHECKSUM_ALGORITHMS.join(','));
+      await send(res, await withChunkChecksum(checksum, () => tus.handleWeb(webReq)), req.method);
     } catch (err) {
       next(err);
     }

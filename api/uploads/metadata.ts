@@ -1,6 +1,7 @@
 /**
  * Upload-Metadata of a resumable upload (docs/http-api.md §2): `filename`, `contentType` (§1a or §1b), `sha256` of
- * the whole dump, optional `websiteId` and `layout`. Checked when the upload is created, so a bad one is refused before
+ * the whole dump as uploaded, optional `websiteId`, optional `layout`, optional `contentEncoding` (`gzip`: the bytes
+ * are the dump gzip-compressed, and `sha256` is that of the compressed bytes; docs/format.md §1g). Checked when the upload is created, so a bad one is refused before
  * a single byte is stored. The owner is added here, server-side: a client's own `userId` is never kept.
  */
 import { z } from 'zod';
@@ -17,6 +18,8 @@ export interface UploadMeta {
   websiteId?: string;
   /** The layout the batch is migrated with (jobs/layouts.ts); the default when absent. */
   layout?: string;
+  /** The uploaded bytes are gzip-compressed (absent: the dump as is). */
+  contentEncoding?: 'gzip';
   /** The uploader's user id, set by the server from the bearer token. */
   userId: string;
 }
@@ -27,10 +30,11 @@ const Schema = z.object({
   sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be the 64 hex digits of the SHA-256 of the whole dump').transform((s) => s.toLowerCase()),
   websiteId: WebsiteIdSchema.optional(),
   layout: z.string().optional(),
+  contentEncoding: z.literal('gzip', { error: 'must be gzip (or left out for an uncompressed dump)' }).optional(),
 });
 
 const EXPECTED =
-  'Upload-Metadata must carry filename, contentType (application/json or application/x-ndjson), sha256 (hex SHA-256 of the whole dump) and optionally websiteId and layout, each base64-encoded as tus requires.';
+  'Upload-Metadata must carry filename, contentType (application/json or application/x-ndjson), sha256 (hex SHA-256 of the whole dump as uploaded), and optionally websiteId, layout and contentEncoding (gzip), each base64-encoded as tus requires.';
 
 /**
  * Validates what the client sent and returns the metadata to store (only known keys, plus the owner).
@@ -51,12 +55,18 @@ export function checkUploadMetadata(raw: Upload['metadata'], userId: string): Up
   }
   const m = parsed.data;
   if (m.layout !== undefined && !isLayoutName(m.layout)) throw unknownLayout(m.layout);
-  return { filename: m.filename, contentType: m.contentType, sha256: m.sha256, ...(m.websiteId ? { websiteId: m.websiteId } : {}), ...(m.layout ? { layout: m.layout } : {}), userId };
+  return {
+    filename: m.filename, contentType: m.contentType, sha256: m.sha256, ...(m.websiteId ? { websiteId: m.websiteId } : {}),
+    ...(m.layout ? { layout: m.layout } : {}), ...(m.contentEncoding ? { contentEncoding: m.contentEncoding } : {}), userId,
+  };
 }
 
 /** Reads back what checkUploadMetadata stored (tus hands hooks the metadata as a plain string map). */
 export function storedMeta(raw: Upload['metadata']): UploadMeta {
   const m = raw ?? {};
   if (!m.userId || !m.sha256 || !m.contentType) throw new Error('upload has no server-side metadata');
-  return { filename: m.filename ?? '', contentType: m.contentType, sha256: m.sha256, websiteId: m.websiteId ?? undefined, layout: m.layout ?? undefined, userId: m.userId };
+  return {
+    filename: m.filename ?? '', contentType: m.contentType, sha256: m.sha256, websiteId: m.websiteId ?? undefined, layout: m.layout ?? undefined,
+    ...(m.contentEncoding === 'gzip' ? { contentEncoding: 'gzip' as const } : {}), userId: m.userId,
+  };
 }

@@ -6,10 +6,15 @@
  * - S3 driver (S3_BUCKET set): @tus/s3-store in the same bucket; it names the final object by the upload id
  *   and keeps `<id>.info` (upload record) and `<id>.part` (a tail smaller than an S3 part) beside it.
  * Upload state (file store: the upload record; S3: its metadata cache) lives in Redis for every process.
+ * Both stores verify a chunk that carries Upload-Checksum before it counts (checksum.ts).
  */
 import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm, truncate } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Redis } from 'ioredis';
 import { FileStore } from '@tus/file-store';
 import { S3Store, type MetadataValue } from '@tus/s3-store';
@@ -17,10 +22,11 @@ import type { DataStore, Upload } from '@tus/utils';
 import type { Config } from '../../core/config';
 import type { ObjectStore } from '../../core/objectStore';
 import { UPLOAD_SIDECAR_SUFFIXES, UPLOADS_PREFIX } from '../../jobs/maintenance/cleanup';
+import { checksumHash, checksumMismatch, chunkChecksum, type ChunkChecksum } from './checksum';
 import { RedisKvStore } from './RedisKvStore';
 
 /** tus extensions we offer (docs/http-api.md §2). Both stores could also defer the length; we need it up front. */
-export const UPLOAD_EXTENSIONS = ['creation', 'creation-with-upload', 'termination', 'expiration'];
+export const UPLOAD_EXTENSIONS = ['creation', 'creation-with-upload', 'termination', 'expiration', 'checksum'];
 
 const PUBLIC_ID = /^[0-9a-f]{32}$/;
 
@@ -73,11 +79,45 @@ class WriteTracker {
   }
 }
 
+/** `src` passed through, every byte also fed to `hash`; a source error ends up on the result. */
+function hashing(src: Readable, hash: ReturnType<typeof checksumHash>): Readable {
+  const t = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      cb(null, chunk);
+    },
+  });
+  src.once('error', (e) => t.destroy(e));
+  return src.pipe(t);
+}
+
 class FileUploadStore extends FileStore {
   readonly writes = new WriteTracker();
 
   override write(src: Readable, id: string, offset: number): Promise<number> {
-    return this.writes.track(id, super.write(src, id, offset));
+    const expected = chunkChecksum();
+    return this.writes.track(id, expected ? this.checkedWrite(src, id, offset, expected) : super.write(src, id, offset));
+  }
+
+  /**
+   * Writes in place while hashing; a chunk whose digest differs, or that could not be read to its end (so
+   * could not be verified), is cut off again: the file's size is the upload's offset, back where it was.
+   * The upload's lock is held meanwhile, so no other write can interleave.
+   */
+  private async checkedWrite(src: Readable, id: string, offset: number, expected: ChunkChecksum): Promise<number> {
+    const hash = checksumHash(expected);
+    try {
+      const end = await super.write(hashing(src, hash), id, offset);
+      const actual = hash.digest();
+      if (!actual.equals(expected.digest)) throw checksumMismatch(expected, actual);
+      return end;
+    } catch (err) {
+      // (An upload removed meanwhile has no file to cut back: the original error is the answer.)
+      await truncate(path.join(this.directory, id), offset).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOENT') throw e;
+      });
+      throw err;
+    }
   }
 
   async metadataOf(id: string): Promise<Upload['metadata'] | undefined> {
@@ -95,11 +135,31 @@ class S3UploadStore extends S3Store {
    * stream cleanly when the request fails makes the store keep all that arrived as the new tail, as tus
    * itself does when it cancels a request. The request still fails (tus sees the source error).
    */
-  override async write(src: Readable, id: string, offset: number): Promise<number> {
+  override write(src: Readable, id: string, offset: number): Promise<number> {
+    const expected = chunkChecksum();
+    if (expected) return this.writes.track(id, this.checkedWrite(src, id, offset, expected));
     const guarded = new PassThrough();
     src.once('error', () => guarded.end());
     src.pipe(guarded);
     return this.writes.track(id, super.write(guarded, id, offset));
+  }
+
+  /**
+   * A chunk with Upload-Checksum is spooled to a temporary file while hashed, and only a verified one goes to
+   * S3 (parts sent to S3 cannot be taken back): a refused or cut-off chunk leaves the upload untouched.
+   */
+  private async checkedWrite(src: Readable, id: string, offset: number, expected: ChunkChecksum): Promise<number> {
+    const dir = await mkdtemp(path.join(tmpdir(), 'bsm-chunk-'));
+    try {
+      const file = path.join(dir, 'chunk');
+      const hash = checksumHash(expected);
+      await pipeline(hashing(src, hash), createWriteStream(file));
+      const actual = hash.digest();
+      if (!actual.equals(expected.digest)) throw checksumMismatch(expected, actual);
+      return await super.write(createReadStream(file), id, offset);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 
   async metadataOf(id: string): Promise<Upload['metadata'] | undefined> {

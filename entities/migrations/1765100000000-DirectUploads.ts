@@ -21,6 +21,8 @@ export class DirectUploads1765100000000 implements MigrationInterface {
          "part_size" bigint NOT NULL,
          "part_count" integer NOT NULL,
          "website_id" text,
+         "layout" text,
+         "content_encoding" character varying(16),
          "part_md5" jsonb NOT NULL DEFAULT '{}'::jsonb,
          "status" character varying(16) NOT NULL DEFAULT 'open',
          "batch_id" uuid,

@@ -11,7 +11,7 @@ import { finished } from 'node:stream/promises';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { isRemoval, openDelta, openDump, type DumpEntry, type DumpItem } from '../../format';
-import { readDumpObject } from '../dumpObjects';
+import { dumpContent, readDumpObject } from '../dumpObjects';
 import { PermanentJobError } from '../errors';
 import type { PhaseRun } from './context';
 import { sealAad } from './staged';
@@ -145,7 +145,8 @@ async function stageStream(
     copied.catch(() => undefined); // awaited below; a failure mid-way surfaces on write or there
     let result: Staging;
     try {
-      const { entries } = what === 'delta' ? await openDelta(tee, batch.encoding) : await openDump(tee, batch.encoding);
+      const text = dumpContent(tee, batch.dumpKey, deps.config); // the digest covers the stored bytes; a gzip dump inflates here
+      const { entries } = what === 'delta' ? await openDelta(text, batch.encoding) : await openDump(text, batch.encoding);
       const write: Writer = async (row) => {
         if (!copy.write(copyLine(batch.id, row))) await once(copy, 'drain');
       };

@@ -4,6 +4,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
 import { catalystDump, toNdjson, type DumpDoc } from '../fixtures/catalystDump';
 import { startStack, TEST_ADMIN_TOKEN, type Stack } from '../helpers/stack';
 
@@ -176,3 +177,35 @@ test('upload --layout generic goes through tus with the layout in its metadata; 
   expect(bad.code).toBe(1);
   expect(bad.err).toContain('unknown_layout');
 });
+
+test('gzip: --gzip compresses while uploading, a .gz file goes as it is; every chunk carries its sha256', async () => {
+  const checksums: (string | undefined)[] = [];
+  const onRequest = (req: import('node:http').IncomingMessage) => {
+    if (req.method === 'PATCH' && req.url?.startsWith('/v1/uploads/')) checksums.push(req.headers['upload-checksum'] as string | undefined);
+  };
+  stack.api.server.on('request', onRequest);
+  try {
+    const plain = join(dir, 'gz.ndjson');
+    writeFileSync(plain, toNdjson(paddedDump(200, 'gz')));
+    const compressed = join(dir, 'doc.json.gz');
+    writeFileSync(compressed, gzipSync(JSON.stringify(paddedDump(50, 'gzdoc'))));
+    for (const [args, key] of [[[plain, '--gzip'], /\.ndjson\.gz\.sealed$/], [[compressed], /\.json\.gz\.sealed$/]] as const) {
+      const before = checksums.length;
+      const up = await bsm(['upload', ...args, '--wait'], uploader, { BSM_CHUNK_BYTES: '2048' });
+      expect(up).toMatchObject({ code: 0 });
+      const id = /batch ([0-9a-f-]{36})/.exec(up.out)![1];
+      const [batch] = await stack.api.deps.ds.query(`SELECT status, dump_key, dump_bytes FROM migration_batches WHERE id = $1`, [id]);
+      expect(batch.status).toBe('completed');
+      expect(batch.dump_key).toMatch(key);
+      const patches = checksums.slice(before);
+      expect(patches.length).toBe(Math.ceil(Number(batch.dump_bytes) / 2048)); // the compressed size, in 2 KiB chunks
+      for (const c of patches) expect(c).toMatch(/^sha256 [A-Za-z0-9+/]{43}=$/);
+    }
+    // The plain dump travelled compressed: far fewer bytes than the file.
+    const [gz] = await stack.api.deps.ds.query(`SELECT dump_bytes FROM migration_batches WHERE dump_key LIKE '%.ndjson.gz.sealed' AND user_id = 'user-cli'`);
+    expect(Number(gz.dump_bytes)).toBeLessThan(statSync(plain).size / 5);
+    expect(readdirSync(tmpdir()).some((f) => f.startsWith('bsm-gzip-') && readdirSync(join(tmpdir(), f)).some((g) => g === 'gz.ndjson.gz'))).toBe(false); // temp file removed
+  } finally {
+    stack.api.server.off('request', onRequest);
+  }
+}, 120_000); // two CLI processes and two migrations: minutes on a loaded 2-core box

@@ -24,9 +24,9 @@ export interface UploadStack {
   close(): Promise<void>;
 }
 
-export async function startUploadStack(driver: Driver, opts: { workers?: boolean } = {}): Promise<UploadStack> {
+export async function startUploadStack(driver: Driver, opts: { workers?: boolean; config?: Record<string, string> } = {}): Promise<UploadStack> {
   const s3 = driver === 's3' ? await startS3() : null;
-  const stack = await startStack({ workers: opts.workers, config: s3?.env ?? {} });
+  const stack = await startStack({ workers: opts.workers, config: { ...opts.config, ...s3?.env } });
   return {
     stack,
     s3,

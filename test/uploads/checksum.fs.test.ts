@@ -1,0 +1,3 @@
+import { runChecksumUploads } from './checksum.suite';
+
+runChecksumUploads('fs');

@@ -1,0 +1,3 @@
+import { runGzipUploads } from './gzip.suite';
+
+runGzipUploads('fs');
