@@ -5,7 +5,7 @@
  * (small dumps and tests), `summarize()` only counts them, and upload() turns them into a Blob and two
  * digests in one pass without keeping any of them (ndjsonBlob.ts).
  */
-import type { Dump, DumpSummary, Tally } from './types';
+import type { Dump, DumpSummary, Json, StoreDump, Tally } from './types';
 
 export interface SerializedDump {
   /** The header line, newline included. */
@@ -54,8 +54,10 @@ export function emptySummary(): DumpSummary {
 }
 
 /** Adds one line of `bytes` (newline included) to the total and to its own tallies. */
-export function count(summary: DumpSummary, e: EntryLine, bytes: number): void {
-  for (const t of [summary.total, ...e.tallies]) { t.entries += 1; t.bytes += bytes; }
+export function count(summary: DumpSummary, e: Pick<EntryLine, 'tallies'>, bytes: number): void {
+  summary.total.entries += 1;
+  summary.total.bytes += bytes;
+  for (const t of e.tallies) { t.entries += 1; t.bytes += bytes; }
 }
 
 export function headerLine(dump: Pick<Dump, 'format' | 'version' | 'source'>): string {
@@ -72,22 +74,44 @@ export function trailerLine(entries: number): string {
  */
 export function* entryLines(dump: Dump, summary: DumpSummary): Generator<EntryLine> {
   for (const area of ['localStorage', 'sessionStorage'] as const) {
-    for (const { key, value } of dump[area]) yield { line: JSON.stringify({ area, key, value }), tallies: [summary[area]], entry: { area, key, value } };
+    for (const { key, value } of dump[area]) yield { line: kvLine(area, key, value), tallies: [summary[area]], entry: { area, key, value } };
   }
   for (const db of dump.indexedDB) {
-    const dbTally = { name: db.name, version: db.version, ...tally(), stores: [] as DumpSummary['databases'][number]['stores'] };
-    summary.databases.push(dbTally);
+    const dbTally = databaseTally(summary, db);
     for (const s of db.stores) {
-      const storeTally = { name: s.name, ...tally() };
-      dbTally.stores.push(storeTally);
-      // A §1b line has no store-level record, so the schema rides on each entry (indexes only when any).
-      const schema = { keyPath: s.keyPath, autoIncrement: s.autoIncrement, ...(s.indexes.length ? { indexes: s.indexes } : {}) };
+      const storeTally = storeTallyOf(dbTally, s.name);
+      const line = idbLineMaker(db, s);
       for (const r of s.records) {
-        const line = JSON.stringify({ area: 'indexedDB', db: db.name, dbVersion: db.version, store: s.name, ...schema, key: r.key, value: r.value });
-        yield { line, tallies: [summary.indexedDB, dbTally, storeTally], entry: { area: 'indexedDB', db: db.name, store: s.name, key: r.key, value: r.value } };
+        yield { line: line(r.key, r.value), tallies: [summary.indexedDB, dbTally, storeTally], entry: { area: 'indexedDB', db: db.name, store: s.name, key: r.key, value: r.value } };
       }
     }
   }
+}
+
+/** A Web Storage entry's line (without its newline). */
+export function kvLine(area: 'localStorage' | 'sessionStorage', key: string, value: string): string {
+  return JSON.stringify({ area, key, value });
+}
+
+/** The line maker for one store's records: (§1c key, §1c value) → the entry's line (without its newline). */
+export function idbLineMaker(db: { name: string; version: number }, s: Omit<StoreDump, 'records'>): (key: Json, value: Json) => string {
+  // A §1b line has no store-level record, so the schema rides on each entry (indexes only when any).
+  const schema = { keyPath: s.keyPath, autoIncrement: s.autoIncrement, ...(s.indexes.length ? { indexes: s.indexes } : {}) };
+  return (key, value) => JSON.stringify({ area: 'indexedDB', db: db.name, dbVersion: db.version, store: s.name, ...schema, key, value });
+}
+
+/** A database's tally, added to the summary (empty databases are listed too). */
+export function databaseTally(summary: DumpSummary, db: { name: string; version: number }): DumpSummary['databases'][number] {
+  const t = { name: db.name, version: db.version, ...tally(), stores: [] as DumpSummary['databases'][number]['stores'] };
+  summary.databases.push(t);
+  return t;
+}
+
+/** A store's tally, added to its database's (empty stores are listed too). */
+export function storeTallyOf(dbTally: DumpSummary['databases'][number], name: string): Tally {
+  const t = { name, ...tally() };
+  dbTally.stores.push(t);
+  return t;
 }
 
 /** Every line as a string: a second copy of the dump, so for small dumps and tests only. */

@@ -13,7 +13,7 @@
 import { Upload, type DetailedError, type HttpRequest, type HttpResponse } from 'tus-js-client';
 import { apiError, followBatch } from './follow';
 import { parseRetryAfter } from './hybrid/pure';
-import { buildNdjsonBlob, NDJSON_TYPE, ndjsonFile, type NdjsonBlob } from './ndjsonBlob';
+import { buildNdjsonBlob, NDJSON_TYPE, ndjsonFile, type Compression, type NdjsonBlob } from './ndjsonBlob';
 import { ResumeStore, type StoredUpload } from './resumeStore';
 import { sha256HexOfBlob } from './digest';
 import type { Dump, MigrationProgress, MigrationResult } from './types';
@@ -40,6 +40,8 @@ export interface UploadOptions {
   apiBase?: string;
   /** Stops the upload (it stays resumable) and the waiting. */
   signal?: AbortSignal;
+  /** `gzip`: compress with CompressionStream where the browser has it (tus metadata `contentEncoding`); `none`. @defaultValue DEFAULT_COMPRESSION */
+  compression?: Compression;
 }
 
 /** Exponential backoff, capped: about two minutes of retrying before giving up. */
@@ -81,20 +83,20 @@ function apiBaseOf(endpoint: string): string {
 }
 
 export async function upload(dump: Dump, opts: UploadOptions): Promise<MigrationResult> {
-  return uploadBuilt(dump, await buildNdjsonBlob(dump), opts);
+  return uploadBuilt(dump, await buildNdjsonBlob(dump, { compression: opts.compression }), opts);
 }
 
 /** upload() for a dump already built (migrate() builds once, for the summary and the upload). */
-export async function uploadBuilt(dump: Dump, built: NdjsonBlob, opts: UploadOptions): Promise<MigrationResult> {
+export async function uploadBuilt(dump: Pick<Dump, 'source'>, built: NdjsonBlob, opts: UploadOptions): Promise<MigrationResult> {
   const endpoint = tusEndpoint(opts.endpoint);
   const fingerprint = `${built.entriesSha256}.${opts.websiteId ?? ''}.${endpoint}`;
   const previous = (await new ResumeStore().findUploadsByFingerprint(fingerprint)).find((p) => typeof p.header === 'string');
   const usedHeader = previous?.header ?? built.header;
-  const file = ndjsonFile(built, usedHeader);
+  const file = await ndjsonFile(built, usedHeader);
   // The stored upload's own sha256 metadata is not trusted: a wrong one would fail only at the very end.
   const sha256 = usedHeader === built.header ? built.sha256 : await sha256Hex(file);
 
-  const sent = await sendTus(file, { ...opts, endpoint, fingerprint, sha256, header: usedHeader, capturedAt: dump.source.capturedAt });
+  const sent = await sendTus(file, { ...opts, endpoint, fingerprint, sha256, header: usedHeader, capturedAt: dump.source.capturedAt, contentEncoding: built.contentEncoding });
   if (!sent.batchId) {
     // The server had every byte already (an earlier page finished the upload but was gone before reading
     // the answer), so no PATCH carried Migration-Batch-Id. The record is removed on success, so one fresh
@@ -119,6 +121,7 @@ interface TusParams extends UploadOptions {
   sha256: string;
   header: string;
   capturedAt: string;
+  contentEncoding: 'gzip' | undefined;
 }
 
 function sendTus(file: Blob, p: TusParams): Promise<{ batchId: string | null; resumed: boolean }> {
@@ -126,9 +129,11 @@ function sendTus(file: Blob, p: TusParams): Promise<{ batchId: string | null; re
     let batchId: string | null = null;
     let resumedFrom: number | null = null;
     const metadata: Record<string, string> = {
-      filename: `dump-${p.capturedAt.replace(/[:.]/g, '-')}.ndjson`,
+      filename: `dump-${p.capturedAt.replace(/[:.]/g, '-')}.ndjson${p.contentEncoding === 'gzip' ? '.gz' : ''}`,
       contentType: NDJSON_TYPE,
+      // The sha256 covers the bytes as uploaded: compressed, when they are.
       sha256: p.sha256,
+      ...(p.contentEncoding ? { contentEncoding: p.contentEncoding } : {}),
       ...(p.websiteId ? { websiteId: p.websiteId } : {}),
     };
     // tus-js-client retries 5xx, 409, 423 and network failures by itself (retryDelays), but takes any other
