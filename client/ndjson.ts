@@ -95,9 +95,98 @@ export function kvLine(area: 'localStorage' | 'sessionStorage', key: string, val
 
 /** The line maker for one store's records: (§1c key, §1c value) → the entry's line (without its newline). */
 export function idbLineMaker(db: { name: string; version: number }, s: Omit<StoreDump, 'records'>): (key: Json, value: Json) => string {
+  const fields = idbLineFields(db, s);
+  return (key, value) => JSON.stringify({ ...fields, key, value });
+}
+
+/**
+ * The same line in pieces, for a large value: `head(key)` is everything before the value (`…,"value":`),
+ * then jsonPieces(value), then `}`. Byte for byte what idbLineMaker() gives, without the whole line ever
+ * being one string (a line of hundreds of KB would be one large heap object per record).
+ */
+export function idbLineHead(db: { name: string; version: number }, s: Omit<StoreDump, 'records'>): (key: Json) => string {
+  const fields = idbLineFields(db, s);
+  // `value` comes last in the line, so the head is the line of the other fields, opened up again.
+  return (key) => JSON.stringify({ ...fields, key }).slice(0, -1) + ',"value":';
+}
+
+function idbLineFields(db: { name: string; version: number }, s: Omit<StoreDump, 'records'>) {
   // A §1b line has no store-level record, so the schema rides on each entry (indexes only when any).
   const schema = { keyPath: s.keyPath, autoIncrement: s.autoIncrement, ...(s.indexes.length ? { indexes: s.indexes } : {}) };
-  return (key, value) => JSON.stringify({ area: 'indexedDB', db: db.name, dbVersion: db.version, store: s.name, ...schema, key, value });
+  return { area: 'indexedDB' as const, db: db.name, dbVersion: db.version, store: s.name, ...schema };
+}
+
+/** Characters per piece of a long string in jsonPieces(). */
+const STRING_PIECE = 16 * 1024;
+
+const isHighSurrogate = (c: number) => c >= 0xd800 && c <= 0xdbff;
+
+/**
+ * What JSON.stringify escapes in a string (ES2019 "well-formed JSON.stringify"): `"`, `\`, control
+ * characters below U+0020 and lone surrogates. Nothing else (not U+007F, not U+2028/U+2029).
+ */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * JSON.stringify(value) as a series of short strings (their concatenation is exactly that text), for a
+ * §1c-encoded value: plain JSON (null, booleans, finite numbers, strings, arrays, objects of own
+ * enumerable keys — no undefined, functions or toJSON, which §1c encoding never leaves). Long strings are
+ * escaped a piece at a time, never between the halves of a surrogate pair (a lone surrogate is escaped by
+ * JSON.stringify, a pair is not, so a cut there would change the text).
+ */
+export function* jsonPieces(value: Json): Generator<string> {
+  if (typeof value === 'string') {
+    if (value.length > STRING_PIECE && !NEEDS_ESCAPE.test(value)) {
+      // Nothing to escape: the string is its own JSON text between quotes, so no copy of it is made.
+      yield '"';
+      yield value;
+      yield '"';
+      return;
+    }
+    if (value.length <= STRING_PIECE) {
+      yield JSON.stringify(value);
+      return;
+    }
+    yield '"';
+    for (let at = 0; at < value.length;) {
+      let end = Math.min(value.length, at + STRING_PIECE);
+      if (end < value.length && isHighSurrogate(value.charCodeAt(end - 1))) end--;
+      yield JSON.stringify(value.slice(at, end)).slice(1, -1);
+      at = end;
+    }
+    yield '"';
+  } else if (value === null || typeof value !== 'object') {
+    yield JSON.stringify(value);
+  } else if (Array.isArray(value)) {
+    yield '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) yield ',';
+      yield* jsonPieces(value[i]);
+    }
+    yield ']';
+  } else {
+    let sep = '{';
+    for (const k of Object.keys(value)) {
+      yield sep + JSON.stringify(k) + ':';
+      sep = ',';
+      yield* jsonPieces(value[k]);
+    }
+    yield sep === '{' ? '{}' : '}';
+  }
+}
+
+/** Roughly how many characters `value` takes as JSON, counting only up to `limit` (then it stops looking). */
+export function roughJsonChars(value: Json, limit: number): number {
+  let n = 0;
+  const walk = (v: Json): void => {
+    if (n >= limit) return;
+    if (typeof v === 'string') n += v.length + 2;
+    else if (v === null || typeof v !== 'object') n += 5;
+    else if (Array.isArray(v)) { n += 2; for (const x of v) { walk(x); if (n >= limit) return; } }
+    else { n += 2; for (const k of Object.keys(v)) { n += k.length + 4; walk(v[k]); if (n >= limit) return; } }
+  };
+  walk(value);
+  return n;
 }
 
 /** A database's tally, added to the summary (empty databases are listed too). */

@@ -149,6 +149,14 @@ export class NdjsonSink {
     count(this.summary, { tallies }, bytes);
   }
 
+  /** line() for a line given in pieces (a large record: ndjson.ts jsonPieces()). */
+  async linePieces(pieces: Iterable<string>, tallies: Tally[]): Promise<void> {
+    let bytes = 0;
+    for (const piece of pieces) bytes += await this.write(piece);
+    bytes += await this.write('\n');
+    count(this.summary, { tallies }, bytes);
+  }
+
   /** The trailer, the last bytes through the compressor, the digests. */
   async finish(): Promise<NdjsonBlob> {
     const entryCount = this.summary.total.entries;

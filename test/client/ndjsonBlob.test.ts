@@ -8,8 +8,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { buildNdjsonBlob, contentEncodingFor, DEFAULT_COMPRESSION, ndjsonFile } from '../../client/ndjsonBlob';
-import { serialize, summarize, toNdjson } from '../../client/ndjson';
-import type { Dump } from '../../client/types';
+import { jsonPieces, roughJsonChars, serialize, summarize, toNdjson } from '../../client/ndjson';
+import type { Dump, Json } from '../../client/types';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const bytesOf = async (blob: Blob) => Buffer.from(await blob.arrayBuffer());
@@ -117,5 +117,39 @@ describe('buildNdjsonBlob', () => {
 
   test('summarize() counts what serialize() counts, without keeping the lines', () => {
     expect(summarize(d)).toEqual(s.summary);
+  });
+});
+
+describe('jsonPieces (large records written in pieces)', () => {
+  const long = (unit: string, n: number) => unit.repeat(Math.ceil(n / unit.length)).slice(0, n);
+  const cases: Record<string, Json> = {
+    plain: { a: 1, b: [true, false, null, 0.1, -2e-7, 1e21], c: { '': '', 'é"\\': 'x' } },
+    numericKeysFirst: JSON.parse('{"b":1,"2":2,"a":3,"1":4}'),
+    emptyContainers: { o: {}, a: [], nested: [[], [{}]] },
+    proto: JSON.parse('{"__proto__":{"x":1},"y":2}'),
+    longAscii: long('abc ', 100_000),
+    longEscapes: long('q"\\\n\t\u0001\u007f\u2028', 70_000),
+    // A pair straddling every possible cut; lone surrogates (escaped by JSON.stringify) near cuts too.
+    longPairs: long('x😀', 50_001),
+    longPairsShifted: long('😀x', 50_000),
+    loneHigh: long('a', 16 * 1024 - 1) + '\ud800' + long('b', 20_000),
+    loneLow: long('a', 16 * 1024) + '\udc00' + long('b', 20_000),
+    loneAtEnd: long('é', 40_000) + '\ud83d',
+    inObject: { body: long('Grüße ☕ ', 120_000), tags: [long('📋', 33_000)], n: 1, t: { $t: 'Date', v: '2025-08-12T07:00:34.567Z' } },
+  };
+  test.each(Object.keys(cases))('%s: the pieces join to JSON.stringify', (name) => {
+    const v = cases[name];
+    const parts = [...jsonPieces(v)];
+    expect(parts.join('')).toBe(JSON.stringify(v));
+    // Long strings that need escaping are escaped piece by piece (one escaped piece ≤ 6 × 16 Ki chars).
+    if (name === 'longEscapes') expect(parts.length).toBeGreaterThan(4);
+  });
+
+  test('roughJsonChars is close to the JSON length and stops at its limit', () => {
+    const v = cases.inObject;
+    const n = roughJsonChars(v, Infinity);
+    expect(n).toBeGreaterThan(JSON.stringify(v).length * 0.9);
+    expect(n).toBeLessThan(JSON.stringify(v).length * 1.1);
+    expect(roughJsonChars(v, 1000)).toBeLessThan(200_000);
   });
 });
