@@ -125,6 +125,7 @@ const isHighSurrogate = (c: number) => c >= 0xd800 && c <= 0xdbff;
  * What JSON.stringify escapes in a string (ES2019 "well-formed JSON.stringify"): `"`, `\`, control
  * characters below U+0020 and lone surrogates. Nothing else (not U+007F, not U+2028/U+2029).
  */
+// eslint-disable-next-line no-control-regex -- the control characters are exactly what it looks for
 const NEEDS_ESCAPE = /["\\\u0000-\u001f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /**

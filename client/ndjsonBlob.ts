@@ -15,10 +15,11 @@
  * both (upload.ts): the entry lines + trailer name the upload across reloads (the resume fingerprint), the
  * whole file (header first) is the `sha256` the server checks.
  *
- * With gzip the file is two gzip members (RFC 1952 §2.2: a gzip file is a series of members, and gunzip,
- * Node's zlib and Chromium's DecompressionStream read them as one stream): the header line alone, then
- * everything after it. A resumed upload swaps in the header it was started with, so the entries must not
- * depend on the header's bytes; two members make that possible without compressing everything again.
+ * With gzip the file is two gzip members (RFC 1952 §2.2: a gzip file is a series of members; gunzip and
+ * Node's zlib — gunzip, createGunzip, DecompressionStream — read them as one stream, while Chromium's own
+ * DecompressionStream stops after the first): the header line alone, then everything after it. A resumed
+ * upload swaps in the header it was started with, so the entries must not depend on the header's bytes;
+ * two members make that possible without reading and compressing the storage again.
  */
 import { count, emptySummary, entryLines, headerLine, trailerLine } from './ndjson';
 import { bytesToHex, sha256 } from './digest';
