@@ -186,3 +186,33 @@ test('an upload with gzip says contentEncoding: gzip in its tus metadata and sen
   expect(inflated.slice(inflated.indexOf('\n') + 1)).toBe(outcome.plainText);
   console.log(JSON.stringify({ gzipUploadOutcome: outcome.outcome, sentBytes: sent.length, ndjsonBytes: Buffer.byteLength(inflated) }));
 });
+
+test('the app can upgrade a database while it is being streamed: never blocked, the build says to retry', async () => {
+  const { page } = await openUploaderPage(browser, stack.api.url);
+  await loadUploader(page);
+  const result = await page.evaluate(async () => {
+    const open = (version: number, upgrade?: (db: any) => void) => new Promise<{ db: any; blocked: boolean }>((resolve, reject) => {
+      let blocked = false;
+      const req = indexedDB.open('app', version);
+      req.onupgradeneeded = () => upgrade?.(req.result);
+      req.onblocked = () => { blocked = true; };
+      req.onsuccess = () => resolve({ db: req.result, blocked });
+      req.onerror = () => reject(req.error);
+    });
+    const v1 = await open(1, (db) => db.createObjectStore('rows', { autoIncrement: true }));
+    const tx = v1.db.transaction('rows', 'readwrite');
+    for (let i = 0; i < 500; i++) tx.objectStore('rows').add({ i });
+    await new Promise((r) => { tx.oncomplete = r; });
+    v1.db.close();
+    let upgrade: Promise<{ db: any; blocked: boolean }> | undefined;
+    const outcome = await bsm.streamNdjsonBlob({
+      batchSize: 50,
+      compression: 'gzip',
+      onRecords: () => { upgrade ??= open(2, (db) => db.createObjectStore('more')); },
+    }).then(() => 'completed', (err: Error) => err.message);
+    const v2 = await upgrade!;
+    v2.db.close();
+    return { outcome, blocked: v2.blocked, version: v2.db.version };
+  });
+  expect(result).toEqual({ outcome: expect.stringMatching(/upgraded or deleted IndexedDB database "app" while it was being read; take the snapshot again/), blocked: false, version: 2 });
+});
