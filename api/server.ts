@@ -22,7 +22,7 @@ export interface RunningApi {
 export async function startApi(config: Config, opts: { migrate: boolean; log?: Logger }): Promise<RunningApi> {
   const log = opts.log ?? createLogger(config.LOG_LEVEL, { proc: 'api' });
   const ds = await openDatabase({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, applicationName: 'bsm-api', migrate: opts.migrate });
-  const redis = createRedis(config.REDIS_URL, 'producer', log);
+  const redis = createRedis(config.REDIS_URL, 'producer', log, config.REDIS_CLUSTER);
   const queues = createQueues(config, redis, log);
   const store = createObjectStore({ storageDir: config.STORAGE_DIR, s3: config.s3 });
   const deps: ApiDeps = { config, ds, redis, queues, store, log };

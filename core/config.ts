@@ -16,6 +16,8 @@ const schema = z.object({
   DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('public'),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   QUEUE_PREFIX: z.string().min(1).default('bsm'),
+  /** REDIS_URL names one node of a Redis Cluster (core/redis.ts); QUEUE_PREFIX must then hold a hash tag. */
+  REDIS_CLUSTER: bool.default(false),
   PORT: int(3000, 0).pipe(z.number().max(65535)),
   HOST: z.string().default('0.0.0.0'),
   PUBLIC_URL: z.string().url().optional(),
@@ -76,6 +78,8 @@ const schema = z.object({
    * slows /healthz and status polls).
    */
   START_WORKERS_IN_PROCESS: bool.default(false),
+  /** `npm start`'s worker child runs at this nice value (0 = as the API; 19 = lowest priority). */
+  WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
   /** `npm run worker` serves its metrics on this port (0 = off); `npm start` serves them on the API's /metrics. */
   WORKER_METRICS_PORT: int(9465, 0).pipe(z.number().max(65535)),
   /**
@@ -127,6 +131,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const c = parsed.data;
   if (c.NODE_ENV === 'production' && (c.ADMIN_TOKEN === DEV_ADMIN_TOKEN || c.ENCRYPTION_KEY === DEV_ENCRYPTION_KEY)) {
     throw new ConfigError('Invalid configuration:\n  ADMIN_TOKEN/ENCRYPTION_KEY: the development defaults are refused when NODE_ENV=production');
+  }
+  if (c.REDIS_CLUSTER && !/\{[^{}]+\}/.test(c.QUEUE_PREFIX)) {
+    throw new ConfigError(
+      `Invalid configuration:\n  QUEUE_PREFIX: with REDIS_CLUSTER=true it must hold a hash tag, e.g. "{bsm}" (it is "${c.QUEUE_PREFIX}"): ` +
+        "BullMQ's scripts touch several keys of a queue at once, which Redis Cluster allows only when they share a hash slot",
+    );
   }
   const keys = new Map<string, Buffer>([[c.ENCRYPTION_KEY_ID, Buffer.from(c.ENCRYPTION_KEY, 'base64')]]);
   for (const pair of c.ENCRYPTION_OLD_KEYS.split(',').filter(Boolean)) {

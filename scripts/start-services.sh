@@ -5,18 +5,46 @@
 # Works on the project's machines (services pre-started, trust auth) and on a fresh Debian box as root
 # (installs from apt, starts without systemd, sets the password the default DATABASE_URL uses).
 # Only services on 127.0.0.1/localhost are started or changed; remote ones are merely checked.
+#
+# --for-start (what `npm start` runs first): says what it does, and leaves alone a service whose URL you
+# set yourself (DATABASE_URL, REDIS_URL: your own server, the app connects to it as given), or both with
+# BSM_SETUP_SERVICES=false.
 set -euo pipefail
 
 WANT_CHROMIUM=0
 WANT_PROMTOOL=0
+FOR_START=0
 for arg in "$@"; do
   case "$arg" in
     --chromium) WANT_CHROMIUM=1 ;;
     --promtool) WANT_PROMTOOL=1 ;;
-    -h|--help) echo "usage: $0 [--chromium] [--promtool]"; exit 0 ;;
+    --for-start) FOR_START=1 ;;
+    -h|--help) echo "usage: $0 [--chromium] [--promtool] [--for-start]"; exit 0 ;;
     *) echo "start-services: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
+
+SETUP_PG=1
+SETUP_REDIS=1
+if [ "$FOR_START" -eq 1 ]; then
+  case "${BSM_SETUP_SERVICES:-true}" in
+    false|0|no|off)
+      echo "services: set-up skipped (BSM_SETUP_SERVICES=${BSM_SETUP_SERVICES}); using DATABASE_URL and REDIS_URL as they are"
+      exit 0 ;;
+  esac
+  if [ -n "${DATABASE_URL:-}" ]; then
+    SETUP_PG=0
+    echo "postgres: DATABASE_URL is set: using your server as given (nothing started or installed)"
+  else
+    echo "postgres: DATABASE_URL not set: using local Postgres on 127.0.0.1:5432, starting it (or installing it from apt) if needed; set DATABASE_URL to use your own"
+  fi
+  if [ -n "${REDIS_URL:-}" ]; then
+    SETUP_REDIS=0
+    echo "redis: REDIS_URL is set: using your server as given (nothing started or installed)"
+  else
+    echo "redis: REDIS_URL not set: using local Redis on 127.0.0.1:6379, starting it (or installing it from apt) if needed; set REDIS_URL to use your own"
+  fi
+fi
 
 DATABASE_URL="${DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/postgres}"
 REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
@@ -61,6 +89,7 @@ wait_for() { # wait_for <seconds> <command...>
 }
 
 # ---------------------------------------------------------------- Postgres
+if [ "$SETUP_PG" -eq 1 ]; then
 parse_url "$DATABASE_URL"
 PG_HOST="$URL_HOST" PG_PORT="${URL_PORT:-5432}" PG_USER="${URL_USER:-postgres}" PG_PASS="$URL_PASS"
 PG_DB="${URL_PATH:-$PG_USER}"
@@ -136,8 +165,10 @@ if ! pg_login; then
   pg_login || { echo "postgres: FAILED, up on $PG_HOST:$PG_PORT but cannot log in as $PG_USER to $PG_DB" >&2; exit 1; }
 fi
 echo "postgres: ready on $PG_HOST:$PG_PORT, login ok as $PG_USER/$PG_DB$pg_note"
+fi
 
 # ---------------------------------------------------------------- Redis
+if [ "$SETUP_REDIS" -eq 1 ]; then
 parse_url "$REDIS_URL"
 RD_HOST="$URL_HOST" RD_PORT="${URL_PORT:-6379}"
 rd_note=""
@@ -165,6 +196,7 @@ if ! have redis-cli || ! redis_up; then
   fi
 fi
 echo "redis: ready on $RD_HOST:$RD_PORT$rd_note"
+fi
 
 # ---------------------------------------------------------------- Chromium (browser tests)
 if [ "$WANT_CHROMIUM" -eq 1 ]; then

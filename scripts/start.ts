@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   const workers = config.START_WORKERS_IN_PROCESS
     // Its own root logger: a child of the API's would carry `proc` twice (pino keeps both bindings).
     ? createWorkers({ config, ds: api.deps.ds, store: api.deps.store, log: createLogger(config.LOG_LEVEL, { proc: 'worker' }) })
-    : startWorkerProcess({ log: api.log });
+    : startWorkerProcess({ log: api.log, nice: config.WORKER_NICE });
   if ('metrics' in workers) setChildMetricsSource(() => workers.metrics());
   const lines = [
     `API        ${api.url}/v1`,

@@ -10,11 +10,14 @@
  *    for a minute), so a crash loop cannot spin the CPU;
  *  - stop() sends SIGTERM and waits for the exit: the child stops taking jobs and lets running ones finish
  *    (worker/main.ts), then the caller closes the API — today's order;
+ *  - the child runs at a lower CPU priority (`nice`, WORKER_NICE): when both want the CPU, the API's
+ *    answers come first and the migration waits, which is the order users notice least;
  *  - metrics() asks the child over the IPC channel for its registry as JSON (worker/ipcMetrics.ts): no
  *    second port to allocate or collide with an `npm run worker` on WORKER_METRICS_PORT, no token.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { setPriority } from 'node:os';
 import { extname, join } from 'node:path';
 import type { MetricFamily as metric } from '../core/childMetrics';
 import type { Logger } from '../core/logger';
@@ -39,7 +42,7 @@ export function workerEntry(): string {
   return join(__dirname, '..', 'worker', `main${extname(__filename)}`);
 }
 
-export function startWorkerProcess(opts: { log: Logger; env?: NodeJS.ProcessEnv }): WorkerProcess {
+export function startWorkerProcess(opts: { log: Logger; env?: NodeJS.ProcessEnv; nice?: number }): WorkerProcess {
   const { log } = opts;
   const execArgv = process.execArgv.some((a) => a.startsWith('--max-old-space-size')) ? process.execArgv : [...process.execArgv, HEAP_FLAG];
   let child: ChildProcess | null = null;
@@ -58,7 +61,14 @@ export function startWorkerProcess(opts: { log: Logger; env?: NodeJS.ProcessEnv 
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     child = c;
-    log.info({ pid: c.pid }, 'worker process started');
+    if (opts.nice && c.pid) {
+      try {
+        setPriority(c.pid, opts.nice);
+      } catch (err) {
+        log.warn({ err: (err as Error).message, nice: opts.nice }, 'could not lower the worker process priority');
+      }
+    }
+    log.info({ pid: c.pid, nice: opts.nice ?? 0 }, 'worker process started');
     c.on('message', (msg: { type?: string; id?: string; metrics?: metric[] }) => {
       if (msg?.type !== 'metrics' || !msg.id) return;
       pending.get(msg.id)?.(msg.metrics ?? null);

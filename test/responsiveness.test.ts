@@ -86,7 +86,7 @@ test('under npm start, /healthz and a batch-status poll answer within 1 s while 
   const seen = new Set<string>();
   let status = '';
   let failed = 0;
-  const deadline = Date.now() + 45_000;
+  const deadline = Date.now() + 150_000; // generous: a loaded machine (other suites running) is several times slower
   // A few unanswered probes are enough to know (in-process mode): stop there rather than wait 45 s.
   while (!['completed', 'needs_attention', 'failed'].includes(status) && Date.now() < deadline && failed < 3) {
     const [h, b] = await Promise.all([timed(`${base}/healthz`), timed(`${base}/v1/batches/${batchId}`, auth)]);
@@ -108,4 +108,4 @@ test('under npm start, /healthz and a batch-status poll answer within 1 s while 
   expect(['completed', 'needs_attention']).toContain(status); // the phases ran (and ended) while we polled
   expect(Math.max(...health)).toBeLessThan(BOUND_MS);
   expect(Math.max(...poll)).toBeLessThan(BOUND_MS);
-}, 180_000);
+}, 300_000);

@@ -30,7 +30,7 @@ export function createWorkers(opts: { config: Config; ds: DataSource; store: Obj
     secrets: new SecretBox(config.encryptionKeys, config.ENCRYPTION_KEY_ID),
     layout: catalystLayout,
   };
-  const connection = createRedis(config.REDIS_URL, 'worker', log);
+  const connection = createRedis(config.REDIS_URL, 'worker', log, config.REDIS_CLUSTER);
   const migration = new Worker<JobPayloads['phase']>(QUEUES.migration, (job: Job<JobPayloads['phase']>, token?: string) => runPhase(deps, job, token), {
     connection,
     prefix: config.QUEUE_PREFIX,

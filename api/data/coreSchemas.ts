@@ -95,6 +95,7 @@ export const BatchView = z.looseObject({
     balanced: z.boolean().describe('migrated + preserved + rejected = entries, none pending'),
     rows: z.record(z.string(), Int).describe('Rows the batch meant to have in place, per table (written or found unchanged)'),
     changes: RowChanges,
+    rowsAsOf: Iso.nullable().describe('null once verified (rows and changes are exact, from the verification); while the batch is in flight, when rows and changes were counted (at most about a second before the answer, so status polls stay cheap)'),
     notes: JsonObject.describe('Decisions the mapping made (which website global data went to…)'),
     verification: Verification.nullable(),
     url: z.string(),

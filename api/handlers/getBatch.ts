@@ -20,18 +20,56 @@ export async function entryCounts(ds: DataSource, batchId: string) {
   return c as { staged: number; migrated: number; preserved: number; rejected: number; pending: number; rejectedElements: number };
 }
 
+type RowCounts = { rows: Record<string, number>; changes: RowChanges };
+
+async function countRowsLive(ds: DataSource, batchId: string): Promise<RowCounts> {
+  const rows: { table: string; rows: number }[] = await ds.query(`SELECT table_name AS "table", count(*)::int AS rows FROM batch_rows WHERE batch_id = $1 GROUP BY 1 ORDER BY 1`, [batchId]);
+  return { rows: Object.fromEntries(rows.map((r) => [r.table, r.rows])), changes: await rowChanges(ds, batchId) };
+}
+
+/** How old live counts of a batch in flight may be when a poll reads them. */
+export const LIVE_COUNTS_MAX_AGE_MS = 1000;
+interface LiveEntry { at: number; value?: RowCounts; refreshing?: Promise<RowCounts> }
+const live = new Map<string, LiveEntry>();
+
+/**
+ * Live counts of a batch still in flight, stale-while-revalidate: counting its journal costs ~0.2 s per 100k
+ * rows, and a worker is writing it, so a status poll answers from the last count (at most
+ * LIVE_COUNTS_MAX_AGE_MS old, `asOf` says when) and starts the next one without waiting for it; concurrent
+ * polls share one count. Only a batch's first poll in this process waits for its count.
+ */
+async function liveRowCounts(ds: DataSource, batch: MigrationBatch): Promise<RowCounts & { asOf: string }> {
+  const now = Date.now();
+  if (live.size > 200) for (const [id, e] of live) if (!e.refreshing && now - e.at > 60_000) live.delete(id);
+  // A status change (rolled back, retried…) never reads counts taken before it.
+  const key = `${batch.id}:${batch.status}:${batch.finishedAt?.getTime() ?? ''}`;
+  let e = live.get(key);
+  if (!e) live.set(key, (e = { at: 0 }));
+  const entry = e;
+  if (!entry.refreshing && now - entry.at > LIVE_COUNTS_MAX_AGE_MS) {
+    const started = now;
+    entry.refreshing = countRowsLive(ds, batch.id)
+      .then((v) => { entry.value = v; entry.at = started; return v; })
+      .finally(() => { entry.refreshing = undefined; });
+    // A failed refresh with an earlier count in hand is retried by the next poll; without one, the poll fails.
+    if (entry.value) entry.refreshing.catch(() => undefined);
+  }
+  const value = entry.value ?? (await entry.refreshing!);
+  return { ...value, asOf: new Date(entry.at).toISOString() };
+}
+
 /**
  * Rows per table the batch meant to have, and what it changed. A verified, finished batch answers from its
- * stored verification (status polls must stay cheap however large the batch: counting a 100k-row journal
- * takes ~0.2 s); a running or rolled-back one counts live.
+ * stored verification (exact, and cheap however large the batch); any other one from live counts that may be
+ * up to LIVE_COUNTS_MAX_AGE_MS old (`asOf`), or counted now with `fresh`.
  */
-export async function batchRowCounts(ds: DataSource, batch: MigrationBatch): Promise<{ rows: Record<string, number>; changes: RowChanges }> {
+export async function batchRowCounts(ds: DataSource, batch: MigrationBatch, opts: { fresh?: boolean } = {}): Promise<RowCounts & { asOf: string | null }> {
   const v = batch.verification as { tables: Record<string, { expected: number }>; changes?: RowChanges } | null;
   if (v?.changes && (batch.status === 'completed' || batch.status === 'needs_attention')) {
-    return { rows: Object.fromEntries(Object.entries(v.tables).map(([t, c]) => [t, c.expected])), changes: v.changes };
+    return { rows: Object.fromEntries(Object.entries(v.tables).map(([t, c]) => [t, c.expected])), changes: v.changes, asOf: null };
   }
-  const rows: { table: string; rows: number }[] = await ds.query(`SELECT table_name AS "table", count(*)::int AS rows FROM batch_rows WHERE batch_id = $1 GROUP BY 1 ORDER BY 1`, [batch.id]);
-  return { rows: Object.fromEntries(rows.map((r) => [r.table, r.rows])), changes: await rowChanges(ds, batch.id) };
+  if (opts.fresh) return { ...(await countRowsLive(ds, batch.id)), asOf: new Date().toISOString() };
+  return liveRowCounts(ds, batch);
 }
 
 export async function batchView(ds: DataSource, batch: MigrationBatch) {
@@ -41,7 +79,7 @@ export async function batchView(ds: DataSource, batch: MigrationBatch) {
     [batch.id],
   );
   const counts = { entries: batch.entryCount, ...(await entryCounts(ds, batch.id)) };
-  const { rows, changes } = await batchRowCounts(ds, batch);
+  const { rows, changes, asOf } = await batchRowCounts(ds, batch);
   const deltas: { id: string }[] = await ds.query(`SELECT id FROM migration_batches WHERE base_batch_id = $1 ORDER BY created_at`, [batch.id]);
   return {
     id: batch.id,
@@ -65,6 +103,8 @@ export async function batchView(ds: DataSource, batch: MigrationBatch) {
       balanced: counts.migrated + counts.preserved + counts.rejected === counts.entries && counts.pending === 0,
       rows,
       changes,
+      /** null: exact, from the verification; else when the live counts above were taken. */
+      rowsAsOf: asOf,
       notes: batch.notes,
       verification: batch.verification,
       url: `/v1/batches/${batch.id}/report`,

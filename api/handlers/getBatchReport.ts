@@ -48,7 +48,7 @@ export function getBatchReport(deps: ApiDeps) {
       balanced: sum === batch.entryCount && counts.pending === 0,
       byKind,
       /** Rows inserted, updated and deleted per table (unchanged rows are not rewritten, so not counted). */
-      changes: (await batchRowCounts(deps.ds, batch)).changes,
+      changes: (await batchRowCounts(deps.ds, batch, { fresh: true })).changes,
       kind: batch.kind,
       baseBatchId: batch.baseBatchId,
       notes: batch.notes,

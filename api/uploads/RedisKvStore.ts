@@ -5,6 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { KvStore } from '@tus/utils';
+import { scanAll } from '../../core/redis';
 
 export class RedisKvStore<T> implements KvStore<T> {
   constructor(
@@ -29,15 +30,8 @@ export class RedisKvStore<T> implements KvStore<T> {
   }
 
   async list(): Promise<string[]> {
-    const keys = new Set<string>();
     // SCAN patterns are globs: escape the prefix so that a prefix holding * or [ matches only itself.
     const pattern = `${this.prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
-    let cursor = '0';
-    do {
-      const [next, batch] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 200);
-      cursor = next;
-      for (const k of batch) keys.add(k.slice(this.prefix.length));
-    } while (cursor !== '0');
-    return [...keys];
+    return (await scanAll(this.redis, pattern)).map((k) => k.slice(this.prefix.length));
   }
 }

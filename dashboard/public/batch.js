@@ -123,9 +123,18 @@
     cursorOf: (r) => r.id,
     rowOf: (r) => el('tr', {}, el('td', { class: 'num' }, r.entrySeq), el('td', {}, r.phase), el('td', { class: 'mono' }, r.path), el('td', {}, r.code), el('td', {}, r.reason)),
   });
-  async function loadAudit() {
+  let auditTimer = null;
+  let auditLooks = 0;
+  async function loadAudit(again = false) {
+    clearTimeout(auditTimer);
+    auditLooks = again ? auditLooks + 1 : 0;
     const r = await api('GET', `/v1/admin/audit?target=${encodeURIComponent(`batch:${batchId}`)}&limit=50`);
     const rows = r.ok ? r.data.entries : [];
+    // A queued rollback gets its outcome (ok/failed, details.requestId = the queued entry's id) after the
+    // batch's status changed, so the entry may not be there yet when the status change makes us look: look
+    // again every second until it is (for at most two minutes).
+    const pending = rows.some((a) => a.outcome === 'queued' && !rows.some((b) => b.details && b.details.requestId === a.id));
+    if (pending && auditLooks < 120) auditTimer = setTimeout(() => void loadAudit(true), 1000);
     table('audit').replaceChildren(...(rows.length ? rows.map((a) => el('tr', { 'data-action': a.action, 'data-outcome': a.outcome },
       el('td', {}, fmt.date(a.at)), el('td', {}, a.actor), el('td', {}, a.action), el('td', {}, a.outcome),
       el('td', {}, a.action.startsWith('batch.rollback') && a.outcome === 'queued' ? el('a', { href: `/admin/queues/queue/maintenance/${encodeURIComponent(`rollback.${batchId}.${a.id}`)}` }, 'rollback job ') : null,

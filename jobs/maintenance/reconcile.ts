@@ -35,7 +35,7 @@ const ROOT = PHASES[PHASES.length - 1];
 
 export async function reconcileJob(deps: PhaseDeps, _job: Job): Promise<ReconcileReport> {
   // A short-lived connection of its own: the worker's blocking connection must not carry producer calls.
-  const connection = createRedis(deps.config.REDIS_URL, 'producer', deps.log);
+  const connection = createRedis(deps.config.REDIS_URL, 'producer', deps.log, deps.config.REDIS_CLUSTER);
   try {
     return await reconcile(deps, connection);
   } finally {

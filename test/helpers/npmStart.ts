@@ -20,15 +20,18 @@ export interface NpmStart {
 
 const dbUrl = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/postgres';
 
-export async function npmStart(tag: string, env: Record<string, string>): Promise<NpmStart> {
+/** `env` overrides the test environment; a key given as undefined is removed from it. */
+export async function npmStart(tag: string, env: Record<string, string | undefined>): Promise<NpmStart> {
   const id = randomBytes(4).toString('hex');
   const schema = `t_${tag}_${id}`;
   const storage = mkdtempSync(join(tmpdir(), `bsm-${tag}-`));
   let output = '';
+  const merged: Record<string, string | undefined> = { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: dbUrl, DATABASE_SCHEMA: schema, QUEUE_PREFIX: `bsm${tag}-${id}`, STORAGE_DIR: storage, LOG_LEVEL: 'warn', ...env };
+  for (const k of Object.keys(merged)) if (merged[k] === undefined) delete merged[k];
   const proc = spawn('npm', ['start'], {
     cwd: join(__dirname, '..', '..'),
     detached: true,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: dbUrl, DATABASE_SCHEMA: schema, QUEUE_PREFIX: `bsm${tag}-${id}`, STORAGE_DIR: storage, LOG_LEVEL: 'warn', ...env },
+    env: merged as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   proc.stdout!.on('data', (c) => (output += c));

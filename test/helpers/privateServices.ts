@@ -117,3 +117,64 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     },
   };
 }
+
+export interface PrivateRedisCluster {
+  /** One node's URL (REDIS_URL with REDIS_CLUSTER=true); the others are discovered. */
+  url: string;
+  ports: number[];
+  stop(): Promise<void>;
+}
+
+async function portFree(port: number): Promise<boolean> {
+  const srv = createServer();
+  const ok = await new Promise<boolean>((r) => { srv.once('error', () => r(false)); srv.listen(port, '127.0.0.1', () => r(true)); });
+  if (ok) await new Promise((r) => srv.close(r));
+  return ok;
+}
+
+/** A free port whose cluster bus port (port + 10000) is free too. */
+async function clusterPort(taken: number[]): Promise<number> {
+  for (;;) {
+    const p = await freePort();
+    if (p <= 55_000 && !taken.includes(p) && (await portFree(p + 10_000))) return p;
+  }
+}
+
+/** A real three-master Redis Cluster (no replicas, nothing on disk), for the cluster test. */
+export async function startPrivateRedisCluster(): Promise<PrivateRedisCluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'bsm-redis-cluster-'));
+  const ports: number[] = [];
+  for (let i = 0; i < 3; i++) ports.push(await clusterPort(ports));
+  const procs = ports.map((port) => spawn(redisBin()!, [
+    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no',
+    '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--dir', dir,
+  ], { stdio: 'ignore' }));
+  const stop = async () => {
+    await Promise.all(procs.map(async (p) => {
+      if (p.exitCode !== null || p.signalCode !== null) return;
+      const exited = once(p, 'exit');
+      p.kill('SIGKILL');
+      await exited;
+    }));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (const port of ports) {
+      await until(async () => {
+        const c = new IORedis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        c.on('error', () => undefined);
+        try { await c.connect(); return (await c.ping()) === 'PONG'; } finally { c.disconnect(); }
+      }, `cluster node ${port}`);
+    }
+    execFileSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { stdio: 'ignore' });
+    await until(async () => {
+      const c = new IORedis(ports[0], '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      c.on('error', () => undefined);
+      try { await c.connect(); return /cluster_state:ok/.test(String(await c.call('CLUSTER', 'INFO'))); } finally { c.disconnect(); }
+    }, 'cluster state ok');
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url: `redis://127.0.0.1:${ports[0]}`, ports, stop };
+}

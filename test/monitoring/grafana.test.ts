@@ -72,7 +72,11 @@ test('the monitoring profile: Prometheus loads the rules and scrapes the API and
   const jobs = new Map<string, { static_configs?: { targets: string[] }[]; dns_sd_configs?: { names: string[]; port: number }[] }>(
     config.scrape_configs.map((j: { job_name: string }) => [j.job_name, j]),
   );
-  expect(jobs.get('bsm-api')!.static_configs![0].targets).toEqual([`api:${compose.services.api.environment.PORT}`]);
+  // Every replica of each (docker compose up --scale api=N --scale worker=M), found by Docker's DNS.
+  const api = jobs.get('bsm-api')!.dns_sd_configs![0];
+  expect(api.names).toEqual(['api']);
+  expect(api.port).toBe(Number(compose.services.api.environment.PORT));
+  expect(compose.services.api.ports).toEqual(['${API_PORTS:-3000}:3000']);
   const workers = jobs.get('bsm-worker')!.dns_sd_configs![0];
   expect(workers.names).toEqual(['worker']);
   expect(workers.port).toBe(loadConfig({}).WORKER_METRICS_PORT); // the worker service leaves it at its default

@@ -1,0 +1,83 @@
+/**
+ * A status poll of a batch in flight answers from the batch's last row count (at most about a second old,
+ * `report.rowsAsOf`) and counts again in the background, so polls stay cheap while a worker writes a large
+ * journal; the report endpoint counts exactly; a status change never reads counts taken before it.
+ * The workers are off: the batch stays `queued`, and its "progress" is written here, as a worker would.
+ */
+import { randomUUID } from 'node:crypto';
+import { catalystDump } from '../fixtures/catalystDump';
+import { LIVE_COUNTS_MAX_AGE_MS } from '../../api/handlers/getBatch';
+import { startStack, type Stack } from '../helpers/stack';
+
+let stack: Stack;
+let auth: { Authorization: string };
+
+beforeAll(async () => {
+  stack = await startStack({ workers: false });
+  auth = { Authorization: `Bearer ${await stack.mintToken('user-poll')}` };
+});
+afterAll(() => stack.close());
+
+const poll = async (id: string) => {
+  const res = await stack.http.get(`/v1/batches/${id}`).set(auth);
+  expect(res.status).toBe(200);
+  return res.body as { status: string; report: { rows: Record<string, number>; changes: Record<string, { inserted: number }>; rowsAsOf: string | null } };
+};
+
+/** A worker's write: one content item expected and journaled as inserted. */
+async function writeRow(batchId: string): Promise<void> {
+  const rowId = randomUUID();
+  await stack.api.deps.ds.query(`INSERT INTO batch_rows (batch_id, table_name, row_id, phase, checksum) VALUES ($1, 'content_items', $2, 'contentItems', repeat('0', 32))`, [batchId, rowId]);
+  await stack.api.deps.ds.query(`INSERT INTO row_journal (batch_id, phase, table_name, row_id, op) VALUES ($1, 'contentItems', 'content_items', $2, 'insert')`, [batchId, rowId]);
+}
+
+test('polls of a batch in flight share a count at most a second old; the report counts now', async () => {
+  const posted = await stack.http.post('/v1/dumps').set(auth).set('Content-Type', 'application/json').send(JSON.stringify(catalystDump()));
+  expect(posted.status).toBe(202);
+  const id = posted.body.batchId as string;
+
+  const first = await poll(id);
+  expect(first.status).toBe('queued');
+  expect(first.report.rows).toEqual({});
+  expect(first.report.rowsAsOf).not.toBeNull();
+
+  await writeRow(id);
+  // Within the max age: the same count, not a new one.
+  const t0 = Date.parse(first.report.rowsAsOf!);
+  const again = await poll(id);
+  if (Date.now() - t0 < LIVE_COUNTS_MAX_AGE_MS) {
+    expect(again.report.rowsAsOf).toBe(first.report.rowsAsOf);
+    expect(again.report.rows).toEqual({});
+  }
+  // The report endpoint is exact at once.
+  const report = await stack.http.get(`/v1/batches/${id}/report`).set(auth);
+  expect(report.status).toBe(200);
+  expect(report.body.changes).toEqual({ content_items: { inserted: 1, updated: 0, deleted: 0 } });
+
+  // Later polls see the row: once the count is older than the max age, a poll starts a new one.
+  let seen = again;
+  const deadline = Date.now() + 10_000;
+  while (seen.report.rows.content_items !== 1 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    seen = await poll(id);
+  }
+  expect(seen.report.rows).toEqual({ content_items: 1 });
+  expect(seen.report.changes).toEqual({ content_items: { inserted: 1, updated: 0, deleted: 0 } });
+  expect(Date.parse(seen.report.rowsAsOf!)).toBeGreaterThan(t0);
+  // Never older than the max age plus the time one count takes (generously bounded on a loaded machine).
+  expect(Date.now() - Date.parse(seen.report.rowsAsOf!)).toBeLessThan(LIVE_COUNTS_MAX_AGE_MS + 5000);
+});
+
+test('a status change reads fresh counts, not ones taken before it', async () => {
+  const doc = catalystDump();
+  doc.source = { ...doc.source, capturedAt: '2026-11-29T11:00:00.000Z' };
+  const posted = await stack.http.post('/v1/dumps').set(auth).set('Content-Type', 'application/json').send(JSON.stringify(doc));
+  const id = posted.body.batchId as string;
+  expect((await poll(id)).report.rows).toEqual({});
+  await writeRow(id);
+  // What a worker's first phase does (through jobs/lifecycle in real life): queued → running.
+  await stack.api.deps.ds.query(`UPDATE migration_batches SET status = 'running' WHERE id = $1`, [id]);
+  const after = await poll(id);
+  expect(after.status).toBe('running');
+  expect(after.report.rows).toEqual({ content_items: 1 });
+});
