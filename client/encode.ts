@@ -56,13 +56,37 @@ function tagOf(v: object): string {
  * synchronous walk, and the walk leaves each Blob/File tag waiting for its `b64`, filled in before return.
  */
 export async function encodeValue(value: unknown): Promise<Json> {
-  const pending: Promise<void>[] = [];
-  const out = encode(value, [], new Set(), pending);
+  const { json, pending } = encodeNow(value);
   await Promise.all(pending);
-  return out;
+  return json;
 }
 
-function encode(value: unknown, path: Path, stack: Set<object>, pending: Promise<void>[]): Json {
+/** What encodeNow() gives: the encoded value, complete once `pending` (the Blobs' bytes) settles. */
+export interface Encoding {
+  json: Json;
+  pending: Promise<void>[];
+  /** Bytes of the Blobs still being read (their base64 is about 4/3 of that). */
+  pendingBytes: number;
+}
+
+/**
+ * The synchronous part of encodeValue(): everything but Blob bytes, at once. An IndexedDB cursor uses it
+ * inside its success callback (its transaction stays open only that long), so a record is turned into
+ * its line while it is read and the raw value is never kept.
+ */
+export function encodeNow(value: unknown): Encoding {
+  const pending: Pending = { reads: [], bytes: 0 };
+  const json = encode(value, [], new Set(), pending);
+  return { json, pending: pending.reads, pendingBytes: pending.bytes };
+}
+
+/** The Blob reads one walk started, and their size. */
+interface Pending {
+  reads: Promise<void>[];
+  bytes: number;
+}
+
+function encode(value: unknown, path: Path, stack: Set<object>, pending: Pending): Json {
   switch (typeof value) {
     case 'string': case 'boolean': return value;
     case 'undefined': return { $t: 'undefined' };
@@ -85,7 +109,7 @@ function encode(value: unknown, path: Path, stack: Set<object>, pending: Promise
   }
 }
 
-function encodeObject(obj: object, path: Path, stack: Set<object>, pending: Promise<void>[]): Json {
+function encodeObject(obj: object, path: Path, stack: Set<object>, pending: Pending): Json {
   const inner = (x: unknown, seg: string | number): Json => {
     path.push(seg);
     try { return encode(x, path, stack, pending); } finally { path.pop(); }
@@ -128,11 +152,12 @@ function encodePlain(o: Record<string, unknown>, inner: (x: unknown, seg: string
   return Object.hasOwn(out, '$t') ? { $t: 'Object', v: out } : out;
 }
 
-function encodeBlob(blob: Blob, tag: 'Blob' | 'File', pending: Promise<void>[]): Json {
+function encodeBlob(blob: Blob, tag: 'Blob' | 'File', pending: Pending): Json {
   const out: Obj = tag === 'File'
     ? { $t: 'File', type: blob.type, size: blob.size, name: (blob as File).name, lastModified: (blob as File).lastModified, b64: '' }
     : { $t: 'Blob', type: blob.type, size: blob.size, b64: '' };
-  pending.push(blob.arrayBuffer().then((buf) => {
+  pending.bytes += blob.size;
+  pending.reads.push(blob.arrayBuffer().then((buf) => {
     out.b64 = bytesToBase64(new Uint8Array(buf));
   }));
   return out;

@@ -8,8 +8,8 @@
  * It reads and never changes the app's storage; deciding what to do with the browser copy once the batch
  * is `completed` is the app's call, so a server-side rollback always has that copy to fall back on.
  */
-import { buildNdjsonBlob } from './ndjsonBlob';
-import { snapshot, type SnapshotOptions } from './snapshot';
+import { type SnapshotOptions } from './snapshot';
+import { streamNdjsonBlob } from './stream';
 import type { MigrationResult } from './types';
 import { uploadBuilt, type UploadOptions } from './upload';
 
@@ -21,16 +21,21 @@ export { followBatch, TERMINAL_STATUSES, ApiError } from './follow';
 export { encodeValue, EncodeError } from './encode';
 export { serialize, summarize, toNdjson } from './ndjson';
 export { RESUME_KEY_PREFIX } from './resumeStore';
+export { streamNdjsonBlob, BATCH_CHARS } from './stream';
+export { buildNdjsonBlob, ndjsonFile, DEFAULT_COMPRESSION, type Compression, type NdjsonBlob } from './ndjsonBlob';
 export * from './types';
 
 export type MigrateOptions = UploadOptions & SnapshotOptions;
 
-/** snapshot() then upload(); reports what was found first (`stage: 'snapshot'`). */
+/**
+ * Storage streamed into the upload file (stream.ts: never the whole dump in memory), then upload.
+ * Progress: `stage: 'snapshot'` with `partial: true` and the counts so far while storage is read, then
+ * once without `partial` with what was found in all; then the upload's stages.
+ */
 export async function migrate(opts: MigrateOptions): Promise<MigrationResult> {
-  const dump = await snapshot(opts);
-  const built = await buildNdjsonBlob(dump);
+  const built = await streamNdjsonBlob({ ...opts, onSummary: (summary) => opts.onProgress?.({ stage: 'snapshot', summary, partial: true }) });
   opts.onProgress?.({ stage: 'snapshot', summary: built.summary });
-  return uploadBuilt(dump, built, opts);
+  return uploadBuilt({ source: { capturedAt: built.capturedAt } }, built, opts);
 }
 
 // The hybrid data client (cutover from browser storage to the API): see README.md, "Cutover".

@@ -28,7 +28,7 @@ export function readWebStorage(area: Storage): KvItem[] {
 }
 
 /** A storage area the page may not reach (sandboxed iframe, blocked cookies) counts as empty. */
-function tryArea(get: () => Storage): KvItem[] {
+export function tryArea(get: () => Storage): KvItem[] {
   let area: Storage;
   try {
     area = get();
@@ -38,11 +38,8 @@ function tryArea(get: () => Storage): KvItem[] {
   return readWebStorage(area);
 }
 
-export async function snapshot(opts: SnapshotOptions = {}): Promise<Dump> {
-  const capturedAt = new Date().toISOString();
-  const localStorageItems = tryArea(() => globalThis.localStorage);
-  const sessionStorageItems = tryArea(() => globalThis.sessionStorage);
-  const databases = await readAllDatabases(opts);
+/** The dump's header fields: taken now, from this page. */
+export function dumpHeader(opts: SnapshotOptions): Pick<Dump, 'format' | 'version' | 'source'> {
   return {
     format: DUMP_FORMAT,
     version: DUMP_VERSION,
@@ -50,8 +47,22 @@ export async function snapshot(opts: SnapshotOptions = {}): Promise<Dump> {
       ...(opts.app ? { app: opts.app } : {}),
       origin: location.origin,
       userAgent: navigator.userAgent,
-      capturedAt,
+      capturedAt: new Date().toISOString(),
     },
+  };
+}
+
+/**
+ * The whole dump in memory: for small uses (the demo page shows it before uploading, the hybrid client
+ * compares it with the server). migrate() streams from storage instead and holds none of it (stream.ts).
+ */
+export async function snapshot(opts: SnapshotOptions = {}): Promise<Dump> {
+  const header = dumpHeader(opts);
+  const localStorageItems = tryArea(() => globalThis.localStorage);
+  const sessionStorageItems = tryArea(() => globalThis.sessionStorage);
+  const databases = await readAllDatabases(opts);
+  return {
+    ...header,
     localStorage: localStorageItems,
     sessionStorage: sessionStorageItems,
     indexedDB: databases,

@@ -108,7 +108,8 @@ export interface BatchReport {
 
 /** What `onProgress` receives, stage by stage. */
 export type MigrationProgress =
-  | { stage: 'snapshot'; summary: DumpSummary }
+  /** `partial`: storage is still being read (migrate() streams it), the counts so far. */
+  | { stage: 'snapshot'; summary: DumpSummary; partial?: true }
   | { stage: 'upload'; bytesSent: number; bytesTotal: number; resumedFrom: number | null }
   | { stage: 'uploaded'; batchId: string; bytesTotal: number }
   | { stage: 'processing'; batch: BatchStatus }

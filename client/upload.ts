@@ -15,7 +15,7 @@ import { Upload, type DetailedError, type HttpRequest, type HttpResponse } from 
 import { checksummingHttpStack, shouldRetryChunk } from './chunkChecksum';
 import { apiError, followBatch } from './follow';
 import { parseRetryAfter } from './hybrid/pure';
-import { buildNdjsonBlob, NDJSON_TYPE, ndjsonFile, type NdjsonBlob } from './ndjsonBlob';
+import { buildNdjsonBlob, NDJSON_TYPE, ndjsonFile, type Compression, type NdjsonBlob } from './ndjsonBlob';
 import { ResumeStore, type StoredUpload } from './resumeStore';
 import { sha256HexOfBlob } from './digest';
 import { directCapabilities, sendDirect } from './s3Upload';
@@ -56,6 +56,8 @@ export interface UploadOptions {
   /** Direct uploads: bytes per part (at least 5 MiB) and parts in flight. @defaultValue server's (8 MiB), 4 */
   partSize?: number;
   parallel?: number;
+  /** `gzip`: compress with CompressionStream where the browser has it (tus metadata `contentEncoding`); `none`. @defaultValue DEFAULT_COMPRESSION */
+  compression?: Compression;
 }
 
 export const DEFAULT_DIRECT_THRESHOLD = 64 * 1024 * 1024;
@@ -99,22 +101,20 @@ function apiBaseOf(endpoint: string): string {
 }
 
 export async function upload(dump: Dump, opts: UploadOptions): Promise<MigrationResult> {
-  return uploadBuilt(dump, await buildNdjsonBlob(dump), opts);
+  return uploadBuilt(dump, await buildNdjsonBlob(dump, { compression: opts.compression }), opts);
 }
 
 /**
- * What uploadBuilt sends: an NDJSON Blob, and whether its bytes (header and entries) are gzip-compressed
- * (sent as tus metadata contentEncoding gzip; sha256 is then that of the compressed bytes, docs/format.md §1g).
+ * upload() for a dump already built (migrate() builds once, for the summary and the upload). When the built
+ * Blob is gzip (`built.contentEncoding`), that goes as metadata `contentEncoding` and sha256 is that of the
+ * compressed bytes (docs/format.md §1g).
  */
-export type BuiltUpload = NdjsonBlob & { contentEncoding?: 'gzip' };
-
-/** upload() for a dump already built (migrate() builds once, for the summary and the upload). */
-export async function uploadBuilt(dump: Dump, built: BuiltUpload, opts: UploadOptions): Promise<MigrationResult> {
+export async function uploadBuilt(dump: Pick<Dump, 'source'>, built: NdjsonBlob, opts: UploadOptions): Promise<MigrationResult> {
   const endpoint = tusEndpoint(opts.endpoint);
   const fingerprint = `${built.entriesSha256}.${opts.websiteId ?? ''}.${endpoint}${opts.layout ? `.${opts.layout}` : ''}`;
   const previous = (await new ResumeStore().findUploadsByFingerprint(fingerprint)).find((p) => typeof p.header === 'string');
   const usedHeader = previous?.header ?? built.header;
-  const file = ndjsonFile(built, usedHeader);
+  const file = await ndjsonFile(built, usedHeader);
   // The stored upload's own sha256 metadata is not trusted: a wrong one would fail only at the very end.
   const sha256 = usedHeader === built.header ? built.sha256 : await sha256Hex(file);
 
@@ -158,7 +158,7 @@ interface TusParams extends UploadOptions {
   sha256: string;
   header: string;
   capturedAt: string;
-  contentEncoding?: 'gzip';
+  contentEncoding: 'gzip' | undefined;
 }
 
 function sendTus(file: Blob, p: TusParams): Promise<{ batchId: string | null; resumed: boolean }> {
@@ -168,7 +168,9 @@ function sendTus(file: Blob, p: TusParams): Promise<{ batchId: string | null; re
     const metadata: Record<string, string> = {
       filename: dumpFilename(p.capturedAt, p.contentEncoding),
       contentType: NDJSON_TYPE,
+      // The sha256 covers the bytes as uploaded: compressed, when they are.
       sha256: p.sha256,
+      ...(p.contentEncoding ? { contentEncoding: p.contentEncoding } : {}),
       ...(p.websiteId ? { websiteId: p.websiteId } : {}),
       ...(p.layout ? { layout: p.layout } : {}),
       ...(p.contentEncoding ? { contentEncoding: p.contentEncoding } : {}),

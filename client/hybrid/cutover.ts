@@ -10,8 +10,8 @@
  *   the outbox is flushed.
  */
 import { followBatch } from '../follow';
-import { buildNdjsonBlob } from '../ndjsonBlob';
 import { snapshot } from '../snapshot';
+import { streamNdjsonBlob } from '../stream';
 import type { MigrationProgress, MigrationResult } from '../types';
 import { uploadBuilt } from '../upload';
 import type { HybridDb } from './db';
@@ -85,10 +85,13 @@ export class Cutover {
       }
       if (mode !== 'browser') return null; // migrated already: nothing to start
       this.progress({ stage: 'snapshot', fraction: 0, message: 'Reading this browser\'s storage' });
-      const dump = await snapshot({ app: this.opts.app ?? 'catalyst-studio' });
-      const built = await buildNdjsonBlob(dump);
+      // Streamed from storage like migrate(): the page never holds the whole dump.
+      const built = await streamNdjsonBlob({
+        app: this.opts.app ?? 'catalyst-studio',
+        onSummary: (summary) => this.progress(fromUploader({ stage: 'snapshot', summary, partial: true }, 'Migration')),
+      });
       this.progress(fromUploader({ stage: 'snapshot', summary: built.summary }, 'Migration'));
-      const result = await uploadBuilt(dump, built, {
+      const result = await uploadBuilt({ source: { capturedAt: built.capturedAt } }, built, {
         endpoint: `${this.api.base}/v1/uploads`, token: this.opts.token, websiteId: this.opts.websiteId,
         chunkSize: this.opts.chunkSize, pollIntervalMs: this.opts.pollIntervalMs, signal: o.signal,
         onProgress: (p) => this.progress(fromUploader(p, 'Migration')),

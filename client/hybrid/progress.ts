@@ -36,6 +36,7 @@ export function fromUploader(p: MigrationProgress, what: 'Migration' | 'Switch')
   const stage = what === 'Switch' ? 'switch' : undefined;
   switch (p.stage) {
     case 'snapshot':
+      if (p.partial) return { stage: 'snapshot', fraction: null, message: `Reading this browser's storage: ${p.summary.total.entries} entries, ${p.summary.total.bytes} bytes so far`, detail: p.summary };
       return { stage: 'snapshot', fraction: 1, message: `Snapshot taken: ${p.summary.total.entries} entries, ${p.summary.total.bytes} bytes`, detail: p.summary };
     case 'upload':
       return { stage: 'upload', fraction: p.bytesTotal ? p.bytesSent / p.bytesTotal : null, message: `Uploading ${p.bytesSent} of ${p.bytesTotal} bytes${p.resumedFrom ? ` (resumed at ${p.resumedFrom})` : ''}` };

@@ -89,8 +89,16 @@ test('migrate() moves the Catalyst shapes into Postgres and the Blob bytes arriv
   const t = result.report!.totals;
   expect(t.migrated + t.preserved + t.rejected).toBe(t.entries);
 
-  // Progress: what was found, then upload bytes up to the total, then every phase, then the end.
-  expect(events[0]).toMatchObject({ stage: 'snapshot', summary: { total: { entries: entryCount(doc) + 1 } } });
+  // Progress: what was read so far while storage streams (`partial`, growing), then what was found in
+  // all, then upload bytes up to the total, then every phase, then the end.
+  const snapshots = events.filter((e): e is Extract<MigrationProgress, { stage: 'snapshot' }> => e.stage === 'snapshot');
+  const firstOther = events.findIndex((e) => e.stage !== 'snapshot');
+  expect(firstOther).toBe(snapshots.length); // all of them come first
+  expect(snapshots.length).toBeGreaterThan(2);
+  expect(snapshots.slice(0, -1).every((e) => e.partial === true)).toBe(true);
+  expect(snapshots.every((e, i) => i === 0 || e.summary.total.entries >= snapshots[i - 1].summary.total.entries)).toBe(true);
+  expect(snapshots[0].summary.total.entries).toBeLessThan(entryCount(doc) + 1);
+  expect(snapshots.at(-1)).toEqual({ stage: 'snapshot', summary: expect.objectContaining({ total: { entries: entryCount(doc) + 1, bytes: expect.any(Number) } }) });
   const uploads = events.filter((e): e is Extract<MigrationProgress, { stage: 'upload' }> => e.stage === 'upload');
   expect(uploads.length).toBeGreaterThan(3); // 16 KiB chunks of a ~90 KiB dump
   expect(uploads.at(-1)!.bytesSent).toBe(uploads.at(-1)!.bytesTotal);
