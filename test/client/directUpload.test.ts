@@ -71,6 +71,7 @@ test('a multi-part dump goes to S3 through presigned URLs from Chromium; a dropp
     let seed = 7;
     const rand = () => { seed = (seed * 1664525 + 1013904223) >>> 0; return seed / 2 ** 32; };
     const words = ['part', 'Grüße', 'café', 'upload', 'naïve', 'bucket', 'déjà', 'straße', 'lorem', 'ipsum'];
+    const ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789éßüç';
     const conn: any = await new Promise((resolve, reject) => {
       const req = indexedDB.open('catalyst-bulk', 1);
       req.onupgradeneeded = () => req.result.createObjectStore('documents', { keyPath: 'id' });
@@ -81,7 +82,13 @@ test('a multi-part dump goes to S3 through presigned URLs from Chromium; a dropp
       const tx = conn.transaction('documents', 'readwrite');
       for (let i = 0; i < docs; i++) {
         let body = '';
-        while (body.length < chars) body += words[Math.floor(rand() * words.length)] + ' ';
+        // Mostly random tokens, so the default gzip still leaves several 5 MiB parts (words alone compress ~5×).
+        while (body.length < chars) {
+          if (rand() < 0.1) { body += words[Math.floor(rand() * words.length)] + ' '; continue; }
+          let w = '';
+          for (let k = 0; k < 8; k++) w += ALPHABET[Math.floor(rand() * ALPHABET.length)];
+          body += w + ' ';
+        }
         tx.objectStore('documents').put({ id: `doc-${i}`, body });
       }
       tx.oncomplete = () => { conn.close(); resolve(); };
@@ -150,8 +157,9 @@ test('a multi-part dump goes to S3 through presigned URLs from Chromium; a dropp
   expect(uploads.at(-1)!.bytesSent).toBe(uploads.at(-1)!.bytesTotal);
 
   // The batch migrated from the S3 object: the Catalyst rows and every bulk record, the upload forgotten.
-  const [batch] = await up.stack.api.deps.ds.query(`SELECT status, dump_bytes FROM migration_batches WHERE id = $1`, [result.batchId]);
+  const [batch] = await up.stack.api.deps.ds.query(`SELECT status, dump_bytes, dump_key FROM migration_batches WHERE id = $1`, [result.batchId]);
   expect(batch.status).toBe('completed');
+  expect(batch.dump_key).toMatch(/\.ndjson\.gz\.sealed$/); // sent gzip (the default in Chromium), stored compressed, inflated by ingest
   expect(Number(batch.dump_bytes)).toBeGreaterThan(2 * 5 * MiB);
   const [site] = await up.stack.api.deps.ds.query(`SELECT batch_id FROM websites WHERE user_id = 'direct-browser'`);
   expect(site.batch_id).toBe(result.batchId);

@@ -4,7 +4,7 @@
  * Postgres; the Blob's bytes are identical in the stored dump (object store) and in preserved_entries;
  * the browser's storage is exactly as before. The demo page does the same through its form.
  */
-import { readDumpObject } from '../../jobs/dumpObjects';
+import { dumpContent, readDumpObject } from '../../jobs/dumpObjects';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -124,7 +124,10 @@ test('migrate() moves the Catalyst shapes into Postgres and the Blob bytes arriv
 
   // And in the object store: the uploaded dump, read back with format/.
   const [batch] = await q(`SELECT dump_key FROM migration_batches WHERE id = $1`, [result.batchId]);
-  const reader = await openDump(await readDumpObject(stack.api.deps.store, stack.config, batch.dump_key), 'ndjson');
+  // Chromium has CompressionStream, so migrate() sent it gzip (the default) and it is stored compressed.
+  expect(batch.dump_key).toMatch(/\.ndjson\.gz\.sealed$/);
+  const raw = await readDumpObject(stack.api.deps.store, stack.config, batch.dump_key);
+  const reader = await openDump(dumpContent(raw, batch.dump_key, stack.config), 'ndjson');
   let stored: IdbEntry | undefined;
   for await (const e of reader.entries) if (e.area === 'indexedDB' && e.db === 'catalyst-media') stored = e;
   expect(stored).toMatchObject({ store: 'files', keyPath: 'id', autoIncrement: true, indexes: [{ name: 'byType', keyPath: 'type' }] });
