@@ -9,6 +9,7 @@
  *
  *   BENCH_MB=50 npm run bench        # quicker
  *   BENCH_ONLY=read npm run bench    # the read path only (about 2 minutes)
+ *   BENCH_ONLY=items npm run bench   # 200,000 content items in one entry vs COPY and save() (bench/items200k.ts)
  *
  * The worker is started with the node flags of `npm run worker` (package.json: --max-old-space-size, without
  * which V8 on a large machine lets the heap grow to ~4x the live set before collecting). For diagnosis,
@@ -26,6 +27,7 @@ import { loadConfig, type Config } from '../core/config';
 import { insertRate, ndjsonReadRate, sha256Rate, timeIt, type Rate } from './baselines';
 import { generateCatalystDump } from './generate';
 import { describeProcess, dropRedisKeys, mintToken, npmScriptFlags, procMB, runOnce, startService, waitForLine, type Service } from './processes';
+import { measureItems, printItems } from './items200k';
 import { measureReadPath, type ReadPathResult, type ReadPathSettings } from './readPath';
 import { printReadPath, printReport, type Report } from './report';
 
@@ -36,7 +38,7 @@ const Settings = z.object({
   /** Extra node flags for the worker only, for diagnosis (e.g. --max-old-space-size=160 shows what must fit). */
   BENCH_WORKER_NODE_OPTIONS: z.string().default(''),
   /** `read`: only the read path (quick); `pipeline`: only upload + migration. Default: both. */
-  BENCH_ONLY: z.enum(['read', 'pipeline']).optional(),
+  BENCH_ONLY: z.enum(['read', 'pipeline', 'items']).optional(),
   BENCH_READ_SECONDS: z.coerce.number().positive().default(10),
   BENCH_READ_ROUNDS: z.coerce.number().int().positive().default(5),
   BENCH_READ_WARMUP_SECONDS: z.coerce.number().positive().default(2),
@@ -61,6 +63,11 @@ async function main(): Promise<void> {
     items: settings.BENCH_READ_ITEMS, types: settings.BENCH_READ_TYPES, otherWebsites: settings.BENCH_READ_OTHER_WEBSITES,
     apiNodeFlags: settings.BENCH_API_NODE_FLAGS.split(/\s+/).filter(Boolean),
   };
+  if (settings.BENCH_ONLY === 'items') {
+    // The Fast issue's 200k-item dump (bench/items200k.ts): rows/s beside COPY and naive save(), rollback.
+    if (!printItems(await measureItems(app, log))) process.exitCode = 1;
+    return;
+  }
   if (settings.BENCH_ONLY === 'read') {
     const result = await measureReadPath(app, read, log);
     printReadPath(result);
