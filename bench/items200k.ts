@@ -27,19 +27,13 @@ import { createDataSource } from '../core/db';
 import { ContentItem } from '../entities';
 import { timeIt } from './baselines';
 import { benchItem, generateItemsDump } from './generate';
-import { describeProcess, dropRedisKeys, mintToken, npmScriptFlags, procMB, runOnce, startService, waitForLine, type Service } from './processes';
+import { describeProcess, dropRedisKeys, mintToken, npmScriptFlags, procCpuSeconds, procMB, runOnce, startService, tcpClientPorts, waitForLine, type Service } from './processes';
 
 export const ItemsSettings = z.object({
   BENCH_ITEMS: z.coerce.number().int().positive().default(200_000),
   BENCH_NAIVE_SAMPLE: z.coerce.number().int().positive().default(5_000),
   /** Extra node flags for the worker only (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"). */
   BENCH_WORKER_NODE_FLAGS: z.string().default(''),
-  /**
-   * libpq options for the worker's connections, for EXPLAIN (ANALYZE, BUFFERS) of its statements in the
-   * server log, e.g. "-c session_preload_libraries=auto_explain -c auto_explain.log_min_duration=100
-   * -c auto_explain.log_analyze=on -c auto_explain.log_buffers=on -c auto_explain.log_nested_statements=on".
-   */
-  BENCH_WORKER_PGOPTIONS: z.string().default(''),
 });
 
 const MB = 1e6;
@@ -58,6 +52,8 @@ export interface ItemsResult {
   naive: { sample: number; seconds: number };
   rollbackSeconds: number;
   rollbackStatus: string;
+  /** CPU seconds (user + system) POST → completed: the worker process, and the Postgres backends serving it. */
+  cpu: { worker: number; postgres: number; copyPostgres: number };
   workerPeakMB: number;
   workerProc: string;
 }
@@ -74,6 +70,10 @@ export async function measureItems(app: Config, log: (m: string) => void): Promi
     NODE_ENV: 'development', DATABASE_URL: app.DATABASE_URL, REDIS_URL: app.REDIS_URL, DATABASE_SCHEMA: schema, QUEUE_PREFIX: prefix,
     STORAGE_DIR: join(dir, 'objects'), PORT: '0', HOST: '127.0.0.1', ADMIN_TOKEN: adminToken, LOG_LEVEL: 'info',
     DUMP_BODY_LIMIT: '1gb', RATE_LIMIT_PER_TOKEN: '100000000', RATE_LIMIT_PER_IP: '100000000', WORKER_METRICS_PORT: '0',
+    // The 200,000 items are one entry: parsing and mapping it is seconds of synchronous CPU, which on a
+    // shared, loaded 2-core machine can outlast BullMQ's 30 s job lock and get the job declared stalled
+    // (and run twice) — the Fast issue's sub-jobs would split it; until then, a longer lock here.
+    WORKER_LOCK_DURATION_MS: '120000',
   };
   const services: Service[] = [];
   const db = new Client({ connectionString: app.DATABASE_URL, application_name: 'bench-items' });
@@ -86,7 +86,7 @@ export async function measureItems(app: Config, log: (m: string) => void): Promi
     const api = startService('api', 'api/main.ts', env, [], 2000);
     services.push(api);
     const workerFlags = [...npmScriptFlags('worker'), ...settings.BENCH_WORKER_NODE_FLAGS.split(/\s+/).filter(Boolean)];
-    const worker = startService('worker', 'worker/main.ts', { ...env, ...(settings.BENCH_WORKER_PGOPTIONS ? { PGOPTIONS: settings.BENCH_WORKER_PGOPTIONS } : {}) }, workerFlags, 2000);
+    const worker = startService('worker', 'worker/main.ts', env, workerFlags, 2000);
     services.push(worker);
     const listening = JSON.parse(await waitForLine(api, (l) => l.includes('api listening'))) as { url: string };
     await waitForLine(worker, (l) => l.includes('worker started'));
@@ -96,6 +96,30 @@ export async function measureItems(app: Config, log: (m: string) => void): Promi
 
     const body = readFileSync(file);
     log('POST /v1/dumps, then waiting for completed');
+    // CPU time, which the other load on a shared machine disturbs far less than wall time: the worker's,
+    // and that of the Postgres backends on the worker's connections (found by their client ports), sampled
+    // so that a backend whose connection closes meanwhile still counts.
+    const workerCpu0 = procCpuSeconds(worker.proc.pid!);
+    const backendCpu = new Map<number, { first: number; last: number }>();
+    const sampleBackends = async () => {
+      const ports = tcpClientPorts(worker.proc.pid!, new URL(app.DATABASE_URL).port ? Number(new URL(app.DATABASE_URL).port) : 5432);
+      if (ports.length === 0) return;
+      const { rows } = await db.query(`SELECT pid FROM pg_stat_activity WHERE client_port = ANY($1::int[])`, [ports]);
+      for (const { pid } of rows as { pid: number }[]) {
+        const c = procCpuSeconds(pid);
+        const seen = backendCpu.get(pid);
+        if (seen) seen.last = Math.max(seen.last, c);
+        else backendCpu.set(pid, { first: c, last: c });
+      }
+    };
+    await sampleBackends();
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        await sampleBackends().catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    })();
     const t0 = performance.now();
     const res = await fetch(`${base}/v1/dumps`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/x-ndjson' }, body });
     if (res.status !== 202) throw new Error(`POST /v1/dumps answered ${res.status}: ${await res.text()}`);
@@ -103,21 +127,31 @@ export async function measureItems(app: Config, log: (m: string) => void): Promi
     const { batchId } = (await res.json()) as { batchId: string };
     const status = await waitFor(db, schema, batchId, TERMINAL, worker);
     const endToEndSeconds = (performance.now() - t0) / 1000;
+    sampling = false;
+    await sampler;
+    await sampleBackends();
+    const workerCpu = procCpuSeconds(worker.proc.pid!) - workerCpu0;
+    const postgresCpu = [...backendCpu.values()].reduce((sum, b) => sum + b.last - b.first, 0);
     const workerPeakMB = procMB(worker.proc.pid!, 'VmHWM');
     const phases = (await db.query(
       `SELECT name, extract(epoch FROM finished_at - started_at)::float AS seconds FROM "${schema}".migration_phases WHERE batch_id = $1 ORDER BY position`, [batchId],
     )).rows as { name: string; seconds: number | null }[];
     const [{ n: itemRows }] = (await db.query(`SELECT count(*)::int AS n FROM "${schema}".content_items WHERE batch_id = $1`, [batchId])).rows;
     log(`${status} in ${endToEndSeconds.toFixed(1)} s; ${itemRows} item rows`);
+    if (status !== 'completed') {
+      const [b] = (await db.query(`SELECT error, verification->'problems' AS problems FROM "${schema}".migration_batches WHERE id = $1`, [batchId])).rows;
+      throw new Error(`the batch ended ${status}: ${JSON.stringify(b)}\n${worker.lines.slice(-10).join('\n')}`);
+    }
 
     // 1. COPY of the same rows into a table of the same shape (its primary key and indexes, LIKE … INCLUDING ALL).
     log('baseline: COPY of the same item rows');
     const rows: Buffer[] = [];
-    await pump(db.query(copyTo(`COPY (SELECT * FROM "${schema}".content_items WHERE batch_id = '${batchId}') TO STDOUT`)), async function* (src: AsyncIterable<Buffer>) {
-      for await (const c of src) rows.push(c);
-    });
+    for await (const c of db.query(copyTo(`COPY (SELECT * FROM "${schema}".content_items WHERE batch_id = '${batchId}') TO STDOUT`))) rows.push(c as Buffer);
     await db.query(`CREATE TABLE "${schema}".bench_copy (LIKE "${schema}".content_items INCLUDING ALL)`);
+    const [{ pid: benchPid }] = (await db.query(`SELECT pg_backend_pid() AS pid`)).rows;
+    const copyCpu0 = procCpuSeconds(benchPid);
     const copy = await timeIt(() => pump(Readable.from(rows), db.query(copyFrom(`COPY "${schema}".bench_copy FROM STDIN`))));
+    const copyPostgres = procCpuSeconds(benchPid) - copyCpu0;
     rows.length = 0;
     await db.query(`DROP TABLE "${schema}".bench_copy`);
 
@@ -134,6 +168,7 @@ export async function measureItems(app: Config, log: (m: string) => void): Promi
     const rollbackSeconds = (performance.now() - r0) / 1000;
     return {
       items: settings.BENCH_ITEMS, dumpMB: dump.bytes / MB, entries: dump.entries, status, postSeconds, endToEndSeconds, phases, itemRows,
+      cpu: { worker: workerCpu, postgres: postgresCpu, copyPostgres },
       copySeconds: copy.seconds, naive: { sample: settings.BENCH_NAIVE_SAMPLE, seconds: naive }, rollbackSeconds, rollbackStatus, workerPeakMB, workerProc,
     };
   } finally {
@@ -200,6 +235,7 @@ export function printItems(r: ItemsResult): boolean {
     `| batch | ${r.status}, ${n(r.itemRows)} content_items rows | |`,
     `| end to end (POST → completed; POST alone ${r.postSeconds.toFixed(1)} s) | ${r.endToEndSeconds.toFixed(1)} s, **${n(ours)} rows/s**; ${ratio.toFixed(2)}× COPY (target ≥ 0.5×): ${ok(ratio >= 0.5)}; ${(ours / naiveRate).toFixed(1)}× naive (target ≥ 10×): ${ok(ours / naiveRate >= 10)} | COPY FROM STDIN of the same rows into a table of the same shape: ${r.copySeconds.toFixed(2)} s, ${n(copyRate)} rows/s |`,
     `| | | naive TypeORM save() per item: ${n(r.naive.sample)} items in ${r.naive.seconds.toFixed(1)} s = ${n(naiveRate)} rows/s (sample, extrapolated: ${(r.itemRows / naiveRate).toFixed(0)} s for ${n(r.itemRows)}) |`,
+    `| CPU POST → completed (user + system) | worker ${r.cpu.worker.toFixed(1)} s + Postgres ${r.cpu.postgres.toFixed(1)} s = ${((1e6 * (r.cpu.worker + r.cpu.postgres)) / r.itemRows).toFixed(0)} µs per item row (the API's POST not counted) | COPY: Postgres ${r.cpu.copyPostgres.toFixed(1)} s = ${((1e6 * r.cpu.copyPostgres) / r.itemRows).toFixed(0)} µs per row |`,
     ...r.phases.map((p) => `|   phase ${p.name} | ${p.seconds === null ? '—' : `${p.seconds.toFixed(2)} s`} | |`),
     `| rollback (admin API → rolled_back) | ${r.rollbackSeconds.toFixed(2)} s (${r.rollbackStatus}); ${rbRatio.toFixed(2)}× COPY time (target ≤ 1×): ${ok(rbRatio <= 1)} | COPY: ${r.copySeconds.toFixed(2)} s |`,
     `| worker peak RSS (VmHWM) | ${r.workerPeakMB.toFixed(0)} MB | ${r.workerProc} |`,
