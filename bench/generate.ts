@@ -112,3 +112,82 @@ export async function generateCatalystDump(file: string, targetBytes: number): P
   await once(out, 'finish');
   return { bytes, entries, websites, sha256: hash.digest('hex'), largestEntry };
 }
+
+export interface ItemsDump extends GeneratedDump {
+  items: number;
+  contentTypes: number;
+  /** Bytes of the `content-storage` entry's value (the JSON string holding the items). */
+  itemsValueBytes: number;
+}
+
+const ITEM_TYPES = 20;
+const itemTypeId = (t: number) => `17549810${String(t).padStart(5, '0')}_type${t}`;
+
+/** Content item `i` as the app stores it in `content-storage` (~500 B of JSON). */
+export function benchItem(i: number): { id: string; contentTypeId: string; data: Record<string, unknown>; createdAt: string; updatedAt: string } {
+  const t0 = Date.UTC(2025, 7, 12) + i * 1000;
+  return {
+    id: `1754982${String(i).padStart(6, '0')}_item${i}`,
+    contentTypeId: itemTypeId(i % ITEM_TYPES),
+    data: { title: `Item ${i} ${words(i, 4)}`, body: words(i * 7 + 1, 42), price: (i % 997) / 10, tags: [words(i, 1), words(i + 1, 1)], published: i % 3 === 0 },
+    createdAt: new Date(t0).toISOString(),
+    updatedAt: new Date(t0 + 60_000).toISOString(),
+  };
+}
+
+/**
+ * The Fast issue's dump (issue 12): a Catalyst dump whose `content-storage` localStorage entry holds `items`
+ * content items (~500 B each) in ONE JSON string — the app's real shape, one huge value — plus every other
+ * kind once: the content types, one website with its four sections, chat and metadata, an AI prompt, the
+ * localStorage settings (preview, navigation, CMS configs with secrets, deployment history, project
+ * context, migration version) and unknown records.
+ */
+export async function generateItemsDump(file: string, items: number): Promise<ItemsDump> {
+  const out = createWriteStream(file, { highWaterMark: 1 << 20 });
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let entries = 0;
+  let largestEntry = 0;
+  const write = async (line: string, isEntry: boolean) => {
+    const buf = Buffer.from(line);
+    if (isEntry) {
+      entries++;
+      largestEntry = Math.max(largestEntry, buf.length);
+    }
+    hash.update(buf);
+    bytes += buf.length;
+    if (!out.write(buf)) await once(out, 'drain');
+  };
+  const ls = (key: string, value: unknown) => write(`${JSON.stringify({ area: 'localStorage', key, value: JSON.stringify(value) })}\n`, true);
+  await write(`${JSON.stringify({ format: 'browser-storage-dump', version: 1, source: { app: 'catalyst-studio', origin: 'http://localhost:3000', userAgent: 'bench', capturedAt: new Date().toISOString() } })}\n`, false);
+  const types = Array.from({ length: ITEM_TYPES }, (_, t) => ({
+    id: itemTypeId(t), name: `Type${t}`, pluralName: `Type${t}s`, icon: '📋', description: words(t, 5),
+    fields: [
+      { id: `f-${t}-1`, name: 'title', label: 'Title', type: 'text', required: true, order: 0 },
+      { id: `f-${t}-2`, name: 'body', label: 'Body', type: 'richText', required: false, order: 1 },
+      { id: `f-${t}-3`, name: 'price', label: 'Price', type: 'number', required: false, order: 2 },
+    ],
+    relationships: [], createdAt: '2025-08-12T06:56:40.123Z', updatedAt: '2025-08-12T07:01:02.000Z',
+  }));
+  await ls('contentTypes', types);
+  // The items value is built as one string in pieces (a 200k-item array would be ~100 MB of JSON): the
+  // NDJSON line is {"area":"localStorage","key":"content-storage","value":"<JSON text, escaped>"}.
+  const inner: string[] = ['{"state":{"contentItems":['];
+  for (let i = 0; i < items; i++) inner.push(`${i ? ',' : ''}${JSON.stringify(benchItem(i))}`);
+  inner.push('],"projectId":"default"},"version":0}');
+  const value = inner.join('');
+  const itemsValueBytes = Buffer.byteLength(value);
+  await write(`{"area":"localStorage","key":"content-storage","value":${JSON.stringify(value)}}\n`, true);
+  const preview = { showDeviceFrame: false, showToolbar: true, autoRefresh: true, refreshInterval: 2000, defaultDevice: 'desktop-macbook', zoom: 1, showGrid: true };
+  await ls('preview-settings', preview);
+  await ls('catalyst-navigation-state', { expandedSections: ['content'], activeView: 'content', searchQuery: '', lastVisited: { overview: '/overview' } });
+  await ls('cms-provider-configs', { contentful: { config: { apiKey: 'CFPAT-bench-secret', workspace: 'abc', environment: 'master' }, lastConnected: '2025-08-12T08:00:00.000Z' } });
+  await ls('deployment-history', [{ id: 'deploy-1', providerId: 'contentful', status: 'completed', progress: 100, startedAt: '2025-08-12T08:00:00.000Z', completedAt: '2025-08-12T08:00:31.412Z', retryCount: 0, maxRetries: 3, logs: [] }]);
+  await ls('project-context', { currentStage: 'planning', projectName: 'Bench', conversationMetadata: { topicHistory: ['menu'], currentIntent: 'create', lastActivity: '2025-08-12T08:10:00.000Z', messageCount: 4 } });
+  await ls('catalyst_migration_version', '2.0.0');
+  for (const e of siteEntries(0)) await write(`${JSON.stringify(e)}\n`, true);
+  await write(`${JSON.stringify({ end: true, entries })}\n`, false);
+  out.end();
+  await once(out, 'finish');
+  return { bytes, entries, websites: 1, sha256: hash.digest('hex'), largestEntry, items, contentTypes: ITEM_TYPES, itemsValueBytes };
+}

@@ -10,6 +10,7 @@
  *   BENCH_MB=50 npm run bench        # quicker
  *   BENCH_ONLY=read npm run bench    # the read path only (about 2 minutes)
  *   BENCH_ONLY=transfer npm run bench  # upload transfer rates only (bench/transfer.ts)
+ *   BENCH_ONLY=items npm run bench   # 200,000 content items in one entry vs COPY and save() (bench/items200k.ts)
  *
  * The worker is started with the node flags of `npm run worker` (package.json: --max-old-space-size, without
  * which V8 on a large machine lets the heap grow to ~4x the live set before collecting). For diagnosis,
@@ -27,6 +28,7 @@ import { loadConfig, type Config } from '../core/config';
 import { insertRate, ndjsonReadRate, sha256Rate, timeIt, type Rate } from './baselines';
 import { generateCatalystDump } from './generate';
 import { describeProcess, dropRedisKeys, mintToken, npmScriptFlags, procMB, runOnce, startService, waitForLine, type Service } from './processes';
+import { measureItems, printItems } from './items200k';
 import { measureReadPath, type ReadPathResult, type ReadPathSettings } from './readPath';
 import { printReadPath, printReport, type Report } from './report';
 import { measureTransfer, printTransfer } from './transfer';
@@ -38,7 +40,7 @@ const Settings = z.object({
   /** Extra node flags for the worker only, for diagnosis (e.g. --max-old-space-size=160 shows what must fit). */
   BENCH_WORKER_NODE_OPTIONS: z.string().default(''),
   /** `read`: only the read path (quick); `pipeline`: only upload + migration. Default: both. */
-  BENCH_ONLY: z.enum(['read', 'pipeline', 'transfer']).optional(),
+  BENCH_ONLY: z.enum(['read', 'pipeline', 'transfer', 'items']).optional(),
   /** Upload transfer rates (bench/transfer.ts): dump size, and tus chunk size (issue 12: 200 MB in 8 MiB chunks). */
   BENCH_TRANSFER_MB: z.coerce.number().positive().default(200),
   BENCH_TUS_CHUNK_MIB: z.coerce.number().positive().default(8),
@@ -66,6 +68,11 @@ async function main(): Promise<void> {
     items: settings.BENCH_READ_ITEMS, types: settings.BENCH_READ_TYPES, otherWebsites: settings.BENCH_READ_OTHER_WEBSITES,
     apiNodeFlags: settings.BENCH_API_NODE_FLAGS.split(/\s+/).filter(Boolean),
   };
+  if (settings.BENCH_ONLY === 'items') {
+    // The Fast issue's 200k-item dump (bench/items200k.ts): rows/s beside COPY and naive save(), rollback.
+    if (!printItems(await measureItems(app, log))) process.exitCode = 1;
+    return;
+  }
   if (settings.BENCH_ONLY === 'read') {
     const result = await measureReadPath(app, read, log);
     printReadPath(result);

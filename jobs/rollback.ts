@@ -66,8 +66,12 @@ async function blockersOf(db: DataSource | EntityManager, batchId: string, exclu
   );
   const found = new Set(overlap.map((r) => r.batch_id));
   const ds = 'connection' in db ? db.connection : db;
+  // Only parents the batch inserted rows into can have dependents: one pass over its journal instead of
+  // two per foreign key of the schema.
+  const inserted = new Set((await db.query(`SELECT DISTINCT table_name FROM row_journal WHERE batch_id = $1 AND op = 'insert'`, [batchId]) as { table_name: string }[]).map((r) => r.table_name));
   for (const meta of ds.entityMetadatas) {
     for (const rel of meta.manyToOneRelations) {
+      if (!inserted.has(rel.inverseEntityMetadata.tableName)) continue;
       const fk = rel.joinColumns[0].databaseName;
       const dependents: { batch_id: string }[] = await db.query(
         `SELECT c.batch_id FROM row_journal j JOIN "${meta.tableName}" c ON c."${fk}" = j.row_id
@@ -151,9 +155,14 @@ async function undoLocked(ds: DataSource, m: EntityManager, batchId: string, use
   const stats: Record<string, { restored: number; deleted: number }> = {};
   // The tables the batch's layout writes (only those can hold its journal), parents first.
   const [{ layout }] = await m.query(`SELECT layout FROM migration_batches WHERE id = $1`, [batchId]);
-  const tables = writeOrder(layoutFor(layout));
+  const layoutTables = writeOrder(layoutFor(layout));
   const first = (table: string) =>
     `(SELECT DISTINCT ON (row_id) row_id, op, before FROM row_journal WHERE batch_id = $1 AND table_name = '${table}' ORDER BY row_id, seq)`;
+  // The tables the batch journaled, in one pass: each statement below reads the batch's whole journal, so
+  // running them for every table of the schema read it 2 × 16 times.
+  const journaled = new Set((await m.query(`SELECT DISTINCT table_name FROM row_journal WHERE batch_id = $1`, [batchId]) as { table_name: string }[]).map((r) => r.table_name));
+  const tables = layoutTables.filter((t) => journaled.has(t));
+  for (const table of layoutTables) stats[table] = { restored: 0, deleted: 0 };
   for (const table of tables) {
     const spec = tableSpec(ds, table);
     const cols = spec.columns.filter((c) => c.column !== 'id').map((c) => `"${c.column}"`);

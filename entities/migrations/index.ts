@@ -7,9 +7,10 @@ import { Deltas1764800000000 } from './1764800000000-Deltas';
 import { BatchAssets1764920000000 } from './1764920000000-BatchAssets';
 import { Layouts1765000000000 } from './1765000000000-Layouts';
 import { DirectUploads1765100000000 } from './1765100000000-DirectUploads';
+import { StagedValueLz41765200000000 } from './1765200000000-StagedValueLz4';
 
 /** Applied in order by `npm run migrate` and at start-up. */
 export const MIGRATIONS = [
   InitialSchema1764300000000, PendingEntriesIndex1764400000000, DataApi1764600000000, DbVersionBigint1764700000000, BatchRowsEntrySeq1764710000000,
-  Deltas1764800000000, BatchAssets1764920000000, Layouts1765000000000, DirectUploads1765100000000,
+  Deltas1764800000000, BatchAssets1764920000000, Layouts1765000000000, DirectUploads1765100000000, StagedValueLz41765200000000,
 ];

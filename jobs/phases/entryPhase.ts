@@ -62,6 +62,9 @@ export async function runEntryPhase(run: PhaseRun, kinds: readonly EntryKind[], 
           const t = override ?? layout.transforms[e.kind];
           results.set(e.seq, t ? safeTransform(() => t(e, ctx)) : { outcome: 'preserved', reason: `no mapping for kind ${e.kind}` });
         }
+      // The decoded values are the transforms' input only (applyResults keeps `raw` for preserved rows):
+      // released before the writes, which for a 200,000-item entry is ~100 MB of text.
+      for (const e of entries) e.value = null;
       await applyResults(m, run, entries, results);
       return { last: staged[staged.length - 1].seq };
     });

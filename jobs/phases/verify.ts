@@ -79,6 +79,7 @@ export async function verifyBatch(run: Pick<PhaseRun, 'deps' | 'batch' | 'layout
 }
 
 export async function verify(run: PhaseRun): Promise<void> {
+  await refreshStatistics(run);
   const v = await verifyBatch(run);
   await run.progress(1, 1);
   // The phase and the batch finish together, so nobody sees a finished batch with verify still running.
@@ -94,4 +95,20 @@ export async function verify(run: PhaseRun): Promise<void> {
     return done;
   });
   if (moved) batchOutcomes.inc({ status: to, phase: 'verify' });
+}
+
+/**
+ * Planner statistics of the tables this batch filled, refreshed before the checks: a batch can add
+ * hundreds of thousands of rows to content_items, row_journal and batch_rows within a minute, before
+ * autovacuum's analyze notices, and with the old statistics the planner picks nested loops and full index
+ * scans sized for the empty tables — the verification, and a rollback of the batch right after (its plan
+ * and undo), ran 4–5× slower (200,000 items: rollback 10.5 s instead of 2.3 s, docs/BENCHMARKS.md).
+ * SKIP_LOCKED: a table autovacuum is analyzing right now is left to it.
+ */
+async function refreshStatistics(run: PhaseRun): Promise<void> {
+  const { ds } = run.deps;
+  const wrote: { table_name: string }[] = await ds.query(
+    `SELECT DISTINCT table_name FROM batch_rows WHERE batch_id = $1`, [run.batch.id]);
+  const tables = [...new Set(['row_journal', 'batch_rows', 'dump_entries', ...wrote.map((w) => w.table_name)])].filter((t) => /^[a-z_]+$/.test(t));
+  await ds.query(`ANALYZE (SKIP_LOCKED) ${tables.map((t) => `"${t}"`).join(', ')}`);
 }

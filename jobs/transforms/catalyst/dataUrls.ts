@@ -85,14 +85,32 @@ export class BlobCollector {
     return this.ctx.assetUrl(sha256);
   }
 
-  /** A copy of `v` with every data URL string (at any depth of plain objects/arrays) replaced. */
+  /**
+   * `v` with every data URL string (at any depth of plain objects/arrays) replaced. Copy on write: what holds
+   * no data URL is returned as it is (a 200,000-item content-storage is not copied once more), and the
+   * paths of rejects are only built when a reject is made.
+   */
   replaceDeep(v: unknown, path: string, rejects: ElementReject[]): unknown {
-    if (typeof v === 'string') return this.replace(v, path, rejects);
-    if (Array.isArray(v)) return v.map((x, i) => this.replaceDeep(x, `${path}[${i}]`, rejects));
+    return this.walk(v, () => path, rejects);
+  }
+
+  private walk(v: unknown, path: () => string, rejects: ElementReject[]): unknown {
+    if (typeof v === 'string') return isDataUrlCandidate(v) ? this.replace(v, path(), rejects) : v;
+    if (Array.isArray(v)) {
+      let out: unknown[] | null = null;
+      for (let i = 0; i < v.length; i++) {
+        const y = this.walk(v[i], () => `${path()}[${i}]`, rejects);
+        if (y !== v[i]) (out ??= v.slice())[i] = y;
+      }
+      return out ?? v;
+    }
     if (isRecord(v)) {
-      const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) out[k] = this.replaceDeep(x, `${path}.${k}`, rejects);
-      return out;
+      let out: Record<string, unknown> | null = null;
+      for (const [k, x] of Object.entries(v)) {
+        const y = this.walk(x, () => `${path()}.${k}`, rejects);
+        if (y !== x) (out ??= { ...v })[k] = y;
+      }
+      return out ?? v;
     }
     return v;
   }
