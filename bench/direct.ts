@@ -22,13 +22,13 @@ import { Readable } from 'node:stream';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Client } from 'pg';
-import * as tus from 'tus-js-client';
 import { z } from 'zod';
 import { loadConfig } from '../core/config';
 import { timeIt } from './baselines';
 import { generateCatalystDump } from './generate';
 import { dropRedisKeys, mintToken, procCpuSeconds, runOnce, startService, waitForLine, type Service } from './processes';
 import { startS3 } from './s3rver';
+import { tusUpload } from './tusUpload';
 
 const Settings = z.object({
   BENCH_MB: z.coerce.number().positive().default(500),
@@ -134,24 +134,6 @@ async function rawPutOf(endpoint: string, bucket: string, file: string, bytes: n
   } as RequestInit);
   if (!res.ok) throw new Error(`raw PUT: ${res.status} ${await res.text()}`);
   client.destroy();
-}
-
-function tusUpload(base: string, token: string, file: string, dump: { bytes: number; sha256: string }, chunkMiB: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const up = new tus.Upload(createReadStream(file), {
-      endpoint: `${base}/v1/uploads`, chunkSize: Math.floor(chunkMiB * MiB), uploadSize: dump.bytes,
-      headers: { Authorization: `Bearer ${token}` },
-      metadata: { filename: 'bench.ndjson', contentType: 'application/x-ndjson', sha256: dump.sha256 },
-      retryDelays: [0, 1000, 3000],
-      onSuccess: ({ lastResponse }) => {
-        const id = lastResponse.getHeader('Migration-Batch-Id');
-        if (id) resolve(id);
-        else reject(new Error('the final PATCH carried no Migration-Batch-Id'));
-      },
-      onError: reject,
-    });
-    up.start();
-  });
 }
 
 /** The protocol of client/s3Upload.ts, from Node: MD5 per part, a URL per part, PUTs in parallel, complete. */

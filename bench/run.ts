@@ -18,11 +18,10 @@
  * bench/ reads its own knobs (BENCH_*) here; the app's settings still come from core/config.
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import * as tus from 'tus-js-client';
 import { z } from 'zod';
 import { loadConfig, type Config } from '../core/config';
 import { insertRate, ndjsonReadRate, sha256Rate, timeIt, type Rate } from './baselines';
@@ -32,6 +31,7 @@ import { measureItems, printItems } from './items200k';
 import { measureReadPath, type ReadPathResult, type ReadPathSettings } from './readPath';
 import { printReadPath, printReport, type Report } from './report';
 import { measureTransfer, printTransfer } from './transfer';
+import { tusUpload } from './tusUpload';
 
 const Settings = z.object({
   BENCH_MB: z.coerce.number().positive().default(500),
@@ -197,26 +197,6 @@ async function pipeline(settings: z.infer<typeof Settings>, app: Config): Promis
 
 function log(msg: string): void {
   process.stderr.write(`[bench] ${msg}\n`);
-}
-
-function tusUpload(base: string, token: string, file: string, dump: { bytes: number; sha256: string }, chunkMiB: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const up = new tus.Upload(createReadStream(file), {
-      endpoint: `${base}/v1/uploads`,
-      chunkSize: Math.floor(chunkMiB * 1024 * 1024),
-      uploadSize: dump.bytes,
-      headers: { Authorization: `Bearer ${token}` },
-      metadata: { filename: 'bench.ndjson', contentType: 'application/x-ndjson', sha256: dump.sha256 },
-      retryDelays: [0, 1000, 3000],
-      onSuccess: ({ lastResponse }) => {
-        const id = lastResponse.getHeader('Migration-Batch-Id');
-        if (id) resolve(id);
-        else reject(new Error('the final PATCH carried no Migration-Batch-Id'));
-      },
-      onError: reject,
-    });
-    up.start();
-  });
 }
 
 async function waitForBatch(db: Client, schema: string, batchId: string, worker: Service): Promise<string> {
