@@ -89,9 +89,11 @@
   });
   form.addEventListener('reset', () => setTimeout(() => form.requestSubmit(), 0));
 
+  // The form shows the URL's filters at once, not when the session answers: filling it then would wipe
+  // what the user has typed meanwhile (and a submit would drop the filter).
+  fillForm(new URLSearchParams(location.search));
   BSM.getSession().then((s) => {
     session = s;
-    fillForm(new URLSearchParams(location.search));
     connect();
   });
 })();
