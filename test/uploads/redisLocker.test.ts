@@ -96,10 +96,12 @@ test("a crashed holder's lease runs out and the lock is taken", async () => {
 });
 
 test('a held lock is renewed past its lease; unlock deletes only our own key', async () => {
-  const short = new RedisLocker({ redis: redisA, prefix, ttlMs: 200 });
+  // A 1 s lease (renewed every third of it): short enough to outlive several, long enough that a loaded
+  // machine's late timers do not miss a renewal.
+  const short = new RedisLocker({ redis: redisA, prefix, ttlMs: 1000 });
   const lock = short.newLock('u5');
   await lock.lock(never, noop);
-  await new Promise((r) => setTimeout(r, 700)); // several leases long: only renewal keeps it
+  await new Promise((r) => setTimeout(r, 3500)); // several leases long: only renewal keeps it
   expect(await redisA.pttl(`${prefix}:lock:u5`)).toBeGreaterThan(0);
   await lock.unlock();
   expect(await redisA.exists(`${prefix}:lock:u5`)).toBe(0);
