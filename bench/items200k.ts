@@ -34,6 +34,10 @@ export const ItemsSettings = z.object({
   BENCH_NAIVE_SAMPLE: z.coerce.number().int().positive().default(5_000),
   /** Extra node flags for the worker only (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"). */
   BENCH_WORKER_NODE_FLAGS: z.string().default(''),
+  /** Worker processes, one run per count (e.g. "1,2,4" for the scale-out table); the baselines run with the first. */
+  BENCH_WORKERS: z.string().regex(/^\d+(,\d+)*$/).default('1'),
+  /** How often the API is probed (/healthz and the batch's status) while the batch runs. */
+  BENCH_PROBE_MS: z.coerce.number().int().positive().default(50),
 });
 
 const MB = 1e6;
@@ -52,13 +56,29 @@ export interface ItemsResult {
   naive: { sample: number; seconds: number };
   rollbackSeconds: number;
   rollbackStatus: string;
-  /** CPU seconds (user + system) POST → completed: the worker process, and the Postgres backends serving it. */
+  /** CPU seconds (user + system) POST → completed: the worker processes, and the Postgres backends serving them. */
   cpu: { worker: number; postgres: number; copyPostgres: number };
+  /** The largest peak RSS of the worker processes. */
   workerPeakMB: number;
   workerProc: string;
+  workers: number;
+  slices: number;
+  /** Latencies (ms) of the API while the batch ran (after the POST answered): /healthz and GET /v1/batches/:id. */
+  probes: { healthz: number[]; status: number[]; failed: number };
 }
 
-export async function measureItems(app: Config, log: (m: string) => void): Promise<ItemsResult> {
+/** One run per BENCH_WORKERS count; the COPY, naive and rollback figures come from the first. */
+export async function measureItemsScaleOut(app: Config, log: (m: string) => void): Promise<ItemsResult[]> {
+  const counts = ItemsSettings.parse(process.env).BENCH_WORKERS.split(',').map(Number);
+  const out: ItemsResult[] = [];
+  for (const [i, workers] of counts.entries()) {
+    log(`--- ${workers} worker process(es)`);
+    out.push(await measureItems(app, log, { workers, baselines: i === 0 }));
+  }
+  return out;
+}
+
+export async function measureItems(app: Config, log: (m: string) => void, opts: { workers: number; baselines: boolean } = { workers: 1, baselines: true }): Promise<ItemsResult> {
   const settings = ItemsSettings.parse(process.env);
   const id = randomBytes(4).toString('hex');
   const schema = `bench_items_${id}`;
@@ -86,11 +106,12 @@ export async function measureItems(app: Config, log: (m: string) => void): Promi
     const api = startService('api', 'api/main.ts', env, [], 2000);
     services.push(api);
     const workerFlags = [...npmScriptFlags('worker'), ...settings.BENCH_WORKER_NODE_FLAGS.split(/\s+/).filter(Boolean)];
-    const worker = startService('worker', 'worker/main.ts', env, workerFlags, 2000);
-    services.push(worker);
+    const workers = Array.from({ length: opts.workers }, (_, i) => startService(`worker${i + 1}`, 'worker/main.ts', env, workerFlags, 2000));
+    services.push(...workers);
+    const worker = workers[0];
     const listening = JSON.parse(await waitForLine(api, (l) => l.includes('api listening'))) as { url: string };
-    await waitForLine(worker, (l) => l.includes('worker started'));
-    const workerProc = describeProcess(worker.proc.pid!, 'worker/main.ts');
+    for (const w of workers) await waitForLine(w, (l) => l.includes('worker started'));
+    const workerProc = `${opts.workers} × ${describeProcess(worker.proc.pid!, 'worker/main.ts')}`;
     const base = `http://127.0.0.1:${new URL(listening.url).port}`;
     const token = await mintToken(base, adminToken, 'bench-items');
 
@@ -99,10 +120,12 @@ export async function measureItems(app: Config, log: (m: string) => void): Promi
     // CPU time, which the other load on a shared machine disturbs far less than wall time: the worker's,
     // and that of the Postgres backends on the worker's connections (found by their client ports), sampled
     // so that a backend whose connection closes meanwhile still counts.
-    const workerCpu0 = procCpuSeconds(worker.proc.pid!);
+    const workersCpu = () => workers.reduce((sum, w) => sum + procCpuSeconds(w.proc.pid!), 0);
+    const workerCpu0 = workersCpu();
     const backendCpu = new Map<number, { first: number; last: number }>();
+    const pgPort = new URL(app.DATABASE_URL).port ? Number(new URL(app.DATABASE_URL).port) : 5432;
     const sampleBackends = async () => {
-      const ports = tcpClientPorts(worker.proc.pid!, new URL(app.DATABASE_URL).port ? Number(new URL(app.DATABASE_URL).port) : 5432);
+      const ports = workers.flatMap((w) => tcpClientPorts(w.proc.pid!, pgPort));
       if (ports.length === 0) return;
       const { rows } = await db.query(`SELECT pid FROM pg_stat_activity WHERE client_port = ANY($1::int[])`, [ports]);
       for (const { pid } of rows as { pid: number }[]) {
@@ -125,14 +148,33 @@ export async function measureItems(app: Config, log: (m: string) => void): Promi
     if (res.status !== 202) throw new Error(`POST /v1/dumps answered ${res.status}: ${await res.text()}`);
     const postSeconds = (performance.now() - t0) / 1000;
     const { batchId } = (await res.json()) as { batchId: string };
-    const status = await waitFor(db, schema, batchId, TERMINAL, worker);
+    // The API while the batch runs (issue 12: p99 under 100 ms): /healthz and the batch's status poll, in turn.
+    const probes = { healthz: [] as number[], status: [] as number[], failed: 0 };
+    let probing = true;
+    const prober = (async () => {
+      while (probing) {
+        for (const [into, path, headers] of [[probes.healthz, '/healthz', {}], [probes.status, `/v1/batches/${batchId}`, { Authorization: `Bearer ${token}` }]] as const) {
+          const p0 = performance.now();
+          const r = await fetch(`${base}${path}`, { headers, signal: AbortSignal.timeout(5000) }).catch(() => null);
+          if (r) await r.arrayBuffer();
+          if (r?.ok) into.push(performance.now() - p0);
+          else probes.failed++;
+        }
+        await new Promise((r) => setTimeout(r, settings.BENCH_PROBE_MS));
+      }
+    })();
+    const status = await waitFor(db, schema, batchId, TERMINAL, workers);
     const endToEndSeconds = (performance.now() - t0) / 1000;
     sampling = false;
-    await sampler;
+    probing = false;
+    await Promise.all([sampler, prober]);
     await sampleBackends();
-    const workerCpu = procCpuSeconds(worker.proc.pid!) - workerCpu0;
+    const workerCpu = workersCpu() - workerCpu0;
     const postgresCpu = [...backendCpu.values()].reduce((sum, b) => sum + b.last - b.first, 0);
-    const workerPeakMB = procMB(worker.proc.pid!, 'VmHWM');
+    const workerPeakMB = Math.max(...workers.map((w) => procMB(w.proc.pid!, 'VmHWM')));
+    const [{ slices }] = (await db.query(
+      `SELECT coalesce(sum((result->>'slices')::int), 0)::int AS slices FROM "${schema}".dump_entries WHERE batch_id = $1`, [batchId],
+    )).rows;
     const phases = (await db.query(
       `SELECT name, extract(epoch FROM finished_at - started_at)::float AS seconds FROM "${schema}".migration_phases WHERE batch_id = $1 ORDER BY position`, [batchId],
     )).rows as { name: string; seconds: number | null }[];
@@ -141,6 +183,10 @@ export async function measureItems(app: Config, log: (m: string) => void): Promi
     if (status !== 'completed') {
       const [b] = (await db.query(`SELECT error, verification->'problems' AS problems FROM "${schema}".migration_batches WHERE id = $1`, [batchId])).rows;
       throw new Error(`the batch ended ${status}: ${JSON.stringify(b)}\n${worker.lines.slice(-10).join('\n')}`);
+    }
+    const common = { items: settings.BENCH_ITEMS, dumpMB: dump.bytes / MB, entries: dump.entries, status, postSeconds, endToEndSeconds, phases, itemRows, workerPeakMB, workerProc, workers: opts.workers, slices, probes };
+    if (!opts.baselines) {
+      return { ...common, cpu: { worker: workerCpu, postgres: postgresCpu, copyPostgres: NaN }, copySeconds: NaN, naive: { sample: 0, seconds: NaN }, rollbackSeconds: NaN, rollbackStatus: 'not run' };
     }
 
     // 1. COPY of the same rows into a table of the same shape (its primary key and indexes, LIKE … INCLUDING ALL).
@@ -164,12 +210,11 @@ export async function measureItems(app: Config, log: (m: string) => void): Promi
     const r0 = performance.now();
     const rb = await fetch(`${base}/v1/admin/batches/${batchId}/rollback`, { method: 'POST', headers: { Authorization: `Bearer ${adminToken}`, 'Content-Type': 'application/json' }, body: '{}' });
     if (rb.status >= 300) throw new Error(`rollback answered ${rb.status}: ${await rb.text()}`);
-    const rollbackStatus = await waitFor(db, schema, batchId, ['rolled_back', 'failed', 'needs_attention', 'completed'], worker, ['rolling_back']);
+    const rollbackStatus = await waitFor(db, schema, batchId, ['rolled_back', 'failed', 'needs_attention', 'completed'], workers, ['rolling_back']);
     const rollbackSeconds = (performance.now() - r0) / 1000;
     return {
-      items: settings.BENCH_ITEMS, dumpMB: dump.bytes / MB, entries: dump.entries, status, postSeconds, endToEndSeconds, phases, itemRows,
-      cpu: { worker: workerCpu, postgres: postgresCpu, copyPostgres },
-      copySeconds: copy.seconds, naive: { sample: settings.BENCH_NAIVE_SAMPLE, seconds: naive }, rollbackSeconds, rollbackStatus, workerPeakMB, workerProc,
+      ...common, cpu: { worker: workerCpu, postgres: postgresCpu, copyPostgres },
+      copySeconds: copy.seconds, naive: { sample: settings.BENCH_NAIVE_SAMPLE, seconds: naive }, rollbackSeconds, rollbackStatus,
     };
   } finally {
     for (const s of services.reverse()) await s.stop();
@@ -208,10 +253,12 @@ async function naiveSave(app: Config, schema: string, batchId: string, sample: n
   }
 }
 
-async function waitFor(db: Client, schema: string, batchId: string, done: string[], worker: Service, notYet: string[] = []): Promise<string> {
+async function waitFor(db: Client, schema: string, batchId: string, done: string[], workers: Service[], notYet: string[] = []): Promise<string> {
   for (;;) {
-    if (worker.proc.exitCode !== null || worker.proc.signalCode !== null) {
-      throw new Error(`the worker died (${worker.proc.exitCode ?? worker.proc.signalCode}):\n${worker.lines.slice(-20).join('\n')}`);
+    for (const worker of workers) {
+      if (worker.proc.exitCode !== null || worker.proc.signalCode !== null) {
+        throw new Error(`${worker.name} died (${worker.proc.exitCode ?? worker.proc.signalCode}):\n${worker.lines.slice(-20).join('\n')}`);
+      }
     }
     const [row] = (await db.query(`SELECT status FROM "${schema}".migration_batches WHERE id = $1`, [batchId])).rows;
     if (row && done.includes(row.status) && !notYet.includes(row.status)) return row.status;
@@ -221,25 +268,47 @@ async function waitFor(db: Client, schema: string, batchId: string, done: string
 
 const n = (x: number) => Math.round(x).toLocaleString('en-US');
 
-export function printItems(r: ItemsResult): boolean {
+/** Nearest-rank percentile of `xs` (ms). */
+function pct(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+export function printItems(results: ItemsResult[]): boolean {
+  const r = results[0];
   const copyRate = r.itemRows / r.copySeconds;
   const ours = r.itemRows / r.endToEndSeconds;
   const naiveRate = r.naive.sample / r.naive.seconds;
   const ratio = ours / copyRate;
   const rbRatio = r.rollbackSeconds / r.copySeconds;
   const ok = (b: boolean) => (b ? 'met' : '**MISSED**');
+  const probeLine = (x: ItemsResult) => {
+    const h = pct(x.probes.healthz, 99);
+    const st = pct(x.probes.status, 99);
+    return `/healthz p50 ${pct(x.probes.healthz, 50).toFixed(1)} / p99 ${h.toFixed(1)} ms (${x.probes.healthz.length}); status poll p50 ${pct(x.probes.status, 50).toFixed(1)} / p99 ${st.toFixed(1)} ms (${x.probes.status.length}); ${x.probes.failed} failed; p99 < 100 ms: ${ok(h < 100 && st < 100 && x.probes.failed === 0)}`;
+  };
   const lines = [
     '| figure | this run | baseline (same run) |',
     '| --- | --- | --- |',
     `| dump | ${r.dumpMB.toFixed(1)} MB NDJSON, ${r.entries} entries; ${n(r.items)} content items in one \`content-storage\` entry | |`,
-    `| batch | ${r.status}, ${n(r.itemRows)} content_items rows | |`,
-    `| end to end (POST → completed; POST alone ${r.postSeconds.toFixed(1)} s) | ${r.endToEndSeconds.toFixed(1)} s, **${n(ours)} rows/s**; ${ratio.toFixed(2)}× COPY (target ≥ 0.5×): ${ok(ratio >= 0.5)}; ${(ours / naiveRate).toFixed(1)}× naive (target ≥ 10×): ${ok(ours / naiveRate >= 10)} | COPY FROM STDIN of the same rows into a table of the same shape: ${r.copySeconds.toFixed(2)} s, ${n(copyRate)} rows/s |`,
+    `| batch | ${r.status}, ${n(r.itemRows)} content_items rows; ${r.slices} slices | |`,
+    `| end to end (POST → completed; POST alone ${r.postSeconds.toFixed(1)} s), ${r.workers} worker process(es) | ${r.endToEndSeconds.toFixed(1)} s, **${n(ours)} rows/s**; ${ratio.toFixed(2)}× COPY (target ≥ 0.5×): ${ok(ratio >= 0.5)}; ${(ours / naiveRate).toFixed(1)}× naive (target ≥ 10×): ${ok(ours / naiveRate >= 10)} | COPY FROM STDIN of the same rows into a table of the same shape: ${r.copySeconds.toFixed(2)} s, ${n(copyRate)} rows/s |`,
     `| | | naive TypeORM save() per item: ${n(r.naive.sample)} items in ${r.naive.seconds.toFixed(1)} s = ${n(naiveRate)} rows/s (sample, extrapolated: ${(r.itemRows / naiveRate).toFixed(0)} s for ${n(r.itemRows)}) |`,
-    `| CPU POST → completed (user + system) | worker ${r.cpu.worker.toFixed(1)} s + Postgres ${r.cpu.postgres.toFixed(1)} s = ${((1e6 * (r.cpu.worker + r.cpu.postgres)) / r.itemRows).toFixed(0)} µs per item row (the API's POST not counted) | COPY: Postgres ${r.cpu.copyPostgres.toFixed(1)} s = ${((1e6 * r.cpu.copyPostgres) / r.itemRows).toFixed(0)} µs per row |`,
+    `| CPU POST → completed (user + system) | workers ${r.cpu.worker.toFixed(1)} s + Postgres ${r.cpu.postgres.toFixed(1)} s = ${((1e6 * (r.cpu.worker + r.cpu.postgres)) / r.itemRows).toFixed(0)} µs per item row (the API's POST not counted) | COPY: Postgres ${r.cpu.copyPostgres.toFixed(1)} s = ${((1e6 * r.cpu.copyPostgres) / r.itemRows).toFixed(0)} µs per row |`,
     ...r.phases.map((p) => `|   phase ${p.name} | ${p.seconds === null ? '—' : `${p.seconds.toFixed(2)} s`} | |`),
+    `| API while the batch runs (after the POST answered) | ${probeLine(r)} | |`,
     `| rollback (admin API → rolled_back) | ${r.rollbackSeconds.toFixed(2)} s (${r.rollbackStatus}); ${rbRatio.toFixed(2)}× COPY time (target ≤ 1×): ${ok(rbRatio <= 1)} | COPY: ${r.copySeconds.toFixed(2)} s |`,
-    `| worker peak RSS (VmHWM) | ${r.workerPeakMB.toFixed(0)} MB | ${r.workerProc} |`,
+    `| worker peak RSS (VmHWM, largest worker) | ${r.workerPeakMB.toFixed(0)} MB | ${r.workerProc} |`,
   ];
+  if (results.length > 1) {
+    lines.push('', '| worker processes | end to end | rows/s | × COPY | speed-up vs 1st | contentItems phase | CPU workers + Postgres | API p99 healthz / status | peak RSS |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    for (const x of results) {
+      const rate = x.itemRows / x.endToEndSeconds;
+      const items = x.phases.find((p) => p.name === 'contentItems')?.seconds;
+      lines.push(`| ${x.workers} | ${x.endToEndSeconds.toFixed(1)} s | ${n(rate)} | ${(rate / copyRate).toFixed(2)}× | ${(r.endToEndSeconds / x.endToEndSeconds).toFixed(2)}× | ${items?.toFixed(1) ?? '—'} s | ${x.cpu.worker.toFixed(1)} + ${x.cpu.postgres.toFixed(1)} s | ${pct(x.probes.healthz, 99).toFixed(0)} / ${pct(x.probes.status, 99).toFixed(0)} ms | ${x.workerPeakMB.toFixed(0)} MB |`);
+    }
+  }
   process.stdout.write(`${lines.join('\n')}\n`);
-  return r.status === 'completed' && r.rollbackStatus === 'rolled_back';
+  return results.every((x) => x.status === 'completed') && r.rollbackStatus === 'rolled_back';
 }

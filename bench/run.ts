@@ -27,7 +27,7 @@ import { loadConfig, type Config } from '../core/config';
 import { insertRate, ndjsonReadRate, sha256Rate, timeIt, type Rate } from './baselines';
 import { generateCatalystDump } from './generate';
 import { describeProcess, dropRedisKeys, mintToken, npmScriptFlags, procMB, runOnce, startService, waitForLine, type Service } from './processes';
-import { measureItems, printItems } from './items200k';
+import { measureItemsScaleOut, printItems } from './items200k';
 import { measureReadPath, type ReadPathResult, type ReadPathSettings } from './readPath';
 import { printReadPath, printReport, type Report } from './report';
 import { measureTransfer, printTransfer } from './transfer';
@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   };
   if (settings.BENCH_ONLY === 'items') {
     // The Fast issue's 200k-item dump (bench/items200k.ts): rows/s beside COPY and naive save(), rollback.
-    if (!printItems(await measureItems(app, log))) process.exitCode = 1;
+    if (!printItems(await measureItemsScaleOut(app, log))) process.exitCode = 1;
     return;
   }
   if (settings.BENCH_ONLY === 'read') {

@@ -74,6 +74,14 @@ const schema = z.object({
   PHASE_LOCK_TIMEOUT_MS: int(10000, 0),
   /** Rows per set-based statement. */
   WRITE_CHUNK_ROWS: int(1000, 1),
+  /**
+   * A staged entry of a sliceable kind (Catalyst's content-storage) at least this large (bytes of its JSON
+   * text) is mapped and written in slices, one job each, that the workers run side by side
+   * (jobs/phases/slices.ts). Default 4 MiB (~8,000 content items).
+   */
+  SLICE_MIN_BYTES: int(4 * 1024 * 1024, 1),
+  /** Elements per slice (a slice holds about this many; elements with one key stay in one slice). */
+  SLICE_ELEMENTS: int(10_000, 1),
   /** Largest JSON body the data API (/v1/websites…, preferences, deployment configs) takes. */
   DATA_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb|gb)?$/i, 'a size such as 10mb').default('10mb'),
   DUMP_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb|gb)?$/i, 'a size such as 50mb').default('50mb'),

@@ -9,6 +9,7 @@ import { DeploymentConfig } from './DeploymentConfig';
 import { DeploymentHistory } from './DeploymentHistory';
 import { DirectUpload } from './DirectUpload';
 import { DumpEntryRecord } from './DumpEntryRecord';
+import { EntrySlice } from './EntrySlice';
 import { MigrationBatch } from './MigrationBatch';
 import { MigrationPhase } from './MigrationPhase';
 import { PreservedEntry } from './PreservedEntry';
@@ -27,6 +28,7 @@ export * from './DeploymentConfig';
 export * from './DeploymentHistory';
 export * from './DirectUpload';
 export * from './DumpEntryRecord';
+export * from './EntrySlice';
 export * from './MigratedRow';
 export * from './MigrationBatch';
 export * from './MigrationPhase';
@@ -39,5 +41,5 @@ export const ENTITIES = [
   ApiToken, MigrationBatch, MigrationPhase, DumpEntryRecord, RowJournal, BatchRow, BatchReject, AuditLog, ApiWrite,
   Website, ContentType, ContentItem, UserPreferences, DeploymentConfig, DeploymentHistory,
   WebsitePage, WebsiteComponent, WebsiteTemplate, WebsiteAsset,
-  AiContext, AiHistoryEntry, ChatSession, ChatMessage, AiPrompt, PreservedEntry, DirectUpload, BrowserEntry,
+  AiContext, AiHistoryEntry, ChatSession, ChatMessage, AiPrompt, PreservedEntry, DirectUpload, BrowserEntry, EntrySlice,
 ];

@@ -5,7 +5,7 @@
  * imports a layout's code (.dependency-cruiser.cjs: only-the-registry-imports-layouts).
  */
 import { Errors } from '../core/errors';
-import { phaseList, PIPELINE_PHASES, type PhaseName } from './names';
+import { phaseList, PIPELINE_PHASES, SLICE_JOB, type PhaseName } from './names';
 import { websites as catalystWebsites } from './phases/catalyst/websites';
 import type { LayoutRegistry, RegisteredLayout } from './phases/context';
 import { catalystLayout } from './transforms/catalyst';
@@ -52,9 +52,12 @@ function checkRegistry(layouts: LayoutRegistry): void {
   for (const [key, l] of Object.entries(layouts)) {
     if (l.name !== key) throw new Error(`layout registered as ${key} is named ${l.name}`);
     const names = l.phases.map((p) => p.name);
-    const clash = names.filter((n, i) => PIPELINE_PHASES.includes(n) || names.indexOf(n) !== i);
+    const clash = names.filter((n, i) => PIPELINE_PHASES.includes(n) || n === SLICE_JOB || names.indexOf(n) !== i);
     if (clash.length) throw new Error(`layout ${key}: phase names ${clash.join(', ')} are the pipeline's or repeated`);
     for (const p of l.phases) if (p.custom && !l.handlers?.[p.name]) throw new Error(`layout ${key}: custom phase ${p.name} has no handler`);
+    for (const k of Object.keys(l.slicedTransforms ?? {})) {
+      if (l.secretKinds.includes(k)) throw new Error(`layout ${key}: kind ${k} holds secrets and cannot be sliced (slices are staged in clear)`);
+    }
   }
 }
 checkRegistry(LAYOUTS);

@@ -3,6 +3,8 @@
  * Redis keeps job data in clear text, so dump content and secrets never go there.
  */
 export const QUEUES = { migration: 'migration', maintenance: 'maintenance' } as const;
+/** The name of slice jobs in the migration queue (every other job there is named after its phase). */
+export const SLICE_JOB = 'slice';
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 /**
@@ -25,7 +27,10 @@ export function phaseList(layoutPhases: readonly { name: string }[]): PhaseName[
 }
 
 export interface JobPayloads {
-  phase: { batchId: string; phase: PhaseName };
+  /** `waiting`: the job was delayed until its entry's slices were done (jobs/phases/slices.ts), not a new attempt. */
+  phase: { batchId: string; phase: PhaseName; waiting?: boolean };
+  /** One slice of a large entry (jobs/phases/slices.ts); `parentJobId`: the phase job that waits for it. */
+  slice: { batchId: string; phase: PhaseName; seq: number; slice: number; generation: number; parentJobId: string };
   rollback: { batchId: string; force: boolean; actor: string; auditId: string };
   cleanup: Record<string, never>;
   reconcile: Record<string, never>;
@@ -36,6 +41,11 @@ export interface JobPayloads {
  * BullMQ custom ids may not contain ':'; one job per batch, phase and run makes re-adding a flow a no-op.
  * A batch is re-applied (after a rollback) as a new run, whose jobs get a `.r<run>` suffix.
  */
+/** A slice job's id: its phase job's, the entry, the slice and the generation (a failed slice queued again is a new job). */
+export function sliceJobId(parentJobId: string, seq: number, slice: number, generation: number): string {
+  return `${parentJobId}.s${seq}-${slice}.g${generation}`;
+}
+
 export function phaseJobId(batchId: string, phase: PhaseName, run = 1): string {
   return run > 1 ? `${batchId}.${phase}.r${run}` : `${batchId}.${phase}`;
 }

@@ -13,6 +13,7 @@ import { ALL_PHASES } from './layouts';
 import type { JobPayloads } from './names';
 import type { PhaseDeps, PhaseRun } from './phases/context';
 import { phaseHandler } from './phases';
+import { SLICE_RECHECK_MS, WaitForSlices } from './phases/slices';
 
 const TERMINAL = new Set(['rolling_back', 'rolled_back']);
 
@@ -66,16 +67,19 @@ export async function runPhase(deps: PhaseDeps, job: Job<JobPayloads['phase']>, 
       return { phase, skipped: now.status };
     }
   }
+  // A job delayed while its entry's slices ran (jobs/phases/slices.ts) resumes: the same attempt, not a new one.
+  const resumed = job.data.waiting === true;
+  if (resumed) await job.updateData({ batchId, phase });
   await ds.query(
-    `UPDATE migration_phases SET status = 'running', attempts = attempts + 1, error = NULL, started_at = coalesce(started_at, now()), finished_at = NULL
+    `UPDATE migration_phases SET status = 'running', attempts = attempts + $3, error = NULL, started_at = coalesce(started_at, now()), finished_at = NULL
      WHERE batch_id = $1 AND name = $2`,
-    [batchId, phase],
+    [batchId, phase, resumed ? 0 : 1],
   );
   // For the stalled-phase alert: the series lives while this attempt runs (removed in `finally`).
   const series = { batch_id: batchId, phase };
   phaseLastProgress.set(series, Date.now() / 1000);
   const run: PhaseRun = {
-    deps, batch, layout, phase, log,
+    deps, batch, layout, phase, log, jobId: job.id!, resumed,
     progress: async (done, total, rejected = 0) => {
       phaseLastProgress.set(series, Date.now() / 1000);
       await job.updateProgress({ done, total, rejected });
@@ -86,6 +90,12 @@ export async function runPhase(deps: PhaseDeps, job: Job<JobPayloads['phase']>, 
   try {
     await handler(run);
   } catch (raw) {
+    if (raw instanceof WaitForSlices && token) {
+      log.info({ seq: raw.seq, pending: raw.pending }, 'waiting for the slices of a large entry');
+      await job.updateData({ batchId, phase, waiting: true });
+      await job.moveToDelayed(Date.now() + SLICE_RECHECK_MS, token);
+      throw new DelayedError();
+    }
     const err = classifyJobError(raw) as Error & { code?: string };
     const final = err instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     const message = err.message || String(err);

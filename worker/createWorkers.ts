@@ -2,7 +2,7 @@
  * The worker side: one BullMQ Worker per queue, with the production settings (own connection with
  * maxRetriesPerRequest: null, error listeners) and a close() that lets running jobs finish.
  */
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../core/config';
 import { SecretBox } from '../core/crypto';
@@ -11,8 +11,10 @@ import { cleanupInterval, recordCleanupSuccess } from '../core/metrics';
 import type { ObjectStore } from '../core/objectStore';
 import { createRedis } from '../core/redis';
 import { LAYOUTS } from '../jobs/layouts';
-import { QUEUES, type JobPayloads } from '../jobs/names';
-import type { PhaseDeps } from '../jobs/phases/context';
+import { QUEUES, SLICE_JOB, type JobPayloads } from '../jobs/names';
+import type { PhaseDeps, SliceQueue } from '../jobs/phases/context';
+import { markSliceFailed, runSlice } from '../jobs/phases/slices';
+import { phaseJobOptions } from '../jobs/pipeline';
 import { MAINTENANCE_HANDLERS, MAINTENANCE_SCHEDULES } from '../jobs/maintenance';
 import { isFinalFailure, markPhaseFailed, runPhase } from '../jobs/runPhase';
 import { startHeartbeat } from './heartbeat';
@@ -25,13 +27,17 @@ export interface Workers {
 
 export function createWorkers(opts: { config: Config; ds: DataSource; store: ObjectStore; log: Logger }): Workers {
   const { config, log } = opts;
+  const connection = createRedis(config.REDIS_URL, 'worker', log, config.REDIS_CLUSTER);
+  const migrationQueue = new Queue<JobPayloads['slice']>(QUEUES.migration, { connection, prefix: config.QUEUE_PREFIX });
   const deps: PhaseDeps = {
     ...opts,
     secrets: new SecretBox(config.encryptionKeys, config.ENCRYPTION_KEY_ID),
     layouts: LAYOUTS, // each batch runs with its own layout (migration_batches.layout)
+    slices: sliceQueue(migrationQueue, config),
   };
-  const connection = createRedis(config.REDIS_URL, 'worker', log, config.REDIS_CLUSTER);
-  const migration = new Worker<JobPayloads['phase']>(QUEUES.migration, (job: Job<JobPayloads['phase']>, token?: string) => runPhase(deps, job, token), {
+  type MigrationJob = Job<JobPayloads['phase']> | Job<JobPayloads['slice']>;
+  const isSlice = (job: MigrationJob): job is Job<JobPayloads['slice']> => job.name === SLICE_JOB;
+  const migration = new Worker(QUEUES.migration, (job: MigrationJob, token?: string) => (isSlice(job) ? runSlice(deps, job) : runPhase(deps, job, token)), {
     connection,
     prefix: config.QUEUE_PREFIX,
     concurrency: config.WORKER_CONCURRENCY,
@@ -55,7 +61,8 @@ export function createWorkers(opts: { config: Config; ds: DataSource; store: Obj
   // running: record it, or the batch would stay `running` forever. Idempotent with what runPhase records.
   migration.on('failed', (job, err) => {
     if (!job || !isFinalFailure(job, err)) return;
-    markPhaseFailed(opts.ds, job, err).catch((e: Error) => log.error({ jobId: job.id, err: e.message }, 'could not record a failed phase'));
+    const recorded = isSlice(job) ? markSliceFailed(deps, job, err) : markPhaseFailed(opts.ds, job, err);
+    recorded.catch((e: Error) => log.error({ jobId: job.id, err: e.message }, 'could not record a failed job'));
   });
   // For the alerts (docs/operations.md): the clean-up's last success survives restarts in Redis.
   cleanupInterval.set(config.CLEANUP_INTERVAL_MINUTES * 60);
@@ -80,7 +87,23 @@ export function createWorkers(opts: { config: Config; ds: DataSource; store: Obj
       heartbeat.stop(); // draining: this process takes no new work, so it no longer counts as alive
       await scheduled;
       await Promise.all([migration.close(), maintenance.close()]);
+      await migrationQueue.close();
       await connection.quit().catch(() => connection.disconnect());
+    },
+  };
+}
+
+/** Slice jobs on the migration queue, with the phase jobs' attempts and backoff; waking moves a delayed phase job up. */
+function sliceQueue(queue: Queue<JobPayloads['slice']>, config: Config): SliceQueue {
+  return {
+    async add(jobs) {
+      if (jobs.length === 0) return;
+      await queue.addBulk(jobs.map((j) => ({ name: SLICE_JOB, data: j.data, opts: { ...phaseJobOptions(config), jobId: j.id } })));
+    },
+    async wake(jobId) {
+      const job = await Job.fromId(queue, jobId);
+      // Only a job still delayed: one already running, or done, needs nothing.
+      if (job && (await job.isDelayed())) await job.promote().catch(() => undefined);
     },
   };
 }

@@ -57,6 +57,39 @@ export async function applyResults(m: EntityManager, run: PhaseRun, entries: Sta
     if (a.result.outcome !== 'preserved') continue;
     a.result = { ...a.result, rows: { ...a.result.rows, preserved_entries: [preservedRow(batch.userId, a.entry, a.result.reason ?? 'kept raw')] } };
   }
+  const { totalRows, slugNotes, displaced } = await writeAccountRows(m, run, accounts);
+  const outcomes = [...accounts.values()].map((a) => outcomeOf(a));
+  // An entry whose data rides on another entry's rows shares that entry's fate.
+  const bySeq = new Map(outcomes.map((o) => [o.seq, o]));
+  for (const a of accounts.values()) {
+    const owner = a.result.ridesOn === undefined ? undefined : bySeq.get(a.result.ridesOn);
+    const mine = bySeq.get(a.entry.seq)!;
+    if (owner && owner.outcome === 'rejected' && mine.outcome === 'migrated') {
+      mine.outcome = 'rejected';
+      mine.reason = `its data is part of the rows of entry #${owner.seq}, which could not be written: ${owner.reason}`;
+    }
+  }
+  const rejects = await insertRejects(m, run, accounts.values());
+  await m.query(
+    `UPDATE dump_entries d SET outcome = o.outcome, reason = o.reason, result = o.result
+     FROM json_to_recordset($2::json) AS o(seq int, outcome text, reason text, result jsonb)
+     WHERE d.batch_id = $1 AND d.seq = o.seq`,
+    [batch.id, JSON.stringify(outcomes)],
+  );
+  const notes = Object.assign({}, ...[...accounts.values()].map((a) => a.result.notes ?? {}));
+  if (Object.keys(slugNotes).length) notes[`contentTypeSlugs:${entries[0].seq}`] = slugNotes;
+  if (Object.keys(notes).length) await mergeNotes(m, batch.id, notes);
+  // Entries of earlier pages whose rows a later entry of this page replaced: their report changes too.
+  const displacedRejects = await recordDisplaced(m, batch.id, phase, displaced);
+  return { rows: totalRows, rejected: rejects.length + displacedRejects, applied: entries.length };
+}
+
+/**
+ * Writes the rows of a page's accounts, table by table in the layout's order (parents first, references
+ * checked set-wise); each account's `written` counts and `rejects` grow with what happened to its rows.
+ */
+async function writeAccountRows(m: EntityManager, run: PhaseRun, accounts: Map<number, EntryAccount>) {
+  const { batch, phase, deps } = run;
   let totalRows = 0;
   const slugNotes: Record<string, string> = {};
   const displaced: Displaced[] = [];
@@ -84,18 +117,13 @@ export async function applyResults(m: EntityManager, run: PhaseRun, entries: Sta
     // that rolls back and is retried counts again, which the metric's help says.
     rowsWritten.inc({ table }, stats.inserted + stats.updated);
   }
-  const outcomes = [...accounts.values()].map((a) => outcomeOf(a));
-  // An entry whose data rides on another entry's rows shares that entry's fate.
-  const bySeq = new Map(outcomes.map((o) => [o.seq, o]));
-  for (const a of accounts.values()) {
-    const owner = a.result.ridesOn === undefined ? undefined : bySeq.get(a.result.ridesOn);
-    const mine = bySeq.get(a.entry.seq)!;
-    if (owner && owner.outcome === 'rejected' && mine.outcome === 'migrated') {
-      mine.outcome = 'rejected';
-      mine.reason = `its data is part of the rows of entry #${owner.seq}, which could not be written: ${owner.reason}`;
-    }
-  }
-  const rejects = [...accounts.values()].flatMap((a) => a.rejects.map((r) => ({ entry_seq: a.entry.seq, phase, path: r.path, code: r.code, reason: r.reason })));
+  return { totalRows, slugNotes, displaced };
+}
+
+/** The accounts' element rejects, as batch_rejects rows (and counted in the metric). */
+async function insertRejects(m: EntityManager, run: PhaseRun, accounts: Iterable<EntryAccount>): Promise<unknown[]> {
+  const { batch, phase } = run;
+  const rejects = [...accounts].flatMap((a) => a.rejects.map((r) => ({ entry_seq: a.entry.seq, phase, path: r.path, code: r.code, reason: r.reason })));
   for (const r of rejects) rejectsMetric.inc({ phase, code: r.code });
   if (rejects.length) {
     await m.query(
@@ -104,18 +132,35 @@ export async function applyResults(m: EntityManager, run: PhaseRun, entries: Sta
       [batch.id, JSON.stringify(rejects)],
     );
   }
-  await m.query(
-    `UPDATE dump_entries d SET outcome = o.outcome, reason = o.reason, result = o.result
-     FROM json_to_recordset($2::json) AS o(seq int, outcome text, reason text, result jsonb)
-     WHERE d.batch_id = $1 AND d.seq = o.seq`,
-    [batch.id, JSON.stringify(outcomes)],
-  );
-  const notes = Object.assign({}, ...[...accounts.values()].map((a) => a.result.notes ?? {}));
-  if (Object.keys(slugNotes).length) notes[`contentTypeSlugs:${entries[0].seq}`] = slugNotes;
-  if (Object.keys(notes).length) await mergeNotes(m, batch.id, notes);
-  // Entries of earlier pages whose rows a later entry of this page replaced: their report changes too.
-  const displacedRejects = await recordDisplaced(m, batch.id, phase, displaced);
-  return { rows: totalRows, rejected: rejects.length + displacedRejects, applied: entries.length };
+  return rejects;
+}
+
+/** What one slice of an entry wrote (jobs/phases/slices.ts sums them into the entry's outcome). */
+export interface SliceTotals {
+  tables: Record<TableName, number>;
+  /** Rows the mapping produced, written or not. */
+  produced: number;
+  rejects: number;
+  /** The reason to give when none of the entry's rows was written: a lost duplicate's first, else the first reject's. */
+  firstReject: string | null;
+}
+
+/**
+ * Writes what the mapping of one slice of an entry returned (rows, element rejects, blobs), inside the
+ * caller's transaction, which holds the user's row lock (shared: the entry's other slices write beside it)
+ * and has checked that the slice is still pending. The entry's own outcome is settled once every slice is
+ * done (jobs/phases/slices.ts).
+ */
+export async function applySlice(m: EntityManager, run: PhaseRun, entry: StagedEntry, result: TransformResult): Promise<SliceTotals> {
+  await storeAssets(m, run.deps.store, result.blobs ?? [], run.batch.id);
+  const account: EntryAccount = { entry, result, written: {}, rejects: [...(result.rejects ?? [])] };
+  const accounts = new Map([[entry.seq, account]]);
+  const { displaced } = await writeAccountRows(m, run, accounts);
+  await insertRejects(m, run, [account]);
+  await recordDisplaced(m, run.batch.id, run.phase, displaced);
+  const produced = Object.values(result.rows ?? {}).reduce((n, rows) => n + (rows?.length ?? 0), 0);
+  const why = account.rejects.find((r) => r.code === DUPLICATE_ROW) ?? account.rejects[0];
+  return { tables: account.written, produced, rejects: account.rejects.length, firstReject: why?.reason ?? null };
 }
 
 function outcomeOf(a: EntryAccount): { seq: number; outcome: string; reason: string | null; result: unknown } {

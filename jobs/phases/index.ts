@@ -5,6 +5,7 @@
 import type { PhaseName } from '../names';
 import type { PhaseHandler, RegisteredLayout } from './context';
 import { runEntryPhase } from './entryPhase';
+import { settleLargeEntries } from './slices';
 import { ingest } from './ingest';
 import { preserve } from './preserve';
 import { prune } from './prune';
@@ -23,7 +24,11 @@ export function phaseHandler(layout: RegisteredLayout, phase: PhaseName): PhaseH
   if (own) return own;
   const p = layout.phases.find((x) => x.name === phase);
   if (!p) return null;
-  if (!p.custom) return (run) => runEntryPhase(run, p.kinds);
+  // Large entries of sliceable kinds first, slice jobs side by side (jobs/phases/slices.ts); then the rest in pages.
+  if (!p.custom) return async (run) => {
+    await settleLargeEntries(run, p.kinds);
+    await runEntryPhase(run, p.kinds);
+  };
   const h = layout.handlers?.[phase];
   if (!h) throw new Error(`layout ${layout.name}: custom phase ${phase} has no handler`);
   return h;

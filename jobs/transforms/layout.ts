@@ -10,6 +10,30 @@ export type EntryTransform = (entry: SourceEntry, ctx: TransformContext) => Tran
 /** Result per entry seq; rows may be attached to any one of the entries. */
 export type GroupTransform = (entries: SourceEntry[], ctx: TransformContext) => Map<number, TransformResult>;
 
+/**
+ * A transform whose entry is a list of independent elements (Catalyst's `content-storage`: every content
+ * item in ONE localStorage value). A large entry of such a kind is split into slices that the workers map
+ * and write side by side (jobs/phases/slices.ts); mapping all slices must give exactly what the whole-entry
+ * transform gives.
+ */
+export interface SlicedTransform {
+  /**
+   * The entry's elements (and notes about its envelope), or null when the value has no element list or
+   * cannot be mapped at all: the whole-entry transform then runs and says why.
+   */
+  split(entry: SourceEntry, ctx: TransformContext): { elements: unknown[]; path: string; notes?: Record<string, unknown> } | null;
+  /**
+   * Elements with one key land in the same slice, in their order (a repeated id: the first is kept);
+   * null for an element without one (it is rejected wherever it lands).
+   */
+  keyOf(element: unknown): string | null;
+  /**
+   * Rows, element rejects and blobs of some elements (`index`: the element's position in the whole list,
+   * ascending; `path`: where split found the list, for reject paths). Outcome and notes are the pipeline's.
+   */
+  map(slice: { index: number; element: unknown }[], path: string, ctx: TransformContext): TransformResult;
+}
+
 export interface GroupTransformSpec {
   kinds: EntryKind[];
   run: GroupTransform;
@@ -45,6 +69,8 @@ export interface Layout {
   secretKinds: readonly EntryKind[];
   transforms: Partial<Record<EntryKind, EntryTransform>>;
   groupTransforms: Partial<Record<EntryKind, GroupTransformSpec>>;
+  /** Kinds whose large entries may be split into slices (never a secret kind: slices are staged in clear). */
+  slicedTransforms?: Partial<Record<EntryKind, SlicedTransform>>;
   /**
    * The tables its transforms write, parents first (foreign keys hold at each statement; rollback and
    * prune walk them backwards). `preserved_entries` is the pipeline's own and is not listed: writeOrder adds it.

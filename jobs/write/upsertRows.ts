@@ -13,12 +13,9 @@
  * wins, within this call and against the rows earlier pages or phases of the batch wrote
  * (batch_rows.entry_seq); the losers come back in `superseded` / `displaced`, naming the winner.
  */
-import { once } from 'node:events';
-import { finished } from 'node:stream/promises';
-import type { PoolClient } from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import type { EntityManager } from 'typeorm';
 import { isStorableDate, type Row, type TableName } from '../transforms/types';
+import { copyLines } from './copyLines';
 import { copyText } from './copyText';
 import { isStorableString, storableJson, TooDeepError } from './storable';
 import { tableSpec, type TableSpec } from './tableSpec';
@@ -164,22 +161,19 @@ async function stageIncoming(m: EntityManager, spec: TableSpec): Promise<string>
 
 /** COPY … FROM STDIN of `rows` into the staging table, on the transaction's own connection. */
 async function copyInto(m: EntityManager, incoming: string, spec: TableSpec, rows: Pending[]): Promise<void> {
-  if (!m.queryRunner) throw new Error('upsertRows runs inside a transaction (its EntityManager has a query runner)');
-  const client = (await m.queryRunner.connect()) as PoolClient;
   const cols = spec.columns.filter((c) => c.column !== 'batch_id');
-  const stream = client.query(copyFrom(`COPY ${incoming} (${cols.map((c) => `"${c.column}"`).join(', ')}, "entry_seq") FROM STDIN`));
-  const done = finished(stream);
-  let buf = '';
-  for (const p of rows) {
-    for (const c of cols) buf += `${copyField(p.rec[c.column], c.sqlType)}\t`;
-    buf += p.seq === null ? '\\N\n' : `${p.seq}\n`;
-    if (buf.length >= 1 << 20) {
-      if (!stream.write(buf)) await once(stream, 'drain');
-      buf = '';
+  await copyLines(m, incoming, [...cols.map((c) => c.column), 'entry_seq'], (function* () {
+    let buf = '';
+    for (const p of rows) {
+      for (const c of cols) buf += `${copyField(p.rec[c.column], c.sqlType)}\t`;
+      buf += p.seq === null ? '\\N\n' : `${p.seq}\n`;
+      if (buf.length >= 1 << 20) {
+        yield buf;
+        buf = '';
+      }
     }
-  }
-  stream.end(buf);
-  await done;
+    if (buf) yield buf;
+  })());
 }
 
 /** One value in COPY's text format, as json_to_recordset read it from JSON.stringify before. */

@@ -29,7 +29,7 @@ afterAll(() => stack.close());
 async function phaseRun(batchId: string, phase: PhaseName, progress: number[][]): Promise<PhaseRun> {
   const batch = await deps.ds.getRepository(MigrationBatch).findOneByOrFail({ id: batchId });
   return {
-    deps, batch, layout: LAYOUTS[batch.layout], phase, log: deps.log,
+    deps, batch, layout: LAYOUTS[batch.layout], phase, log: deps.log, jobId: `${batchId}.${phase}`, resumed: false,
     progress: async (done, total, rejected = 0) => {
       progress.push([done, total, rejected]);
       await deps.ds.query(`UPDATE migration_phases SET done = $3, total = $4, rejected = $5 WHERE batch_id = $1 AND name = $2`, [batchId, phase, done, total, rejected]);

@@ -9,6 +9,7 @@
  * fields are references (that lives in its content type), so no value is remapped and nothing is added.
  * `contentTypeId` is remapped with `ctx.contentTypeId`, which applies the dedupe-by-name aliases.
  */
+import type { SlicedTransform } from '../layout';
 import type { ElementReject, Row, SourceEntry, TransformContext, TransformResult } from '../types';
 import { BlobCollector } from './dataUrls';
 import { requireDate } from './dates';
@@ -28,38 +29,47 @@ function unwrap(value: unknown): { items: unknown[]; base: string; notes: Obj } 
   return { error: 'content-storage is neither {state:{contentItems:[...]}, version} nor an array (docs/catalyst-layout.md §2.3)' };
 }
 
-export function transform(entry: SourceEntry, ctx: TransformContext): TransformResult {
+/** The item list of a `content-storage` value, or null with nothing to slice (the whole transform says why). */
+function split(entry: SourceEntry, ctx: TransformContext): { elements: unknown[]; path: string; notes: Obj } | null {
   const parsed = parseJson(entry.value);
-  if (!parsed.ok) return rejected(parsed.reason);
+  if (!parsed.ok) return null;
   const found = unwrap(parsed.value);
-  if ('error' in found) return rejected(found.error);
-  if (!ctx.globalWebsite) {
-    return rejected('no website to attach global content items to (no website in the dump and no ?websiteId= given); upload again with ?websiteId=');
-  }
-  const websiteId = ctx.globalWebsite.id;
+  if ('error' in found || !ctx.globalWebsite) return null;
+  return { elements: found.items, path: found.base, notes: found.notes };
+}
+
+/** Rows and rejects of some items (`index`: the item's position in the whole list; ascending). */
+function mapItems(items: { index: number; element: unknown }[], base: string, ctx: TransformContext): TransformResult {
+  const websiteId = ctx.globalWebsite!.id;
   const rejects: ElementReject[] = [];
   const blobs = new BlobCollector(ctx);
   const seen = new Set<string>();
   const rows: Row[] = [];
-
-  found.items.forEach((src, i) => {
-    const path = `${found.base}[${i}]`;
-    if (!isRecord(src)) return void rejects.push({ path, code: 'invalid_content_item', reason: `${path} is not an object` });
+  for (const { index: i, element: src } of items) {
+    const path = `${base}[${i}]`;
+    if (!isRecord(src)) {
+      rejects.push({ path, code: 'invalid_content_item', reason: `${path} is not an object` });
+      continue;
+    }
     if (typeof src.id !== 'string' || src.id === '') {
-      return void rejects.push({ path, code: 'missing_id', reason: `${path} has no string id` });
+      rejects.push({ path, code: 'missing_id', reason: `${path} has no string id` });
+      continue;
     }
     if (seen.has(src.id)) {
-      return void rejects.push({ path, code: 'duplicate_id', reason: `${path} repeats the id of an earlier item; the first one was kept` });
+      rejects.push({ path, code: 'duplicate_id', reason: `${path} repeats the id of an earlier item; the first one was kept` });
+      continue;
     }
     if (typeof src.contentTypeId !== 'string' || src.contentTypeId === '') {
-      return void rejects.push({ path, code: 'missing_content_type', reason: `${path} has no contentTypeId, so it cannot be attached to a content type` });
+      rejects.push({ path, code: 'missing_content_type', reason: `${path} has no contentTypeId, so it cannot be attached to a content type` });
+      continue;
     }
     if (src.data !== undefined && !isRecord(src.data)) {
-      return void rejects.push({ path: `${path}.data`, code: 'invalid_data', reason: `${path}.data is not an object (field name → value)` });
+      rejects.push({ path: `${path}.data`, code: 'invalid_data', reason: `${path}.data is not an object (field name → value)` });
+      continue;
     }
     const createdAt = requireDate(src.createdAt, `${path}.createdAt`, rejects);
     const updatedAt = requireDate(src.updatedAt, `${path}.updatedAt`, rejects);
-    if (!createdAt || !updatedAt) return;
+    if (!createdAt || !updatedAt) continue;
     seen.add(src.id);
     const data = blobs.replaceDeep(src.data ?? {}, `${path}.data`, rejects);
     rows.push(
@@ -72,11 +82,29 @@ export function transform(entry: SourceEntry, ctx: TransformContext): TransformR
         updatedAt,
       }),
     );
-  });
-
+  }
   const collected = blobs.blobs;
-  return finish(
-    { rows: { content_items: rows }, rejects, ...(collected.length ? { blobs: collected } : {}), notes: found.notes },
-    'content-storage holds no items',
-  );
+  return { rows: { content_items: rows }, rejects, ...(collected.length ? { blobs: collected } : {}) };
 }
+
+export function transform(entry: SourceEntry, ctx: TransformContext): TransformResult {
+  const parsed = parseJson(entry.value);
+  if (!parsed.ok) return rejected(parsed.reason);
+  const found = unwrap(parsed.value);
+  if ('error' in found) return rejected(found.error);
+  if (!ctx.globalWebsite) {
+    return rejected('no website to attach global content items to (no website in the dump and no ?websiteId= given); upload again with ?websiteId=');
+  }
+  const mapped = mapItems(found.items.map((element, index) => ({ index, element })), found.base, ctx);
+  return finish({ ...mapped, notes: found.notes }, 'content-storage holds no items');
+}
+
+/**
+ * The same mapping a slice at a time (jobs/phases/slices.ts): items are kept together by id, so a repeated
+ * id is judged within one slice, against the earlier items of that id only, exactly as above.
+ */
+export const sliced: SlicedTransform = {
+  split,
+  keyOf: (item) => (isRecord(item) && typeof item.id === 'string' ? item.id : null),
+  map: mapItems,
+};

@@ -29,7 +29,7 @@ import { transformAiContext, transformAiPrompt } from './aiData';
 import { chatSessionIdOf, mergeChatGroup } from './chat';
 import { classify, parseSectionDb, SECRET_KINDS } from './classify';
 import { CATALYST_KINDS, CATALYST_PHASES, CATALYST_TABLES } from './kinds';
-import { transform as transformContentItems } from './contentItems';
+import { sliced as contentItemsSliced, transform as transformContentItems } from './contentItems';
 import { transform as transformContentTypes } from './contentTypes';
 import { transformConfigs, transformHistory } from './deployments';
 import { mergePreferencesGroup } from './preferences';
@@ -131,6 +131,8 @@ export const catalystLayout: Layout = {
     'ai-prompt': AI,
     preference: { kinds: ['preference'], run: preferencesRun },
   },
+  // All of a user's content items sit in ONE localStorage value: a large one is mapped and written in slices.
+  slicedTransforms: { 'content-items': contentItemsSliced },
 };
 
 /**

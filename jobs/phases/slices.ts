@@ -1,0 +1,292 @@
+/**
+ * Large entries of a sliceable kind (Layout.slicedTransforms; Catalyst's `content-storage` holds every content
+ * item in ONE localStorage value) are not mapped and written by their phase job alone:
+ *
+ *  1. the phase job decodes such an entry once, splits its element list (SlicedTransform.split) into slices
+ *     of about SLICE_ELEMENTS elements, elements with one key in one slice and in their order, stages them
+ *     in `entry_slices` and queues one slice job each; then it waits (delayed, woken by the last slice);
+ *  2. slice jobs, on any worker, map their elements (SlicedTransform.map) and write them through the one
+ *     write path (applySlice: journal, upsert, checksums, rejects), each in its own transaction under the
+ *     user's row lock in SHARED mode: the slices of one entry write disjoint rows, side by side, while every
+ *     other writer of the user's rows still excludes them all;
+ *  3. once every slice is done, the phase job settles the entry (its outcome and result from the slices'
+ *     totals, exactly as the whole-entry mapping would have) and goes on with its other entries.
+ *
+ * Entries are sliced one at a time, in seq order: slices of two entries could hold the same row.
+ * A slice job that fails for good marks its slice `failed` and wakes the phase job, which fails the phase
+ * with the reason; a retry of the phase queues the failed slices again under a new generation.
+ */
+import { UnrecoverableError, type Job } from 'bullmq';
+import type { EntityManager } from 'typeorm';
+import { MigrationBatch } from '../../entities';
+import type { SlicedTransform } from '../transforms/layout';
+import type { TransformResult } from '../transforms/types';
+import { copyLines } from '../write/copyLines';
+import { copyBytes, copyText } from '../write/copyText';
+import { lockUserRowsShared } from '../write/userLock';
+import { sliceJobId, type JobPayloads } from '../names';
+import { applyResults, applySlice, mergeNotes, type SliceTotals } from './applyResults';
+import type { PhaseDeps, PhaseRun } from './context';
+import { buildTransformContext, transformContext, type BatchNotes } from './entryPhase';
+import { decodeStaged, type StagedEntry } from './staged';
+
+/** Thrown by a phase whose entry's slices are still running: runPhase delays the job (woken by the last slice). */
+export class WaitForSlices extends Error {
+  constructor(readonly seq: number, readonly pending: number) {
+    super(`waiting for ${pending} slice(s) of entry #${seq}`);
+  }
+}
+
+/** How long a waiting phase job sleeps at most before it checks its slices again (the last slice wakes it sooner). */
+export const SLICE_RECHECK_MS = 2000;
+
+interface SliceRow {
+  slice: number;
+  status: 'pending' | 'done' | 'failed';
+  generation: number;
+  result: SliceTotals | null;
+  error: string | null;
+  notes: Record<string, unknown>;
+  element_count: number;
+}
+
+/**
+ * Settles this phase's large entries of sliceable kinds, one at a time; throws WaitForSlices while one's
+ * slices run. Entries it finds not worth slicing (no element list, or few elements) are applied whole here.
+ * Afterwards only entries below SLICE_MIN_BYTES (or of kinds without a sliced transform) are pending.
+ */
+export async function settleLargeEntries(run: PhaseRun, kinds: readonly string[]): Promise<void> {
+  const { deps, batch, layout } = run;
+  const sliceable = kinds.filter((k) => layout.slicedTransforms?.[k] && !layout.secretKinds.includes(k));
+  if (sliceable.length === 0 || !deps.slices) return;
+  for (let after = -1; ;) {
+    const [next]: { seq: number; kind: string }[] = await deps.ds.query(
+      `SELECT seq, kind FROM dump_entries
+       WHERE batch_id = $1 AND kind = ANY($2) AND outcome = 'pending' AND value_bytes >= $3 AND seq > $4 ORDER BY seq LIMIT 1`,
+      [batch.id, sliceable, deps.config.SLICE_MIN_BYTES, after],
+    );
+    if (!next) return;
+    after = next.seq;
+    const slices: SliceRow[] = await deps.ds.query(
+      `SELECT slice, status, generation, result, error, notes, element_count FROM entry_slices WHERE batch_id = $1 AND seq = $2 ORDER BY slice`,
+      [batch.id, next.seq],
+    );
+    if (slices.length === 0) {
+      const staged = await splitEntry(run, next.seq, layout.slicedTransforms![next.kind]!);
+      if (staged === 0) continue; // applied whole
+      await queueSlices(run, next.seq);
+      throw new WaitForSlices(next.seq, staged);
+    }
+    const failed = slices.filter((s) => s.status === 'failed');
+    if (failed.length > 0) {
+      // A run that waited for them reports the failure; a new attempt (BullMQ's, or an admin's retry) runs them again.
+      if (run.resumed) {
+        throw new UnrecoverableError(`slice ${failed[0].slice} of entry #${next.seq} failed: ${failed[0].error ?? 'unknown error'}`);
+      }
+      await deps.ds.query(
+        `UPDATE entry_slices SET status = 'pending', generation = generation + 1, error = NULL WHERE batch_id = $1 AND seq = $2 AND status = 'failed'`,
+        [batch.id, next.seq],
+      );
+    }
+    const pending = slices.filter((s) => s.status !== 'done').length;
+    if (pending > 0) {
+      await queueSlices(run, next.seq);
+      throw new WaitForSlices(next.seq, pending);
+    }
+    await settleEntry(run, next.seq, slices);
+  }
+}
+
+/**
+ * Decodes the entry and stages its slices (one transaction); returns how many, or 0 when the entry was
+ * applied whole instead (its value has no element list to split, or too few elements to be worth it).
+ */
+async function splitEntry(run: PhaseRun, seq: number, sliced: SlicedTransform): Promise<number> {
+  const { deps, batch, layout } = run;
+  const [row] = await deps.ds.query(
+    `SELECT seq, area, db_name, store_name, entry_key, kind, value, sealed FROM dump_entries WHERE batch_id = $1 AND seq = $2`,
+    [batch.id, seq],
+  );
+  const staged = { seq: row.seq, area: row.area, dbName: row.db_name, storeName: row.store_name, entryKey: row.entry_key, kind: row.kind, raw: row.value as string, sealed: row.sealed };
+  const ctx = await transformContext(run);
+  let entry: StagedEntry;
+  try {
+    entry = decodeStaged(staged, deps.secrets, batch.id);
+  } catch (err) {
+    return applyWhole(run, { ...staged, key: null, value: null }, { outcome: 'rejected', reason: `the entry could not be decoded: ${(err as Error).message}` });
+  }
+  const parts = safely(() => sliced.split(entry, ctx), null);
+  const size = deps.config.SLICE_ELEMENTS;
+  if (!parts || parts.elements.length <= size) {
+    const t = layout.transforms[entry.kind];
+    const result = t ? safely(() => t(entry, ctx), null) : null;
+    return applyWhole(run, entry, result ?? { outcome: 'rejected', reason: 'the entry could not be mapped' });
+  }
+  const count = Math.ceil(parts.elements.length / size);
+  const buckets: [number, unknown][][] = Array.from({ length: count }, () => []);
+  parts.elements.forEach((element, index) => {
+    const key = safely(() => sliced.keyOf(element), null);
+    buckets[key === null ? index % count : hashOf(key) % count].push([index, element]);
+  });
+  entry.value = null;
+  const notes = JSON.stringify(parts.notes ?? {});
+  await deps.ds.transaction(async (m) => {
+    await m.query(`DELETE FROM entry_slices WHERE batch_id = $1 AND seq = $2`, [batch.id, seq]);
+    await copyLines(m, 'entry_slices', ['batch_id', 'seq', 'slice', 'elements', 'path', 'notes', 'element_count'], (function* () {
+      for (let i = 0; i < count; i++) {
+        const n = buckets[i].length;
+        const elements = copyBytes(JSON.stringify(buckets[i]));
+        buckets[i] = []; // released as it goes: the parsed list is the one large thing held
+        yield `${batch.id}\t${seq}\t${i}\t`;
+        yield elements;
+        yield `\t${copyText(parts.path)}\t${copyText(notes)}\t${n}\n`;
+      }
+    })());
+  });
+  run.log.info({ seq, elements: parts.elements.length, slices: count }, 'large entry split into slices');
+  return count;
+}
+
+/** FNV-1a: a stable, cheap spread of element keys over slices. */
+function hashOf(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+function safely<T, F>(f: () => T, fallback: F): T | F {
+  try {
+    return f();
+  } catch {
+    return fallback;
+  }
+}
+
+async function applyWhole(run: PhaseRun, entry: StagedEntry, result: TransformResult): Promise<0> {
+  entry.value = null;
+  await run.deps.ds.transaction((m) => applyResults(m, run, [entry], new Map([[entry.seq, result]])));
+  return 0;
+}
+
+/** Queues a job for every slice of the entry not done yet (ids carry the generation: re-adding is a no-op). */
+async function queueSlices(run: PhaseRun, seq: number): Promise<void> {
+  const open: { slice: number; generation: number }[] = await run.deps.ds.query(
+    `SELECT slice, generation FROM entry_slices WHERE batch_id = $1 AND seq = $2 AND status = 'pending' ORDER BY slice`,
+    [run.batch.id, seq],
+  );
+  await run.deps.slices!.add(open.map((s) => ({
+    id: sliceJobId(run.jobId, seq, s.slice, s.generation),
+    data: { batchId: run.batch.id, phase: run.phase, seq, slice: s.slice, generation: s.generation, parentJobId: run.jobId },
+  })));
+}
+
+/**
+ * The entry's outcome from its slices', as the whole-entry mapping gives it (applyResults' outcomeOf and the
+ * layout's `finish`): migrated when any row was written; else rejected, with the reason.
+ */
+async function settleEntry(run: PhaseRun, seq: number, slices: SliceRow[]): Promise<void> {
+  const tables: Record<string, number> = {};
+  let produced = 0;
+  let rejects = 0;
+  let firstReject: string | null = null;
+  for (const s of slices) {
+    const r = s.result!;
+    for (const [t, n] of Object.entries(r.tables)) tables[t] = (tables[t] ?? 0) + n;
+    produced += r.produced;
+    rejects += r.rejects;
+    firstReject ??= r.firstReject;
+  }
+  const written = Object.values(tables).reduce((a, b) => a + b, 0);
+  let outcome = 'migrated';
+  let reason: string | null = null;
+  if (written === 0) {
+    outcome = 'rejected';
+    reason = produced > 0
+      ? `none of its ${produced} row(s) could be written: ${firstReject ?? 'see rejects'}`
+      : `every element was rejected (${rejects} rejects; see them for reasons)`;
+  }
+  const elements = slices.reduce((n, s) => n + s.element_count, 0);
+  await run.deps.ds.transaction(async (m) => {
+    // A second run of this phase may have settled it meanwhile: only a pending entry is settled.
+    const done = await m.query(
+      `UPDATE dump_entries SET outcome = $3, reason = $4, result = $5 WHERE batch_id = $1 AND seq = $2 AND outcome = 'pending' RETURNING seq`,
+      [run.batch.id, seq, outcome, reason, JSON.stringify({ tables, rejects, slices: slices.length })],
+    );
+    if (done[1] === 0 || (Array.isArray(done[0]) && done[0].length === 0)) return;
+    const notes = slices[0].notes;
+    if (Object.keys(notes).length) await mergeNotes(m, run.batch.id, notes);
+    await m.query(`DELETE FROM entry_slices WHERE batch_id = $1 AND seq = $2`, [run.batch.id, seq]);
+  });
+  run.log.info({ seq, slices: slices.length, elements, written, rejects, outcome }, 'sliced entry settled');
+}
+
+/**
+ * A slice job: maps its elements and writes them (applySlice), once: under the user's row lock (shared), a
+ * slice no longer pending, or of another generation, is left alone. Wakes the phase job when it was the
+ * entry's last open slice.
+ */
+export async function runSlice(deps: PhaseDeps, job: Job<JobPayloads['slice']>): Promise<{ slice: number; skipped?: string }> {
+  const { batchId, phase, seq, slice, generation, parentJobId } = job.data;
+  const batch = await deps.ds.getRepository(MigrationBatch).findOneBy({ id: batchId });
+  if (!batch) throw new UnrecoverableError(`batch ${batchId} does not exist`);
+  if (batch.status === 'rolling_back' || batch.status === 'rolled_back') return { slice, skipped: batch.status };
+  const layout = Object.hasOwn(deps.layouts, batch.layout) ? deps.layouts[batch.layout] : undefined;
+  if (!layout) throw new UnrecoverableError(`batch ${batchId} has layout ${batch.layout}, which this worker does not know`);
+  const log = deps.log.child({ batchId, phase, seq, slice, jobId: job.id });
+  const run: PhaseRun = { deps, batch, layout, phase, jobId: parentJobId, resumed: false, log, progress: async () => undefined };
+  const [fresh] = await deps.ds.query(`SELECT notes FROM migration_batches WHERE id = $1`, [batchId]);
+  const ctx = buildTransformContext(batch, (fresh?.notes ?? {}) as BatchNotes, deps);
+  const applied = await deps.ds.transaction(async (m: EntityManager) => {
+    await m.query(`SET LOCAL lock_timeout = ${Number(deps.config.PHASE_LOCK_TIMEOUT_MS)}`);
+    await lockUserRowsShared(m, batch.userId);
+    const [row] = await m.query(
+      `SELECT s.elements, s.path, s.status, s.generation, d.area, d.db_name, d.store_name, d.entry_key, d.kind
+       FROM entry_slices s JOIN dump_entries d USING (batch_id, seq)
+       WHERE s.batch_id = $1 AND s.seq = $2 AND s.slice = $3 FOR UPDATE OF s`,
+      [batchId, seq, slice],
+    );
+    if (!row || row.status !== 'pending' || row.generation !== generation) return false;
+    const sliced = layout.slicedTransforms?.[row.kind];
+    if (!sliced) throw new UnrecoverableError(`layout ${layout.name} has no sliced transform for kind ${row.kind}`);
+    const items = (JSON.parse(row.elements) as [number, unknown][]).map(([index, element]) => ({ index, element }));
+    let result: TransformResult;
+    try {
+      result = sliced.map(items, row.path, ctx);
+    } catch (err) {
+      const range = `${row.path}[${items[0]?.index ?? 0}…${items[items.length - 1]?.index ?? 0}]`;
+      result = { rejects: [{ path: range, code: 'unmappable_slice', reason: `${items.length} element(s) could not be mapped: ${(err as Error).message}` }] };
+    }
+    const entry: StagedEntry = { seq, area: row.area, dbName: row.db_name, storeName: row.store_name, entryKey: row.entry_key, kind: row.kind, raw: '', sealed: false, key: null, value: null };
+    const totals = await applySlice(m, run, entry, result);
+    await m.query(
+      `UPDATE entry_slices SET status = 'done', result = $4, elements = '' WHERE batch_id = $1 AND seq = $2 AND slice = $3`,
+      [batchId, seq, slice, JSON.stringify(totals)],
+    );
+    log.debug({ elements: items.length, ...totals.tables }, 'slice written');
+    return true;
+  });
+  if (applied) await wakeWhenLast(deps, batchId, seq, parentJobId);
+  return applied ? { slice } : { slice, skipped: 'already applied' };
+}
+
+/** Records a slice job's final failure, and wakes its phase job to report it. */
+export async function markSliceFailed(deps: PhaseDeps, job: Job<JobPayloads['slice']>, err: Error): Promise<void> {
+  const { batchId, seq, slice, generation, parentJobId } = job.data;
+  await deps.ds.query(
+    `UPDATE entry_slices SET status = 'failed', error = $5 WHERE batch_id = $1 AND seq = $2 AND slice = $3 AND generation = $4 AND status = 'pending'`,
+    [batchId, seq, slice, generation, err.message || String(err)],
+  );
+  await deps.slices?.wake(parentJobId);
+}
+
+async function wakeWhenLast(deps: PhaseDeps, batchId: string, seq: number, parentJobId: string): Promise<void> {
+  const [{ open }] = await deps.ds.query(
+    `SELECT count(*)::int AS open FROM entry_slices WHERE batch_id = $1 AND seq = $2 AND status = 'pending'`,
+    [batchId, seq],
+  );
+  if (open === 0) await deps.slices?.wake(parentJobId);
+}
+

@@ -1,0 +1,131 @@
+/**
+ * A large content-storage entry is mapped and written in slices, one job each (jobs/phases/slices.ts), on the
+ * real stack. Against the same dump migrated whole (a second stack whose SLICE_MIN_BYTES is out of reach):
+ * the same content_items rows, the same entry outcome and result, the same element rejects with the same
+ * paths (a repeated id keeps its first item, wherever the slices fall); the slices ran as jobs of their own;
+ * the rollback is exact; a slice that fails for good fails the phase with the reason, and a retry finishes it.
+ */
+import { CONTENT_TYPES, catalystDump, PNG_1PX, type DumpDoc } from '../fixtures/catalystDump';
+import { tableChecksums } from '../helpers/checksums';
+import { expectBatchEnds, startStack, TEST_ADMIN_TOKEN, waitForBatch, type Stack } from '../helpers/stack';
+
+let sliced: Stack;
+let whole: Stack;
+const USER = 'user-slices';
+const admin = { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
+const ITEMS = 60;
+
+beforeAll(async () => {
+  // ~5 items per slice: the 60 items (with their odd ones) make about a dozen slices.
+  [sliced, whole] = await Promise.all([
+    startStack({ config: { SLICE_MIN_BYTES: '1000', SLICE_ELEMENTS: '5' } }),
+    startStack({ config: { SLICE_MIN_BYTES: String(1 << 30) } }),
+  ]);
+  sliced.startWorkers();
+  whole.startWorkers();
+});
+afterAll(() => Promise.all([sliced.close(), whole.close()]));
+
+/** Catalyst's dump whose content-storage holds ITEMS items, with every kind of odd item among them. */
+function bigDump(): DumpDoc {
+  const doc = catalystDump();
+  const types = CONTENT_TYPES.map((t) => t.id);
+  const items: unknown[] = Array.from({ length: ITEMS }, (_, i) => ({
+    id: `item-${i}`, contentTypeId: types[i % 2], data: { title: `Item ${i}`, n: i },
+    createdAt: '2025-08-12T07:13:20.000Z', updatedAt: `2025-08-12T07:${String(i % 60).padStart(2, '0')}:00.000Z`,
+  }));
+  items[7] = { ...(items[7] as object), data: { title: 'first of item-7' } };
+  items.push({ id: 'item-7', contentTypeId: types[0], data: { title: 'second of item-7' }, createdAt: '2025-08-12T07:13:20.000Z', updatedAt: '2025-08-12T07:13:20.000Z' });
+  items[12] = { contentTypeId: types[0], data: {}, createdAt: '2025-08-12T07:13:20.000Z', updatedAt: '2025-08-12T07:13:20.000Z' }; // no id
+  items[15] = { ...(items[15] as object), contentTypeId: 'no-such-type' }; // its content type is not in the dump
+  items[20] = { ...(items[20] as object), data: { hero: `data:image/png;base64,${PNG_1PX}` } };
+  items[33] = { ...(items[33] as object), data: { hero: `data:image/png;base64,${PNG_1PX}`, again: true } };
+  items[25] = { ...(items[25] as object), createdAt: 'not a date' };
+  items[41] = 42; // not an object
+  const at = doc.localStorage.findIndex((e) => e.key === 'content-storage');
+  doc.localStorage[at] = { key: 'content-storage', value: JSON.stringify({ state: { contentItems: items, projectId: 'p-9' }, version: 0 }) };
+  return doc;
+}
+
+async function upload(stack: Stack, user: string): Promise<string> {
+  const token = await stack.mintToken(user);
+  const res = await stack.http.post('/v1/dumps').set('Authorization', `Bearer ${token}`).set('Content-Type', 'application/json').send(JSON.stringify(bigDump()));
+  expect(res.status).toBe(202);
+  return res.body.batchId;
+}
+
+/** What a batch did with its content-storage entry: outcome, rows, rejects, notes. */
+async function report(stack: Stack, batchId: string, user: string) {
+  const q = (sql: string, params: unknown[]) => stack.api.deps.ds.query(sql, params);
+  const [entry] = await q(`SELECT seq, outcome, reason, result FROM dump_entries WHERE batch_id = $1 AND entry_key = '"content-storage"'`, [batchId]);
+  const rejects = await q(`SELECT path, code, reason FROM batch_rejects WHERE batch_id = $1 AND entry_seq = $2 ORDER BY path, code`, [batchId, entry.seq]);
+  const rows = await q(
+    `SELECT id, source_id, content_type_id, website_id, data, status, created_at, updated_at FROM content_items WHERE user_id = $1 ORDER BY id`, [user],
+  );
+  const [{ notes }] = await q(`SELECT notes FROM migration_batches WHERE id = $1`, [batchId]);
+  return { outcome: entry.outcome, reason: entry.reason, tables: entry.result.tables, rejectCount: entry.result.rejects, slices: entry.result.slices, rejects, rows, projectId: notes.contentStorageProjectId };
+}
+
+let slicedBatch: string;
+
+test('a large content-storage is written in slices, exactly as it is written whole', async () => {
+  const [a, b] = await Promise.all([upload(sliced, USER), upload(whole, USER)]);
+  slicedBatch = a;
+  await Promise.all([expectBatchEnds(sliced, a), expectBatchEnds(whole, b)]);
+  const [s, w] = await Promise.all([report(sliced, a, USER), report(whole, b, USER)]);
+  expect(s.slices).toBeGreaterThanOrEqual(10);
+  expect(w.slices).toBeUndefined();
+  const { slices: _s, ...same } = s;
+  const { slices: _w, ...expected } = w;
+  expect(same).toEqual(expected);
+  // What the whole mapping says of the odd items, so the comparison above compares something.
+  expect(w.outcome).toBe('migrated');
+  expect(w.tables).toEqual({ content_items: ITEMS + 1 - 5 });
+  expect(w.rejects.map((r: { path: string; code: string }) => `${r.path} ${r.code}`).sort()).toEqual([
+    'content_items:item-15 missing_reference',
+    'state.contentItems[12] missing_id',
+    'state.contentItems[25].createdAt invalid_date',
+    'state.contentItems[41] invalid_content_item',
+    'state.contentItems[60] duplicate_id',
+  ].sort());
+  expect(w.rows.find((r: { source_id: string }) => r.source_id === 'item-7').data).toEqual({ title: 'first of item-7' });
+  expect(w.projectId).toBe('p-9');
+  // Each slice was a job of its own, and nothing of them is left staged.
+  const jobs = await sliced.api.deps.queues.migration.getJobs(['completed']);
+  expect(jobs.filter((j) => j.name === 'slice').length).toBe(s.slices);
+  expect(await sliced.api.deps.ds.query(`SELECT count(*)::int AS n FROM entry_slices`)).toEqual([{ n: 0 }]);
+  const [{ status }] = await sliced.api.deps.ds.query(`SELECT verification->>'ok' AS status FROM migration_batches WHERE id = $1`, [a]);
+  expect(status).toBe('true');
+});
+
+test('the rollback of a sliced batch is exact', async () => {
+  const res = await sliced.http.post(`/v1/admin/batches/${slicedBatch}/rollback`).set(admin).send({});
+  expect(res.status).toBe(202);
+  expect(await waitForBatch(sliced, slicedBatch, ['rolled_back', 'failed'])).toBe('rolled_back');
+  const empty = await tableChecksums(sliced.api.deps.ds, 'nobody-at-all');
+  expect(await tableChecksums(sliced.api.deps.ds, USER)).toEqual(empty);
+});
+
+test('a slice that fails for good fails the phase with its reason; a retry queues it again and the batch completes', async () => {
+  const ds = sliced.api.deps.ds;
+  const user = 'user-slices-fault';
+  // Slice 3 cannot be recorded as done: every attempt of its job fails (the test stack tries 3 times).
+  await ds.query(`CREATE FUNCTION slice_fault() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected slice fault'; END $$`);
+  await ds.query(`CREATE TRIGGER slice_fault BEFORE UPDATE ON entry_slices FOR EACH ROW WHEN (NEW.slice = 3 AND NEW.status = 'done') EXECUTE FUNCTION slice_fault()`);
+  const batchId = await upload(sliced, user);
+  expect(await waitForBatch(sliced, batchId, ['completed', 'needs_attention', 'failed'], 60_000)).toBe('failed');
+  const [b] = await ds.query(`SELECT error FROM migration_batches WHERE id = $1`, [batchId]);
+  expect(b.error).toMatchObject({ phase: 'contentItems' });
+  expect(b.error.message).toMatch(/slice 3 of entry #\d+ failed: injected slice fault/);
+  const [slice] = await ds.query(`SELECT status, generation FROM entry_slices WHERE batch_id = $1 AND slice = 3`, [batchId]);
+  expect(slice).toEqual({ status: 'failed', generation: 1 });
+  // The other slices' rows are written (and journaled): the retry writes only what is missing.
+  await ds.query(`DROP TRIGGER slice_fault ON entry_slices`);
+  const retry = await sliced.http.post(`/v1/admin/batches/${batchId}/retry`).set(admin).send({});
+  expect(retry.status).toBe(202);
+  await expectBatchEnds(sliced, batchId);
+  const r = await report(sliced, batchId, user);
+  expect(r).toMatchObject({ outcome: 'migrated', tables: { content_items: ITEMS + 1 - 5 }, rejectCount: 5 });
+  expect(r.rejects).toHaveLength(5);
+  expect(await ds.query(`SELECT count(*)::int AS n FROM entry_slices WHERE batch_id = $1`, [batchId])).toEqual([{ n: 0 }]);
+});
