@@ -14,7 +14,7 @@
  * written when it exits at the end).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -36,6 +36,8 @@ export const ItemsSettings = z.object({
   BENCH_WORKER_NODE_FLAGS: z.string().default(''),
   /** Worker processes, one run per count (e.g. "1,2,4" for the scale-out table); the baselines run with the first. */
   BENCH_WORKERS: z.string().regex(/^\d+(,\d+)*$/).default('1'),
+  /** A directory to write each service's last log lines to (api.log, worker1.log, …) when the run ends. */
+  BENCH_LOG_DIR: z.string().default(''),
   /** How often the API is probed (/healthz and the batch's status) while the batch runs. */
   BENCH_PROBE_MS: z.coerce.number().int().positive().default(50),
 });
@@ -218,6 +220,7 @@ export async function measureItems(app: Config, log: (m: string) => void, opts: 
     };
   } finally {
     for (const s of services.reverse()) await s.stop();
+    if (settings.BENCH_LOG_DIR) for (const s of services) writeFileSync(join(settings.BENCH_LOG_DIR, `${s.name}-${opts.workers}.log`), `${s.lines.join('\n')}\n`);
     await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
     await db.end();
     await dropRedisKeys(app.REDIS_URL, prefix);

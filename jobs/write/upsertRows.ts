@@ -63,19 +63,29 @@ export async function upsertRows(m: EntityManager, target: WriteTarget, table: T
     if (other) stats.superseded.push({ row: other.row, by: seq });
     byId.set(row.id, { row, rec, seq });
   });
-  await refuseForeignRows(m, spec, byId, stats);
+  const present = await refuseForeignRows(m, spec, byId, stats);
   if (seqs) await againstEarlierWrites(m, target.batchId, table, byId, stats);
-  const all = [...byId.values()];
-  if (all.length === 0) return stats;
+  if (byId.size === 0) return stats;
+  // Rows whose id is not in the table yet (all of them, the first time a dump is migrated) take the plain
+  // insert (insertSql): no probe of the table, no ON CONFLICT. No one else can insert them meanwhile: the
+  // caller holds the user's row lock, and ids are the user's own (core/ids.ts); if a row appeared anyway,
+  // the insert fails on the primary key and the page's next attempt merges it.
+  const fresh: Pending[] = [];
+  const known: Pending[] = [];
+  for (const p of byId.values()) (present.has(p.row.id) ? known : fresh).push(p);
   const incoming = await stageIncoming(m, spec);
-  for (let i = 0; i < all.length; i += chunkRows) {
-    const chunk = all.slice(i, i + chunkRows);
-    if (i > 0) await m.query(`TRUNCATE ${incoming}`);
-    await copyInto(m, incoming, spec, chunk);
-    const [res] = await m.query(mergeSql(spec, incoming), [target.batchId, target.phase]);
-    stats.inserted += Number(res.inserted);
-    stats.updated += Number(res.updated);
-    stats.unchanged += chunk.length - Number(res.inserted) - Number(res.updated);
+  let staged = false;
+  for (const [rowsOf, sql] of [[fresh, insertSql], [known, mergeSql]] as const) {
+    for (let i = 0; i < rowsOf.length; i += chunkRows) {
+      const chunk = rowsOf.slice(i, i + chunkRows);
+      if (staged) await m.query(`TRUNCATE ${incoming}`);
+      staged = true;
+      await copyInto(m, incoming, spec, chunk);
+      const [res] = await m.query(sql(spec, incoming), [target.batchId, target.phase]);
+      stats.inserted += Number(res.inserted);
+      stats.updated += Number(res.updated);
+      stats.unchanged += chunk.length - Number(res.inserted) - Number(res.updated);
+    }
   }
   return stats;
 }
@@ -88,15 +98,18 @@ export const FOREIGN_ROW = 'row_of_another_user';
  * its entry's report says why instead of counting a row it does not have. The statement below checks the
  * owner again, for a row inserted after this check by a transaction that holds another user's lock.
  */
-async function refuseForeignRows(m: EntityManager, spec: TableSpec, byId: Map<string, Pending>, stats: WriteStats): Promise<void> {
-  if (byId.size === 0) return;
+async function refuseForeignRows(m: EntityManager, spec: TableSpec, byId: Map<string, Pending>, stats: WriteStats): Promise<Set<string>> {
+  const present = new Set<string>();
+  if (byId.size === 0) return present;
   const found: { id: string; user_id: string }[] = await m.query(`SELECT id, user_id FROM "${spec.table}" WHERE id = ANY($1::uuid[])`, [[...byId.keys()]]);
   for (const f of found) {
     const mine = byId.get(f.id)!;
+    present.add(f.id);
     if (f.user_id === mine.rec.user_id) continue;
     stats.refused.push({ row: mine.row, code: FOREIGN_ROW, reason: `a ${spec.table} row with the same id belongs to another user; it was left as it is` });
     byId.delete(f.id);
   }
+  return present;
 }
 
 /**
@@ -187,6 +200,39 @@ function copyField(v: unknown, sqlType: string): string {
 
 
 const sqlCache = new WeakMap<TableSpec, string>();
+const insertCache = new WeakMap<TableSpec, string>();
+
+/**
+ * The same three parts for staged rows none of which is in the table yet (upsertRows checked): a plain
+ * insert, its journal entries (`insert`, no before-image) and expectations from its RETURNING, without
+ * probing the table for each row or going through ON CONFLICT.
+ */
+export function insertSql(spec: TableSpec, incoming: string): string {
+  const hit = insertCache.get(spec);
+  if (hit) return hit;
+  const t = `"${spec.table}"`;
+  const sql = `
+    WITH inserted AS (
+      INSERT INTO ${t} (${spec.columns.map((c) => `"${c.column}"`).join(', ')})
+      SELECT ${spec.columns.map((c) => (c.column === 'batch_id' ? '$1::uuid' : `i."${c.column}"`)).join(', ')} FROM ${incoming} i
+      RETURNING ${t}.id, ${rowChecksumSql(t)} AS checksum
+    ),
+    journal AS (
+      INSERT INTO row_journal (batch_id, phase, table_name, row_id, op, before)
+      SELECT $1, $2, '${spec.table}', x.id, 'insert', NULL FROM inserted x
+      RETURNING 1
+    ),
+    expected AS (
+      INSERT INTO batch_rows (batch_id, table_name, row_id, phase, checksum, entry_seq)
+      SELECT $1, '${spec.table}', x.id, $2, x.checksum, i.entry_seq FROM inserted x JOIN ${incoming} i ON i.id = x.id
+      ON CONFLICT (batch_id, table_name, row_id) DO UPDATE SET checksum = EXCLUDED.checksum, phase = EXCLUDED.phase, entry_seq = EXCLUDED.entry_seq
+      RETURNING 1
+    )
+    SELECT count(*) AS inserted, 0 AS updated, (SELECT count(*) FROM journal) AS journaled, (SELECT count(*) FROM expected) AS expected
+    FROM inserted`;
+  insertCache.set(spec, sql);
+  return sql;
+}
 
 /**
  * The merge of the staged rows, one statement: the journal (before-image of every row inserted or
