@@ -10,7 +10,7 @@ import type { MigrationBatch } from '../entities';
 import { describeApiChanges, findApiChanges } from './apiChanges';
 import { recordAudit } from './audit';
 import { ACTIVE, giveBackRollback, transition } from './lifecycle';
-import { batchPhases } from './batches';
+import { batchPhases, runOf } from './batches';
 import { layoutFor } from './layouts';
 import { phaseJobId, type JobPayloads } from './names';
 import { enqueueBatch } from './pipeline';
@@ -25,9 +25,6 @@ export interface ActionDeps {
 
 class StatusChanged extends Error {}
 
-export function runOf(batch: Pick<MigrationBatch, 'notes'>): number {
-  return Number((batch.notes as { run?: number })?.run ?? 1);
-}
 
 async function refuse(deps: ActionDeps, actor: string, action: string, batchId: string, err: AppError): Promise<never> {
   await recordAudit(deps.ds, { actor, action, target: `batch:${batchId}`, outcome: 'refused', details: { code: err.code, reason: err.message, ...(err.details ? { details: err.details } : {}) } });

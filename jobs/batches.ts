@@ -64,6 +64,11 @@ async function findDuplicate(ds: DataSource, nb: NewBatch): Promise<MigrationBat
   return repo.findOneBy({ userId: nb.userId, dumpSha256: nb.dumpSha256, layout: nb.layout ?? DEFAULT_LAYOUT });
 }
 
+/** The batch's current run: 1, or higher once it was re-applied (after a rollback) or re-queued by the reconciler. */
+export function runOf(batch: Pick<MigrationBatch, 'notes'>): number {
+  return Number((batch.notes as { run?: number })?.run ?? 1);
+}
+
 /** The batch's own phases, in order (fixed at creation from its layout). */
 export async function batchPhases(db: DataSource | EntityManager, batchId: string): Promise<PhaseName[]> {
   const rows: { name: string }[] = await db.query(`SELECT name FROM migration_phases WHERE batch_id = $1 ORDER BY position`, [batchId]);

@@ -5,7 +5,7 @@
  * imports a layout's code (.dependency-cruiser.cjs: only-the-registry-imports-layouts).
  */
 import { Errors } from '../core/errors';
-import { phaseList, PIPELINE_PHASES, SLICE_JOB, type PhaseName } from './names';
+import { phaseDependencies, phaseList, PIPELINE_PHASES, SLICE_JOB, type PhaseName } from './names';
 import { websites as catalystWebsites } from './phases/catalyst/websites';
 import type { LayoutRegistry, RegisteredLayout } from './phases/context';
 import { catalystLayout } from './transforms/catalyst';
@@ -36,6 +36,11 @@ export function unknownLayout(name: unknown) {
   return Errors.badRequest('unknown_layout', `Unknown layout ${JSON.stringify(name)}: the known layouts are ${LAYOUT_NAMES.join(', ')}.`, { layout: name, known: LAYOUT_NAMES });
 }
 
+/** What each of a batch's phases waits for (names.ts phaseDependencies), from its layout; a layout no longer registered keeps the chain. */
+export function batchDependencies(layout: string, phases: readonly PhaseName[]): Map<PhaseName, PhaseName[]> {
+  return phaseDependencies(isLayoutName(layout) ? LAYOUTS[layout].phases : [], phases);
+}
+
 /** The phase list a batch of this layout is created with (migration_phases, by position). */
 export function phasesOf(name: string): PhaseName[] {
   return phaseList(layoutFor(name).phases);
@@ -55,6 +60,10 @@ function checkRegistry(layouts: LayoutRegistry): void {
     const clash = names.filter((n, i) => PIPELINE_PHASES.includes(n) || n === SLICE_JOB || names.indexOf(n) !== i);
     if (clash.length) throw new Error(`layout ${key}: phase names ${clash.join(', ')} are the pipeline's or repeated`);
     for (const p of l.phases) if (p.custom && !l.handlers?.[p.name]) throw new Error(`layout ${key}: custom phase ${p.name} has no handler`);
+    l.phases.forEach((p, i) => {
+      const unknown = (p.after ?? []).filter((a) => !l.phases.slice(0, i).some((q) => q.name === a));
+      if (unknown.length) throw new Error(`layout ${key}: phase ${p.name} is after ${unknown.join(', ')}, which is not a phase before it`);
+    });
     for (const k of Object.keys(l.slicedTransforms ?? {})) {
       if (l.secretKinds.includes(k)) throw new Error(`layout ${key}: kind ${k} holds secrets and cannot be sliced (slices are staged in clear)`);
     }

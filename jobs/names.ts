@@ -26,6 +26,29 @@ export function phaseList(layoutPhases: readonly { name: string }[]): PhaseName[
   return [...FIRST_PHASES, ...layoutPhases.map((p) => p.name), ...LAST_PHASES];
 }
 
+/**
+ * What each phase of a batch waits for: `ingest` nothing; a layout phase `ingest` and the layout phases it
+ * names in `after` (by default the one before it); `preserve` every layout phase; `prune` and `verify` the
+ * one before. A batch whose recorded phases are not its layout's list (created by an older version) keeps
+ * the plain chain, each phase after the one before.
+ */
+export function phaseDependencies(layoutPhases: readonly { name: string; after?: readonly string[] }[], phases: readonly PhaseName[]): Map<PhaseName, PhaseName[]> {
+  const deps = new Map<PhaseName, PhaseName[]>();
+  const expected = phaseList(layoutPhases);
+  if (expected.length !== phases.length || expected.some((p, i) => p !== phases[i])) {
+    phases.forEach((p, i) => deps.set(p, i === 0 ? [] : [phases[i - 1]]));
+    return deps;
+  }
+  for (const p of FIRST_PHASES) deps.set(p, []);
+  layoutPhases.forEach((p, i) => deps.set(p.name, [...FIRST_PHASES, ...(p.after ?? (i > 0 ? [layoutPhases[i - 1].name] : []))]));
+  let before: PhaseName[] = layoutPhases.length ? layoutPhases.map((p) => p.name) : [...FIRST_PHASES];
+  for (const p of LAST_PHASES) {
+    deps.set(p, before);
+    before = [p];
+  }
+  return deps;
+}
+
 export interface JobPayloads {
   /** `waiting`: the job was delayed until its entry's slices were done (jobs/phases/slices.ts), not a new attempt. */
   phase: { batchId: string; phase: PhaseName; waiting?: boolean };

@@ -9,8 +9,9 @@ import { batchOutcomes, jobDuration, phaseLastProgress, zeroSeries } from '../co
 import { MigrationBatch } from '../entities';
 import { classifyJobError } from './errors';
 import { transition } from './lifecycle';
-import { ALL_PHASES } from './layouts';
-import type { JobPayloads } from './names';
+import { runOf } from './batches';
+import { ALL_PHASES, batchDependencies } from './layouts';
+import { phaseJobId, type JobPayloads } from './names';
 import type { PhaseDeps, PhaseRun } from './phases/context';
 import { phaseHandler } from './phases';
 import { SLICE_RECHECK_MS, WaitForSlices } from './phases/slices';
@@ -25,6 +26,30 @@ zeroSeries(batchOutcomes, [
 
 /** How long a batch waits before checking again whether the user's other batch has finished. */
 const USER_WAIT_MS = 500;
+/** How long a phase waits before checking its dependencies again (their completion wakes it sooner). */
+const DEPENDENCY_WAIT_MS = 1000;
+/** How long a phase waits while another phase of its batch has failed for good (until a retry or rollback). */
+const FAILED_WAIT_MS = 5000;
+
+/** The batch's phases and what each waits for, with their statuses (migration_phases). */
+async function batchGraph(ds: PhaseDeps['ds'], batch: MigrationBatch) {
+  const rows: { name: string; status: string }[] = await ds.query(`SELECT name, status FROM migration_phases WHERE batch_id = $1 ORDER BY position`, [batch.id]);
+  const status = new Map(rows.map((r) => [r.name, r.status]));
+  return { status, deps: batchDependencies(batch.layout, rows.map((r) => r.name)) };
+}
+
+/** The phases `phase` needs that have not completed (in this run: a new run sets every phase pending). */
+async function unmetDependencies(ds: PhaseDeps['ds'], batch: MigrationBatch, phase: string): Promise<string[]> {
+  const { status, deps } = await batchGraph(ds, batch);
+  return (deps.get(phase) ?? []).filter((d) => status.get(d) !== 'completed');
+}
+
+/** Wakes the phases waiting (delayed) for `phase`, now that it completed. */
+async function wakeDependents(deps: PhaseDeps, batch: MigrationBatch, phase: string): Promise<void> {
+  if (!deps.queue) return;
+  const { deps: graph } = await batchGraph(deps.ds, batch);
+  for (const [other, needs] of graph) if (needs.includes(phase)) await deps.queue.wake(phaseJobId(batch.id, other, runOf(batch)));
+}
 
 export async function runPhase(deps: PhaseDeps, job: Job<JobPayloads['phase']>, token?: string): Promise<{ phase: string; skipped?: string }> {
   const { batchId, phase } = job.data;
@@ -54,6 +79,15 @@ export async function runPhase(deps: PhaseDeps, job: Job<JobPayloads['phase']>, 
     if (other) {
       log.info({ waitingFor: other.id, status: other.status }, 'waiting for the user\'s other batch');
       await job.moveToDelayed(Date.now() + USER_WAIT_MS, token);
+      throw new DelayedError();
+    }
+    // Phases side by side (jobs/pipeline.ts): this one starts once the phases it needs completed in this
+    // run, woken by the last of them. While another phase of the batch has failed for good, it waits for the
+    // batch's retry (or its rollback) instead of running the batch again.
+    const unmet = await unmetDependencies(ds, batch, phase);
+    if (batch.status === 'failed' || unmet.length > 0) {
+      log.debug({ waitingFor: unmet, status: batch.status }, 'waiting for the phases it needs');
+      await job.moveToDelayed(Date.now() + (batch.status === 'failed' ? FAILED_WAIT_MS : DEPENDENCY_WAIT_MS), token);
       throw new DelayedError();
     }
   }
@@ -110,6 +144,7 @@ export async function runPhase(deps: PhaseDeps, job: Job<JobPayloads['phase']>, 
   await ds.query(`UPDATE migration_phases SET status = 'completed', finished_at = now() WHERE batch_id = $1 AND name = $2`, [batchId, phase]);
   jobDuration.observe({ phase, outcome: 'completed' }, (Date.now() - startedMs) / 1000);
   log.info({ ms: Date.now() - startedMs }, 'phase completed');
+  await wakeDependents(deps, batch, phase);
   return { phase };
 }
 

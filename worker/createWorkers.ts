@@ -12,7 +12,7 @@ import type { ObjectStore } from '../core/objectStore';
 import { createRedis } from '../core/redis';
 import { LAYOUTS } from '../jobs/layouts';
 import { QUEUES, SLICE_JOB, type JobPayloads } from '../jobs/names';
-import type { PhaseDeps, SliceQueue } from '../jobs/phases/context';
+import type { PhaseDeps, MigrationQueue } from '../jobs/phases/context';
 import { markSliceFailed, runSlice } from '../jobs/phases/slices';
 import { phaseJobOptions } from '../jobs/pipeline';
 import { MAINTENANCE_HANDLERS, MAINTENANCE_SCHEDULES } from '../jobs/maintenance';
@@ -33,7 +33,7 @@ export function createWorkers(opts: { config: Config; ds: DataSource; store: Obj
     ...opts,
     secrets: new SecretBox(config.encryptionKeys, config.ENCRYPTION_KEY_ID),
     layouts: LAYOUTS, // each batch runs with its own layout (migration_batches.layout)
-    slices: sliceQueue(migrationQueue, config),
+    queue: migrationQueueOf(migrationQueue, config),
   };
   type MigrationJob = Job<JobPayloads['phase']> | Job<JobPayloads['slice']>;
   const isSlice = (job: MigrationJob): job is Job<JobPayloads['slice']> => job.name === SLICE_JOB;
@@ -93,10 +93,10 @@ export function createWorkers(opts: { config: Config; ds: DataSource; store: Obj
   };
 }
 
-/** Slice jobs on the migration queue, with the phase jobs' attempts and backoff; waking moves a delayed phase job up. */
-function sliceQueue(queue: Queue<JobPayloads['slice']>, config: Config): SliceQueue {
+/** Slice jobs go on the migration queue with the phase jobs' attempts and backoff; waking moves a delayed phase job up. */
+function migrationQueueOf(queue: Queue<JobPayloads['slice']>, config: Config): MigrationQueue {
   return {
-    async add(jobs) {
+    async addSlices(jobs) {
       if (jobs.length === 0) return;
       await queue.addBulk(jobs.map((j) => ({ name: SLICE_JOB, data: j.data, opts: { ...phaseJobOptions(config), jobId: j.id } })));
     },

@@ -16,7 +16,7 @@ import { transition } from '../lifecycle';
 import { FlowProducer, Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createRedis } from '../../core/redis';
-import { runOf } from '../adminActions';
+import { runOf } from '../batches';
 import { QUEUES, ROOT_PHASE, phaseJobId, type JobPayloads } from '../names';
 import { enqueueBatch } from '../pipeline';
 import type { PhaseDeps } from '../phases/context';
@@ -90,8 +90,9 @@ async function requeueFlow(deps: ReconcileDeps, migration: Queue, flows: FlowPro
     if (await migration.getJob(phaseJobId(batchId, ROOT, run))) return null; // its flow is alive
     const next = run + 1;
     await transition(m, batchId, { from: ['received', 'queued', 'running'], to: 'queued', set: { notes: { run: next } } });
-    // A phase left `running` by the lost job is waiting again, not running: the dashboard says so.
-    await m.query(`UPDATE migration_phases SET status = 'pending' WHERE batch_id = $1 AND status = 'running'`, [batchId]);
+    // Every phase runs again in the new run (done work is idempotent), so every phase is pending again: phases
+    // wait for what they need to complete in this run (jobs/runPhase.ts), not for a completion of the lost one.
+    await m.query(`UPDATE migration_phases SET status = 'pending' WHERE batch_id = $1`, [batchId]);
     await enqueueBatch(flows, m, batchId, deps.config, next);
     return next;
   });

@@ -24,15 +24,18 @@ export interface PhaseDeps {
   log: Logger;
   /** Every layout; each phase run gets its batch's (PhaseRun.layout). */
   layouts: LayoutRegistry;
-  /** Where slice jobs go (the migration queue); without it, large entries are mapped whole by the phase job. */
-  slices?: SliceQueue;
+  /**
+   * The migration queue, for slice jobs and for waking delayed phase jobs; without it (a phase run outside a
+   * worker) large entries are mapped whole and waiting phases find out on their own.
+   */
+  queue?: MigrationQueue;
 }
 
-/** The migration queue as slicing needs it (worker/createWorkers.ts binds it to BullMQ). */
-export interface SliceQueue {
+/** The migration queue as phases need it (worker/createWorkers.ts binds it to BullMQ). */
+export interface MigrationQueue {
   /** Adds slice jobs; an id already in the queue is left as it is. */
-  add(jobs: { id: string; data: JobPayloads['slice'] }[]): Promise<void>;
-  /** Runs a phase job delayed until its slices are done now, if it is still delayed. */
+  addSlices(jobs: { id: string; data: JobPayloads['slice'] }[]): Promise<void>;
+  /** Runs a delayed phase job (waiting for its slices or its dependencies) now, if it is still delayed. */
   wake(jobId: string): Promise<void>;
 }
 

@@ -58,7 +58,7 @@ interface SliceRow {
 export async function settleLargeEntries(run: PhaseRun, kinds: readonly string[]): Promise<void> {
   const { deps, batch, layout } = run;
   const sliceable = kinds.filter((k) => layout.slicedTransforms?.[k] && !layout.secretKinds.includes(k));
-  if (sliceable.length === 0 || !deps.slices) return;
+  if (sliceable.length === 0 || !deps.queue) return;
   for (let after = -1; ;) {
     const [next]: { seq: number; kind: string }[] = await deps.ds.query(
       `SELECT seq, kind FROM dump_entries
@@ -177,7 +177,7 @@ async function queueSlices(run: PhaseRun, seq: number): Promise<void> {
     `SELECT slice, generation FROM entry_slices WHERE batch_id = $1 AND seq = $2 AND status = 'pending' ORDER BY slice`,
     [run.batch.id, seq],
   );
-  await run.deps.slices!.add(open.map((s) => ({
+  await run.deps.queue!.addSlices(open.map((s) => ({
     id: sliceJobId(run.jobId, seq, s.slice, s.generation),
     data: { batchId: run.batch.id, phase: run.phase, seq, slice: s.slice, generation: s.generation, parentJobId: run.jobId },
   })));
@@ -279,7 +279,7 @@ export async function markSliceFailed(deps: PhaseDeps, job: Job<JobPayloads['sli
     `UPDATE entry_slices SET status = 'failed', error = $5 WHERE batch_id = $1 AND seq = $2 AND slice = $3 AND generation = $4 AND status = 'pending'`,
     [batchId, seq, slice, generation, err.message || String(err)],
   );
-  await deps.slices?.wake(parentJobId);
+  await deps.queue?.wake(parentJobId);
 }
 
 async function wakeWhenLast(deps: PhaseDeps, batchId: string, seq: number, parentJobId: string): Promise<void> {
@@ -287,6 +287,6 @@ async function wakeWhenLast(deps: PhaseDeps, batchId: string, seq: number, paren
     `SELECT count(*)::int AS open FROM entry_slices WHERE batch_id = $1 AND seq = $2 AND status = 'pending'`,
     [batchId, seq],
   );
-  if (open === 0) await deps.slices?.wake(parentJobId);
+  if (open === 0) await deps.queue?.wake(parentJobId);
 }
 

@@ -57,6 +57,11 @@ export interface LayoutPhase {
   /** The entry kinds this phase consumes (pages through, transforms and settles). */
   kinds: readonly EntryKind[];
   custom?: boolean;
+  /**
+   * The layout's phases this one needs done first (their rows, their notes), each named earlier in the list;
+   * by default the phase before it. Phases that need nothing of each other run side by side (jobs/pipeline.ts).
+   */
+  after?: readonly string[];
 }
 
 export interface Layout {

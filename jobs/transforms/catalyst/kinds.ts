@@ -36,19 +36,20 @@ export type CatalystTable = (typeof CATALYST_TABLES)[number];
 
 /**
  * Phases in dependency order: websites → content types → content items; website storage and AI data need
- * websites; user preferences; deployment configs → deployment history. `websites` is custom: after its
- * entries it creates websites for orphan section databases and chooses where global data goes
- * (jobs/phases/catalyst/websites.ts).
+ * websites; user preferences need nothing; deployment configs need the global website, deployment history
+ * its configs. `websites` is custom: after its entries it creates websites for orphan section databases and
+ * chooses where global data goes (jobs/phases/catalyst/websites.ts). Phases that need nothing of each other
+ * run side by side (`after`; jobs/pipeline.ts).
  */
 export const CATALYST_PHASES: readonly LayoutPhase[] = [
-  { name: 'websites', kinds: ['website', 'website-config'], custom: true },
-  { name: 'contentTypes', kinds: ['content-types'] },
-  { name: 'contentItems', kinds: ['content-items'] },
-  { name: 'websiteStorage', kinds: ['website-content', 'website-assets'] },
-  { name: 'aiData', kinds: ['website-ai-context', 'chat', 'ai-prompt'] },
-  { name: 'userPreferences', kinds: ['preference'] },
-  { name: 'deploymentConfigs', kinds: ['deployment-configs'] },
-  { name: 'deploymentHistory', kinds: ['deployment-history'] },
+  { name: 'websites', kinds: ['website', 'website-config'], custom: true, after: [] },
+  { name: 'contentTypes', kinds: ['content-types'], after: ['websites'] },
+  { name: 'contentItems', kinds: ['content-items'], after: ['contentTypes'] },
+  { name: 'websiteStorage', kinds: ['website-content', 'website-assets'], after: ['websites'] },
+  { name: 'aiData', kinds: ['website-ai-context', 'chat', 'ai-prompt'], after: ['websites'] },
+  { name: 'userPreferences', kinds: ['preference'], after: [] },
+  { name: 'deploymentConfigs', kinds: ['deployment-configs'], after: ['websites'] },
+  { name: 'deploymentHistory', kinds: ['deployment-history'], after: ['websites', 'deploymentConfigs'] },
 ];
 
 /** Kinds whose rows go to the website the websites phase chooses for global data. */
