@@ -12,6 +12,8 @@ export class EntrySlice {
   @PrimaryColumn('uuid', { name: 'batch_id' }) batchId: string;
   @PrimaryColumn('integer') seq: number;
   @PrimaryColumn('integer') slice: number;
+  /** How many slices the entry was split into: a split cut short (its job died) is completed with the same partition. */
+  @Column('integer', { name: 'slice_count' }) sliceCount: number;
   /** JSON `[[index, element], …]`: the slice's elements with their positions in the entry's list (emptied when done). */
   @Column('text') elements: string;
   /** Where the list sits in the entry's value (reject paths), and notes about the entry's envelope. */

@@ -14,6 +14,7 @@ export class EntrySlices1765300000000 implements MigrationInterface {
          "batch_id" uuid NOT NULL,
          "seq" integer NOT NULL,
          "slice" integer NOT NULL,
+         "slice_count" integer NOT NULL,
          "elements" text NOT NULL,
          "path" text NOT NULL,
          "notes" jsonb NOT NULL DEFAULT '{}'::jsonb,

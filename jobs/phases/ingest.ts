@@ -17,6 +17,11 @@ import { PermanentJobError } from '../errors';
 import type { PhaseRun } from './context';
 import { sealAad } from './staged';
 
+/** Values longer than this (characters) are staged by a bind parameter after the COPY, not escaped into it. */
+const DEFER_MIN_CHARS = 1 << 20;
+/** At most this many characters of such values are held back at once; the rest go through the COPY. */
+const DEFERRED_MAX_CHARS = 512 * (1 << 20);
+
 /** Progress is reported every this many entries. */
 const PROGRESS_EVERY = 2000;
 
@@ -148,7 +153,18 @@ async function stageStream(
     try {
       const text = dumpContent(tee, batch.dumpKey, deps.config); // the digest covers the stored bytes; a gzip dump inflates here
       const { entries } = what === 'delta' ? await openDelta(text, batch.encoding) : await openDump(text, batch.encoding);
+      // A large value (Catalyst keeps every content item in ONE localStorage value, ~110 MB for 200,000)
+      // is not escaped into the COPY stream: it is sent as a bind parameter once the COPY is done, which
+      // costs one UTF-8 encoding instead of a pass escaping its millions of backslashes (2.4 s vs 0.55 s on
+      // that value). Held meanwhile, up to DEFERRED_MAX_BYTES in all; past that, escaped as before.
+      const deferred: StagedRow[] = [];
+      let deferredChars = 0;
       const write: Writer = async (row) => {
+        if (row.value.length > DEFER_MIN_CHARS && deferredChars + row.value.length <= DEFERRED_MAX_CHARS) {
+          deferred.push(row);
+          deferredChars += row.value.length;
+          return;
+        }
         let ok = true;
         for (const piece of copyLine(batch.id, row)) ok = copy.write(piece) && ok;
         if (!ok) await once(copy, 'drain');
@@ -163,6 +179,11 @@ async function stageStream(
       }
       copy.end();
       await copied;
+      for (const row of deferred.splice(0)) {
+        await client.query(`INSERT INTO dump_entries (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`, [
+          batch.id, row.seq, row.area, row.db_name, row.db_version, row.store_name, row.entry_key, row.kind, row.value, row.sealed, row.value_bytes,
+        ]);
+      }
     } catch (err) {
       copy.destroy(err as Error); // aborts the COPY: nothing of it is kept
       throw err;

@@ -21,8 +21,6 @@ import type { EntityManager } from 'typeorm';
 import { MigrationBatch } from '../../entities';
 import type { SlicedTransform } from '../transforms/layout';
 import type { TransformResult } from '../transforms/types';
-import { copyLines } from '../write/copyLines';
-import { copyBytes, copyText } from '../write/copyText';
 import { lockUserRowsShared } from '../write/userLock';
 import { sliceJobId, type JobPayloads } from '../names';
 import { applyResults, applySlice, mergeNotes, type SliceTotals } from './applyResults';
@@ -42,6 +40,7 @@ export const SLICE_RECHECK_MS = 2000;
 
 interface SliceRow {
   slice: number;
+  slice_count: number;
   status: 'pending' | 'done' | 'failed';
   generation: number;
   result: SliceTotals | null;
@@ -68,13 +67,13 @@ export async function settleLargeEntries(run: PhaseRun, kinds: readonly string[]
     if (!next) return;
     after = next.seq;
     const slices: SliceRow[] = await deps.ds.query(
-      `SELECT slice, status, generation, result, error, notes, element_count FROM entry_slices WHERE batch_id = $1 AND seq = $2 ORDER BY slice`,
+      `SELECT slice, slice_count, status, generation, result, error, notes, element_count FROM entry_slices WHERE batch_id = $1 AND seq = $2 ORDER BY slice`,
       [batch.id, next.seq],
     );
-    if (slices.length === 0) {
-      const staged = await splitEntry(run, next.seq, layout.slicedTransforms![next.kind]!);
+    if (slices.length === 0 || slices.length < slices[0].slice_count) {
+      // Not split yet, or a split cut short (its job died): the missing slices, with the recorded partition.
+      const staged = await splitEntry(run, next.seq, layout.slicedTransforms![next.kind]!, slices[0]?.slice_count);
       if (staged === 0) continue; // applied whole
-      await queueSlices(run, next.seq);
       throw new WaitForSlices(next.seq, staged);
     }
     const failed = slices.filter((s) => s.status === 'failed');
@@ -98,16 +97,19 @@ export async function settleLargeEntries(run: PhaseRun, kinds: readonly string[]
 }
 
 /**
- * Decodes the entry and stages its slices (one transaction); returns how many, or 0 when the entry was
- * applied whole instead (its value has no element list to split, or too few elements to be worth it).
+ * Decodes the entry and stages its slices, each in its own statement and queued at once, so the first slices
+ * run while the rest are still being written; returns how many, or 0 when the entry was applied whole
+ * instead (its value has no element list to split, or too few elements to be worth it). `count`: the
+ * partition of a split cut short, whose missing slices are staged (the others are left as they are).
  */
-async function splitEntry(run: PhaseRun, seq: number, sliced: SlicedTransform): Promise<number> {
+async function splitEntry(run: PhaseRun, seq: number, sliced: SlicedTransform, count?: number): Promise<number> {
   const { deps, batch, layout } = run;
   const [row] = await deps.ds.query(
     `SELECT seq, area, db_name, store_name, entry_key, kind, value, sealed FROM dump_entries WHERE batch_id = $1 AND seq = $2`,
     [batch.id, seq],
   );
   const staged = { seq: row.seq, area: row.area, dbName: row.db_name, storeName: row.store_name, entryKey: row.entry_key, kind: row.kind, raw: row.value as string, sealed: row.sealed };
+  row.value = null;
   const ctx = await transformContext(run);
   let entry: StagedEntry;
   try {
@@ -117,34 +119,37 @@ async function splitEntry(run: PhaseRun, seq: number, sliced: SlicedTransform): 
   }
   const parts = safely(() => sliced.split(entry, ctx), null);
   const size = deps.config.SLICE_ELEMENTS;
-  if (!parts || parts.elements.length <= size) {
+  if (!parts || (count === undefined && parts.elements.length <= size)) {
     const t = layout.transforms[entry.kind];
     const result = t ? safely(() => t(entry, ctx), null) : null;
     return applyWhole(run, entry, result ?? { outcome: 'rejected', reason: 'the entry could not be mapped' });
   }
-  const count = Math.ceil(parts.elements.length / size);
-  const buckets: [number, unknown][][] = Array.from({ length: count }, () => []);
+  entry.value = null;
+  staged.raw = '';
+  const slices = count ?? Math.ceil(parts.elements.length / size);
+  const buckets: [number, unknown][][] = Array.from({ length: slices }, () => []);
   parts.elements.forEach((element, index) => {
     const key = safely(() => sliced.keyOf(element), null);
-    buckets[key === null ? index % count : hashOf(key) % count].push([index, element]);
+    buckets[key === null ? index % slices : hashOf(key) % slices].push([index, element]);
   });
-  entry.value = null;
+  parts.elements.length = 0;
   const notes = JSON.stringify(parts.notes ?? {});
-  await deps.ds.transaction(async (m) => {
-    await m.query(`DELETE FROM entry_slices WHERE batch_id = $1 AND seq = $2`, [batch.id, seq]);
-    await copyLines(m, 'entry_slices', ['batch_id', 'seq', 'slice', 'elements', 'path', 'notes', 'element_count'], (function* () {
-      for (let i = 0; i < count; i++) {
-        const n = buckets[i].length;
-        const elements = copyBytes(JSON.stringify(buckets[i]));
-        buckets[i] = []; // released as it goes: the parsed list is the one large thing held
-        yield `${batch.id}\t${seq}\t${i}\t`;
-        yield elements;
-        yield `\t${copyText(parts.path)}\t${copyText(notes)}\t${n}\n`;
-      }
-    })());
-  });
-  run.log.info({ seq, elements: parts.elements.length, slices: count }, 'large entry split into slices');
-  return count;
+  const have = new Set((await deps.ds.query(`SELECT slice FROM entry_slices WHERE batch_id = $1 AND seq = $2`, [batch.id, seq]) as { slice: number }[]).map((r) => r.slice));
+  for (let i = 0; i < slices; i++) {
+    if (have.has(i)) continue;
+    // A bind parameter, not COPY: a slice's JSON is megabytes, and escaping it for COPY costs more than
+    // sending it (jobs/phases/ingest.ts stages large values the same way). ON CONFLICT: a second run of the
+    // phase splitting at the same time.
+    await deps.ds.query(
+      `INSERT INTO entry_slices (batch_id, seq, slice, slice_count, elements, path, notes, element_count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT DO NOTHING`,
+      [batch.id, seq, i, slices, JSON.stringify(buckets[i]), parts.path, notes, buckets[i].length],
+    );
+    buckets[i] = []; // released as it goes: the parsed list is the one large thing held
+    await queueSlices(run, seq, i);
+  }
+  run.log.info({ seq, slices, staged: slices - have.size }, 'large entry split into slices');
+  return slices;
 }
 
 /** FNV-1a: a stable, cheap spread of element keys over slices. */
@@ -171,11 +176,11 @@ async function applyWhole(run: PhaseRun, entry: StagedEntry, result: TransformRe
   return 0;
 }
 
-/** Queues a job for every slice of the entry not done yet (ids carry the generation: re-adding is a no-op). */
-async function queueSlices(run: PhaseRun, seq: number): Promise<void> {
+/** Queues a job for every slice of the entry (or that one) not done yet (ids carry the generation: re-adding is a no-op). */
+async function queueSlices(run: PhaseRun, seq: number, only?: number): Promise<void> {
   const open: { slice: number; generation: number }[] = await run.deps.ds.query(
-    `SELECT slice, generation FROM entry_slices WHERE batch_id = $1 AND seq = $2 AND status = 'pending' ORDER BY slice`,
-    [run.batch.id, seq],
+    `SELECT slice, generation FROM entry_slices WHERE batch_id = $1 AND seq = $2 AND status = 'pending' AND ($3::int IS NULL OR slice = $3) ORDER BY slice`,
+    [run.batch.id, seq, only ?? null],
   );
   await run.deps.queue!.addSlices(open.map((s) => ({
     id: sliceJobId(run.jobId, seq, s.slice, s.generation),

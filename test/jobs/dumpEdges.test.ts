@@ -122,3 +122,29 @@ describe('IndexedDB values JSON cannot carry, dates Postgres cannot read (found 
     expect(entries.filter((e) => e.outcome === 'migrated').length).toBeGreaterThan(5);
   });
 });
+
+describe('large values (staged by a bind parameter after the COPY, jobs/phases/ingest.ts)', () => {
+  test('a 3 MB value of every character COPY escapes is staged and preserved exactly; a repeated key keeps its last copy; a large secret is sealed', async () => {
+    const doc = freshDump();
+    const tricky = 'tab\there\nnew line\r\\back\\slash "quoted" ünïcødé 🎉 \u0001\u001f end;';
+    const big = tricky.repeat(Math.ceil((3 * 1024 * 1024) / tricky.length));
+    doc.localStorage.push({ key: 'big-note', value: `${big}first` }, { key: 'other', value: 'small' }, { key: 'big-note', value: `${big}last` });
+    const cms = doc.localStorage.find((e) => e.key === 'cms-provider-configs')!;
+    const configs = JSON.parse(cms.value);
+    configs.contentful.config.padding = big; // ~3 MB of a secret-bearing kind: sealed at rest, large
+    cms.value = JSON.stringify(configs);
+    const { batchId, entries } = await migrate(JSON.stringify(doc));
+    const ds = stack.api.deps.ds;
+    const notes = entries.filter((e) => e.entry_key === '"big-note"');
+    expect(notes.map((e) => e.outcome)).toEqual(['rejected', 'preserved']);
+    const [staged] = await ds.query(`SELECT value, value_bytes FROM dump_entries WHERE batch_id = $1 AND seq = $2`, [batchId, notes[1].seq]);
+    expect(staged.value).toBe(JSON.stringify(`${big}last`));
+    expect(staged.value_bytes).toBe(Buffer.byteLength(staged.value));
+    const [kept] = await ds.query(`SELECT value FROM preserved_entries WHERE batch_id = $1 AND entry_key = '"big-note"'`, [batchId]);
+    expect(kept.value).toBe(JSON.stringify(`${big}last`));
+    const [secret] = await ds.query(`SELECT sealed, position('CFPAT' in value) AS at FROM dump_entries WHERE batch_id = $1 AND entry_key = '"cms-provider-configs"'`, [batchId]);
+    expect(secret).toEqual({ sealed: true, at: 0 });
+    const [config] = await ds.query(`SELECT count(*)::int AS n FROM deployment_configs WHERE batch_id = $1`, [batchId]);
+    expect(config.n).toBeGreaterThan(0);
+  });
+});

@@ -129,3 +129,27 @@ test('a slice that fails for good fails the phase with its reason; a retry queue
   expect(r.rejects).toHaveLength(5);
   expect(await ds.query(`SELECT count(*)::int AS n FROM entry_slices WHERE batch_id = $1`, [batchId])).toEqual([{ n: 0 }]);
 });
+
+test('a split cut short (the phase failed half-way through staging its slices) is completed with the same partition on the next attempt', async () => {
+  const ds = sliced.api.deps.ds;
+  const user = 'user-slices-cut';
+  // Staging slice 2 fails once: slices 0 and 1 are staged (and queued) already, and the phase's attempt fails.
+  // (A sequence counts the calls: its nextval survives the failed statement's rollback.)
+  await ds.query(`CREATE SEQUENCE slice_fault_calls`);
+  await ds.query(`CREATE FUNCTION slice_fault_once() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN IF nextval('slice_fault_calls') = 1 THEN RAISE EXCEPTION 'injected split fault'; END IF; RETURN NEW; END $$`);
+  await ds.query(`CREATE TRIGGER slice_fault_once BEFORE INSERT ON entry_slices FOR EACH ROW WHEN (NEW.slice = 2) EXECUTE FUNCTION slice_fault_once()`);
+  try {
+    const [a, b] = await Promise.all([upload(sliced, user), upload(whole, user)]);
+    await Promise.all([expectBatchEnds(sliced, a), expectBatchEnds(whole, b)]);
+    const [phase] = await ds.query(`SELECT attempts, error FROM migration_phases WHERE batch_id = $1 AND name = 'contentItems'`, [a]);
+    expect(phase.attempts).toBe(2); // the cut-short attempt, then the one that finished the split
+    const [s, w] = await Promise.all([report(sliced, a, user), report(whole, b, user)]);
+    const { slices, ...same } = s;
+    const { slices: _w, ...expected } = w;
+    expect(slices).toBeGreaterThanOrEqual(10);
+    expect(same).toEqual(expected);
+  } finally {
+    await ds.query(`DROP TRIGGER IF EXISTS slice_fault_once ON entry_slices`);
+  }
+});
