@@ -124,5 +124,6 @@ async function refreshStatistics(run: PhaseRun): Promise<void> {
   const wrote: { table_name: string }[] = await ds.query(
     `SELECT DISTINCT table_name FROM batch_rows WHERE batch_id = $1`, [run.batch.id]);
   const tables = [...new Set(['row_journal', 'batch_rows', 'dump_entries', ...wrote.map((w) => w.table_name)])].filter((t) => /^[a-z_]+$/.test(t));
-  await ds.query(`ANALYZE (SKIP_LOCKED) ${tables.map((t) => `"${t}"`).join(', ')}`);
+  // One statement per table, side by side (each samples its table on its own connection).
+  await Promise.all(tables.map((t) => ds.query(`ANALYZE (SKIP_LOCKED) "${t}"`)));
 }
