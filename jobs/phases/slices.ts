@@ -273,7 +273,7 @@ export async function runSlice(deps: PhaseDeps, job: Job<JobPayloads['slice']>):
     log.debug({ elements: items.length, ...totals.tables }, 'slice written');
     return true;
   });
-  if (applied) await wakeWhenLast(deps, batchId, seq, parentJobId);
+  if (applied) await afterSlice(deps, batchId, phase, seq, parentJobId);
   return applied ? { slice } : { slice, skipped: 'already applied' };
 }
 
@@ -287,11 +287,17 @@ export async function markSliceFailed(deps: PhaseDeps, job: Job<JobPayloads['sli
   await deps.queue?.wake(parentJobId);
 }
 
-async function wakeWhenLast(deps: PhaseDeps, batchId: string, seq: number, parentJobId: string): Promise<void> {
-  const [{ open }] = await deps.ds.query(
-    `SELECT count(*)::int AS open FROM entry_slices WHERE batch_id = $1 AND seq = $2 AND status = 'pending'`,
+/**
+ * After a slice: the phase's progress counts the entry's elements (done / all) while its slices run, and
+ * the phase job is woken when this was the last open slice.
+ */
+async function afterSlice(deps: PhaseDeps, batchId: string, phase: string, seq: number, parentJobId: string): Promise<void> {
+  const [s] = await deps.ds.query(
+    `SELECT count(*) FILTER (WHERE status = 'pending')::int AS open,
+            coalesce(sum(element_count) FILTER (WHERE status = 'done'), 0)::int AS done, coalesce(sum(element_count), 0)::int AS total
+     FROM entry_slices WHERE batch_id = $1 AND seq = $2`,
     [batchId, seq],
   );
-  if (open === 0) await deps.queue?.wake(parentJobId);
+  await deps.ds.query(`UPDATE migration_phases SET done = $3, total = $4 WHERE batch_id = $1 AND name = $2 AND status = 'running'`, [batchId, phase, s.done, s.total]);
+  if (s.open === 0) await deps.queue?.wake(parentJobId);
 }
-

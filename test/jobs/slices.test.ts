@@ -119,6 +119,10 @@ test('a slice that fails for good fails the phase with its reason; a retry queue
   expect(b.error.message).toMatch(/slice 3 of entry #\d+ failed: injected slice fault/);
   const [slice] = await ds.query(`SELECT status, generation FROM entry_slices WHERE batch_id = $1 AND slice = 3`, [batchId]);
   expect(slice).toEqual({ status: 'failed', generation: 1 });
+  // While its slices ran, the phase's progress counted the entry's elements: all of them, not all done.
+  const [progress] = await ds.query(`SELECT done, total FROM migration_phases WHERE batch_id = $1 AND name = 'contentItems'`, [batchId]);
+  expect(progress.total).toBe(ITEMS + 1);
+  expect(progress.done).toBeLessThan(ITEMS + 1);
   // The other slices' rows are written (and journaled): the retry writes only what is missing.
   await ds.query(`DROP TRIGGER slice_fault ON entry_slices`);
   const retry = await sliced.http.post(`/v1/admin/batches/${batchId}/retry`).set(admin).send({});
