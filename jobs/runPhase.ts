@@ -15,6 +15,7 @@ import { phaseJobId, type JobPayloads } from './names';
 import type { PhaseDeps, PhaseRun } from './phases/context';
 import { phaseHandler } from './phases';
 import { SLICE_RECHECK_MS, WaitForSlices } from './phases/slices';
+import { BatchRolledBack } from './write/userLock';
 
 const TERMINAL = new Set(['rolling_back', 'rolled_back']);
 
@@ -124,6 +125,13 @@ export async function runPhase(deps: PhaseDeps, job: Job<JobPayloads['phase']>, 
   try {
     await handler(run);
   } catch (raw) {
+    if (raw instanceof BatchRolledBack) {
+      // A rollback claimed the batch while this phase ran (beside a phase that failed): it stops, as a phase
+      // that starts after the claim skips, and is not a failure of its own.
+      log.info({ status: raw.status }, 'batch is being or was rolled back; phase stopped');
+      await ds.query(`UPDATE migration_phases SET status = 'pending' WHERE batch_id = $1 AND name = $2 AND status = 'running'`, [batchId, phase]);
+      return { phase, skipped: raw.status };
+    }
     if (raw instanceof WaitForSlices && token) {
       log.info({ seq: raw.seq, pending: raw.pending }, 'waiting for the slices of a large entry');
       await job.updateData({ batchId, phase, waiting: true });

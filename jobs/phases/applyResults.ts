@@ -9,7 +9,7 @@ import { rejects as rejectsMetric, rowsWritten } from '../../core/metrics';
 import { tableSpec } from '../write/tableSpec';
 import { writeOrder } from '../transforms/layout';
 import { upsertRows, type WriteStats } from '../write/upsertRows';
-import { lockUserRows } from '../write/userLock';
+import { lockForBatchWrite } from '../write/userLock';
 import { storeAssets } from '../write/assets';
 import type { ElementReject, Row, TableName, TransformResult } from '../transforms/types';
 import type { PhaseRun } from './context';
@@ -33,7 +33,7 @@ interface EntryAccount {
 export async function applyResults(m: EntityManager, run: PhaseRun, entries: StagedEntry[], results: Map<number, TransformResult>): Promise<PageTotals> {
   const { batch, phase, deps } = run;
   await m.query(`SET LOCAL lock_timeout = ${Number(deps.config.PHASE_LOCK_TIMEOUT_MS)}`);
-  await lockUserRows(m, batch.userId);
+  await lockForBatchWrite(m, batch);
   // The page was read before the lock: another run of this phase (BullMQ recovering a stalled job while the
   // first is still alive) may have applied it meanwhile. Only the entries still pending now are applied,
   // locked until commit, so a page is applied once however many runs read it.

@@ -14,7 +14,7 @@
 import type { EntityManager } from 'typeorm';
 import type { PhaseRun } from './context';
 import { writeOrder } from '../transforms/layout';
-import { lockUserRows } from '../write/userLock';
+import { lockForBatchWrite } from '../write/userLock';
 
 export async function prune(run: PhaseRun): Promise<void> {
   const { batch, deps } = run;
@@ -24,7 +24,7 @@ export async function prune(run: PhaseRun): Promise<void> {
   let viaApi = 0;
   await deps.ds.transaction(async (m) => {
     await m.query(`SET LOCAL lock_timeout = ${Number(deps.config.PHASE_LOCK_TIMEOUT_MS)}`);
-    await lockUserRows(m, batch.userId);
+    await lockForBatchWrite(m, batch);
     // A retried prune starts over: its earlier attempt either committed whole (then nothing is left to
     // prune) or not at all.
     await m.query(`CREATE TEMP TABLE prune_set (table_name text, row_id uuid, PRIMARY KEY (table_name, row_id)) ON COMMIT DROP`);

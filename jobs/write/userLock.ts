@@ -17,3 +17,23 @@ export async function lockUserRows(m: EntityManager, userId: string): Promise<vo
 export async function lockUserRowsShared(m: EntityManager, userId: string): Promise<void> {
   await m.query(`SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))`, [`bsm:user-rows:${userId}`]);
 }
+
+/** A phase's write found its batch claimed by a rollback: nothing more of the batch may land. */
+export class BatchRolledBack extends Error {
+  constructor(readonly status: string) {
+    super(`the batch is ${status}; its phases stop writing`);
+    this.name = 'BatchRolledBack';
+  }
+}
+
+/**
+ * The user's row lock for a write of a batch's phase (shared for the slices of one entry), then, under it,
+ * the batch's status: a rollback may claim a failed batch while one of its phases still runs beside the
+ * phase that failed (or its slices still run); its undo holds this lock, so a page that gets the lock after
+ * it sees `rolling_back`/`rolled_back` and throws BatchRolledBack instead of writing rows nothing would undo.
+ */
+export async function lockForBatchWrite(m: EntityManager, batch: { id: string; userId: string }, mode: 'exclusive' | 'shared' = 'exclusive'): Promise<void> {
+  await (mode === 'shared' ? lockUserRowsShared : lockUserRows)(m, batch.userId);
+  const [b]: { status: string }[] = await m.query(`SELECT status FROM migration_batches WHERE id = $1`, [batch.id]);
+  if (b && (b.status === 'rolling_back' || b.status === 'rolled_back')) throw new BatchRolledBack(b.status);
+}

@@ -9,7 +9,9 @@ import { PoolClient } from 'pg';
 import { catalystDump, CONTENT_TYPES } from '../fixtures/catalystDump';
 import { batchFlow } from '../../jobs/pipeline';
 import { batchDependencies, phasesOf } from '../../jobs/layouts';
-import { testConfig, expectBatchEnds, startStack, type Stack } from '../helpers/stack';
+import { BatchRolledBack, lockForBatchWrite } from '../../jobs/write/userLock';
+import { tableChecksums } from '../helpers/checksums';
+import { testConfig, expectBatchEnds, startStack, TEST_ADMIN_TOKEN, waitForBatch, type Stack } from '../helpers/stack';
 
 /** The flow as nested names: `phase(children…)`. */
 const shape = (f: FlowJob): string => (f.children?.length ? `${f.name}(${f.children.map(shape).join(' ')})` : f.name);
@@ -88,4 +90,79 @@ describe('on the real stack', () => {
       await qr.release();
     }
   });
+});
+
+describe('a rollback while a phase still runs beside one that failed', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ config: { SLICE_MIN_BYTES: '1000', SLICE_ELEMENTS: '5' } });
+    stack.startWorkers();
+  });
+  afterAll(() => stack.close());
+
+  test('the phase still running writes nothing once the rollback claimed the batch; the rollback is exact', async () => {
+    const ds = stack.api.deps.ds;
+    const user = 'user-graph-rollback';
+    const doc = catalystDump();
+    const items = Array.from({ length: 30 }, (_, i) => ({
+      id: `rb-${i}`, contentTypeId: CONTENT_TYPES[0].id, data: { title: `Item ${i}` }, createdAt: '2025-08-12T07:13:20.000Z', updatedAt: '2025-08-12T07:13:20.000Z',
+    }));
+    const at = doc.localStorage.findIndex((e) => e.key === 'content-storage');
+    doc.localStorage[at] = { key: 'content-storage', value: JSON.stringify({ state: { contentItems: items }, version: 0 }) };
+    const empty = await tableChecksums(ds, user);
+    // deploymentHistory fails for good; contentItems is held before it writes anything (as above).
+    await ds.query(`CREATE FUNCTION history_fault() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected history fault'; END $$`);
+    await ds.query(`CREATE TRIGGER history_fault BEFORE INSERT ON deployment_history FOR EACH ROW EXECUTE FUNCTION history_fault()`);
+    const qr = ds.createQueryRunner();
+    const client = (await qr.connect()) as PoolClient;
+    await client.query('BEGIN');
+    await client.query('LOCK TABLE entry_slices IN ACCESS EXCLUSIVE MODE');
+    let released = false;
+    try {
+      const token = await stack.mintToken(user);
+      const res = await stack.http.post('/v1/dumps').set('Authorization', `Bearer ${token}`).set('Content-Type', 'application/json').send(JSON.stringify(doc));
+      const batchId = res.body.batchId;
+      expect(await waitForBatch(stack, batchId, ['failed'], 30_000)).toBe('failed');
+      const [items0] = await ds.query(`SELECT status FROM migration_phases WHERE batch_id = $1 AND name = 'contentItems'`, [batchId]);
+      expect(items0.status).toBe('running');
+      const rb = await stack.http.post(`/v1/admin/batches/${batchId}/rollback`).set({ Authorization: `Bearer ${TEST_ADMIN_TOKEN}` }).send({});
+      expect(rb.status).toBe(202);
+      expect(await waitForBatch(stack, batchId, ['rolled_back'], 30_000)).toBe('rolled_back');
+      await client.query('ROLLBACK');
+      released = true;
+      // contentItems goes on: it splits, its slices find the batch rolled back, and it stops when it resumes.
+      const job = await stack.api.deps.queues.migration.getJob(`${batchId}.contentItems`);
+      const deadline = Date.now() + 30_000;
+      while ((await job!.getState()) !== 'completed') {
+        if (Date.now() > deadline) throw new Error(`contentItems is ${await job!.getState()}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect((await stack.api.deps.queues.migration.getJob(`${batchId}.contentItems`))!.returnvalue).toEqual({ phase: 'contentItems', skipped: 'rolled_back' });
+      expect(await tableChecksums(ds, user)).toEqual(empty);
+      const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM row_journal WHERE batch_id = $1`, [batchId]);
+      expect(n).toBe(0);
+    } finally {
+      if (!released) await client.query('ROLLBACK').catch(() => undefined);
+      await qr.release();
+      await ds.query(`DROP TRIGGER IF EXISTS history_fault ON deployment_history`);
+    }
+  });
+});
+
+test('a phase write checks its batch under the user lock: a batch a rollback claimed refuses it, a failed one does not', async () => {
+  const stack = await startStack();
+  try {
+    const ds = stack.api.deps.ds;
+    const token = await stack.mintToken('user-lock-check');
+    const res = await stack.http.post('/v1/dumps').set('Authorization', `Bearer ${token}`).set('Content-Type', 'application/json').send(JSON.stringify(catalystDump()));
+    const batch = { id: res.body.batchId as string, userId: 'user-lock-check' };
+    for (const [status, refused] of [['failed', false], ['rolling_back', true], ['rolled_back', true], ['running', false]] as const) {
+      await ds.query(`UPDATE migration_batches SET status = $2 WHERE id = $1`, [batch.id, status]);
+      const attempt = ds.transaction((m) => lockForBatchWrite(m, batch));
+      if (refused) await expect(attempt).rejects.toBeInstanceOf(BatchRolledBack);
+      else await expect(attempt).resolves.toBeUndefined();
+    }
+  } finally {
+    await stack.close();
+  }
 });

@@ -9,7 +9,7 @@ import { rowId } from '../../../core/ids';
 import { GLOBAL_KINDS, SECTION_KINDS, websitesForSections } from '../../transforms/catalyst';
 import type { Row } from '../../transforms/types';
 import { upsertRows } from '../../write/upsertRows';
-import { lockUserRows } from '../../write/userLock';
+import { lockForBatchWrite } from '../../write/userLock';
 import { mergeNotes } from '../applyResults';
 import type { PhaseRun } from '../context';
 import { runEntryPhase, transformContext, type BatchNotes } from '../entryPhase';
@@ -38,7 +38,7 @@ async function websitesForOrphanSections(run: PhaseRun): Promise<void> {
   const missing = candidates.filter((r) => !have.has(r.id)).map((r) => ({ ...r, userId: run.batch.userId }));
   if (missing.length === 0) return;
   await ds.transaction(async (m) => {
-    await lockUserRows(m, run.batch.userId);
+    await lockForBatchWrite(m, run.batch);
     await upsertRows(m, { batchId: run.batch.id, phase: run.phase }, 'websites', missing, config.WRITE_CHUNK_ROWS);
   });
   run.log.info({ websites: missing.map((r) => r.sourceId) }, 'websites created for section databases without metadata');
@@ -79,7 +79,7 @@ async function chooseGlobalWebsite(run: PhaseRun): Promise<void> {
     };
   }
   await ds.transaction(async (m) => {
-    await lockUserRows(m, batch.userId);
+    await lockForBatchWrite(m, batch);
     if (create) await upsertRows(m, { batchId: batch.id, phase: run.phase }, 'websites', [create], config.WRITE_CHUNK_ROWS);
     await mergeNotes(m, batch.id, { globalWebsite: choice });
   });
