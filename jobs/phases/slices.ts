@@ -18,6 +18,7 @@
  */
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { EntityManager } from 'typeorm';
+import { writeResult } from '../../core/db';
 import { MigrationBatch } from '../../entities';
 import type { SlicedTransform } from '../transforms/layout';
 import type { TransformResult } from '../transforms/types';
@@ -216,11 +217,11 @@ async function settleEntry(run: PhaseRun, seq: number, slices: SliceRow[]): Prom
   const elements = slices.reduce((n, s) => n + s.element_count, 0);
   await run.deps.ds.transaction(async (m) => {
     // A second run of this phase may have settled it meanwhile: only a pending entry is settled.
-    const done = await m.query(
-      `UPDATE dump_entries SET outcome = $3, reason = $4, result = $5 WHERE batch_id = $1 AND seq = $2 AND outcome = 'pending' RETURNING seq`,
+    const settled = writeResult(await m.query(
+      `UPDATE dump_entries SET outcome = $3, reason = $4, result = $5 WHERE batch_id = $1 AND seq = $2 AND outcome = 'pending'`,
       [run.batch.id, seq, outcome, reason, JSON.stringify({ tables, rejects, slices: slices.length })],
-    );
-    if (done[1] === 0 || (Array.isArray(done[0]) && done[0].length === 0)) return;
+    ));
+    if (settled.count === 0) return;
     const notes = slices[0].notes;
     if (Object.keys(notes).length) await mergeNotes(m, run.batch.id, notes);
     await m.query(`DELETE FROM entry_slices WHERE batch_id = $1 AND seq = $2`, [run.batch.id, seq]);
