@@ -10,7 +10,9 @@
  *   BENCH_MB=50 npm run bench        # quicker
  *   BENCH_ONLY=read npm run bench    # the read path only (about 2 minutes)
  *   BENCH_ONLY=transfer npm run bench  # upload transfer rates only (bench/transfer.ts)
- *   BENCH_ONLY=items npm run bench   # 200,000 content items in one entry vs COPY and save() (bench/items200k.ts)
+ *   BENCH_ONLY=items npm run bench   # 200,000 content items in one entry vs COPY and save() (bench/items200k.ts);
+ *                                    # BENCH_WORKERS=1,2,4 for the scale-out table
+ *   BENCH_ONLY=merge npm run bench   # the write statement's Postgres cost per row, part by part (bench/mergeCost.ts)
  *
  * The worker is started with the node flags of `npm run worker` (package.json: --max-old-space-size, without
  * which V8 on a large machine lets the heap grow to ~4x the live set before collecting). For diagnosis,
@@ -28,6 +30,7 @@ import { insertRate, ndjsonReadRate, sha256Rate, timeIt, type Rate } from './bas
 import { generateCatalystDump } from './generate';
 import { describeProcess, dropRedisKeys, mintToken, npmScriptFlags, procMB, runOnce, startService, waitForLine, type Service } from './processes';
 import { measureItemsScaleOut, printItems } from './items200k';
+import { measureMergeCost, printMergeCost } from './mergeCost';
 import { measureReadPath, type ReadPathResult, type ReadPathSettings } from './readPath';
 import { printReadPath, printReport, type Report } from './report';
 import { measureTransfer, printTransfer } from './transfer';
@@ -40,7 +43,7 @@ const Settings = z.object({
   /** Extra node flags for the worker only, for diagnosis (e.g. --max-old-space-size=160 shows what must fit). */
   BENCH_WORKER_NODE_OPTIONS: z.string().default(''),
   /** `read`: only the read path (quick); `pipeline`: only upload + migration. Default: both. */
-  BENCH_ONLY: z.enum(['read', 'pipeline', 'transfer', 'items']).optional(),
+  BENCH_ONLY: z.enum(['read', 'pipeline', 'transfer', 'items', 'merge']).optional(),
   /** Upload transfer rates (bench/transfer.ts): dump size, and tus chunk size (issue 12: 200 MB in 8 MiB chunks). */
   BENCH_TRANSFER_MB: z.coerce.number().positive().default(200),
   BENCH_TUS_CHUNK_MIB: z.coerce.number().positive().default(8),
@@ -73,6 +76,7 @@ async function main(): Promise<void> {
     if (!printItems(await measureItemsScaleOut(app, log))) process.exitCode = 1;
     return;
   }
+  if (settings.BENCH_ONLY === 'merge') return printMergeCost(await measureMergeCost(app, log));
   if (settings.BENCH_ONLY === 'read') {
     const result = await measureReadPath(app, read, log);
     printReadPath(result);
