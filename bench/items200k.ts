@@ -45,6 +45,8 @@ export const ItemsSettings = z.object({
 });
 
 const MB = 1e6;
+/** App settings passed through to the bench's processes when set (core/config.ts). */
+const TUNING = ['WRITE_CHUNK_ROWS', 'SLICE_MIN_BYTES', 'SLICE_ELEMENTS', 'WORKER_CONCURRENCY'] as const;
 const TERMINAL = ['completed', 'needs_attention', 'failed'];
 
 export interface ItemsResult {
@@ -98,6 +100,8 @@ export async function measureItems(app: Config, log: (m: string) => void, opts: 
     // shared, loaded 2-core machine can outlast BullMQ's 30 s job lock and get the job declared stalled
     // (and run twice) — the Fast issue's sub-jobs would split it; until then, a longer lock here.
     WORKER_LOCK_DURATION_MS: '120000',
+    // The write path's tuning knobs, when set for the bench run, reach its API and workers.
+    ...Object.fromEntries(TUNING.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]!])),
   };
   const services: Service[] = [];
   const db = new Client({ connectionString: app.DATABASE_URL, application_name: 'bench-items' });

@@ -3,15 +3,46 @@
  * it needs (jobs/runPhase.ts), so phases that need nothing of each other run while another is held up. On the
  * real stack: Catalyst's contentItems is stopped before it writes anything (its slices' table is locked), and
  * website storage, AI data, preferences and deployments complete meanwhile; preserve waits for all of them.
+ * And a rollback that claims a failed batch while one of its phases still runs: that phase writes nothing more.
  */
 import type { FlowJob } from 'bullmq';
 import { PoolClient } from 'pg';
-import { catalystDump, CONTENT_TYPES } from '../fixtures/catalystDump';
+import type { DataSource } from 'typeorm';
+import { catalystDump, CONTENT_TYPES, type DumpDoc } from '../fixtures/catalystDump';
 import { batchFlow } from '../../jobs/pipeline';
 import { batchDependencies, phasesOf } from '../../jobs/layouts';
 import { BatchRolledBack, lockForBatchWrite } from '../../jobs/write/userLock';
 import { tableChecksums } from '../helpers/checksums';
 import { testConfig, expectBatchEnds, startStack, TEST_ADMIN_TOKEN, waitForBatch, type Stack } from '../helpers/stack';
+
+/** Catalyst's dump with 30 content items: over the stacks' SLICE_MIN_BYTES below, so contentItems slices it. */
+function dumpWithItems(prefix: string): DumpDoc {
+  const doc = catalystDump();
+  const items = Array.from({ length: 30 }, (_, i) => ({
+    id: `${prefix}-${i}`, contentTypeId: CONTENT_TYPES[0].id, data: { title: `Item ${i}` }, createdAt: '2025-08-12T07:13:20.000Z', updatedAt: '2025-08-12T07:13:20.000Z',
+  }));
+  const at = doc.localStorage.findIndex((e) => e.key === 'content-storage');
+  doc.localStorage[at] = { key: 'content-storage', value: JSON.stringify({ state: { contentItems: items }, version: 0 }) };
+  return doc;
+}
+
+/**
+ * Holds the slices' table: contentItems splits its large entry before it takes the user's row lock, so it
+ * stops there, and nothing else needs that table. Returns the release (idempotent).
+ */
+async function holdSlicesTable(ds: DataSource): Promise<() => Promise<void>> {
+  const qr = ds.createQueryRunner();
+  const client = (await qr.connect()) as PoolClient;
+  await client.query('BEGIN');
+  await client.query('LOCK TABLE entry_slices IN ACCESS EXCLUSIVE MODE');
+  let released = false;
+  return async () => {
+    if (released) return;
+    released = true;
+    await client.query('ROLLBACK').catch(() => undefined);
+    await qr.release();
+  };
+}
 
 /** The flow as nested names: `phase(children…)`. */
 const shape = (f: FlowJob): string => (f.children?.length ? `${f.name}(${f.children.map(shape).join(' ')})` : f.name);
@@ -44,19 +75,8 @@ describe('on the real stack', () => {
 
   test('phases that need nothing of each other complete while another is held up; preserve waits for all', async () => {
     const ds = stack.api.deps.ds;
-    const doc = catalystDump();
-    const items = Array.from({ length: 30 }, (_, i) => ({
-      id: `graph-${i}`, contentTypeId: CONTENT_TYPES[0].id, data: { title: `Item ${i}` }, createdAt: '2025-08-12T07:13:20.000Z', updatedAt: '2025-08-12T07:13:20.000Z',
-    }));
-    const at = doc.localStorage.findIndex((e) => e.key === 'content-storage');
-    doc.localStorage[at] = { key: 'content-storage', value: JSON.stringify({ state: { contentItems: items }, version: 0 }) };
-    // contentItems splits its large entry before it takes the user's row lock: holding the slices' table
-    // stops it there, and nothing else needs that table.
-    const qr = ds.createQueryRunner();
-    const client = (await qr.connect()) as PoolClient;
-    await client.query('BEGIN');
-    await client.query('LOCK TABLE entry_slices IN ACCESS EXCLUSIVE MODE');
-    let released = false;
+    const doc = dumpWithItems('graph');
+    const release = await holdSlicesTable(ds);
     try {
       const token = await stack.mintToken('user-graph');
       const res = await stack.http.post('/v1/dumps').set('Authorization', `Bearer ${token}`).set('Content-Type', 'application/json').send(JSON.stringify(doc));
@@ -73,8 +93,7 @@ describe('on the real stack', () => {
         await new Promise((r) => setTimeout(r, 25));
       }
       expect(status).toMatchObject({ ingest: 'completed', websites: 'completed', contentTypes: 'completed', contentItems: 'running', preserve: 'pending', verify: 'pending' });
-      await client.query('ROLLBACK');
-      released = true;
+      await release();
       await expectBatchEnds(stack, batchId);
       const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM content_items WHERE user_id = 'user-graph'`);
       expect(n).toBe(30);
@@ -86,38 +105,19 @@ describe('on the real stack', () => {
       );
       expect(order.after).toBe(true);
     } finally {
-      if (!released) await client.query('ROLLBACK').catch(() => undefined);
-      await qr.release();
+      await release();
     }
   });
-});
 
-describe('a rollback while a phase still runs beside one that failed', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ config: { SLICE_MIN_BYTES: '1000', SLICE_ELEMENTS: '5' } });
-    stack.startWorkers();
-  });
-  afterAll(() => stack.close());
-
-  test('the phase still running writes nothing once the rollback claimed the batch; the rollback is exact', async () => {
+  test('a rollback while a phase still runs beside one that failed: that phase writes nothing once the rollback claimed the batch; the rollback is exact', async () => {
     const ds = stack.api.deps.ds;
     const user = 'user-graph-rollback';
-    const doc = catalystDump();
-    const items = Array.from({ length: 30 }, (_, i) => ({
-      id: `rb-${i}`, contentTypeId: CONTENT_TYPES[0].id, data: { title: `Item ${i}` }, createdAt: '2025-08-12T07:13:20.000Z', updatedAt: '2025-08-12T07:13:20.000Z',
-    }));
-    const at = doc.localStorage.findIndex((e) => e.key === 'content-storage');
-    doc.localStorage[at] = { key: 'content-storage', value: JSON.stringify({ state: { contentItems: items }, version: 0 }) };
+    const doc = dumpWithItems('rb');
     const empty = await tableChecksums(ds, user);
     // deploymentHistory fails for good; contentItems is held before it writes anything (as above).
     await ds.query(`CREATE FUNCTION history_fault() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected history fault'; END $$`);
     await ds.query(`CREATE TRIGGER history_fault BEFORE INSERT ON deployment_history FOR EACH ROW EXECUTE FUNCTION history_fault()`);
-    const qr = ds.createQueryRunner();
-    const client = (await qr.connect()) as PoolClient;
-    await client.query('BEGIN');
-    await client.query('LOCK TABLE entry_slices IN ACCESS EXCLUSIVE MODE');
-    let released = false;
+    const release = await holdSlicesTable(ds);
     try {
       const token = await stack.mintToken(user);
       const res = await stack.http.post('/v1/dumps').set('Authorization', `Bearer ${token}`).set('Content-Type', 'application/json').send(JSON.stringify(doc));
@@ -128,8 +128,7 @@ describe('a rollback while a phase still runs beside one that failed', () => {
       const rb = await stack.http.post(`/v1/admin/batches/${batchId}/rollback`).set({ Authorization: `Bearer ${TEST_ADMIN_TOKEN}` }).send({});
       expect(rb.status).toBe(202);
       expect(await waitForBatch(stack, batchId, ['rolled_back'], 30_000)).toBe('rolled_back');
-      await client.query('ROLLBACK');
-      released = true;
+      await release();
       // contentItems goes on: it splits, its slices find the batch rolled back, and it stops when it resumes.
       const job = await stack.api.deps.queues.migration.getJob(`${batchId}.contentItems`);
       const deadline = Date.now() + 30_000;
@@ -142,8 +141,7 @@ describe('a rollback while a phase still runs beside one that failed', () => {
       const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM row_journal WHERE batch_id = $1`, [batchId]);
       expect(n).toBe(0);
     } finally {
-      if (!released) await client.query('ROLLBACK').catch(() => undefined);
-      await qr.release();
+      await release();
       await ds.query(`DROP TRIGGER IF EXISTS history_fault ON deployment_history`);
     }
   });
