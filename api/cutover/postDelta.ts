@@ -4,13 +4,12 @@
  * a follow-up batch of the same chain, applied through the same pipeline (journal, prune, verify, exact
  * rollback). The base must be the chain's latest completed batch, so two deltas never fork a chain.
  */
-import { Readable } from 'node:stream';
 import type { Request, Response } from 'express';
 import { AppError, Errors } from '../../core/errors';
 import { recordUploadBytes } from '../../core/metrics';
 import { sha256Hex } from '../../core/ids';
 import type { MigrationBatch } from '../../entities';
-import { isDumpFormatError, validateDump } from '../../format';
+import { isDumpFormatError, validateBody } from '../../format';
 import { dumpObjectKey, putDump } from '../../jobs/dumpObjects';
 import type { ApiDeps } from '../context';
 import { createBatchForDump, encodingOf, rememberRequestId, startBatch } from '../dumpIntake';
@@ -53,15 +52,16 @@ export function postDelta(deps: ApiDeps) {
       return;
     }
     const root = await checkBase(deps, base);
-    let summary: Awaited<ReturnType<typeof validateDump>>;
+    // Parsed on a worker thread when large (format/validateOffThread.ts): this process keeps serving meanwhile.
+    let checked: Awaited<ReturnType<typeof validateBody>>;
     try {
-      summary = await validateDump(Readable.from([body]), 'ndjson', { delta: true });
+      checked = await validateBody(body, 'ndjson', { delta: true });
     } catch (err) {
       if (isDumpFormatError(err)) throw Errors.badRequest(err.code, err.message, err.details);
       throw err;
     }
+    const { summary, sha256: sha } = checked;
     recordUploadBytes('dumps', body.length);
-    const sha = sha256Hex(body);
     const key = dumpObjectKey(caller.userId, sha, 'ndjson');
     await putDump(deps.store, deps.config, key, body);
     const c = summary.counts;

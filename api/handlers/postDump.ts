@@ -4,13 +4,11 @@
  * and leaves no batch. The same dump posted twice by the same user returns the first batch (200); with
  * another layout (`?layout=`) it is another batch.
  */
-import { Readable } from 'node:stream';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { Errors } from '../../core/errors';
 import { recordUploadBytes } from '../../core/metrics';
-import { sha256Hex } from '../../core/ids';
-import { isDumpFormatError, validateDump } from '../../format';
+import { isDumpFormatError, validateBody } from '../../format';
 import { dumpObjectKey, putDump } from '../../jobs/dumpObjects';
 import { isLayoutName, unknownLayout } from '../../jobs/layouts';
 import type { ApiDeps } from '../context';
@@ -34,15 +32,16 @@ export function postDump(deps: ApiDeps) {
     const body = req.body;
     if (!Buffer.isBuffer(body) || body.length === 0) throw Errors.badRequest('empty_body', 'The request has no dump in its body.');
 
-    let summary: Awaited<ReturnType<typeof validateDump>>;
+    // Parsed on a worker thread when large (format/validateOffThread.ts): this process keeps serving meanwhile.
+    let checked: Awaited<ReturnType<typeof validateBody>>;
     try {
-      summary = await validateDump(Readable.from([body]), encoding);
+      checked = await validateBody(body, encoding);
     } catch (err) {
       if (isDumpFormatError(err)) throw Errors.badRequest(err.code, err.message, err.details);
       throw err;
     }
+    const { summary, sha256: sha } = checked;
     recordUploadBytes('dumps', body.length);
-    const sha = sha256Hex(body);
     const key = dumpObjectKey(caller.userId, sha, encoding);
     await putDump(deps.store, deps.config, key, body);
     const { batch, created } = await createBatchForDump(deps, {
