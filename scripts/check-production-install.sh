@@ -4,7 +4,8 @@
 # temporary directory, `npm ci --omit=dev` there, and the built migrate, API and worker run from it with
 # NODE_ENV=production against the local Postgres/Redis, in their own schema, queue prefix and storage dir.
 # Checks: no devDependency got installed; /readyz, /client/uploader.js (the prebuilt bundle), /docs,
-# /admin/login and /uploader answer; a posted dump migrates to `completed`; the compiled `bsm` CLI runs.
+# /admin/login and /uploader answer; a posted dump migrates to `completed`; a dump over 8 MiB is accepted
+# (validated on a worker thread); the compiled `bsm` CLI runs.
 # Prints the install's size beside the dev install's (a stand-in for the image size).
 # Not a jest test: the install downloads from the npm registry (~20-40 s here), too slow and networked.
 # Usage: bash scripts/check-production-install.sh [--keep]   (--keep leaves the directory for a look)
@@ -100,6 +101,17 @@ for _ in $(seq 1 150); do
 done
 [ "$status" = "completed" ] || fail "batch $BATCH ended '$status', expected completed"
 echo "ok   batch $BATCH completed"
+
+echo "== a large dump is validated on a worker thread (dist/format/validateOffThread.js, no tsx)"
+node -e '
+const head = { format: "browser-storage-dump", version: 1, source: { app: "catalyst-studio", capturedAt: "2026-11-28T10:00:00.000Z" } };
+const items = Array.from({ length: 20000 }, (_, i) => ({ id: "i" + i, contentTypeId: "t1", data: { title: "x".repeat(400) }, createdAt: "2025-08-12T07:13:20.000Z", updatedAt: "2025-08-12T07:13:20.000Z" }));
+const entry = { area: "localStorage", key: "content-storage", value: JSON.stringify({ state: { contentItems: items }, version: 0 }) };
+process.stdout.write([head, entry, { end: true, entries: 1 }].map((l) => JSON.stringify(l)).join("\n") + "\n");' >large.ndjson
+[ "$(wc -c <large.ndjson)" -gt 8388608 ] || fail "large.ndjson is not over 8 MiB"
+LARGE="$(curl -sf -X POST "$BASE/v1/dumps" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/x-ndjson' --data-binary @large.ndjson | json batchId)"
+[ -n "$LARGE" ] || fail "posting a dump over 8 MiB (validated on a worker thread)"
+echo "ok   a $(wc -c <large.ndjson)-byte dump accepted: batch $LARGE"
 
 # The compiled CLI (no tsx here): bin/bsm.js runs dist/cli.
 BSM_URL="$BASE" BSM_TOKEN="$ADMIN" node bin/bsm.js status "$BATCH" >cli.log 2>&1 || fail "bin/bsm.js status"
