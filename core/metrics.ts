@@ -65,6 +65,14 @@ export const jobDuration = new Histogram({
   registers: [registry],
 });
 
+export const sliceDuration = new Histogram({
+  name: 'bsm_slice_duration_seconds',
+  help: 'Time one attempt of a slice job (part of a large entry, jobs/phases/slices.ts) took, by phase and outcome (completed; skipped = already applied or the batch rolled back; retry; failed = final).',
+  labelNames: ['phase', 'outcome'] as const,
+  buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+  registers: [registry],
+});
+
 export const rowsWritten = new Counter({
   name: 'bsm_rows_written_total',
   help: 'Rows inserted or changed in target tables (unchanged rows are not rewritten). Counted inside the page transaction: a page that rolls back and is retried counts again.',

@@ -19,6 +19,7 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { EntityManager } from 'typeorm';
 import { writeResult } from '../../core/db';
+import { sliceDuration } from '../../core/metrics';
 import { MigrationBatch } from '../../entities';
 import type { SlicedTransform } from '../transforms/layout';
 import type { TransformResult } from '../transforms/types';
@@ -235,6 +236,19 @@ async function settleEntry(run: PhaseRun, seq: number, slices: SliceRow[]): Prom
  * entry's last open slice.
  */
 export async function runSlice(deps: PhaseDeps, job: Job<JobPayloads['slice']>): Promise<{ slice: number; skipped?: string }> {
+  const started = Date.now();
+  const observe = (outcome: string) => sliceDuration.observe({ phase: job.data.phase, outcome }, (Date.now() - started) / 1000);
+  try {
+    const done = await applyOneSlice(deps, job);
+    observe(done.skipped ? 'skipped' : 'completed');
+    return done;
+  } catch (err) {
+    observe(err instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1) ? 'failed' : 'retry');
+    throw err;
+  }
+}
+
+async function applyOneSlice(deps: PhaseDeps, job: Job<JobPayloads['slice']>): Promise<{ slice: number; skipped?: string }> {
   const { batchId, phase, seq, slice, generation, parentJobId } = job.data;
   const batch = await deps.ds.getRepository(MigrationBatch).findOneBy({ id: batchId });
   if (!batch) throw new UnrecoverableError(`batch ${batchId} does not exist`);

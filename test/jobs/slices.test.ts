@@ -6,6 +6,7 @@
  * the rollback is exact; a slice that fails for good fails the phase with the reason, and a retry finishes it.
  */
 import { CONTENT_TYPES, catalystDump, PNG_1PX, type DumpDoc } from '../fixtures/catalystDump';
+import { registry } from '../../core/metrics';
 import { tableChecksums } from '../helpers/checksums';
 import { expectBatchEnds, startStack, TEST_ADMIN_TOKEN, waitForBatch, type Stack } from '../helpers/stack';
 
@@ -94,6 +95,10 @@ test('a large content-storage is written in slices, exactly as it is written who
   const jobs = await sliced.api.deps.queues.migration.getJobs(['completed']);
   expect(jobs.filter((j) => j.name === 'slice').length).toBe(s.slices);
   expect(await sliced.api.deps.ds.query(`SELECT count(*)::int AS n FROM entry_slices`)).toEqual([{ n: 0 }]);
+  // Each slice job's time is in the worker's metrics (bsm_slice_duration_seconds).
+  const metric = await registry.getSingleMetric('bsm_slice_duration_seconds')!.get();
+  const completed = metric.values.find((v) => v.metricName === 'bsm_slice_duration_seconds_count' && v.labels.phase === 'contentItems' && v.labels.outcome === 'completed');
+  expect(completed?.value).toBeGreaterThanOrEqual(s.slices);
   const [{ status }] = await sliced.api.deps.ds.query(`SELECT verification->>'ok' AS status FROM migration_batches WHERE id = $1`, [a]);
   expect(status).toBe('true');
 });
