@@ -60,15 +60,15 @@ export interface JobPayloads {
   discardUpload: { uploadKey: string };
 }
 
-/**
- * BullMQ custom ids may not contain ':'; one job per batch, phase and run makes re-adding a flow a no-op.
- * A batch is re-applied (after a rollback) as a new run, whose jobs get a `.r<run>` suffix.
- */
 /** A slice job's id: its phase job's, the entry, the slice and the generation (a failed slice queued again is a new job). */
 export function sliceJobId(parentJobId: string, seq: number, slice: number, generation: number): string {
   return `${parentJobId}.s${seq}-${slice}.g${generation}`;
 }
 
+/**
+ * BullMQ custom ids may not contain ':'; one job per batch, phase and run makes re-adding a flow a no-op.
+ * A batch is re-applied (after a rollback) as a new run, whose jobs get a `.r<run>` suffix.
+ */
 export function phaseJobId(batchId: string, phase: PhaseName, run = 1): string {
   return run > 1 ? `${batchId}.${phase}.r${run}` : `${batchId}.${phase}`;
 }

@@ -19,8 +19,11 @@ import { sealAad } from './staged';
 
 /** Values longer than this (characters) are staged by a bind parameter after the COPY, not escaped into it. */
 const DEFER_MIN_CHARS = 1 << 20;
-/** At most this many characters of such values are held back at once; the rest go through the COPY. */
-const DEFERRED_MAX_CHARS = 512 * (1 << 20);
+/**
+ * At most this many characters of such values are held back at once (the worker's heap holds them until
+ * the COPY ends: 128 Mi characters, room for Catalyst's 200,000-item value); the rest go through the COPY.
+ */
+const DEFERRED_MAX_CHARS = 128 * (1 << 20);
 
 /** Progress is reported every this many entries. */
 const PROGRESS_EVERY = 2000;
@@ -156,7 +159,7 @@ async function stageStream(
       // A large value (Catalyst keeps every content item in ONE localStorage value, ~110 MB for 200,000)
       // is not escaped into the COPY stream: it is sent as a bind parameter once the COPY is done, which
       // costs one UTF-8 encoding instead of a pass escaping its millions of backslashes (2.4 s vs 0.55 s on
-      // that value). Held meanwhile, up to DEFERRED_MAX_BYTES in all; past that, escaped as before.
+      // that value). Held meanwhile, up to DEFERRED_MAX_CHARS in all; past that, escaped as before.
       const deferred: StagedRow[] = [];
       let deferredChars = 0;
       const write: Writer = async (row) => {

@@ -97,7 +97,8 @@ test('a large content-storage is written in slices, exactly as it is written who
   expect(await sliced.api.deps.ds.query(`SELECT count(*)::int AS n FROM entry_slices`)).toEqual([{ n: 0 }]);
   // Each slice job's time is in the worker's metrics (bsm_slice_duration_seconds).
   const metric = await registry.getSingleMetric('bsm_slice_duration_seconds')!.get();
-  const completed = metric.values.find((v) => v.metricName === 'bsm_slice_duration_seconds_count' && v.labels.phase === 'contentItems' && v.labels.outcome === 'completed');
+  const completed = (metric.values as { metricName?: string; labels: Record<string, unknown>; value: number }[])
+    .find((v) => v.metricName === 'bsm_slice_duration_seconds_count' && v.labels.phase === 'contentItems' && v.labels.outcome === 'completed');
   expect(completed?.value).toBeGreaterThanOrEqual(s.slices);
   const [{ status }] = await sliced.api.deps.ds.query(`SELECT verification->>'ok' AS status FROM migration_batches WHERE id = $1`, [a]);
   expect(status).toBe('true');
