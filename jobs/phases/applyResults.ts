@@ -32,8 +32,7 @@ interface EntryAccount {
 
 export async function applyResults(m: EntityManager, run: PhaseRun, entries: StagedEntry[], results: Map<number, TransformResult>): Promise<PageTotals> {
   const { batch, phase, deps } = run;
-  await m.query(`SET LOCAL lock_timeout = ${Number(deps.config.PHASE_LOCK_TIMEOUT_MS)}`);
-  await lockForBatchWrite(m, batch);
+  await lockForBatchWrite(m, batch, deps.config.PHASE_LOCK_TIMEOUT_MS);
   // The page was read before the lock: another run of this phase (BullMQ recovering a stalled job while the
   // first is still alive) may have applied it meanwhile. Only the entries still pending now are applied,
   // locked until commit, so a page is applied once however many runs read it.

@@ -23,8 +23,7 @@ export async function prune(run: PhaseRun): Promise<void> {
   const tables = writeOrder(run.layout);
   let viaApi = 0;
   await deps.ds.transaction(async (m) => {
-    await m.query(`SET LOCAL lock_timeout = ${Number(deps.config.PHASE_LOCK_TIMEOUT_MS)}`);
-    await lockForBatchWrite(m, batch);
+    await lockForBatchWrite(m, batch, deps.config.PHASE_LOCK_TIMEOUT_MS);
     // A retried prune starts over: its earlier attempt either committed whole (then nothing is left to
     // prune) or not at all.
     await m.query(`CREATE TEMP TABLE prune_set (table_name text, row_id uuid, PRIMARY KEY (table_name, row_id)) ON COMMIT DROP`);

@@ -259,9 +259,8 @@ async function applyOneSlice(deps: PhaseDeps, job: Job<JobPayloads['slice']>): P
   const run: PhaseRun = { deps, batch, layout, phase, jobId: parentJobId, resumed: false, log, progress: async () => undefined };
   const ctx = await transformContext(run);
   const applied = await deps.ds.transaction(async (m: EntityManager): Promise<boolean | string> => {
-    await m.query(`SET LOCAL lock_timeout = ${Number(deps.config.PHASE_LOCK_TIMEOUT_MS)}`);
     try {
-      await lockForBatchWrite(m, batch, 'shared');
+      await lockForBatchWrite(m, batch, deps.config.PHASE_LOCK_TIMEOUT_MS, 'shared');
     } catch (err) {
       if (err instanceof BatchRolledBack) return err.status; // claimed by a rollback meanwhile: nothing more lands
       throw err;

@@ -156,7 +156,7 @@ test('a phase write checks its batch under the user lock: a batch a rollback cla
     const batch = { id: res.body.batchId as string, userId: 'user-lock-check' };
     for (const [status, refused] of [['failed', false], ['rolling_back', true], ['rolled_back', true], ['running', false]] as const) {
       await ds.query(`UPDATE migration_batches SET status = $2 WHERE id = $1`, [batch.id, status]);
-      const attempt = ds.transaction((m) => lockForBatchWrite(m, batch));
+      const attempt = ds.transaction((m) => lockForBatchWrite(m, batch, 1000));
       if (refused) await expect(attempt).rejects.toBeInstanceOf(BatchRolledBack);
       else await expect(attempt).resolves.toBeUndefined();
     }

@@ -38,7 +38,7 @@ async function websitesForOrphanSections(run: PhaseRun): Promise<void> {
   const missing = candidates.filter((r) => !have.has(r.id)).map((r) => ({ ...r, userId: run.batch.userId }));
   if (missing.length === 0) return;
   await ds.transaction(async (m) => {
-    await lockForBatchWrite(m, run.batch);
+    await lockForBatchWrite(m, run.batch, config.PHASE_LOCK_TIMEOUT_MS);
     await upsertRows(m, { batchId: run.batch.id, phase: run.phase }, 'websites', missing, config.WRITE_CHUNK_ROWS);
   });
   run.log.info({ websites: missing.map((r) => r.sourceId) }, 'websites created for section databases without metadata');
@@ -79,7 +79,7 @@ async function chooseGlobalWebsite(run: PhaseRun): Promise<void> {
     };
   }
   await ds.transaction(async (m) => {
-    await lockForBatchWrite(m, batch);
+    await lockForBatchWrite(m, batch, config.PHASE_LOCK_TIMEOUT_MS);
     if (create) await upsertRows(m, { batchId: batch.id, phase: run.phase }, 'websites', [create], config.WRITE_CHUNK_ROWS);
     await mergeNotes(m, batch.id, { globalWebsite: choice });
   });
