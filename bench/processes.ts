@@ -22,7 +22,8 @@ export interface Service {
 
 /** `maxLines`: keep only about the last that many lines (a loaded API logs one line per request). */
 export function startService(name: string, script: string, env: Record<string, string>, nodeFlags: string[] = [], maxLines = Infinity): Service {
-  const proc = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', script], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The sources run through tsx; a dump-validation thread loads it first, as under `npm run api`.
+  const proc = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', script], { cwd: ROOT, env: { VALIDATION_THREAD_PRELOAD: 'tsx/cjs', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let partial = '';
   const collect = (chunk: Buffer) => {

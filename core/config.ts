@@ -83,6 +83,12 @@ const schema = z.object({
   /** Elements per slice (a slice holds about this many; elements with one key stay in one slice). */
   SLICE_ELEMENTS: int(10_000, 1),
   /** Largest JSON body the data API (/v1/websites…, preferences, deployment configs) takes. */
+  /**
+   * Modules (comma-separated) a dump-validation thread loads first (format/validateOffThread.ts). The build
+   * needs none; the npm scripts that run the TypeScript sources set `tsx/cjs`, their loader. Empty where
+   * the sources run without one: large bodies are then validated inline.
+   */
+  VALIDATION_THREAD_PRELOAD: z.string().default('').transform((v) => v.split(',').map((m) => m.trim()).filter(Boolean)),
   DATA_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb|gb)?$/i, 'a size such as 10mb').default('10mb'),
   DUMP_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb|gb)?$/i, 'a size such as 50mb').default('50mb'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -26,18 +26,22 @@ async function run(job: Job): Promise<{ summary: Summary; sha256: string }> {
   return { summary, sha256: createHash('sha256').update(body).digest('hex') };
 }
 
-/** The dump's summary and SHA-256, computed on a worker thread for a large body. Throws DumpFormatError as validateDump does. */
-export async function validateBody(body: Buffer, encoding: DumpEncoding, opts: { delta?: boolean } = {}): Promise<{ summary: Summary; sha256: string }> {
+/**
+ * The dump's summary and SHA-256, computed on a worker thread for a large body. Throws DumpFormatError as
+ * validateDump does. `preload`: modules the thread requires before this one. The build is plain JavaScript
+ * and needs none; where the sources run as TypeScript, a thread does not inherit the process's loader, so
+ * it needs one named here (config VALIDATION_THREAD_PRELOAD, which the npm scripts that run the sources
+ * set): without one, a TypeScript run validates inline.
+ */
+export async function validateBody(
+  body: Buffer, encoding: DumpEncoding, opts: { delta?: boolean; preload?: readonly string[] } = {},
+): Promise<{ summary: Summary; sha256: string }> {
   const job: Job = { bytes: body, encoding, delta: opts.delta ?? false };
-  if (body.length < OFF_THREAD_MIN_BYTES) return run(job);
-  // Source runs through tsx (npm run api, jest), whose hooks a thread does not inherit: it registers them
-  // first. The build is plain JavaScript.
-  const self = JSON.stringify(__filename);
-  const worker = new Worker(extname(__filename) === '.ts' ? `require('tsx/cjs'); require(${self});` : `require(${self});`, {
-    eval: true,
-    // The body is copied once into the thread (structured clone): the caller still stores it afterwards.
-    workerData: job,
-  });
+  const preload = opts.preload ?? [];
+  if (body.length < OFF_THREAD_MIN_BYTES || (extname(__filename) === '.ts' && preload.length === 0)) return run(job);
+  const code = [...preload.map((m) => require.resolve(m)), __filename].map((m) => `require(${JSON.stringify(m)});`).join(' ');
+  // The body is copied once into the thread (structured clone): the caller still stores it afterwards.
+  const worker = new Worker(code, { eval: true, workerData: job });
   const answer = await new Promise<Answer>((resolve, reject) => {
     worker.once('message', resolve);
     worker.once('error', reject);

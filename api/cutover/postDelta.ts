@@ -55,7 +55,7 @@ export function postDelta(deps: ApiDeps) {
     // Parsed on a worker thread when large (format/validateOffThread.ts): this process keeps serving meanwhile.
     let checked: Awaited<ReturnType<typeof validateBody>>;
     try {
-      checked = await validateBody(body, 'ndjson', { delta: true });
+      checked = await validateBody(body, 'ndjson', { delta: true, preload: deps.config.VALIDATION_THREAD_PRELOAD });
     } catch (err) {
       if (isDumpFormatError(err)) throw Errors.badRequest(err.code, err.message, err.details);
       throw err;

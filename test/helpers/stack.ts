@@ -31,6 +31,8 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     PHASE_LOCK_TIMEOUT_MS: '300',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     NODE_ENV: 'test',
+    // The sources run as TypeScript here: a dump-validation thread loads tsx first (format/validateOffThread.ts).
+    VALIDATION_THREAD_PRELOAD: 'tsx/cjs',
     ...overrides,
   });
 }
