@@ -7,28 +7,17 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import type { Browser } from 'playwright-core';
 import { decodeValue, type BlobValue } from '../../format';
 import type { MigrationResult } from '../../client/types';
 import { WEBSITE_ID } from '../fixtures/catalystDump';
-import { startStack, type Stack } from '../helpers/stack';
-import { launchChromium, loadUploader, openUploaderPage } from './helpers/browser';
+import { loadUploader, openUploaderPage, useStackAndBrowser } from './helpers/browser';
 import { catalystSpec, fillStorage, mediaDb } from './helpers/pageStorage';
 
 declare const bsm: { migrate(o: unknown): Promise<MigrationResult> };
 
 jest.setTimeout(60000);
 
-let stack: Stack;
-let browser: Browser;
-
-beforeAll(async () => {
-  [stack, browser] = await Promise.all([startStack(), launchChromium()]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await stack?.close();
-});
+const env = useStackAndBrowser();
 
 interface Sent { offset: number; checksum: string | undefined; bodySha256: string; altered: boolean }
 
@@ -41,14 +30,14 @@ test('every PATCH carries its chunk\'s sha256; a chunk altered in transit gets 4
     if (req.method !== 'PATCH' || !req.url?.startsWith('/v1/uploads/')) return;
     res.on('finish', () => answers.push({ offset: Number(req.headers['upload-offset']), status: res.statusCode }));
   };
-  stack.api.server.on('request', onRequest);
+  env.stack.api.server.on('request', onRequest);
 
-  const { page, errors } = await openUploaderPage(browser, stack.api.url);
+  const { page, errors } = await openUploaderPage(env.browser, env.stack.api.url);
   const spec = catalystSpec();
   spec.indexedDB.push(mediaDb(blobBytes, Buffer.from('%PDF-1.7')));
   await fillStorage(page, spec);
   await loadUploader(page);
-  const token = await stack.mintToken('checksum-user');
+  const token = await env.stack.mintToken('checksum-user');
 
   // What the page sent: each PATCH's Upload-Checksum and the sha256 of the chunk it sent. The second PATCH
   // goes on with one bit flipped, its headers as the page set them.
@@ -66,7 +55,7 @@ test('every PATCH carries its chunk\'s sha256; a chunk altered in transit gets 4
     return route.continue({ postData: bad });
   });
   const result = await page.evaluate((o) => bsm.migrate(o), { token, websiteId: WEBSITE_ID, chunkSize: CHUNK, pollIntervalMs: 50, retryDelays: [0, 100, 200] });
-  stack.api.server.off('request', onRequest);
+  env.stack.api.server.off('request', onRequest);
   expect(errors).toEqual([]);
   expect(result.status).toBe('completed');
 
@@ -80,7 +69,7 @@ test('every PATCH carries its chunk\'s sha256; a chunk altered in transit gets 4
   expect(answers.filter((a) => a.status !== 204)).toEqual([answers[1]]);
   expect(answers).toHaveLength(sent.length);
 
-  const [kept] = await stack.api.deps.ds.query(`SELECT value FROM preserved_entries WHERE user_id = $1 AND db_name = 'catalyst-media'`, ['checksum-user']);
+  const [kept] = await env.stack.api.deps.ds.query(`SELECT value FROM preserved_entries WHERE user_id = $1 AND db_name = 'catalyst-media'`, ['checksum-user']);
   const { blob } = decodeValue(JSON.parse(kept.value)) as { blob: BlobValue };
   expect(Buffer.compare(blob.bytes, blobBytes)).toBe(0);
 });

@@ -6,12 +6,11 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import type { Browser, Route } from 'playwright-core';
+import type { Route } from 'playwright-core';
 import { decodeValue, type BlobValue } from '../../format';
 import type { MigrationResult } from '../../client/types';
 import { WEBSITE_ID } from '../fixtures/catalystDump';
-import { startStack, type Stack } from '../helpers/stack';
-import { launchChromium, loadUploader, openUploaderPage } from './helpers/browser';
+import { loadUploader, openUploaderPage, useStackAndBrowser } from './helpers/browser';
 import { catalystSpec, fillStorage, mediaDb } from './helpers/pageStorage';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -21,16 +20,7 @@ declare const localStorage: any;
 // Real Chromium beside other suites on a 2-core box: generous, though every wait is event-driven.
 jest.setTimeout(60000);
 
-let stack: Stack;
-let browser: Browser;
-
-beforeAll(async () => {
-  [stack, browser] = await Promise.all([startStack(), launchChromium()]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await stack?.close();
-});
+const env = useStackAndBrowser();
 
 interface Seen { method: string; path: string; offset: string | undefined }
 
@@ -41,14 +31,14 @@ test('a page reload mid-upload resumes from the server offset (HEAD, then PATCH 
   const onRequest = (req: IncomingMessage) => {
     if (req.url?.startsWith('/v1/uploads')) seen.push({ method: req.method!, path: req.url, offset: req.headers['upload-offset'] as string | undefined });
   };
-  stack.api.server.on('request', onRequest);
+  env.stack.api.server.on('request', onRequest);
 
-  const { page, errors } = await openUploaderPage(browser, stack.api.url);
+  const { page, errors } = await openUploaderPage(env.browser, env.stack.api.url);
   const spec = catalystSpec();
   spec.indexedDB.push(mediaDb(blobBytes, Buffer.from('%PDF-1.7')));
   await fillStorage(page, spec);
   await loadUploader(page);
-  const token = await stack.mintToken('resume-user');
+  const token = await env.stack.mintToken('resume-user');
   const opts = { token, websiteId: WEBSITE_ID, chunkSize: CHUNK, pollIntervalMs: 50 };
 
   // Hold the second PATCH: the first chunk has reached the server, the second never will. (The route
@@ -80,7 +70,7 @@ test('a page reload mid-upload resumes from the server offset (HEAD, then PATCH 
   await (held as Route | null)?.abort().catch(() => undefined); // its page is gone; nothing to deliver
   await loadUploader(page);
   const result = await page.evaluate((o) => bsm.migrate(o), opts);
-  stack.api.server.off('request', onRequest);
+  env.stack.api.server.off('request', onRequest);
   expect(errors).toEqual([]);
 
   expect(result).toMatchObject({ status: 'completed', resumed: true });
@@ -93,9 +83,9 @@ test('a page reload mid-upload resumes from the server offset (HEAD, then PATCH 
 
   // The finished upload is forgotten again, and the migrated data is whole.
   expect(await page.evaluate(() => Object.keys({ ...localStorage }).filter((k) => k.startsWith('bsm-uploader::')))).toEqual([]);
-  const [site] = await stack.api.deps.ds.query(`SELECT batch_id FROM websites WHERE user_id = $1`, ['resume-user']);
+  const [site] = await env.stack.api.deps.ds.query(`SELECT batch_id FROM websites WHERE user_id = $1`, ['resume-user']);
   expect(site.batch_id).toBe(result.batchId);
-  const [kept] = await stack.api.deps.ds.query(`SELECT value FROM preserved_entries WHERE user_id = $1 AND db_name = 'catalyst-media'`, ['resume-user']);
+  const [kept] = await env.stack.api.deps.ds.query(`SELECT value FROM preserved_entries WHERE user_id = $1 AND db_name = 'catalyst-media'`, ['resume-user']);
   const { blob } = decodeValue(JSON.parse(kept.value)) as { blob: BlobValue };
   expect(Buffer.compare(blob.bytes, blobBytes)).toBe(0);
 });
@@ -106,13 +96,13 @@ test('a gzip upload resumes too: the same header member and compressed entries, 
   const onRequest = (req: IncomingMessage) => {
     if (req.url?.startsWith('/v1/uploads')) seen.push({ method: req.method!, path: req.url, offset: req.headers['upload-offset'] as string | undefined });
   };
-  stack.api.server.on('request', onRequest);
-  const { page, errors } = await openUploaderPage(browser, stack.api.url);
+  env.stack.api.server.on('request', onRequest);
+  const { page, errors } = await openUploaderPage(env.browser, env.stack.api.url);
   const spec = catalystSpec();
   spec.indexedDB.push(mediaDb(randomBytes(40 * 1024), Buffer.from('%PDF-1.7'))); // random bytes: they do not compress
   await fillStorage(page, spec);
   await loadUploader(page);
-  const opts = { token: await stack.mintToken('resume-gzip-user'), websiteId: WEBSITE_ID, chunkSize: CHUNK, pollIntervalMs: 50, compression: 'gzip' };
+  const opts = { token: await env.stack.mintToken('resume-gzip-user'), websiteId: WEBSITE_ID, chunkSize: CHUNK, pollIntervalMs: 50, compression: 'gzip' };
 
   let patches = 0;
   let held: Route | null = null;
@@ -135,7 +125,7 @@ test('a gzip upload resumes too: the same header member and compressed entries, 
   await (held as Route | null)?.abort().catch(() => undefined);
   await loadUploader(page);
   const outcome = await page.evaluate((o) => bsm.migrate(o).then((r) => r.status, (e: any) => e.code ?? e.message), opts);
-  stack.api.server.off('request', onRequest);
+  env.stack.api.server.off('request', onRequest);
   expect(errors).toEqual([]);
 
   const afterReload = seen.slice(firstLoad.length);

@@ -4,6 +4,7 @@
  * fresh temporary profile, and each test file its own API port, i.e. its own origin: parallel-safe.
  */
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { startStack, type Stack } from '../../helpers/stack';
 
 export const CHROMIUM_ARGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -29,4 +30,20 @@ export async function openUploaderPage(browser: Browser, apiUrl: string): Promis
 export async function loadUploader(page: Page): Promise<void> {
   // A string, not a function: the test compiler would turn a dynamic import() into require().
   await page.evaluate(`import('/client/uploader.js').then((m) => { globalThis.bsm = m; })`);
+}
+
+/**
+ * A real stack and a Chromium for a test file, started before its tests and closed after them (read
+ * `env.stack`, `env.browser` inside the tests).
+ */
+export function useStackAndBrowser(): { stack: Stack; browser: Browser } {
+  const env = {} as { stack: Stack; browser: Browser };
+  beforeAll(async () => {
+    [env.stack, env.browser] = await Promise.all([startStack(), launchChromium()]);
+  });
+  afterAll(async () => {
+    await env.browser?.close();
+    await env.stack?.close();
+  });
+  return env;
 }
