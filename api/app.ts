@@ -39,7 +39,9 @@ export function createApp(deps: ApiDeps): Express {
   // Per-address limit on /v1 (uploads included), before any work is done for the request.
   app.use(ipRateLimit(deps));
   // tus needs the raw request stream: mounted before any route's body parser.
-  app.use(createUploads(deps));
+  const uploads = createUploads(deps);
+  app.use(uploads);
+  app.locals.onClose = [() => uploads.close()];
   app.use(createRoutes(deps));
   app.use(BULL_BOARD_PATH, authenticate(deps, ['admin', 'operator'], { basicChallenge: true, loginRedirect: true }), bullBoardByRole(deps.queues));
   app.use(notFound);

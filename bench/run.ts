@@ -47,6 +47,8 @@ const Settings = z.object({
   /** Upload transfer rates (bench/transfer.ts): dump size, and tus chunk size (issue 12: 200 MB in 8 MiB chunks). */
   BENCH_TRANSFER_MB: z.coerce.number().positive().default(200),
   BENCH_TUS_CHUNK_MIB: z.coerce.number().positive().default(8),
+  /** Rounds of each transfer figure; the median is reported (the machine's loopback rate varies run to run). */
+  BENCH_TRANSFER_REPEAT: z.coerce.number().int().positive().default(3),
   BENCH_READ_SECONDS: z.coerce.number().positive().default(10),
   BENCH_READ_ROUNDS: z.coerce.number().int().positive().default(5),
   BENCH_READ_WARMUP_SECONDS: z.coerce.number().positive().default(2),
@@ -83,7 +85,7 @@ async function main(): Promise<void> {
     if (readPathFailed(result)) process.exitCode = 1;
     return;
   }
-  const transfer = { mb: settings.BENCH_TRANSFER_MB, chunkMiB: settings.BENCH_TUS_CHUNK_MIB };
+  const transfer = { mb: settings.BENCH_TRANSFER_MB, chunkMiB: settings.BENCH_TUS_CHUNK_MIB, repeat: settings.BENCH_TRANSFER_REPEAT };
   if (settings.BENCH_ONLY === 'transfer') return printTransfer(await measureTransfer(app, transfer, log));
   const report = await pipeline(settings, app);
   // After the pipeline's processes are gone, so that the two do not compete for the CPU.

@@ -5,7 +5,10 @@
  *     ceiling of this machine's loopback HTTP, as one streamed request and as BENCH_TUS_CHUNK_MIB requests;
  *   - through tus to the API (its own process, as `npm run api`), in BENCH_TUS_CHUNK_MIB chunks (default
  *     8 MiB; issue 12: tus at least 0.7x the raw PUT), without and with Upload-Checksum on every PATCH;
- *   - gzip-compressed (metadata contentEncoding gzip), in the same chunks.
+ *   - gzip-compressed (metadata contentEncoding gzip), in the same chunks;
+ *   - plain tus again, to a second API process whose finish reads the upload back after its last byte
+ *     (UPLOAD_STREAMED_FINISH_MIN_BYTES above the dump): what the streamed finish saves, in the same run.
+ * Each figure is measured BENCH_TRANSFER_REPEAT times (rounds interleaved); the table gives the median.
  * The tus client is a plain fetch loop (POST, then PATCH per chunk, like cli/tus.ts), so the figures are the
  * server's, not a client library's. "to the final answer" includes what the final PATCH does (digest,
  * validation through the inflater, sealing, batch creation; the API's verifyMs); "transfer" leaves it out.
@@ -25,11 +28,13 @@ import { Client } from 'pg';
 import type { Config } from '../core/config';
 import { timeIt } from './baselines';
 import { generateCatalystDump } from './generate';
-import { dropRedisKeys, mintToken, runOnce, startService, waitForLine, type Service } from './processes';
+import { dropRedisKeys, mintToken, procCpuSeconds, runOnce, startService, waitForLine, type Service } from './processes';
 
 export interface TransferSettings {
   mb: number;
   chunkMiB: number;
+  /** Rounds per figure (BENCH_TRANSFER_REPEAT); the table gives the median. */
+  repeat: number;
 }
 
 export interface TransferRow {
@@ -39,6 +44,10 @@ export interface TransferRow {
   seconds: number;
   /** Seconds of the final PATCH's server-side work (verifyMs), for tus rows. */
   finishSeconds?: number;
+  /** Fastest and slowest round, when there were several. */
+  spread?: [number, number];
+  /** CPU seconds the API process (all its threads) used in the median round, for tus rows. */
+  apiCpu?: number;
   note?: string;
 }
 
@@ -136,6 +145,7 @@ export async function measureTransfer(app: Config, settings: TransferSettings, l
     RATE_LIMIT_PER_TOKEN: '100000000', RATE_LIMIT_PER_IP: '100000000',
   };
   let api: Service | null = null;
+  let readBackApi: Service | null = null;
   const nul = await startNullServer();
   const db = new Client({ connectionString: app.DATABASE_URL });
   await db.connect();
@@ -148,23 +158,22 @@ export async function measureTransfer(app: Config, settings: TransferSettings, l
 
     await runOnce('scripts/migrate.ts', env);
     api = startService('api', 'api/main.ts', env, [], 2000);
-    const listening = JSON.parse(await waitForLine(api, (l) => l.includes('api listening'))) as { url: string };
-    const base = `http://127.0.0.1:${new URL(listening.url).port}`;
+    // A second API on the same database and queues that checks every upload after its last byte, by
+    // reading it back (as before the streamed finish): the same upload against both, in the same run.
+    readBackApi = startService('api-readback', 'api/main.ts', { ...env, UPLOAD_STREAMED_FINISH_MIN_BYTES: String(2 ** 50) }, [], 2000);
+    const baseOf = async (s: Service) => `http://127.0.0.1:${new URL((JSON.parse(await waitForLine(s, (l) => l.includes('api listening'))) as { url: string }).url).port}`;
+    const base = await baseOf(api);
+    const readBackBase = await baseOf(readBackApi);
     // The API logs the final PATCH's work (verifyMs) just before it answers; the line may reach us after the answer.
-    const verifySecondsOf = async (batchId: string) =>
-      Number(JSON.parse(await waitForLine(api!, (l) => l.includes('upload finished') && l.includes(batchId), 10_000)).verifyMs) / 1000;
+    const verifySecondsOf = async (service: Service, batchId: string) =>
+      Number(JSON.parse(await waitForLine(service, (l) => l.includes('upload finished') && l.includes(batchId), 10_000)).verifyMs) / 1000;
 
-    const rows: TransferRow[] = [];
-    log('transfer: raw PUT to a do-nothing server');
-    rows.push({ figure: 'raw HTTP PUT, one request (do-nothing Node server)', bytes: dump.bytes, seconds: (await timeIt(() => putWhole(nul.port, file, dump.bytes))).seconds });
-    const chunked = await timeIt(() => inChunks(file, dump.bytes, chunkBytes, async (chunk) => {
-      const res = await fetch(`http://127.0.0.1:${nul.port}/`, { method: 'PUT', body: chunk });
-      await res.arrayBuffer();
-    }));
-    rows.push({ figure: `raw HTTP PUT, ${settings.chunkMiB} MiB requests (do-nothing Node server)`, bytes: dump.bytes, seconds: chunked.seconds });
-
-    const runs: { figure: string; file: string; bytes: number; meta: Record<string, string>; checksum: boolean; user: string; note?: string }[] = [
+    const runs: { figure: string; file: string; bytes: number; meta: Record<string, string>; checksum: boolean; user: string; note?: string; readBack?: boolean }[] = [
       { figure: `tus MB/s (${settings.chunkMiB} MiB chunks)`, file, bytes: dump.bytes, meta: { filename: 'b.ndjson', contentType: 'application/x-ndjson', sha256: sha }, checksum: false, user: 'xfer-plain' },
+      {
+        figure: `tus, checked after the last byte (${settings.chunkMiB} MiB chunks; streamed finish off)`, file, bytes: dump.bytes,
+        meta: { filename: 'b.ndjson', contentType: 'application/x-ndjson', sha256: sha }, checksum: false, user: 'xfer-readback', readBack: true,
+      },
       { figure: `tus + Upload-Checksum (${settings.chunkMiB} MiB chunks)`, file, bytes: dump.bytes, meta: { filename: 'b.ndjson', contentType: 'application/x-ndjson', sha256: sha }, checksum: true, user: 'xfer-sum' },
       {
         figure: `tus gzip MB/s (${settings.chunkMiB} MiB chunks of the compressed file)`, file: gz, bytes: gzipBytes,
@@ -172,15 +181,42 @@ export async function measureTransfer(app: Config, settings: TransferSettings, l
         note: `dump MB per second: ${(dump.bytes / MB).toFixed(1)} MB of dump`,
       },
     ];
-    for (const r of runs) {
-      log(`transfer: ${r.figure}`);
-      const token = await mintToken(base, adminToken, r.user);
-      const t = await timeIt(() => tusSend(base, token, r.file, chunkBytes, r.meta, r.checksum));
-      rows.push({ figure: r.figure, bytes: r.bytes, seconds: t.seconds, finishSeconds: await verifySecondsOf(t.value), note: r.note });
+    // Every figure is measured `repeat` times, the rounds interleaved so that a noisy moment hits all of
+    // them alike; the table gives each figure's median round. Each tus round is a new user's upload, so
+    // none finds the dump already sealed.
+    const rounds = new Map<string, { row: Omit<TransferRow, 'seconds'>; samples: { seconds: number; finishSeconds?: number; apiCpu?: number }[] }>();
+    const sample = (row: Omit<TransferRow, 'seconds'>, s: { seconds: number; finishSeconds?: number; apiCpu?: number }) => {
+      const r = rounds.get(row.figure) ?? { row, samples: [] };
+      r.samples.push(s);
+      rounds.set(row.figure, r);
+    };
+    for (let round = 1; round <= settings.repeat; round++) {
+      log(`transfer: round ${round} of ${settings.repeat}: raw PUT to a do-nothing server`);
+      sample({ figure: 'raw HTTP PUT, one request (do-nothing Node server)', bytes: dump.bytes }, { seconds: (await timeIt(() => putWhole(nul.port, file, dump.bytes))).seconds });
+      const chunked = await timeIt(() => inChunks(file, dump.bytes, chunkBytes, async (chunk) => {
+        const res = await fetch(`http://127.0.0.1:${nul.port}/`, { method: 'PUT', body: chunk });
+        await res.arrayBuffer();
+      }));
+      sample({ figure: `raw HTTP PUT, ${settings.chunkMiB} MiB requests (do-nothing Node server)`, bytes: dump.bytes }, { seconds: chunked.seconds });
+      for (const r of runs) {
+        log(`transfer: round ${round}: ${r.figure}`);
+        const [service, url] = r.readBack ? [readBackApi, readBackBase] : [api, base];
+        const token = await mintToken(url, adminToken, `${r.user}-${round}`);
+        const cpu0 = procCpuSeconds(service.proc.pid!);
+        const t = await timeIt(() => tusSend(url, token, r.file, chunkBytes, r.meta, r.checksum));
+        const apiCpu = procCpuSeconds(service.proc.pid!) - cpu0;
+        sample({ figure: r.figure, bytes: r.bytes, note: r.note }, { seconds: t.seconds, finishSeconds: await verifySecondsOf(service, t.value), apiCpu });
+      }
     }
+    const rows: TransferRow[] = [...rounds.values()].map(({ row, samples }) => {
+      const sorted = [...samples].sort((a, b) => a.seconds - b.seconds);
+      const median = sorted[Math.floor((sorted.length - 1) / 2)];
+      return { ...row, ...median, spread: samples.length > 1 ? [sorted[0].seconds, sorted[sorted.length - 1].seconds] : undefined };
+    });
     return { settings, dumpBytes: dump.bytes, gzipBytes, gzipSeconds: compress.seconds, rows };
   } finally {
     await api?.stop();
+    await readBackApi?.stop();
     await nul.stop();
     await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
     await db.end();
@@ -195,16 +231,18 @@ export function printTransfer(r: TransferResult): void {
   const rawRate = rawChunked.bytes / rawChunked.seconds;
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
   const out = [
-    `Upload transfer: ${(r.dumpBytes / MB).toFixed(1)} MB NDJSON dump, gzip -6 ${(r.gzipBytes / MB).toFixed(1)} MB (${(r.dumpBytes / r.gzipBytes).toFixed(1)}x; compressing took ${r.gzipSeconds.toFixed(1)} s, ${mbps(r.dumpBytes, r.gzipSeconds)})`,
+    `Upload transfer: median of ${r.settings.repeat} round(s); ${(r.dumpBytes / MB).toFixed(1)} MB NDJSON dump, gzip -6 ${(r.gzipBytes / MB).toFixed(1)} MB (${(r.dumpBytes / r.gzipBytes).toFixed(1)}x; compressing took ${r.gzipSeconds.toFixed(1)} s, ${mbps(r.dumpBytes, r.gzipSeconds)})`,
     '',
-    line(['figure', 'to the final answer', 'transfer (without the final PATCH\'s work)', `vs raw PUT in ${r.settings.chunkMiB} MiB requests`]),
-    line(['---', '---', '---', '---']),
+    line(['figure', 'to the final answer', 'transfer (without the final PATCH\'s work)', 'API CPU', `vs raw PUT in ${r.settings.chunkMiB} MiB requests`]),
+    line(['---', '---', '---', '---', '---']),
     ...r.rows.map((x) => {
       const transfer = x.finishSeconds === undefined ? '' : `${mbps(x.bytes, x.seconds - x.finishSeconds)} (final PATCH ${x.finishSeconds.toFixed(1)} s)`;
       // gzip: bytes sent, and the dump's bytes delivered (what the raw PUT of the uncompressed file delivers).
       const ratio = x === rawChunked ? '1.00x' : `${(x.bytes / x.seconds / rawRate).toFixed(2)}x${x.note ? `; ${(r.dumpBytes / x.seconds / rawRate).toFixed(2)}x in dump bytes` : ''}`;
       const gzipDump = x.note ? `; ${mbps(r.dumpBytes, x.seconds)} of dump` : '';
-      return line([x.figure, `${x.seconds.toFixed(1)} s, ${mbps(x.bytes, x.seconds)}${gzipDump}`, transfer, ratio]);
+      const spread = x.spread ? ` (rounds ${x.spread.map((t) => mbps(x.bytes, t).replace(' MB/s', '')).reverse().join('–')})` : '';
+      const cpu = x.apiCpu === undefined ? '' : `${x.apiCpu.toFixed(1)} s`;
+      return line([x.figure, `${x.seconds.toFixed(1)} s, ${mbps(x.bytes, x.seconds)}${spread}${gzipDump}`, transfer, cpu, ratio]);
     }),
   ];
   process.stdout.write(`${out.join('\n')}\n`);

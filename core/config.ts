@@ -82,13 +82,20 @@ const schema = z.object({
   SLICE_MIN_BYTES: int(4 * 1024 * 1024, 1),
   /** Elements per slice (a slice holds about this many; elements with one key stay in one slice). */
   SLICE_ELEMENTS: int(10_000, 1),
-  /** Largest JSON body the data API (/v1/websites…, preferences, deployment configs) takes. */
   /**
-   * Modules (comma-separated) a dump-validation thread loads first (format/validateOffThread.ts). The build
-   * needs none; the npm scripts that run the TypeScript sources set `tsx/cjs`, their loader. Empty where
-   * the sources run without one: large bodies are then validated inline.
+   * Modules (comma-separated) a dump-validation thread loads first (format/validateOffThread.ts,
+   * api/uploads/checkThread.ts). The build needs none; the npm scripts that run the TypeScript sources set
+   * `tsx/cjs`, their loader. Empty where the sources run without one: large bodies are then validated
+   * inline, and uploads checked after their last byte.
    */
   VALIDATION_THREAD_PRELOAD: z.string().default('').transform((v) => v.split(',').map((m) => m.trim()).filter(Boolean)),
+  /**
+   * A resumable upload at least this large is hashed, validated and sealed on a thread while its bytes
+   * arrive (api/uploads/streamedFinish.ts), so its final PATCH answers at once; a smaller one after its
+   * last byte, by reading it back. Default 8 MiB.
+   */
+  UPLOAD_STREAMED_FINISH_MIN_BYTES: int(8 * 1024 * 1024, 1),
+  /** Largest JSON body the data API (/v1/websites…, preferences, deployment configs) takes. */
   DATA_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb|gb)?$/i, 'a size such as 10mb').default('10mb'),
   DUMP_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb|gb)?$/i, 'a size such as 50mb').default('50mb'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -26,9 +26,8 @@ import { S3ObjectStore } from '../../core/objectStore';
 import { UPLOADS_PREFIX } from '../../jobs/maintenance/cleanup';
 import { BATCH_ID_HEADER, type ApiDeps } from '../context';
 import { encodingOf, WebsiteIdSchema } from '../dumpIntake';
-import { finishUpload } from './finishUpload';
+import { finishUpload, type FinishingStore } from './finishUpload';
 import { checkUploadMetadata } from './metadata';
-import type { UploadStore } from './uploadStore';
 
 export const DIRECT_PATH = '/v1/uploads/direct';
 /** Where a direct upload's object is assembled: under the uploads prefix, so the clean-up knows it. */
@@ -363,7 +362,7 @@ export function directUploads(deps: ApiDeps): DirectHandlers {
           ...(claimed.content_encoding ? { contentEncoding: claimed.content_encoding } : {}),
         },
       });
-      const discarder = { discard: (key: string, objects: ApiDeps['store']) => objects.delete(key) } as Pick<UploadStore, 'discard'> as UploadStore;
+      const discarder: FinishingStore = { discard: (key: string, objects: ApiDeps['store']) => objects.delete(key) };
       let headers: Record<string, string>;
       try {
         ({ headers } = await finishUpload(deps, discarder, upload, req.id));

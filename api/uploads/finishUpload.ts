@@ -21,6 +21,8 @@ import type { JobPayloads } from '../../jobs/names';
 import { BATCH_ID_HEADER, type ApiDeps } from '../context';
 import { createBatchForDump, encodingOf, rememberRequestId, startBatch } from '../dumpIntake';
 import { storedMeta } from './metadata';
+import type { CheckResult } from './checkThread';
+import type { FinishedAhead } from './streamedFinish';
 import type { UploadStore } from './uploadStore';
 
 async function digestOf(deps: ApiDeps, key: string): Promise<{ sha256: string; bytes: number }> {
@@ -34,13 +36,23 @@ async function digestOf(deps: ApiDeps, key: string): Promise<{ sha256: string; b
   return { sha256: hash.digest('hex'), bytes };
 }
 
-export async function finishUpload(deps: ApiDeps, uploads: UploadStore, upload: Upload, requestId?: string): Promise<{ headers: Record<string, string> }> {
+/** What the finish needs of the upload's store: a direct-to-S3 upload has no streamed finish. */
+export type FinishingStore = Pick<UploadStore, 'discard'> & Partial<Pick<UploadStore, 'finishedAhead'>>;
+
+export async function finishUpload(deps: ApiDeps, uploads: FinishingStore, upload: Upload, requestId?: string): Promise<{ headers: Record<string, string> }> {
   const key = upload.id;
   const meta = storedMeta(upload.metadata);
   const encoding = encodingOf(meta.contentType)!;
   const started = Date.now();
+  // Digest, validation and seal done while the bytes arrived (streamedFinish.ts), when this process saw them all.
+  const ahead = uploads.finishedAhead?.(key, upload.size ?? -1);
+  let checked: CheckResult | undefined;
   try {
-    const actual = await digestOf(deps, key);
+    checked = ahead ? await ahead.check().catch((err: Error) => {
+      deps.log.warn({ uploadKey: key, err: err.message }, 'upload: the streamed check failed; reading the bytes back');
+      return undefined;
+    }) : undefined;
+    const actual = checked ?? (await digestOf(deps, key));
     if (actual.sha256 !== meta.sha256) {
       throw Errors.badRequest(
         'upload_digest_mismatch',
@@ -51,24 +63,18 @@ export async function finishUpload(deps: ApiDeps, uploads: UploadStore, upload: 
     if (actual.bytes !== upload.size) throw new Error(`upload ${key} holds ${actual.bytes} bytes, declared ${upload.size}`);
     let summary: { header: { source: unknown }; counts: DumpCounts };
     try {
-      const raw = await deps.store.get(key);
-      summary = await validateDump(meta.contentEncoding === 'gzip' ? inflateBounded(raw, deps.config.INFLATED_DUMP_MAX_BYTES) : raw, encoding);
+      if (checked) {
+        if (!checked.validation.ok) throw checked.validation.error;
+        summary = checked.validation.summary;
+      } else {
+        const raw = await deps.store.get(key);
+        summary = await validateDump(meta.contentEncoding === 'gzip' ? inflateBounded(raw, deps.config.INFLATED_DUMP_MAX_BYTES) : raw, encoding);
+      }
     } catch (err) {
-      if (isDumpFormatError(err)) throw Errors.badRequest(err.code, `${err.message} The upload was discarded; no batch was created.`, err.details);
-      if (err instanceof InflatedTooLargeError) {
-        throw new AppError(413, 'dump_too_large_inflated',
-          `The gzip dump inflates to more than ${err.maxBytes} bytes, the most a dump may hold once inflated (INFLATED_DUMP_MAX_BYTES). The upload was discarded; no batch was created. Split the dump, or ask the operator to raise the limit.`,
-          { maxBytes: err.maxBytes });
-      }
-      if (err instanceof CorruptGzipError) {
-        throw Errors.badRequest('invalid_content_encoding',
-          `The upload declared contentEncoding gzip, but its bytes do not inflate as gzip (not gzip data, cut off, or damaged: ${err.zlibCode ?? 'zlib error'}). The upload was discarded; no batch was created. Upload the gzip file as it is, or leave contentEncoding out for an uncompressed dump.`,
-          { zlibCode: err.zlibCode });
-      }
-      throw err;
+      throw asUploadError(err);
     }
     const sealedKey = dumpObjectKey(meta.userId, meta.sha256, encoding, meta.contentEncoding);
-    if (!(await deps.store.head(sealedKey))) await putDump(deps.store, deps.config, sealedKey, await deps.store.get(key));
+    if (!(await deps.store.head(sealedKey))) await seal(deps, key, sealedKey, checked && ahead?.sealedKey === sealedKey ? ahead : undefined);
     const { batch, created } = await createBatchForDump(deps, {
       userId: meta.userId, dumpKey: sealedKey, dumpSha256: meta.sha256, dumpBytes: actual.bytes, encoding,
       entryCount: summary.counts.total, source: summary.header.source as Record<string, unknown>,
@@ -81,15 +87,49 @@ export async function finishUpload(deps: ApiDeps, uploads: UploadStore, upload: 
     if (created && requestId) await rememberRequestId(deps, batch.id, requestId);
     if (created || batch.status === 'received') await startBatch(deps, batch, created);
     deps.log.info(
-      { reqId: requestId, batchId: batch.id, userId: meta.userId, uploadKey: key, created, entries: summary.counts.total, bytes: actual.bytes, verifyMs: Date.now() - started },
+      {
+        reqId: requestId, batchId: batch.id, userId: meta.userId, uploadKey: key, created, entries: summary.counts.total, bytes: actual.bytes,
+        verifyMs: Date.now() - started, streamed: Boolean(checked),
+      },
       created ? 'upload finished: batch created' : 'upload finished: duplicate dump, existing batch returned',
     );
     return { headers: { [BATCH_ID_HEADER]: batch.id } };
   } catch (err) {
     await discardUnlessReferenced(deps, uploads, key);
-    if (!(err instanceof AppError)) deps.log.error({ uploadKey: key, err: (err as Error).stack ?? String(err) }, 'finishing an upload failed');
+    if (err instanceof AppError) deps.log.info({ reqId: requestId, uploadKey: key, code: err.code, streamed: Boolean(checked) }, 'upload refused: discarded');
+    else deps.log.error({ uploadKey: key, err: (err as Error).stack ?? String(err) }, 'finishing an upload failed');
     throw err;
+  } finally {
+    ahead?.abort(); // whatever of it was not committed
   }
+}
+
+/** The sealed copy: the one written while the bytes arrived, else (or if that failed) one read from the upload. */
+async function seal(deps: ApiDeps, uploadKey: string, sealedKey: string, ahead: FinishedAhead | undefined): Promise<void> {
+  if (ahead) {
+    try {
+      return await ahead.commitSeal();
+    } catch (err) {
+      deps.log.warn({ uploadKey, err: (err as Error).message }, 'upload: the seal written while the bytes arrived failed; sealing from the stored bytes');
+    }
+  }
+  await putDump(deps.store, deps.config, sealedKey, await deps.store.get(uploadKey));
+}
+
+/** A refused dump's error as the answer the client gets (the same whether it was checked streamed or read back). */
+function asUploadError(err: unknown): unknown {
+  if (isDumpFormatError(err)) return Errors.badRequest(err.code, `${err.message} The upload was discarded; no batch was created.`, err.details);
+  if (err instanceof InflatedTooLargeError) {
+    return new AppError(413, 'dump_too_large_inflated',
+      `The gzip dump inflates to more than ${err.maxBytes} bytes, the most a dump may hold once inflated (INFLATED_DUMP_MAX_BYTES). The upload was discarded; no batch was created. Split the dump, or ask the operator to raise the limit.`,
+      { maxBytes: err.maxBytes });
+  }
+  if (err instanceof CorruptGzipError) {
+    return Errors.badRequest('invalid_content_encoding',
+      `The upload declared contentEncoding gzip, but its bytes do not inflate as gzip (not gzip data, cut off, or damaged: ${err.zlibCode ?? 'zlib error'}). The upload was discarded; no batch was created. Upload the gzip file as it is, or leave contentEncoding out for an uncompressed dump.`,
+      { zlibCode: err.zlibCode });
+  }
+  return err;
 }
 
 /** How long a finished upload's plain bytes stay (for the client's last HEAD) before they are removed. */
@@ -104,7 +144,7 @@ async function scheduleDiscard(deps: ApiDeps, uploadKey: string): Promise<void> 
 }
 
 /** A refused or failed finish leaves nothing behind, but never deletes bytes a batch points at. */
-async function discardUnlessReferenced(deps: ApiDeps, uploads: UploadStore, key: string): Promise<void> {
+async function discardUnlessReferenced(deps: ApiDeps, uploads: FinishingStore, key: string): Promise<void> {
   try {
     const [row] = await deps.ds.query(`SELECT 1 FROM migration_batches WHERE dump_key = $1 LIMIT 1`, [key]);
     if (!row) await uploads.discard(key, deps.store);

@@ -18,14 +18,17 @@ import { finishUpload } from './finishUpload';
 import { checkUploadMetadata } from './metadata';
 import { RedisLocker } from './RedisLocker';
 import { mapTusError, wrapPlainError } from './tusErrors';
+import { StreamedFinishes } from './streamedFinish';
 import { createUploadStore, newUploadId, publicUploadId, uploadIdFromUrl } from './uploadStore';
 
 export const UPLOADS_PATH = '/v1/uploads';
 const ROUTE = /^\/v1\/uploads(?:\/([^/]+))?\/?$/;
 const TUS_METHODS = new Set(['POST', 'HEAD', 'PATCH', 'DELETE', 'OPTIONS']);
 
-export function createUploads(deps: ApiDeps): RequestHandler {
-  const uploads = createUploadStore(deps.config, deps.redis);
+/** The /v1/uploads handler; `close()` stops the uploads' streamed finishes (on shutdown). */
+export function createUploads(deps: ApiDeps): RequestHandler & { close(): void } {
+  const finishes = new StreamedFinishes(deps.config, deps.store, deps.log);
+  const uploads = createUploadStore(deps.config, deps.redis, finishes);
   // tus hands our hooks the request object we gave it: the caller and request id ride along keyed by it.
   const requests = new WeakMap<object, { caller: Caller; requestId?: string }>();
   const callerOf = (req: object): Caller => {
@@ -57,7 +60,9 @@ export function createUploads(deps: ApiDeps): RequestHandler {
     async onUploadCreate(req, upload: Upload) {
       const caller = callerOf(req);
       if (!upload.size) throw Errors.badRequest('empty_upload', 'Upload-Length must be at least 1: an empty upload holds no dump.');
-      return { metadata: { ...checkUploadMetadata(upload.metadata, caller.userId!) } };
+      const metadata = checkUploadMetadata(upload.metadata, caller.userId!);
+      finishes.prepare(upload.size);
+      return { metadata: { ...metadata } };
     },
     async onIncomingRequest(req, id) {
       if (req.method === 'POST') return; // creation: the id is brand new
@@ -70,7 +75,7 @@ export function createUploads(deps: ApiDeps): RequestHandler {
     onResponseError: (_req, err) => mapTusError(err, deps.config.UPLOAD_MAX_BYTES, deps.log),
   });
 
-  return async (req: Request, res: Response, next: NextFunction) => {
+  const handler = async (req: Request, res: Response, next: NextFunction) => {
     const m = ROUTE.exec(req.path);
     if (!m || m[1] === 'direct') return next(); // /v1/uploads/direct: direct-to-S3 uploads (routes.ts)
     // "The Tus-Resumable header MUST be included in every request and response except for OPTIONS
@@ -93,6 +98,7 @@ export function createUploads(deps: ApiDeps): RequestHandler {
       next(err);
     }
   };
+  return Object.assign(handler, { close: () => finishes.close() });
 }
 
 export const PATCH_CONTENT_TYPE = 'application/offset+octet-stream';

@@ -13,7 +13,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { PassThrough, Transform, type Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Redis } from 'ioredis';
 import { FileStore } from '@tus/file-store';
@@ -24,6 +24,7 @@ import type { ObjectStore } from '../../core/objectStore';
 import { UPLOAD_SIDECAR_SUFFIXES, UPLOADS_PREFIX } from '../../jobs/maintenance/cleanup';
 import { checksumHash, checksumMismatch, chunkChecksum, type ChunkChecksum } from './checksum';
 import { RedisKvStore } from './RedisKvStore';
+import { passing, type FinishedAhead, type StreamedFinishes } from './streamedFinish';
 
 /** tus extensions we offer (docs/http-api.md §2). Both stores could also defer the length; we need it up front. */
 export const UPLOAD_EXTENSIONS = ['creation', 'creation-with-upload', 'termination', 'expiration', 'checksum'];
@@ -56,6 +57,8 @@ export interface UploadStore {
   metadataOf(id: string): Promise<Upload['metadata'] | undefined>;
   /** Removes every trace of an upload: bytes, S3 sidecars and unfinished multipart upload, Redis record. */
   discard(id: string, objects: ObjectStore): Promise<void>;
+  /** The finish work done while the upload's bytes arrived, if this process saw all of them (streamedFinish.ts). */
+  finishedAhead(id: string, size: number): FinishedAhead | undefined;
 }
 
 /** Writes still running, by upload id (see UploadStore.writesSettled). */
@@ -81,22 +84,41 @@ class WriteTracker {
 
 /** `src` passed through, every byte also fed to `hash`; a source error ends up on the result. */
 function hashing(src: Readable, hash: ReturnType<typeof checksumHash>): Readable {
-  const t = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      cb(null, chunk);
-    },
-  });
-  src.once('error', (e) => t.destroy(e));
-  return src.pipe(t);
+  return passing(src, (chunk) => void hash.update(chunk));
+}
+
+/**
+ * The PATCH's bytes on their way to the store, also fed to the upload's streamed finish (streamedFinish.ts)
+ * when there is one. A request that fails while the session is looked up fails the write as it would have.
+ */
+async function tapped(finishes: StreamedFinishes | undefined, id: string, offset: number, src: Readable, record: () => Promise<Upload | undefined>): Promise<Readable> {
+  if (!finishes) return src;
+  const hold = () => undefined;
+  src.on('error', hold);
+  try {
+    const out = await finishes.tap(id, offset, src, record);
+    if (src.errored) throw src.errored;
+    return out;
+  } finally {
+    src.off('error', hold);
+  }
 }
 
 class FileUploadStore extends FileStore {
   readonly writes = new WriteTracker();
+  finishes?: StreamedFinishes;
 
   override write(src: Readable, id: string, offset: number): Promise<number> {
     const expected = chunkChecksum();
-    return this.writes.track(id, expected ? this.checkedWrite(src, id, offset, expected) : super.write(src, id, offset));
+    return this.writes.track(id, (async () => {
+      const bytes = await tapped(this.finishes, id, offset, src, () => this.configstore.get(id));
+      return expected ? this.checkedWrite(bytes, id, offset, expected) : super.write(bytes, id, offset);
+    })());
+  }
+
+  override remove(id: string): Promise<void> {
+    this.finishes?.forget(id);
+    return super.remove(id);
   }
 
   /**
@@ -127,6 +149,12 @@ class FileUploadStore extends FileStore {
 
 class S3UploadStore extends S3Store {
   readonly writes = new WriteTracker();
+  finishes?: StreamedFinishes;
+
+  override remove(id: string): Promise<void> {
+    this.finishes?.forget(id);
+    return super.remove(id);
+  }
 
   /**
    * @tus/s3-store 2.0.7 prepends the pending tail of the upload (under 5 MiB, kept as `<id>.part`) to the
@@ -137,11 +165,14 @@ class S3UploadStore extends S3Store {
    */
   override write(src: Readable, id: string, offset: number): Promise<number> {
     const expected = chunkChecksum();
-    if (expected) return this.writes.track(id, this.checkedWrite(src, id, offset, expected));
-    const guarded = new PassThrough();
-    src.once('error', () => guarded.end());
-    src.pipe(guarded);
-    return this.writes.track(id, super.write(guarded, id, offset));
+    return this.writes.track(id, (async () => {
+      const bytes = await tapped(this.finishes, id, offset, src, async () => (await this.getMetadata(id)).file);
+      if (expected) return this.checkedWrite(bytes, id, offset, expected);
+      const guarded = new PassThrough();
+      bytes.once('error', () => guarded.end());
+      bytes.pipe(guarded);
+      return super.write(guarded, id, offset);
+    })());
   }
 
   /**
@@ -173,7 +204,7 @@ class S3UploadStore extends S3Store {
   }
 }
 
-export function createUploadStore(config: Config, redis: Redis): UploadStore {
+export function createUploadStore(config: Config, redis: Redis, finishes?: StreamedFinishes): UploadStore {
   const expiryMs = config.UPLOAD_EXPIRY_HOURS * 3600_000;
   // Records outlive the upload's expiry by a day, so that a late request still gets 410: "the Server SHOULD
   // respond with the 404 Not Found or 410 Gone status. The latter one SHOULD be used if the Server is
@@ -208,10 +239,12 @@ export function createUploadStore(config: Config, redis: Redis): UploadStore {
     });
   }
   store.extensions = [...UPLOAD_EXTENSIONS];
+  store.finishes = finishes;
   return {
     datastore: store,
     writesSettled: (id) => store.writes.settled(id),
     metadataOf: (id) => store.metadataOf(id),
+    finishedAhead: (id, size) => finishes?.take(id, size),
     async discard(id, objects) {
       // remove() aborts an unfinished S3 multipart upload; for a finished one it throws (nothing to
       // abort) before deleting anything, so the objects are deleted by key below in every case.

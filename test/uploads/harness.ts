@@ -24,9 +24,18 @@ export interface UploadStack {
   close(): Promise<void>;
 }
 
-export async function startUploadStack(driver: Driver, opts: { workers?: boolean; config?: Record<string, string> } = {}): Promise<UploadStack> {
+/**
+ * The suites' dumps are a few MiB: uploads of 1 MiB or more are checked while they arrive (the default
+ * threshold is 8 MiB), so every flow here runs through the streamed finish, and falls back where it must.
+ */
+export const STREAMED_FINISH_MIN_BYTES = MiB;
+
+export async function startUploadStack(driver: Driver, opts: { workers?: boolean; config?: Record<string, string>; logTo?: NodeJS.WritableStream } = {}): Promise<UploadStack> {
   const s3 = driver === 's3' ? await startS3() : null;
-  const stack = await startStack({ workers: opts.workers, config: { ...opts.config, ...s3?.env } });
+  const stack = await startStack({
+    workers: opts.workers, logTo: opts.logTo,
+    config: { UPLOAD_STREAMED_FINISH_MIN_BYTES: String(STREAMED_FINISH_MIN_BYTES), ...opts.config, ...s3?.env },
+  });
   return {
     stack,
     s3,

@@ -1,0 +1,4 @@
+import { runStreamedFinish, runStreamedFinishThreadFails } from './streamedFinish.suite';
+
+runStreamedFinish('fs');
+runStreamedFinishThreadFails();

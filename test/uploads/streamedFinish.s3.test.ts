@@ -1,0 +1,3 @@
+import { runStreamedFinish } from './streamedFinish.suite';
+
+runStreamedFinish('s3');
