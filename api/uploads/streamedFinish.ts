@@ -153,6 +153,7 @@ export class StreamedFinishes {
     // A dump this user already uploaded is sealed already: nothing to write (the finish finds it).
     const sealing = !(await this.objects.head(sealedKey));
     if (this.sessions.has(id)) return this.sessions.get(id); // (tus holds the upload's lock: not expected)
+    if (this.sessions.size >= MAX_SESSIONS) return undefined; // others started meanwhile
     const kid = this.config.ENCRYPTION_KEY_ID;
     const sealOut = sealing ? new PassThrough({ highWaterMark: 4 * 1024 * 1024 }) : undefined;
     // The put shows the object only once sealOut ends (commitSeal); destroyed, it leaves nothing.
