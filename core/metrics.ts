@@ -18,6 +18,7 @@
  *  - bsm_worker_last_alive_*            worker, worker/heartbeat.ts
  *  - bsm_rollbacks_total                worker, jobs/maintenance/rollback.ts
  *  - bsm_upload_requests_total, bsm_upload_failures_total   API, app.ts (observeUploadOutcome)
+ *  - bsm_upload_finish_seconds          API, api/uploads/finishUpload.ts (the final PATCH's work, streamed or read back)
  *  - bsm_cleanup_last_success_*         worker on success, and read from Redis on the API's scrape
 The alert rules that use them are in monitoring/prometheus/rules.yml; docs/operations.md is their runbook.
  * `npm start` serves the worker child's series on the API's /metrics too (core/childMetrics.ts). `npm run worker` serves
@@ -149,6 +150,14 @@ export const uploadFailures = new Counter({
   name: 'bsm_upload_failures_total',
   help: 'Upload requests that failed, by way in and reason (refused = the dump or request was refused: 400/413/415; error = 5xx).',
   labelNames: ['via', 'reason'] as const,
+  registers: [registry],
+});
+
+export const uploadFinish = new Histogram({
+  name: 'bsm_upload_finish_seconds',
+  help: 'Server work of a resumable upload\'s final request (digest, validation, seal, batch), by how it was checked: streamed = while the bytes arrived, read_back = after the last byte.',
+  labelNames: ['how', 'outcome'] as const,
+  buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
   registers: [registry],
 });
 

@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import type { Upload } from '@tus/utils';
 import { AppError, Errors } from '../../core/errors';
+import { uploadFinish } from '../../core/metrics';
 import { CorruptGzipError, inflateBounded, InflatedTooLargeError } from '../../core/inflate';
 import { isDumpFormatError, validateDump, type DumpCounts } from '../../format';
 import { dumpObjectKey, putDump } from '../../jobs/dumpObjects';
@@ -86,6 +87,7 @@ export async function finishUpload(deps: ApiDeps, uploads: FinishingStore, uploa
     else await uploads.discard(key, deps.store);
     if (created && requestId) await rememberRequestId(deps, batch.id, requestId);
     if (created || batch.status === 'received') await startBatch(deps, batch, created);
+    uploadFinish.observe({ how: checked ? 'streamed' : 'read_back', outcome: 'accepted' }, (Date.now() - started) / 1000);
     deps.log.info(
       {
         reqId: requestId, batchId: batch.id, userId: meta.userId, uploadKey: key, created, entries: summary.counts.total, bytes: actual.bytes,
@@ -96,6 +98,7 @@ export async function finishUpload(deps: ApiDeps, uploads: FinishingStore, uploa
     return { headers: { [BATCH_ID_HEADER]: batch.id } };
   } catch (err) {
     await discardUnlessReferenced(deps, uploads, key);
+    uploadFinish.observe({ how: checked ? 'streamed' : 'read_back', outcome: err instanceof AppError ? 'refused' : 'error' }, (Date.now() - started) / 1000);
     if (err instanceof AppError) deps.log.info({ reqId: requestId, uploadKey: key, code: err.code, streamed: Boolean(checked) }, 'upload refused: discarded');
     else deps.log.error({ uploadKey: key, err: (err as Error).stack ?? String(err) }, 'finishing an upload failed');
     throw err;

@@ -62,6 +62,9 @@ export function runStreamedFinish(driver: Driver): void {
       expect(done.batchId).toMatch(/^[0-9a-f-]{36}$/);
       await until(async () => finishOf(done.url) !== undefined);
       expect(finishOf(done.url)).toMatchObject({ streamed: true, batchId: done.batchId });
+      // Operators see how uploads were checked (the registry is the process's: other suites may add to it).
+      const metrics = (await up.stack.http.get('/metrics').expect(200)).text;
+      expect(Number(/^bsm_upload_finish_seconds_count\{how="streamed",outcome="accepted"\} (\d+)/m.exec(metrics)?.[1] ?? 0)).toBeGreaterThanOrEqual(1);
 
       const [batch] = await up.stack.api.deps.ds.query(`SELECT dump_key, dump_sha256, dump_bytes, entry_count FROM migration_batches WHERE id = $1`, [done.batchId]);
       expect(batch).toMatchObject({ dump_key: dumpObjectKey(USER, dump.sha256, 'ndjson'), dump_sha256: dump.sha256, dump_bytes: String(dump.bytes.length), entry_count: dump.entries });
