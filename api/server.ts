@@ -40,7 +40,7 @@ export async function startApi(config: Config, opts: { migrate: boolean; log?: L
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await closed;
-      for (const stop of (app.locals.onClose ?? []) as (() => void)[]) stop();
+      for (const stop of (app.locals.onClose ?? []) as (() => Promise<void>)[]) await stop();
       await queues.close();
       await redis.quit().catch(() => redis.disconnect());
       await ds.destroy();

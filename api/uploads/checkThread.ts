@@ -56,6 +56,7 @@ const IDLE_THREADS_MAX = 1;
  */
 export class CheckThreads {
   private readonly idle = new Set<Worker>();
+  private closed = false;
 
   /** `preload`: modules a thread requires first (config VALIDATION_THREAD_PRELOAD; see format/validateOffThread.ts). */
   constructor(private readonly preload: readonly string[]) {}
@@ -67,6 +68,11 @@ export class CheckThreads {
     worker.on('error', () => undefined); // reported to the check that holds it (an idle one just goes)
     worker.once('exit', () => this.idle.delete(worker));
     return worker;
+  }
+
+  /** Threads waiting for the next upload. */
+  get idleCount(): number {
+    return this.idle.size;
   }
 
   warm(): void {
@@ -83,11 +89,12 @@ export class CheckThreads {
 
   /** A thread whose check completed: kept for the next upload, or stopped. */
   give(worker: Worker): void {
-    if (this.idle.size < IDLE_THREADS_MAX) this.idle.add(worker);
+    if (!this.closed && this.idle.size < IDLE_THREADS_MAX) this.idle.add(worker);
     else void worker.terminate();
   }
 
   close(): void {
+    this.closed = true;
     for (const w of this.idle) void w.terminate();
     this.idle.clear();
   }
@@ -206,6 +213,11 @@ export class StreamedCheck {
     w?.();
   }
 
+  /** Bytes handed to the thread that it has not yet acknowledged (0 once a check ended as it should). */
+  get unacknowledged(): number {
+    return this.inFlight;
+  }
+
   private busy(): boolean {
     return !this.closed && (this.inFlight >= IN_FLIGHT_MAX || (this.sealed?.writableNeedDrain ?? false));
   }
@@ -253,6 +265,8 @@ function startCheck(settings: CheckSettings, port: NonNullable<typeof parentPort
   const source: Readable = settings.gzip ? inflateBounded(input, settings.inflatedMaxBytes) : input;
   // Once the validation has its answer it reads no more; the remaining bytes are only hashed (and sealed).
   let validating = true;
+  const unread = new Set<{ size: number }>();
+  const acknowledge = (message: { size: number }) => unread.delete(message) && port.postMessage({ ack: message.size } satisfies FromThread);
   const validation = validateDump(source, settings.encoding).then(
     (summary) => ({ summary }),
     (err: Error & { code?: string; details?: unknown; maxBytes?: number; zlibCode?: string }) => ({
@@ -261,6 +275,7 @@ function startCheck(settings: CheckSettings, port: NonNullable<typeof parentPort
   ).finally(() => {
     validating = false;
     input.resume();
+    for (const message of unread) acknowledge(message);
   });
   const sealer = settings.seal ? sealStream(new Map([[settings.seal.kid, Buffer.from(settings.seal.key)]]), settings.seal.kid) : undefined;
   // The cipher's output goes back the same way, its pieces moved as they are.
@@ -280,12 +295,14 @@ function startCheck(settings: CheckSettings, port: NonNullable<typeof parentPort
       });
       return;
     }
-    let size = 0;
-    let writing = 0;
-    const ack = () => port.postMessage({ ack: size } satisfies FromThread);
+    // Each message is acknowledged once, when the validation has read all of it, or at once when the
+    // validation has its answer: a reader that failed may never call back the writes it left (a destroyed
+    // PassThrough drops them), and bytes never acknowledged would hold the upload's backpressure shut.
+    const message = { size: 0, writing: 0 };
+    unread.add(message);
     for (const p of m.chunk) {
       const chunk = Buffer.from(p.buffer, p.byteOffset, p.byteLength);
-      size += chunk.length;
+      message.size += chunk.length;
       hash.update(chunk);
       // Worked on in slices: the cipher and the UTF-8 decoder run at twice the speed or more on 64 KiB
       // pieces than on 1 MiB ones (measured, docs/BENCHMARKS.md).
@@ -293,12 +310,12 @@ function startCheck(settings: CheckSettings, port: NonNullable<typeof parentPort
         const piece = chunk.subarray(at, at + WORK_SLICE_BYTES);
         sealer?.write(piece);
         if (!validating) continue;
-        writing++;
-        input.write(piece, () => --writing === 0 && ack());
+        message.writing++;
+        input.write(piece, () => --message.writing === 0 && acknowledge(message));
       }
     }
-    bytes += size;
-    if (writing === 0) ack();
+    bytes += message.size;
+    if (message.writing === 0) acknowledge(message);
   };
 }
 

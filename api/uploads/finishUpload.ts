@@ -16,14 +16,13 @@ import type { Upload } from '@tus/utils';
 import { AppError, Errors } from '../../core/errors';
 import { uploadFinish } from '../../core/metrics';
 import { CorruptGzipError, inflateBounded, InflatedTooLargeError } from '../../core/inflate';
-import { isDumpFormatError, validateDump, type DumpCounts } from '../../format';
+import { isDumpFormatError, validateDump, type DumpCounts, type DumpEncoding } from '../../format';
 import { dumpObjectKey, putDump } from '../../jobs/dumpObjects';
 import type { JobPayloads } from '../../jobs/names';
 import { BATCH_ID_HEADER, type ApiDeps } from '../context';
 import { createBatchForDump, encodingOf, rememberRequestId, startBatch } from '../dumpIntake';
-import { storedMeta } from './metadata';
+import { storedMeta, type UploadMeta } from './metadata';
 import type { CheckResult } from './checkThread';
-import type { FinishedAhead } from './streamedFinish';
 import type { UploadStore } from './uploadStore';
 
 async function digestOf(deps: ApiDeps, key: string): Promise<{ sha256: string; bytes: number }> {
@@ -44,40 +43,35 @@ export async function finishUpload(deps: ApiDeps, uploads: FinishingStore, uploa
   const key = upload.id;
   const meta = storedMeta(upload.metadata);
   const encoding = encodingOf(meta.contentType)!;
+  const size = upload.size ?? -1;
   const started = Date.now();
   // Digest, validation and seal done while the bytes arrived (streamedFinish.ts), when this process saw them all.
-  const ahead = uploads.finishedAhead?.(key, upload.size ?? -1);
+  const ahead = uploads.finishedAhead?.(key, size);
   let checked: CheckResult | undefined;
   try {
     checked = ahead ? await ahead.check().catch((err: Error) => {
       deps.log.warn({ uploadKey: key, err: err.message }, 'upload: the streamed check failed; reading the bytes back');
       return undefined;
     }) : undefined;
-    const actual = checked ?? (await digestOf(deps, key));
-    if (actual.sha256 !== meta.sha256) {
-      throw Errors.badRequest(
-        'upload_digest_mismatch',
-        `The uploaded bytes have SHA-256 ${actual.sha256}, but the upload declared ${meta.sha256}. The dump was altered in transit or the digest is wrong; the upload was discarded and no batch was created. Upload it again.`,
-        { expected: meta.sha256, actual: actual.sha256 },
-      );
-    }
-    if (actual.bytes !== upload.size) throw new Error(`upload ${key} holds ${actual.bytes} bytes, declared ${upload.size}`);
-    let summary: { header: { source: unknown }; counts: DumpCounts };
-    try {
-      if (checked) {
-        if (!checked.validation.ok) throw checked.validation.error;
-        summary = checked.validation.summary;
-      } else {
-        const raw = await deps.store.get(key);
-        summary = await validateDump(meta.contentEncoding === 'gzip' ? inflateBounded(raw, deps.config.INFLATED_DUMP_MAX_BYTES) : raw, encoding);
-      }
-    } catch (err) {
-      throw asUploadError(err);
-    }
+    let { bytes, summary } = await verified(deps, key, meta, encoding, size, checked);
     const sealedKey = dumpObjectKey(meta.userId, meta.sha256, encoding, meta.contentEncoding);
-    if (!(await deps.store.head(sealedKey))) await seal(deps, key, sealedKey, checked && ahead?.sealedKey === sealedKey ? ahead : undefined);
+    if (!(await deps.store.head(sealedKey))) {
+      const committed = checked !== undefined && ahead?.sealedKey === sealedKey && (await ahead.commitSeal().then(() => true, (err: Error) => {
+        deps.log.warn({ uploadKey: key, err: err.message }, 'upload: the seal written while the bytes arrived failed; sealing from the stored bytes');
+        return false;
+      }));
+      if (!committed) {
+        // Sealed from the stored bytes: the batch must read what was checked, so a streamed answer (about the
+        // bytes as they arrived) is not enough; the stored ones are checked first.
+        if (checked) {
+          checked = undefined;
+          ({ bytes, summary } = await verified(deps, key, meta, encoding, size));
+        }
+        await putDump(deps.store, deps.config, sealedKey, await deps.store.get(key));
+      }
+    }
     const { batch, created } = await createBatchForDump(deps, {
-      userId: meta.userId, dumpKey: sealedKey, dumpSha256: meta.sha256, dumpBytes: actual.bytes, encoding,
+      userId: meta.userId, dumpKey: sealedKey, dumpSha256: meta.sha256, dumpBytes: bytes, encoding,
       entryCount: summary.counts.total, source: summary.header.source as Record<string, unknown>,
       websiteHint: meta.websiteId ?? null, idempotencyKey: null, layout: meta.layout,
     });
@@ -90,7 +84,7 @@ export async function finishUpload(deps: ApiDeps, uploads: FinishingStore, uploa
     uploadFinish.observe({ how: checked ? 'streamed' : 'read_back', outcome: 'accepted' }, (Date.now() - started) / 1000);
     deps.log.info(
       {
-        reqId: requestId, batchId: batch.id, userId: meta.userId, uploadKey: key, created, entries: summary.counts.total, bytes: actual.bytes,
+        reqId: requestId, batchId: batch.id, userId: meta.userId, uploadKey: key, created, entries: summary.counts.total, bytes,
         verifyMs: Date.now() - started, streamed: Boolean(checked),
       },
       created ? 'upload finished: batch created' : 'upload finished: duplicate dump, existing batch returned',
@@ -107,16 +101,32 @@ export async function finishUpload(deps: ApiDeps, uploads: FinishingStore, uploa
   }
 }
 
-/** The sealed copy: the one written while the bytes arrived, else (or if that failed) one read from the upload. */
-async function seal(deps: ApiDeps, uploadKey: string, sealedKey: string, ahead: FinishedAhead | undefined): Promise<void> {
-  if (ahead) {
-    try {
-      return await ahead.commitSeal();
-    } catch (err) {
-      deps.log.warn({ uploadKey, err: (err as Error).message }, 'upload: the seal written while the bytes arrived failed; sealing from the stored bytes');
-    }
+/**
+ * The upload's digest (against the declared one), size and validation, from the streamed check when there
+ * is one, else read back from the stored bytes; throws the refusal the client gets.
+ */
+async function verified(
+  deps: ApiDeps, key: string, meta: UploadMeta, encoding: DumpEncoding, size: number, checked?: CheckResult,
+): Promise<{ bytes: number; summary: { header: { source: unknown }; counts: DumpCounts } }> {
+  const actual = checked ?? (await digestOf(deps, key));
+  if (actual.sha256 !== meta.sha256) {
+    throw Errors.badRequest(
+      'upload_digest_mismatch',
+      `The uploaded bytes have SHA-256 ${actual.sha256}, but the upload declared ${meta.sha256}. The dump was altered in transit or the digest is wrong; the upload was discarded and no batch was created. Upload it again.`,
+      { expected: meta.sha256, actual: actual.sha256 },
+    );
   }
-  await putDump(deps.store, deps.config, sealedKey, await deps.store.get(uploadKey));
+  if (actual.bytes !== size) throw new Error(`upload ${key} holds ${actual.bytes} bytes, declared ${size}`);
+  try {
+    if (checked) {
+      if (!checked.validation.ok) throw checked.validation.error;
+      return { bytes: actual.bytes, summary: checked.validation.summary };
+    }
+    const raw = await deps.store.get(key);
+    return { bytes: actual.bytes, summary: await validateDump(meta.contentEncoding === 'gzip' ? inflateBounded(raw, deps.config.INFLATED_DUMP_MAX_BYTES) : raw, encoding) };
+  } catch (err) {
+    throw asUploadError(err);
+  }
 }
 
 /** A refused dump's error as the answer the client gets (the same whether it was checked streamed or read back). */

@@ -26,7 +26,7 @@ const ROUTE = /^\/v1\/uploads(?:\/([^/]+))?\/?$/;
 const TUS_METHODS = new Set(['POST', 'HEAD', 'PATCH', 'DELETE', 'OPTIONS']);
 
 /** The /v1/uploads handler; `close()` stops the uploads' streamed finishes (on shutdown). */
-export function createUploads(deps: ApiDeps): RequestHandler & { close(): void } {
+export function createUploads(deps: ApiDeps): RequestHandler & { close(): Promise<void> } {
   const finishes = new StreamedFinishes(deps.config, deps.store, deps.log);
   const uploads = createUploadStore(deps.config, deps.redis, finishes);
   // tus hands our hooks the request object we gave it: the caller and request id ride along keyed by it.

@@ -26,7 +26,11 @@ import { storedMeta } from './metadata';
 
 /** Sessions one process runs at once (each holds a thread); further uploads are checked at their end. */
 const MAX_SESSIONS = 4;
-const SESSION_IDLE_MS = 10 * 60_000;
+/**
+ * A session whose upload received nothing for this long is dropped. Short: a session left behind (its
+ * upload went on through another API process, or was abandoned) holds a thread slot and a sealed put.
+ */
+const SESSION_IDLE_MS = 2 * 60_000;
 
 /** A session handed to the finish: the answers, and the sealed copy to keep or throw away. */
 export interface FinishedAhead {
@@ -74,6 +78,11 @@ class Session implements FinishedAhead {
   abort(): void {
     this.checker.abort();
   }
+
+  /** Resolves once the sealed copy's put has ended, kept or thrown away. */
+  async settled(): Promise<void> {
+    await this.put?.catch(() => undefined);
+  }
 }
 
 export class StreamedFinishes {
@@ -86,13 +95,18 @@ export class StreamedFinishes {
     private readonly objects: ObjectStore,
     private readonly log: Logger,
   ) {
-    this.sweep = setInterval(() => this.dropIdle(), 60_000).unref();
+    this.sweep = setInterval(() => this.dropIdle(), 30_000).unref();
     this.threads = new CheckThreads(config.VALIDATION_THREAD_PRELOAD);
   }
 
-  /** An upload of `size` bytes was created: have a thread ready for its first PATCH. */
+  /** An upload of `size` bytes was created: have a thread ready for its first PATCH (never fails the creation). */
   prepare(size: number): void {
-    if (this.enabled && size >= this.config.UPLOAD_STREAMED_FINISH_MIN_BYTES && this.sessions.size < MAX_SESSIONS) this.threads.warm();
+    if (!this.enabled || size < this.config.UPLOAD_STREAMED_FINISH_MIN_BYTES || this.sessions.size >= MAX_SESSIONS) return;
+    try {
+      this.threads.warm();
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'upload: could not start a check thread; large uploads are read back after their last byte');
+    }
   }
 
   /** Off where the sources run as TypeScript with no loader for a thread (VALIDATION_THREAD_PRELOAD). */
@@ -136,10 +150,13 @@ export class StreamedFinishes {
     if (s) this.drop(s, 'the upload was removed');
   }
 
-  close(): void {
+  /** Drops every session and waits until their sealed copies are thrown away (temp files, multipart uploads). */
+  async close(): Promise<void> {
     clearInterval(this.sweep);
-    for (const s of this.sessions.values()) this.drop(s, 'the API is closing');
+    const sessions = [...this.sessions.values()];
+    for (const s of sessions) this.drop(s, 'the API is closing');
     this.threads.close();
+    await Promise.all(sessions.map((s) => s.settled()));
   }
 
   private async start(id: string, record: () => Promise<Upload | undefined>): Promise<Session | undefined> {
@@ -156,12 +173,18 @@ export class StreamedFinishes {
     if (this.sessions.size >= MAX_SESSIONS) return undefined; // others started meanwhile
     const kid = this.config.ENCRYPTION_KEY_ID;
     const sealOut = sealing ? new PassThrough({ highWaterMark: 4 * 1024 * 1024 }) : undefined;
+    sealOut?.on('error', () => undefined); // destroyed on purpose when the session is dropped; the put reports it
+    // The key is copied: a Buffer may be a slice of Node's shared pool, which would go to the thread whole.
+    const seal = sealing ? { kid, key: new Uint8Array(this.config.encryptionKeys.get(kid)!) } : undefined;
+    let checker: StreamedCheck;
+    try {
+      checker = new StreamedCheck({ encoding, gzip, inflatedMaxBytes: this.config.INFLATED_DUMP_MAX_BYTES, seal }, this.threads, sealOut);
+    } catch (err) {
+      sealOut?.destroy();
+      throw err;
+    }
     // The put shows the object only once sealOut ends (commitSeal); destroyed, it leaves nothing.
     const put = sealOut ? this.objects.put(sealedKey, sealOut) : undefined;
-    const checker = new StreamedCheck(
-      { encoding, gzip, inflatedMaxBytes: this.config.INFLATED_DUMP_MAX_BYTES, seal: sealing ? { kid, key: this.config.encryptionKeys.get(kid)! } : undefined },
-      this.threads, sealOut,
-    );
     const session = new Session(id, upload.size, checker, sealing ? sealedKey : undefined, sealOut, put);
     this.sessions.set(id, session);
     return session;

@@ -200,6 +200,7 @@ export async function startSecondApi(stack: Stack): Promise<{ url: string; close
       const closed = new Promise((r) => server.close(r));
       server.closeAllConnections();
       await closed;
+      for (const stop of (app.locals.onClose ?? []) as (() => Promise<void>)[]) await stop();
       await redis.quit();
     },
   };

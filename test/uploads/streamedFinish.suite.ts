@@ -13,7 +13,7 @@ import { dumpObjectKey } from '../../jobs/dumpObjects';
 import { until } from '../helpers/locks';
 import { waitForBatch } from '../helpers/stack';
 import {
-  MiB, batchCount, bigDump, ndjsonMeta, onApi, offsetOf, readObject, sha256, startSecondApi, startUploadStack, tusUpload, uploadKeyOf,
+  MiB, batchCount, bigDump, ndjsonMeta, onApi, readObject, sha256, startSecondApi, startUploadStack, tusUpload, uploadKeyOf,
   refusalOf, type Driver, type UploadStack,
 } from './harness';
 
@@ -117,7 +117,6 @@ export function runStreamedFinish(driver: Driver): void {
         expect(finishOf(first.url)).toMatchObject({ streamed: false, batchId: rest.batchId });
         const [batch] = await up.stack.api.deps.ds.query(`SELECT dump_key FROM migration_batches WHERE id = $1`, [rest.batchId]);
         expect((await readObject(up.stack, batch.dump_key)).equals(dump.bytes)).toBe(true);
-        expect(await offsetOf(first.url, token).catch(() => dump.bytes.length)).toBe(dump.bytes.length);
       } finally {
         await other.close();
       }
