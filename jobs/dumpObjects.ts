@@ -22,9 +22,12 @@ const GZIP_SUFFIX = '.gz';
  * One object per user and content: the same dump posted twice maps to the same key. `sha256` is that of
  * the bytes as uploaded (compressed, for gzip).
  */
+/** Where stored dumps live in the object store. */
+export const DUMPS_PREFIX = 'dumps/';
+
 export function dumpObjectKey(userId: string, sha256: string, encoding: DumpEncoding, contentEncoding?: DumpContentEncoding): string {
   const gz = contentEncoding === 'gzip' ? GZIP_SUFFIX : '';
-  return `dumps/${sha256Hex(userId).slice(0, 16)}/${sha256}.${encoding === 'json' ? 'json' : 'ndjson'}${gz}${SEALED_SUFFIX}`;
+  return `${DUMPS_PREFIX}${sha256Hex(userId).slice(0, 16)}/${sha256}.${encoding === 'json' ? 'json' : 'ndjson'}${gz}${SEALED_SUFFIX}`;
 }
 
 /** The content encoding a stored dump's key names. */

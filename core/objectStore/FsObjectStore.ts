@@ -104,6 +104,31 @@ export class FsObjectStore implements ObjectStore {
     }
   }
 
+  /**
+   * Removes the temp files of puts that were cut short (a process killed while writing, a put whose stream
+   * never ended) and were last written before `before`; a put in progress writes its file as it goes.
+   * Returns how many went.
+   */
+  async removeStaleTemp(before: Date): Promise<number> {
+    const dir = path.join(this.root, TMP_DIR);
+    let names: string[];
+    try {
+      names = await fsp.readdir(dir);
+    } catch (err) {
+      if (errCode(err) === 'ENOENT') return 0;
+      throw err;
+    }
+    let removed = 0;
+    for (const name of names) {
+      const file = path.join(dir, name);
+      const st = await fsp.stat(file).catch(() => null);
+      if (!st?.isFile() || st.mtimeMs >= before.getTime()) continue;
+      await fsp.rm(file, { force: true });
+      removed++;
+    }
+    return removed;
+  }
+
   async head(key: string): Promise<ObjectInfo | null> {
     const file = this.pathOf(key);
     try {

@@ -12,11 +12,15 @@
  * 3. Assets of rolled-back batches that nothing needs any more (jobs/assets.ts), if a rollback job left any.
  * 4. Direct-to-S3 uploads (api/uploads/direct.ts) past their expiry: the S3 multipart upload is aborted
  *    (its parts freed) and the record deleted; a completed one's record goes then too.
+ * 5. Puts cut short (a process killed mid-write; e.g. a dump sealed while its upload arrived,
+ *    api/uploads/streamedFinish.ts): fs temp files, S3 multipart uploads under `dumps/`, older than the
+ *    upload expiry. A put visible as an object never leaves either behind.
  */
 import { AbortMultipartUploadCommand, HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { UnrecoverableError, type Job } from 'bullmq';
-import { S3ObjectStore, type ObjectInfo } from '../../core/objectStore';
+import { FsObjectStore, S3ObjectStore, type ObjectInfo } from '../../core/objectStore';
 import { releaseAssets } from '../assets';
+import { DUMPS_PREFIX } from '../dumpObjects';
 import type { JobPayloads } from '../names';
 import type { PhaseDeps } from '../phases/context';
 
@@ -44,6 +48,8 @@ export interface CleanupReport {
   releasedAssets: number;
   /** Expired direct-to-S3 upload records removed (their multipart uploads aborted when unfinished). */
   expiredDirectUploads: number;
+  /** Puts cut short and removed: fs temp files, or S3 multipart uploads under `dumps/`. */
+  interruptedPuts: number;
 }
 
 export async function cleanupJob(deps: PhaseDeps, _job: Job): Promise<CleanupReport> {
@@ -73,8 +79,9 @@ export async function runCleanup(deps: CleanupDeps, now = new Date()): Promise<C
   // Normally done by the rollback job itself; this catches one that stopped between its undo and the release.
   const releasedAssets = (await releaseAssets(deps.ds, deps.store)).deleted.length;
   const expiredDirectUploads = await removeExpiredDirectUploads(deps, now);
-  const report = { expiredUploads: expired, abortedMultipart: aborted, deletedDumps, releasedAssets, expiredDirectUploads };
-  deps.log.info({ expiredUploads: expired, abortedMultipart: aborted, deletedDumps: deletedDumps.length, expiredDirectUploads }, 'retention cleanup done');
+  const interruptedPuts = await removeInterruptedPuts(deps, uploadCutoff);
+  const report = { expiredUploads: expired, abortedMultipart: aborted, deletedDumps, releasedAssets, expiredDirectUploads, interruptedPuts };
+  deps.log.info({ expiredUploads: expired, abortedMultipart: aborted, deletedDumps: deletedDumps.length, expiredDirectUploads, interruptedPuts }, 'retention cleanup done');
   return report;
 }
 
@@ -160,8 +167,16 @@ async function abortMultipartOf(deps: CleanupDeps, key: string): Promise<boolean
   }
 }
 
-/** S3: multipart uploads under uploads/ older than the expiry whose `.info` is gone (a crash mid-create). */
-async function abortStaleMultipart(deps: CleanupDeps, cutoff: Date): Promise<number> {
+/** Puts cut short before `cutoff` (step 5). */
+async function removeInterruptedPuts(deps: CleanupDeps, cutoff: Date): Promise<number> {
+  const store = deps.store;
+  const removed = store instanceof FsObjectStore ? await store.removeStaleTemp(cutoff) : await abortStaleMultipart(deps, cutoff, DUMPS_PREFIX);
+  if (removed > 0) deps.log.info({ removed }, 'puts cut short removed');
+  return removed;
+}
+
+/** S3: multipart uploads under `prefix` (uploads/: whose `.info` is gone, a crash mid-create) older than the expiry. */
+async function abortStaleMultipart(deps: CleanupDeps, cutoff: Date, prefix = UPLOADS_PREFIX): Promise<number> {
   const store = deps.store;
   if (!(store instanceof S3ObjectStore)) return 0;
   let aborted = 0;
@@ -170,7 +185,7 @@ async function abortStaleMultipart(deps: CleanupDeps, cutoff: Date): Promise<num
   try {
     for (;;) {
       const res = await store.client.send(
-        new ListMultipartUploadsCommand({ Bucket: store.bucket, Prefix: UPLOADS_PREFIX, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+        new ListMultipartUploadsCommand({ Bucket: store.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
       );
       for (const u of res.Uploads ?? []) {
         if (!u.Key || !u.UploadId || !u.Initiated || u.Initiated >= cutoff) continue;

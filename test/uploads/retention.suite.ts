@@ -4,10 +4,13 @@
  * the worker schedules the job on the maintenance queue. The clean-up runs "days later" by being given
  * its `now`, so nothing waits.
  */
+import { mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CreateMultipartUploadCommand, ListMultipartUploadsCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { QueueEvents } from 'bullmq';
 import { runCleanup, type CleanupDeps } from '../../jobs/maintenance/cleanup';
 import { createLogger } from '../../core/logger';
-import type { ObjectInfo } from '../../core/objectStore';
+import { FsObjectStore, S3ObjectStore, type ObjectInfo } from '../../core/objectStore';
 import { waitForBatch } from '../helpers/stack';
 import { MiB, bigDump, startUploadStack, tusUpload, uploadKeyOf, type Driver, type UploadStack } from './harness';
 
@@ -110,6 +113,32 @@ export function runRetention(driver: Driver): void {
       expect(await store.head(active.key)).not.toBeNull();
       await ds.query(`UPDATE migration_batches SET status = 'completed' WHERE id = $1`, [active.batchId]);
     }, 120_000);
+
+    test('a put cut short (a killed process sealing a dump) goes after UPLOAD_EXPIRY_HOURS; one in progress stays', async () => {
+      const store = up.stack.api.deps.store;
+      const stale = { key: `dumps/0000000000000000/${'a'.repeat(64)}.ndjson.sealed`, at: new Date(Date.now() - 2 * DAY) };
+      if (store instanceof FsObjectStore) {
+        const dir = join(up.stack.config.STORAGE_DIR, '.tmp');
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(join(dir, 'stale.part'), 'cut short');
+        utimesSync(join(dir, 'stale.part'), stale.at, stale.at);
+        writeFileSync(join(dir, 'busy.part'), 'being written');
+        const report = await runCleanup(deps);
+        expect(report.interruptedPuts).toBe(1);
+        expect(readdirSync(dir)).toEqual(['busy.part']);
+        rmSync(join(dir, 'busy.part'));
+      } else if (store instanceof S3ObjectStore) {
+        const created = await store.client.send(new CreateMultipartUploadCommand({ Bucket: store.bucket, Key: stale.key }));
+        await store.client.send(new UploadPartCommand({ Bucket: store.bucket, Key: stale.key, UploadId: created.UploadId, PartNumber: 1, Body: Buffer.alloc(1024) }));
+        const pending = async () => (await store.client.send(new ListMultipartUploadsCommand({ Bucket: store.bucket, Prefix: 'dumps/' }))).Uploads ?? [];
+        expect(await pending()).toHaveLength(1);
+        expect((await runCleanup(deps)).interruptedPuts).toBe(0); // initiated just now: a put in progress
+        const later = new Date(Date.now() + (up.stack.config.UPLOAD_EXPIRY_HOURS + 1) * HOUR);
+        expect((await runCleanup(deps, later)).interruptedPuts).toBe(1);
+        expect(await pending()).toHaveLength(0);
+        expect(await store.head(stale.key)).toBeNull();
+      }
+    });
 
     test('the worker schedules the clean-up on the maintenance queue, which runs it', async () => {
       const queue = up.stack.api.deps.queues.maintenance;
