@@ -5,7 +5,8 @@
 # NODE_ENV=production against the local Postgres/Redis, in their own schema, queue prefix and storage dir.
 # Checks: no devDependency got installed; /readyz, /client/uploader.js (the prebuilt bundle), /docs,
 # /admin/login and /uploader answer; a posted dump migrates to `completed`; a dump over 8 MiB is accepted
-# (validated on a worker thread); the compiled `bsm` CLI runs.
+# (validated on a worker thread); the same dump uploaded with the compiled `bsm` CLI (tus, 4 MiB chunks) is
+# checked and sealed on a worker thread as it arrives (bsm_upload_finish_seconds{how="streamed"}); `bsm status` runs.
 # Prints the install's size beside the dev install's (a stand-in for the image size).
 # Not a jest test: the install downloads from the npm registry (~20-40 s here), too slow and networked.
 # Usage: bash scripts/check-production-install.sh [--keep]   (--keep leaves the directory for a look)
@@ -112,6 +113,16 @@ process.stdout.write([head, entry, { end: true, entries: 1 }].map((l) => JSON.st
 LARGE="$(curl -sf -X POST "$BASE/v1/dumps" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/x-ndjson' --data-binary @large.ndjson | json batchId)"
 [ -n "$LARGE" ] || fail "posting a dump over 8 MiB (validated on a worker thread)"
 echo "ok   a $(wc -c <large.ndjson)-byte dump accepted: batch $LARGE"
+
+echo "== a large resumable upload is checked and sealed on a worker thread as it arrives (dist/api/uploads/checkThread.js)"
+TUS_TOKEN="$(curl -sf -X POST "$BASE/v1/admin/tokens" -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
+  -d '{"userId":"prodcheck-tus"}' | json token)"
+BSM_URL="$BASE" BSM_TOKEN="$TUS_TOKEN" BSM_CHUNK_BYTES=4194304 BSM_STATE_DIR="$DIR/bsm-state" node bin/bsm.js upload large.ndjson >upload.log 2>&1 \
+  || fail "bin/bsm.js upload large.ndjson (tus): $(tail -3 upload.log)"
+grep -Eq 'batch [0-9a-f-]{36}' upload.log || fail "bsm upload printed no batch id"
+curl -sf "$BASE/metrics" | grep -Eq '^bsm_upload_finish_seconds_count\{how="streamed",outcome="accepted"\} [1-9]' \
+  || fail "the upload was not checked while it arrived (no bsm_upload_finish_seconds{how=\"streamed\"})"
+echo "ok   $(grep -Eo 'batch [0-9a-f-]{36}' upload.log | head -1): checked while it arrived"
 
 # The compiled CLI (no tsx here): bin/bsm.js runs dist/cli.
 BSM_URL="$BASE" BSM_TOKEN="$ADMIN" node bin/bsm.js status "$BATCH" >cli.log 2>&1 || fail "bin/bsm.js status"
