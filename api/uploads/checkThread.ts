@@ -142,7 +142,6 @@ const movable = (b: Buffer): Uint8Array =>
   b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? new Uint8Array(b.buffer, 0, b.byteLength) : new Uint8Array(b);
 const transferList = (pieces: Uint8Array[]) => pieces.map((p) => p.buffer as ArrayBuffer);
 
-
 /**
  * A running check. Any failure of the thread itself ends up as a rejection of `result()` (and of the sealed
  * output), never of `push`: the upload goes on, and the finish reads its bytes back.
