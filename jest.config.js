@@ -38,6 +38,8 @@ module.exports = {
     { ...base, displayName: 'services', testMatch: ['**/*.test.ts'], testPathIgnorePatterns: ['/node_modules/', ...UNIT] },
   ],
   maxWorkers: 2,
+  // Jest's order, with the two files that must not overlap (test/helpers/exclusive.ts) placed apart.
+  testSequencer: '<rootDir>/test/helpers/sequencer.js',
   // A global option: inside a project's config Jest ignores it (and falls back to 5 s).
   testTimeout: 30000,
   // The browser bundle the API serves, built once from the sources (test/helpers/globalSetup.ts).

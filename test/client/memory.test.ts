@@ -15,6 +15,7 @@
  */
 import type { Browser, CDPSession, Page } from 'playwright-core';
 import type { MigrationResult } from '../../client/types';
+import { exclusive } from '../helpers/exclusive';
 import { startStack, type Stack } from '../helpers/stack';
 import { launchChromium, loadUploader, openUploaderPage } from './helpers/browser';
 import { catalystSpec, fillStorage } from './helpers/pageStorage';
@@ -37,8 +38,11 @@ let browser: Browser;
 let page: Page;
 let cdp: CDPSession;
 let errors: Error[];
+let release: (() => void) | undefined;
 
 beforeAll(async () => {
+  // Never beside test/responsiveness.test.ts, whose 1 s bound this test's load would break (exclusive.ts).
+  release = await exclusive('heavy-cpu');
   [stack, browser] = await Promise.all([startStack(), launchChromium()]);
   ({ page, errors } = await openUploaderPage(browser, stack.api.url));
   cdp = await page.context().newCDPSession(page);
@@ -52,6 +56,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await stack?.close();
+  release?.();
 });
 
 /**
