@@ -27,15 +27,27 @@ async function countRowsLive(ds: DataSource, batchId: string): Promise<RowCounts
   return { rows: Object.fromEntries(rows.map((r) => [r.table, r.rows])), changes: await rowChanges(ds, batchId) };
 }
 
-/** How old live counts of a batch in flight may be when a poll reads them. */
+/** How old live counts of a batch in flight may be when a poll reads them, at least… */
 export const LIVE_COUNTS_MAX_AGE_MS = 1000;
-interface LiveEntry { at: number; value?: RowCounts; refreshing?: Promise<RowCounts> }
+/**
+ * …and at most: a count that takes long (its journal is large) is refreshed less often, at most once per
+ * LIVE_COUNTS_COST_FACTOR times its own duration, so polls of a big batch spend under 5 % of one Postgres
+ * backend on counting instead of racing the batch's own writes for the cores (200,000 rows: ~0.15 s a count).
+ */
+export const LIVE_COUNTS_COST_FACTOR = 20;
+export const LIVE_COUNTS_MAX_STALE_MS = 10_000;
+interface LiveEntry { at: number; costMs: number; value?: RowCounts; refreshing?: Promise<RowCounts> }
 const live = new Map<string, LiveEntry>();
+
+/** How old the counts may get before a poll starts the next count. */
+export function liveCountsMaxAge(lastCountMs: number): number {
+  return Math.min(LIVE_COUNTS_MAX_STALE_MS, Math.max(LIVE_COUNTS_MAX_AGE_MS, LIVE_COUNTS_COST_FACTOR * lastCountMs));
+}
 
 /**
  * Live counts of a batch still in flight, stale-while-revalidate: counting its journal costs ~0.2 s per 100k
  * rows, and a worker is writing it, so a status poll answers from the last count (at most
- * LIVE_COUNTS_MAX_AGE_MS old, `asOf` says when) and starts the next one without waiting for it; concurrent
+ * liveCountsMaxAge old, `asOf` says when) and starts the next one without waiting for it; concurrent
  * polls share one count. Only a batch's first poll in this process waits for its count.
  */
 async function liveRowCounts(ds: DataSource, batch: MigrationBatch): Promise<RowCounts & { asOf: string }> {
@@ -44,12 +56,12 @@ async function liveRowCounts(ds: DataSource, batch: MigrationBatch): Promise<Row
   // A status change (rolled back, retried…) never reads counts taken before it.
   const key = `${batch.id}:${batch.status}:${batch.finishedAt?.getTime() ?? ''}`;
   let e = live.get(key);
-  if (!e) live.set(key, (e = { at: 0 }));
+  if (!e) live.set(key, (e = { at: 0, costMs: 0 }));
   const entry = e;
-  if (!entry.refreshing && now - entry.at > LIVE_COUNTS_MAX_AGE_MS) {
+  if (!entry.refreshing && now - entry.at > liveCountsMaxAge(entry.costMs)) {
     const started = now;
     entry.refreshing = countRowsLive(ds, batch.id)
-      .then((v) => { entry.value = v; entry.at = started; return v; })
+      .then((v) => { entry.value = v; entry.at = started; entry.costMs = Date.now() - started; return v; })
       .finally(() => { entry.refreshing = undefined; });
     // A failed refresh with an earlier count in hand is retried by the next poll; without one, the poll fails.
     if (entry.value) entry.refreshing.catch(() => undefined);
@@ -61,7 +73,7 @@ async function liveRowCounts(ds: DataSource, batch: MigrationBatch): Promise<Row
 /**
  * Rows per table the batch meant to have, and what it changed. A verified, finished batch answers from its
  * stored verification (exact, and cheap however large the batch); any other one from live counts that may be
- * up to LIVE_COUNTS_MAX_AGE_MS old (`asOf`), or counted now with `fresh`.
+ * up to liveCountsMaxAge old (`asOf`), or counted now with `fresh`.
  */
 export async function batchRowCounts(ds: DataSource, batch: MigrationBatch, opts: { fresh?: boolean } = {}): Promise<RowCounts & { asOf: string | null }> {
   const v = batch.verification as { tables: Record<string, { expected: number }>; changes?: RowChanges } | null;

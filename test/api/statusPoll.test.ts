@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { catalystDump } from '../fixtures/catalystDump';
-import { LIVE_COUNTS_MAX_AGE_MS } from '../../api/handlers/getBatch';
+import { LIVE_COUNTS_MAX_AGE_MS, LIVE_COUNTS_MAX_STALE_MS, liveCountsMaxAge } from '../../api/handlers/getBatch';
 import { startStack, type Stack } from '../helpers/stack';
 
 let stack: Stack;
@@ -66,6 +66,12 @@ test('polls of a batch in flight share a count at most a second old; the report 
   expect(Date.parse(seen.report.rowsAsOf!)).toBeGreaterThan(t0);
   // Never older than the max age plus the time one count takes (generously bounded on a loaded machine).
   expect(Date.now() - Date.parse(seen.report.rowsAsOf!)).toBeLessThan(LIVE_COUNTS_MAX_AGE_MS + 5000);
+});
+
+test('the counts of a batch whose count takes long are refreshed less often, within a bound', () => {
+  expect(liveCountsMaxAge(0)).toBe(LIVE_COUNTS_MAX_AGE_MS); // a small batch: every second
+  expect(liveCountsMaxAge(150)).toBe(3000); // 200,000 rows: a count of ~150 ms at most every 3 s (5 % of a backend)
+  expect(liveCountsMaxAge(60_000)).toBe(LIVE_COUNTS_MAX_STALE_MS);
 });
 
 test('a status change reads fresh counts, not ones taken before it', async () => {
