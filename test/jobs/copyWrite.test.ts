@@ -12,7 +12,8 @@ import { loadConfig } from '../../core/config';
 import { openDatabase } from '../../core/db';
 import { rowId } from '../../core/ids';
 import { copyBytes, copyText } from '../../jobs/write/copyText';
-import { rowChecksumSql, upsertRows } from '../../jobs/write/upsertRows';
+import { checksumDiffersSql, rowChecksumSql, upsertRows } from '../../jobs/write/upsertRows';
+import { tableSpec } from '../../jobs/write/tableSpec';
 
 const AWKWARD = [
   'plain', 'back\\slash', 'tab\there', 'new\nline', 'cr\rlf\r\n', '\\N', '\\\\N', 'é ü 📋 中文',
@@ -87,7 +88,7 @@ test('the merge journals exactly and records the checksum verify computes, for i
   expect(rows.map((r) => r.source_id).sort()).toEqual([...sources, 'new one'].sort());
 
   const expected: { row_id: string; entry_seq: number; ok: boolean }[] = await ds.query(
-    `SELECT b.row_id, b.entry_seq, b.checksum = ${rowChecksumSql('t')} AS ok FROM batch_rows b JOIN preserved_entries t ON t.id = b.row_id WHERE b.batch_id = $1`, [batchId]);
+    `SELECT b.row_id, b.entry_seq, b.checksum = ${rowChecksumSql(tableSpec(ds, 'preserved_entries'), 't')} AS ok FROM batch_rows b JOIN preserved_entries t ON t.id = b.row_id WHERE b.batch_id = $1`, [batchId]);
   expect(expected).toHaveLength(6); // the five of the first call and 'new one'; not the other user's row
   expect(expected.every((e) => e.ok)).toBe(true);
   const seqOf = Object.fromEntries(expected.map((e) => [e.row_id, e.entry_seq]));
@@ -95,4 +96,37 @@ test('the merge journals exactly and records the checksum verify computes, for i
   expect(seqOf[id('nl\nkey')]).toBe(3);
   const theirs = await ds.query(`SELECT user_id, reason FROM preserved_entries WHERE id = $1`, [foreignId]);
   expect(theirs).toEqual([{ user_id: 'someone-else', reason: 'x' }]);
+});
+
+test('checksums: any column change is seen, a session time zone is not, and md5 checksums of earlier batches still verify', async () => {
+  const spec = tableSpec(ds, 'content_items');
+  const user = `sum-${randomBytes(3).toString('hex')}`;
+  const batchId = randomUUID();
+  const site = randomUUID();
+  const type = randomUUID();
+  await ds.query(`INSERT INTO websites (id, user_id, source_id, name, batch_id, created_at, updated_at) VALUES ($1, $2, 's', 'n', $3, now(), now())`, [site, user, batchId]);
+  await ds.query(`INSERT INTO content_types (id, user_id, source_id, website_id, name, batch_id, schema, created_at, updated_at) VALUES ($1, $2, 't', $3, 'T', $4, '{}', now(), now())`, [type, user, site, batchId]);
+  const row = (n: number) => ({ id: rowId(user, 'content_item', `i${n}`), userId: user, sourceId: `i${n}`, contentTypeId: type, websiteId: site, data: { title: `T${n}`, n, nested: { a: [1, null, 'x'] } }, status: 'draft', createdAt: new Date('2025-08-12T07:13:20.123Z'), updatedAt: new Date('2025-08-12T07:13:20.123Z') });
+  const rows = Array.from({ length: 8 }, (_, n) => row(n));
+  await ds.transaction((m) => upsertRows(m, { batchId, phase: 'contentItems' }, 'content_items', rows as never, 3));
+  // Rows 0–3 keep the checksum written with them (`h…`); rows 4–7 get the md5 form batches carried before it.
+  await ds.query(`UPDATE batch_rows b SET checksum = md5((to_jsonb(t) - 'batch_id')::text) FROM content_items t WHERE t.id = b.row_id AND b.batch_id = $1 AND t.source_id IN ('i4', 'i5', 'i6', 'i7')`, [batchId]);
+  const differing = async (tz = 'UTC') => ds.transaction(async (m) => {
+    await m.query(`SET LOCAL TIME ZONE '${tz}'`);
+    const r: { source_id: string; form: string }[] = await m.query(
+      `SELECT t.source_id, left(b.checksum, 1) = 'h' AS form FROM batch_rows b JOIN content_items t ON t.id = b.row_id
+       WHERE b.batch_id = $1 AND ${checksumDiffersSql(spec, 't', 'b.checksum')} ORDER BY t.source_id`, [batchId]);
+    return r.map((x) => x.source_id);
+  });
+  expect((await ds.query(`SELECT count(*)::int AS n FROM batch_rows WHERE batch_id = $1 AND checksum LIKE 'h%'`, [batchId]))[0].n).toBe(4);
+  expect(await differing()).toEqual([]);
+  // The new form hashes timestamps as instants; the md5 form hashed their text, which follows the session's zone.
+  expect(await differing('Asia/Tokyo')).toEqual(['i4', 'i5', 'i6', 'i7']);
+  // One change per column, in rows of both forms.
+  await ds.query(`UPDATE content_items SET data = jsonb_set(data, '{nested,a,1}', '0') WHERE user_id = $1 AND source_id IN ('i0', 'i4')`, [user]);
+  await ds.query(`UPDATE content_items SET updated_at = updated_at + interval '1 millisecond' WHERE user_id = $1 AND source_id IN ('i1', 'i5')`, [user]);
+  await ds.query(`UPDATE content_items SET status = 'published' WHERE user_id = $1 AND source_id IN ('i2', 'i6')`, [user]);
+  await ds.query(`UPDATE content_items SET source_id = source_id || 'x' WHERE user_id = $1 AND source_id = 'i3'`, [user]);
+  await ds.query(`UPDATE content_items SET batch_id = $2 WHERE user_id = $1 AND source_id = 'i7'`, [user, randomUUID()]); // not part of the row's content
+  expect(await differing()).toEqual(['i0', 'i1', 'i2', 'i3x', 'i4', 'i5', 'i6']);
 });
