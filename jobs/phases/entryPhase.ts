@@ -123,15 +123,33 @@ export interface BatchNotes {
 export function buildTransformContext(batch: MigrationBatch, notes: BatchNotes, deps: PhaseRun['deps']): TransformContext {
   const userId = batch.userId;
   const aliases = notes.contentTypeAliases ?? {};
+  // Every content item names its content type (and many rows their website): a few distinct ids asked for
+  // hundreds of thousands of times, so each is computed once.
+  const contentTypeIds = memo((src: string) => rowId(userId, 'content_type', Object.hasOwn(aliases, src) ? aliases[src] : src));
+  const websiteIds = memo((src: string) => rowId(userId, 'website', src));
   return {
     userId,
     id: (kind, ...source) => rowId(userId, kind, ...source),
-    websiteId: (sourceWebsiteId) => rowId(userId, 'website', sourceWebsiteId),
+    websiteId: websiteIds,
     globalWebsite: notes.globalWebsite ?? null,
-    contentTypeId: (src) => rowId(userId, 'content_type', aliases[src] ?? src),
+    contentTypeId: contentTypeIds,
     seal: (plain, aad) => deps.secrets.seal(plain, aad),
     assetUrl: (sha) => assetUrl(deps.config, sha),
     capturedAt: capturedAtOf(batch),
+  };
+}
+
+/** `f` with its results kept, up to MEMO_MAX distinct arguments (a dump naming more is computed as it goes). */
+const MEMO_MAX = 10_000;
+function memo(f: (key: string) => string): (key: string) => string {
+  const kept = new Map<string, string>();
+  return (key) => {
+    let v = kept.get(key);
+    if (v === undefined) {
+      v = f(key);
+      if (kept.size < MEMO_MAX) kept.set(key, v);
+    }
+    return v;
   };
 }
 

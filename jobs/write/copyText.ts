@@ -5,9 +5,19 @@
 const SPECIAL = /[\\\t\n\r]/g;
 const ESCAPED: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 
+const HAS_SPECIAL = /[\\\t\n\r]/;
+
 /** A field value for a COPY line. */
 export function copyText(v: string): string {
-  return v.replace(SPECIAL, (c) => ESCAPED[c]);
+  return HAS_SPECIAL.test(v) ? v.replace(SPECIAL, (c) => ESCAPED[c]) : v;
+}
+
+/**
+ * The same for JSON.stringify's output, which never holds a raw tab, newline or carriage return (JSON escapes
+ * every control character), so only its backslashes are doubled: without a callback per match.
+ */
+export function copyJson(json: string): string {
+  return json.includes('\\') ? json.replaceAll('\\', '\\\\') : json;
 }
 
 /**

@@ -11,7 +11,9 @@ import { encodeValue, isBinaryValue } from '../../format';
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 export function isStorableString(s: string): boolean {
-  return !UNSTORABLE.test(s);
+  // isWellFormed (no lone surrogate) is native and ~2× cheaper than the regex, which stays as the fallback.
+  const wellFormed = (s as { isWellFormed?: () => boolean }).isWellFormed;
+  return wellFormed ? wellFormed.call(s) && !s.includes('\u0000') : !UNSTORABLE.test(s);
 }
 
 export function tagString(s: string): { $t: 'String'; utf16le: string } {
@@ -65,7 +67,8 @@ export function storableJson(v: unknown, depth = 0): unknown {
   }
   if (v && typeof v === 'object' && !(v instanceof Date)) {
     let out: Record<string, unknown> | null = null;
-    for (const [k, x] of Object.entries(v)) {
+    for (const k of Object.keys(v)) {
+      const x = (v as Record<string, unknown>)[k];
       const y = storableJson(x, depth + 1);
       const key = isStorableString(k) ? k : `$utf16le:${Buffer.from(k, 'utf16le').toString('base64')}`;
       if (y !== x || key !== k) {

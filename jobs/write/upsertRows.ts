@@ -16,7 +16,7 @@
 import type { EntityManager } from 'typeorm';
 import { isStorableDate, type Row, type TableName } from '../transforms/types';
 import { copyLines } from './copyLines';
-import { copyText } from './copyText';
+import { copyJson, copyText } from './copyText';
 import { isStorableString, storableJson, TooDeepError } from './storable';
 import { tableSpec, type TableSpec } from './tableSpec';
 
@@ -207,10 +207,10 @@ async function copyInto(m: EntityManager, incoming: string, spec: TableSpec, row
 /** One value in COPY's text format, as json_to_recordset read it from JSON.stringify before. */
 function copyField(v: unknown, sqlType: string): string {
   if (v === null || v === undefined) return '\\N';
-  if (sqlType === 'jsonb') return copyText(JSON.stringify(v));
+  if (sqlType === 'jsonb') return copyJson(JSON.stringify(v));
   if (v instanceof Date) return v.toISOString();
   if (typeof v === 'string') return copyText(v);
-  return copyText(typeof v === 'object' ? JSON.stringify(v) : String(v));
+  return typeof v === 'object' ? copyJson(JSON.stringify(v)) : copyText(String(v));
 }
 
 

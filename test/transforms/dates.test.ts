@@ -35,6 +35,17 @@ describe('toDate', () => {
     readDate(-8.64e15, 'lastActivity', rejects);
     expect(rejects).toEqual([expect.objectContaining({ code: 'invalid_date', reason: expect.stringContaining('outside the years 1 to 9999') })]);
   });
+  test('toISOString\'s own form (read digit by digit) gives what the general parse gives, and the same refusals', () => {
+    // The general parse reads a string with an offset; "+00:00" takes it past the canonical fast path.
+    const general = (v: string) => toDate(`${v.slice(0, 23)}+00:00`);
+    const days = ['2024-02-29', '2023-02-29', '1900-02-29', '2000-02-29', '2025-04-31', '2025-12-31', '2025-02-30', '0100-01-01', '0099-12-31', '9999-12-31', '2025-00-10', '2025-13-10', '2025-01-00'];
+    const times = ['00:00:00.000', '23:59:59.999', '24:00:00.000', '12:60:00.000', '12:00:60.000', '07:13:20.123'];
+    for (const d of days) for (const t of times) {
+      const v = `${d}T${t}Z`;
+      expect([v, toDate(v)]).toEqual([v, general(v)]);
+    }
+    for (const v of ['2025-08-12T07:13:20.000z', '2025-08-12T07:13:2x.000Z', '2025-08-12T07:13:20,000Z', '+02025-08-12T07:13:20.000Z']) expect([v, toDate(v)]).toEqual([v, 'invalid']);
+  });
   test('returns a copy, not the input Date', () => {
     const d = new Date('2025-08-12T07:00:00Z');
     expect(toDate(d)).not.toBe(d);

@@ -99,14 +99,19 @@ export class BlobCollector {
     if (Array.isArray(v)) {
       let out: unknown[] | null = null;
       for (let i = 0; i < v.length; i++) {
-        const y = this.walk(v[i], () => `${path()}[${i}]`, rejects);
-        if (y !== v[i]) (out ??= v.slice())[i] = y;
+        const x = v[i];
+        // Leaves that cannot hold a data URL are passed without building their path's closure.
+        if (x === null || (typeof x !== 'object' && !isDataUrlCandidate(x))) continue;
+        const y = this.walk(x, () => `${path()}[${i}]`, rejects);
+        if (y !== x) (out ??= v.slice())[i] = y;
       }
       return out ?? v;
     }
     if (isRecord(v)) {
       let out: Record<string, unknown> | null = null;
-      for (const [k, x] of Object.entries(v)) {
+      for (const k of Object.keys(v)) {
+        const x = v[k];
+        if (x === null || (typeof x !== 'object' && !isDataUrlCandidate(x))) continue;
         const y = this.walk(x, () => `${path()}.${k}`, rejects);
         if (y !== x) (out ??= { ...v })[k] = y;
       }
