@@ -49,6 +49,7 @@ export async function verifyBatch(run: Pick<PhaseRun, 'deps' | 'batch' | 'layout
     // Counted in Postgres: the batch's rows per table can be millions; only the first few bad ones are listed.
     // Recomputing every row's checksum and joining it is the cost (200,000 content items: ~1 s of one backend), so the rows
     // are counted in VERIFY_PARTS ranges of their ids side by side, one connection each, on as many cores.
+    // OFFSET 0 keeps `api` one probe of api_writes per row: inlined, each FILTER below would probe again.
     const parts: { expected: number; missing: number; changed: number; api: number }[] = await Promise.all(
       idRanges(VERIFY_PARTS).map(([lo, hi]) => ds.query(
         `SELECT count(*)::int AS expected,
@@ -56,7 +57,8 @@ export async function verifyBatch(run: Pick<PhaseRun, 'deps' | 'batch' | 'layout
                 count(*) FILTER (WHERE t.id IS NULL AND NOT api)::int AS missing,
                 count(*) FILTER (WHERE t.id IS NOT NULL AND NOT api AND ${checksumDiffersSql(spec, 't', 'b.checksum')})::int AS changed
          FROM (SELECT b.*, ${viaApi} AS api FROM batch_rows b
-               WHERE b.batch_id = $1 AND b.table_name = $2 AND b.row_id >= $4::uuid AND ($5::uuid IS NULL OR b.row_id < $5::uuid)) b
+               WHERE b.batch_id = $1 AND b.table_name = $2 AND b.row_id >= $4::uuid AND ($5::uuid IS NULL OR b.row_id < $5::uuid)
+               OFFSET 0) b
          LEFT JOIN "${table}" t ON t.id = b.row_id`,
         [batchId, table, since, lo, hi],
       ).then((rows: typeof parts) => rows[0])),
