@@ -21,8 +21,11 @@ beforeAll(async () => {
   release = await exclusive('heavy-cpu');
 }, 900_000);
 afterAll(async () => {
-  await app?.cleanup();
-  release?.();
+  try {
+    await app?.cleanup();
+  } finally {
+    release?.();
+  }
 });
 
 /** NDJSON dump (§1b): a content type, then one ~100 MB content-storage entry. */

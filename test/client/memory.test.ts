@@ -54,9 +54,12 @@ beforeAll(async () => {
   await loadUploader(page);
 });
 afterAll(async () => {
-  await browser?.close();
-  await stack?.close();
-  release?.();
+  try {
+    await browser?.close();
+    await stack?.close();
+  } finally {
+    release?.();
+  }
 });
 
 /**
