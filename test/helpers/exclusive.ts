@@ -44,9 +44,10 @@ export async function exclusive(name: string, timeoutMs = 900_000): Promise<() =
     try {
       owner = Number(readFileSync(file, 'utf8'));
     } catch {
-      continue; // released between our open and read
+      continue; // released between our link and this read
     }
-    // An owner that died without releasing (a killed run): take it over.
+    // An owner that died without releasing (a killed run): take it over. (Two waiters taking over the same
+    // dead lock at once could both win; only two files use it, so there is never more than one waiter.)
     if (!Number.isInteger(owner) || owner <= 0 || !alive(owner)) {
       rmSync(file, { force: true });
       continue;
