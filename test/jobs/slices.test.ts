@@ -104,6 +104,29 @@ test('a large content-storage is written in slices, exactly as it is written who
   expect(status).toBe('true');
 });
 
+test('a large content-storage with too few items to slice, or without an item list, is applied whole, as the whole mapping does', async () => {
+  const types = CONTENT_TYPES.map((t) => t.id);
+  const few = { state: { contentItems: Array.from({ length: 4 }, (_, i) => ({ id: `few-${i}`, contentTypeId: types[0], data: { body: 'x'.repeat(400) }, createdAt: '2025-08-12T07:13:20.000Z', updatedAt: '2025-08-12T07:13:20.000Z' })) }, version: 0 };
+  const shapeless = { state: { items: 'y'.repeat(2000) }, version: 0 }; // over SLICE_MIN_BYTES, no contentItems list
+  for (const [user, value] of [['user-slices-few', few], ['user-slices-shapeless', shapeless]] as const) {
+    const doc = catalystDump();
+    const at = doc.localStorage.findIndex((e) => e.key === 'content-storage');
+    doc.localStorage[at] = { key: 'content-storage', value: JSON.stringify(value) };
+    const post = async (stack: Stack) => {
+      const res = await stack.http.post('/v1/dumps').set('Authorization', `Bearer ${await stack.mintToken(user)}`).set('Content-Type', 'application/json').send(JSON.stringify(doc));
+      expect(res.status).toBe(202);
+      await waitForBatch(stack, res.body.batchId);
+      return report(stack, res.body.batchId, user);
+    };
+    const [s, w] = await Promise.all([post(sliced), post(whole)]);
+    expect(s.slices).toBeUndefined(); // not split: applied by the phase job itself
+    expect(s).toEqual(w);
+    // What the whole mapping says, so the comparison compares something.
+    if (value === few) expect(w).toMatchObject({ outcome: 'migrated', tables: { content_items: 4 } });
+    else expect(w).toMatchObject({ outcome: 'rejected', reason: expect.stringContaining('neither') });
+  }
+});
+
 test('the rollback of a sliced batch is exact', async () => {
   const res = await sliced.http.post(`/v1/admin/batches/${slicedBatch}/rollback`).set(admin).send({});
   expect(res.status).toBe(202);
