@@ -12,7 +12,7 @@ import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { isRemoval, openDelta, openDump, type DumpEntry, type DumpItem } from '../../format';
 import { dumpContent, readDumpObject } from '../dumpObjects';
-import { copyBytes, copyText, LARGE_COPY_VALUE } from '../write/copyText';
+import { copyBytes, copyText, jsonStringBytes, LARGE_COPY_VALUE } from '../write/copyText';
 import { PermanentJobError } from '../errors';
 import type { PhaseRun } from './context';
 import { sealAad } from './staged';
@@ -36,7 +36,8 @@ interface StagedRow {
   store_name: string | null;
   entry_key: string;
   kind: string;
-  value: string;
+  /** The value's JSON text; as UTF-8 bytes for a large string value (stage). */
+  value: string | Buffer;
   sealed: boolean;
   value_bytes: number;
 }
@@ -237,7 +238,7 @@ function copyLine(batchId: string, r: StagedRow): (string | Buffer)[] {
   // more into the line (a 200,000-item content-storage entry is ~110 MB).
   return [
     `${[batchId, r.seq, r.area, r.db_name, r.db_version, r.store_name, r.entry_key, r.kind].map(f).join('\t')}\t`,
-    r.value.length > LARGE_COPY_VALUE ? copyBytes(r.value) : f(r.value),
+    typeof r.value !== 'string' || r.value.length > LARGE_COPY_VALUE ? copyBytes(r.value) : f(r.value),
     `\t${[r.sealed, r.value_bytes].map(f).join('\t')}\n`,
   ];
 }
@@ -248,10 +249,15 @@ function stage(run: PhaseRun, e: DumpEntry, seq: number): StagedRow {
   const { secrets } = run.deps;
   const idb = e.area === 'indexedDB' ? e : null;
   const kind = layout.classify({ area: e.area, dbName: idb?.db ?? null, storeName: idb?.store ?? null, key: e.key });
-  let value = JSON.stringify(e.value === undefined ? null : e.value);
-  const bytes = Buffer.byteLength(value);
   const sealed = layout.secretKinds.includes(kind);
-  if (sealed) value = JSON.stringify(secrets.seal(value, sealAad(run.batch.id, seq)));
+  // A large string value (Catalyst keeps every content item in one) is staged as UTF-8 bytes made a piece at
+  // a time: its JSON text as one more string would be the worker's heap peak (up to 2 × 128 Mi characters
+  // beside the value itself). A Buffer parameter reaches a text column as its bytes.
+  let value: string | Buffer = !sealed && typeof e.value === 'string' && e.value.length > DEFER_MIN_CHARS
+    ? jsonStringBytes(e.value)
+    : JSON.stringify(e.value === undefined ? null : e.value);
+  const bytes = typeof value === 'string' ? Buffer.byteLength(value) : value.length;
+  if (sealed) value = JSON.stringify(secrets.seal(value as string, sealAad(run.batch.id, seq)));
   return {
     seq,
     area: e.area,

@@ -27,8 +27,8 @@ export function copyJson(json: string): string {
  * the escaped copy on the heap, next to the value and its parsed form. Bytes ≥ 0x80 (UTF-8 sequences)
  * never equal the four escaped ones, so multi-byte characters pass through untouched.
  */
-export function copyBytes(v: string): Buffer {
-  const src = Buffer.from(v, 'utf8');
+export function copyBytes(v: string | Buffer): Buffer {
+  const src = typeof v === 'string' ? Buffer.from(v, 'utf8') : v;
   let extra = 0;
   for (let i = 0; i < src.length; i++) {
     const b = src[i];
@@ -50,3 +50,24 @@ export function copyBytes(v: string): Buffer {
 
 /** Strings above this many characters are escaped as bytes (copyBytes). */
 export const LARGE_COPY_VALUE = 1 << 16;
+
+/**
+ * JSON.stringify(s) as UTF-8 bytes, made a piece at a time: the same bytes, without the JSON text of a large
+ * string ever being one string on the V8 heap beside the string itself (a staged value of up to 128 Mi
+ * characters, two bytes each when it holds any character past U+00FF). Pieces never split a surrogate pair,
+ * so a pair is not escaped as two lone halves.
+ */
+export function jsonStringBytes(s: string, piece = 1 << 20): Buffer {
+  const parts: Buffer[] = [Buffer.from('"')];
+  for (let i = 0; i < s.length;) {
+    let end = Math.min(s.length, i + piece);
+    const last = s.charCodeAt(end - 1);
+    const next = s.charCodeAt(end); // NaN past the end
+    if (last >= 0xd800 && last <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) end++; // a pair stays whole
+    const json = JSON.stringify(s.slice(i, end));
+    parts.push(Buffer.from(json.slice(1, -1), 'utf8'));
+    i = end;
+  }
+  parts.push(Buffer.from('"'));
+  return Buffer.concat(parts);
+}

@@ -6,12 +6,16 @@
  *    unchanged row or another user's row) and records for every row the checksum verify computes from the
  *    table, whether the row was inserted, updated or found unchanged, across chunk boundaries.
  */
+import { execFileSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { loadConfig } from '../../core/config';
 import { openDatabase } from '../../core/db';
 import { rowId } from '../../core/ids';
-import { copyBytes, copyText } from '../../jobs/write/copyText';
+import { copyBytes, copyText, jsonStringBytes } from '../../jobs/write/copyText';
 import { checksumDiffersSql, rowChecksumSql, upsertRows } from '../../jobs/write/upsertRows';
 import { tableSpec } from '../../jobs/write/tableSpec';
 
@@ -30,6 +34,41 @@ afterAll(async () => {
   await ds.query(`DROP SCHEMA "${schema}" CASCADE`);
   await ds.destroy();
 });
+
+test('a large string\'s JSON text made a piece at a time is JSON.stringify\'s, whatever falls on a piece boundary', () => {
+  const pieces = ['a', '"', '\\', '\n', '\u0001', 'é', '中', '📋', '\ud83d', '\ude00', '\u2028'];
+  let seed = 11;
+  const rand = () => { seed = (seed * 1664525 + 1013904223) >>> 0; return seed / 2 ** 32; };
+  for (let round = 0; round < 200; round++) {
+    const s = Array.from({ length: 1 + Math.floor(rand() * 40) }, () => pieces[Math.floor(rand() * pieces.length)]).join('');
+    for (const piece of [1, 2, 3, 7, 1 << 20]) expect([s, piece, jsonStringBytes(s, piece).toString('utf8')]).toEqual([s, piece, JSON.stringify(s)]);
+  }
+  expect(jsonStringBytes('').toString()).toBe('""');
+});
+
+test('a large string\'s JSON text is staged off the V8 heap: the heap does not grow by a second copy of it', () => {
+  // In a child run with --expose-gc: the heap's growth after JSON.stringify of a 30 Mi-character string
+  // (two bytes a character) against after jsonStringBytes of it, whose bytes live outside the heap.
+  const file = join(tmpdir(), `bsm-heap-${randomBytes(4).toString('hex')}.js`);
+  writeFileSync(file, `
+    const { jsonStringBytes } = require(${JSON.stringify(require.resolve('../../jobs/write/copyText'))});
+    const s = JSON.parse(JSON.stringify('a"\\u2615'.repeat(10 * 1024 * 1024))); // flat, as a parsed value is
+    global.gc();
+    const base = process.memoryUsage().heapUsed;
+    const out = process.argv[2] === 'string' ? JSON.stringify(s) : jsonStringBytes(s);
+    global.gc();
+    process.stdout.write(JSON.stringify({ grew: process.memoryUsage().heapUsed - base, length: out.length }));`);
+  try {
+    const run = (mode: string) => JSON.parse(execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', file, mode], { encoding: 'utf8' })) as { grew: number; length: number };
+    const asString = run('string');
+    const asBytes = run('bytes');
+    expect(asString.length).toBe(40 * 2 ** 20 + 2); // JSON text: every quote escaped, two delimiting quotes
+    expect(asString.grew).toBeGreaterThan(60 * 2 ** 20); // two bytes a character on the heap
+    expect(asBytes.grew).toBeLessThan(8 * 2 ** 20);
+  } finally {
+    rmSync(file, { force: true });
+  }
+}, 60_000);
 
 test('COPY text escaping round-trips awkward strings exactly, as a string and as bytes', async () => {
   for (const s of AWKWARD) expect(copyBytes(s).equals(Buffer.from(copyText(s), 'utf8'))).toBe(true);
