@@ -17,11 +17,14 @@ import { PermanentJobError } from '../errors';
 import type { PhaseRun } from './context';
 import { sealAad } from './staged';
 
-/** Values longer than this (characters) are staged by a bind parameter after the COPY, not escaped into it. */
+/**
+ * Values longer than this (characters; bytes for a large string value, which stage() makes bytes) are staged
+ * by a bind parameter after the COPY, not escaped into it.
+ */
 const DEFER_MIN_CHARS = 1 << 20;
 /**
- * At most this many characters of such values are held back at once (the worker's heap holds them until
- * the COPY ends: 128 Mi characters, room for Catalyst's 200,000-item value); the rest go through the COPY.
+ * At most this much of such values (characters, or bytes) is held back at once until the COPY ends: 128 Mi,
+ * room for Catalyst's 200,000-item value; the rest go through the COPY.
  */
 const DEFERRED_MAX_CHARS = 128 * (1 << 20);
 
