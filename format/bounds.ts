@@ -9,7 +9,8 @@
 // eslint-disable-next-line no-control-regex
 export const STORABLE_TEXT = /^(?:[^\u0000\ud800-\udfff]|[\ud800-\udbff][\udc00-\udfff])*$/;
 
-export const isStorableText = (s: string): boolean => STORABLE_TEXT.test(s);
+/** The same test as STORABLE_TEXT (which zod schemas use), done natively: ~2× cheaper, and migrated rows run it per string. */
+export const isStorableText = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed() && !s.includes('\u0000');
 
 type Path = Array<string | number>;
 

@@ -5,7 +5,7 @@
 const SPECIAL = /[\\\t\n\r]/g;
 const ESCAPED: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 
-const HAS_SPECIAL = /[\\\t\n\r]/;
+const HAS_SPECIAL = new RegExp(SPECIAL.source);
 
 /** A field value for a COPY line. */
 export function copyText(v: string): string {

@@ -5,16 +5,7 @@
  * in dump_entries and the report says why).
  */
 import { types } from 'node:util';
-import { encodeValue, isBinaryValue } from '../../format';
-
-// eslint-disable-next-line no-control-regex
-const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
-export function isStorableString(s: string): boolean {
-  // isWellFormed (no lone surrogate) is native and ~2× cheaper than the regex, which stays as the fallback.
-  const wellFormed = (s as { isWellFormed?: () => boolean }).isWellFormed;
-  return wellFormed ? wellFormed.call(s) && !s.includes('\u0000') : !UNSTORABLE.test(s);
-}
+import { encodeValue, isBinaryValue, isStorableText } from '../../format';
 
 export function tagString(s: string): { $t: 'String'; utf16le: string } {
   return { $t: 'String', utf16le: Buffer.from(s, 'utf16le').toString('base64') };
@@ -46,7 +37,7 @@ function notJson(v: unknown): boolean {
 
 /** Returns the value with every unstorable string and non-JSON value tagged (copying only what changes); throws TooDeepError. */
 export function storableJson(v: unknown, depth = 0): unknown {
-  if (typeof v === 'string') return isStorableString(v) ? v : tagString(v);
+  if (typeof v === 'string') return isStorableText(v) ? v : tagString(v);
   if (notJson(v)) {
     let tagged: unknown;
     try {
@@ -70,7 +61,7 @@ export function storableJson(v: unknown, depth = 0): unknown {
     for (const k of Object.keys(v)) {
       const x = (v as Record<string, unknown>)[k];
       const y = storableJson(x, depth + 1);
-      const key = isStorableString(k) ? k : `$utf16le:${Buffer.from(k, 'utf16le').toString('base64')}`;
+      const key = isStorableText(k) ? k : `$utf16le:${Buffer.from(k, 'utf16le').toString('base64')}`;
       if (y !== x || key !== k) {
         out ??= { ...(v as Record<string, unknown>) };
         if (key !== k) delete out[k];

@@ -17,7 +17,8 @@ import type { EntityManager } from 'typeorm';
 import { isStorableDate, type Row, type TableName } from '../transforms/types';
 import { copyLines } from './copyLines';
 import { copyJson, copyText } from './copyText';
-import { isStorableString, storableJson, TooDeepError } from './storable';
+import { isStorableText } from '../../format';
+import { storableJson, TooDeepError } from './storable';
 import { tableSpec, type TableSpec } from './tableSpec';
 
 export interface WriteTarget {
@@ -165,7 +166,7 @@ export function toRecord(spec: TableSpec, row: Row): Record<string, unknown> | s
         if (err instanceof TooDeepError) return `${c.property} ${err.message}`;
         throw err;
       }
-    } else if (typeof v === 'string' && !isStorableString(v)) {
+    } else if (typeof v === 'string' && !isStorableText(v)) {
       return `${c.property} holds U+0000 or a lone surrogate, which Postgres text cannot store; the raw entry is kept`;
     }
     if (v === null && !c.nullable) return `${c.property} is required`;
