@@ -48,14 +48,74 @@ export const MAX_VALUE_DEPTH = 1000;
 
 /** True when `value` nests arrays/objects more than `max` levels deep (a scalar is 0, `[]` is 1). */
 export function depthExceeds(value: unknown, max: number = MAX_VALUE_DEPTH): boolean {
+  return exceeds(value, max, Infinity) === 'depth';
+}
+
+/**
+ * The most values and object keys an IndexedDB key or value (and the header's `source`) may hold: more are
+ * refused with the dump (`dump_value_too_large`). The line limit bounds an entry's characters, not what
+ * parsing it builds: 40 million `{}` fit in 128 Mi characters and take gigabytes of heap as objects (a worker
+ * died on 8 million). Each parsed value costs memory in the API's check, the worker's ingest, its transforms
+ * and the rejects they report, so the bound is on values. A million is ~20 MB of real app JSON (Catalyst's
+ * records hold tens to hundreds).
+ */
+export const MAX_VALUE_NODES = 1_000_000;
+
+/**
+ * The same bound for the JSON text inside a string value (a Web Storage value is a string in the format):
+ * such a text holding more is accepted and kept raw (preserved) by the migration instead of being parsed and
+ * mapped. A value of a kind the migration maps in slices (Catalyst's `content-storage`: every content item
+ * in one value) may hold MAX_SLICED_VALUE_NODES: the entry limit's 128 Mi characters of real items are ~6
+ * million (a 528-character item is 23), and the split keeps only the parsed list and an index per element.
+ */
+export const MAX_SLICED_VALUE_NODES = 8_000_000;
+
+/** True when `value` holds more than `max` values and object keys (a scalar is 1, `[]` is 1, `{"a":1}` is 3). */
+export function nodesExceed(value: unknown, max: number = MAX_VALUE_NODES): boolean {
+  return exceeds(value, Infinity, max) === 'nodes';
+}
+
+/** Which bound `value` breaks first, walking it iteratively: its nesting (`maxDepth` levels) or its size (`maxNodes`). */
+export function exceeds(value: unknown, maxDepth: number, maxNodes: number): 'depth' | 'nodes' | null {
   const stack: Array<{ v: unknown; depth: number }> = [{ v: value, depth: 0 }];
+  let nodes = 1;
+  if (nodes > maxNodes) return 'nodes';
   while (stack.length > 0) {
     const { v, depth } = stack.pop()!;
     if (v === null || typeof v !== 'object') continue;
-    if (depth + 1 > max) return true;
-    for (const x of Array.isArray(v) ? v : Object.values(v)) if (x !== null && typeof x === 'object') stack.push({ v: x, depth: depth + 1 });
+    if (depth + 1 > maxDepth) return 'depth';
+    const children = Array.isArray(v) ? v : Object.values(v);
+    nodes += Array.isArray(v) ? children.length : 2 * children.length;
+    if (nodes > maxNodes) return 'nodes';
+    for (const x of children) if (x !== null && typeof x === 'object') stack.push({ v: x, depth: depth + 1 });
   }
-  return false;
+  return null;
+}
+
+/**
+ * An upper bound of the values and object keys parsing `text` builds: 1 plus the commas, colons and opening
+ * brackets outside string literals (exact for JSON, but an empty array or object counts 2). Text that does
+ * not start with a bracket counts 1: it is a scalar, or not JSON at all. Linear, without parsing, and
+ * stops counting past `max`. String literals are skipped by searching for their closing quote.
+ */
+export function jsonTextNodes(text: string, max: number = Infinity): number {
+  const start = text.search(/\S/);
+  if (start < 0 || (text[start] !== '[' && text[start] !== '{')) return 1;
+  let n = 1;
+  for (let i = start; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      for (;;) { // to the closing quote: one not preceded by an odd number of backslashes
+        const q = text.indexOf('"', i + 1);
+        if (q < 0) return n; // unterminated: there is nothing more to count
+        let backslashes = 0;
+        while (text.charCodeAt(q - 1 - backslashes) === 0x5c) backslashes++;
+        i = q;
+        if (backslashes % 2 === 0) break;
+      }
+    } else if ((c === 0x2c || c === 0x3a || c === 0x5b || c === 0x7b) && ++n > max) return n;
+  }
+  return n;
 }
 
 /**

@@ -22,6 +22,7 @@ export type DumpErrorCode =
   | 'dump_unsupported_encoding' // openDump called with neither 'json' nor 'ndjson'
   | 'dump_entry_too_large' // one NDJSON line longer than NDJSON_LIMITS.maxLineChars
   | 'dump_value_too_deep' // an IndexedDB key/value or the source nested deeper than MAX_VALUE_DEPTH (bounds.ts)
+  | 'dump_value_too_large' // an IndexedDB key/value or the source held more than MAX_VALUE_NODES values and keys (bounds.ts)
   | 'dump_removal_outside_delta'; // {"op":"delete"} in a dump that is not a delta (docs/cutover.md)
 
 /** A schema problem, stripped of the offending input (zod can be told to echo it). */

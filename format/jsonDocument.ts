@@ -10,13 +10,17 @@
  *   up after the records is refused (`dump_invalid_structure`) rather than silently differing
  *   from the entries already read. JSON.stringify of the §1a example order satisfies this.
  */
+import { MAX_VALUE_NODES } from './bounds';
 import { DumpFormatError, describeIssues, formatPath, toIssues } from './errors';
 import { jsonTokenBatches, JsonSyntaxError, type JsonToken } from './jsonTokens';
 import { DocDatabaseSchema, DocKvItemSchema, DocRecordSchema, DocStoreSchema } from './schema';
 import type { DumpEntry, DumpHeader, DumpInput, DumpReader, IdbEntry } from './types';
-import { checkDepth, checkFormat, checkHeader, checkVersion, invalidEntry, type Where } from './validate';
+import { checkDepth, checkFormat, checkHeader, checkVersion, invalidEntry, tooManyNodes, whereText, type Where } from './validate';
 import { ValueBuilder } from './valueBuilder';
 import type { z } from 'zod';
+
+/** As a §1b line (format/ndjson.ts): a key and a value, each within MAX_VALUE_NODES, and a few fields. */
+const MAX_LEAF_NODES = 2 * MAX_VALUE_NODES + 1000;
 
 type DbMeta = z.infer<typeof DocDatabaseSchema>;
 type StoreMeta = z.infer<typeof DocStoreSchema>;
@@ -88,8 +92,13 @@ class DocumentWalker {
     }
   }
 
+  /**
+   * Builds one leaf (an entry, a header field): at most an IndexedDB record's key and value's worth of nodes
+   * (MAX_VALUE_NODES each; checkDepth then checks each), so a record of 40 million `{}` is refused while
+   * it is read, not after it was built.
+   */
   private build(t: JsonToken, done: (v: unknown) => void): void {
-    const b = new ValueBuilder();
+    const b = new ValueBuilder(false, MAX_LEAF_NODES, () => tooManyNodes(this.where(), `The value at ${whereText(this.where())}`));
     if (b.push(t)) done(b.result);
     else this.builder = { b, done };
   }

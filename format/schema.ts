@@ -4,7 +4,7 @@
  * schemas then check everything else.
  */
 import { z } from 'zod';
-import { MAX_VALUE_DEPTH, STORABLE_TEXT, depthExceeds, findUnstorable } from './bounds';
+import { MAX_VALUE_DEPTH, MAX_VALUE_NODES, STORABLE_TEXT, exceeds, findUnstorable } from './bounds';
 import { isIsoDateTime } from './codec';
 import { DUMP_FORMAT, DUMP_VERSION } from './types';
 
@@ -28,8 +28,14 @@ export const SourceSchema = z.looseObject({
   userAgent: z.string().optional(),
   capturedAt: isoDateTime,
 }).superRefine((source, ctx) => {
-  if (depthExceeds(source)) {
-    ctx.addIssue({ code: 'custom', message: `must not nest arrays/objects more than ${MAX_VALUE_DEPTH} levels deep (MAX_VALUE_DEPTH)` });
+  const broken = exceeds(source, MAX_VALUE_DEPTH, MAX_VALUE_NODES);
+  if (broken) {
+    ctx.addIssue({
+      code: 'custom',
+      message: broken === 'depth'
+        ? `must not nest arrays/objects more than ${MAX_VALUE_DEPTH} levels deep (MAX_VALUE_DEPTH)`
+        : `must not hold more than ${MAX_VALUE_NODES} values and object keys (MAX_VALUE_NODES)`,
+    });
     return; // and the walk below is not needed
   }
   const bad = findUnstorable(source);

@@ -2,7 +2,7 @@
  * Header and entry checks shared by the NDJSON and JSON-document readers, so that both
  * encodings refuse the same things with the same codes.
  */
-import { MAX_VALUE_DEPTH, depthExceeds } from './bounds';
+import { MAX_VALUE_DEPTH, MAX_VALUE_NODES, exceeds } from './bounds';
 import { DumpFormatError, describeIssues, toIssues, type DumpErrorDetails } from './errors';
 import { HeaderSchema, IdbEntrySchema, IdbRemovalSchema, KvEntrySchema, KvRemovalSchema } from './schema';
 import { DUMP_FORMAT, DUMP_VERSION, type DumpHeader, type DumpItem } from './types';
@@ -77,14 +77,29 @@ export function checkEntry(raw: unknown, w: Where): DumpItem {
   return out;
 }
 
-/** An IndexedDB key and value nest at most MAX_VALUE_DEPTH levels (bounds.ts says why). */
+/**
+ * An IndexedDB key and value nest at most MAX_VALUE_DEPTH levels and hold at most MAX_VALUE_NODES values and
+ * keys each (bounds.ts says why).
+ */
 export function checkDepth(entry: { key: unknown; value: unknown }, w: Where): void {
-  const part = depthExceeds(entry.key) ? 'key' : depthExceeds(entry.value) ? 'value' : null;
-  if (!part) return;
-  throw new DumpFormatError('dump_value_too_deep',
-    `The IndexedDB ${part} of the entry at ${whereText(w)} nests arrays/objects more than ${MAX_VALUE_DEPTH} levels deep, ` +
-    `the most a dump may hold (MAX_VALUE_DEPTH). Leave that record out of the dump, or flatten it.`,
-    { ...w, part, maxDepth: MAX_VALUE_DEPTH });
+  for (const part of ['key', 'value'] as const) {
+    const broken = exceeds(entry[part], MAX_VALUE_DEPTH, MAX_VALUE_NODES);
+    if (broken === 'depth') {
+      throw new DumpFormatError('dump_value_too_deep',
+        `The IndexedDB ${part} of the entry at ${whereText(w)} nests arrays/objects more than ${MAX_VALUE_DEPTH} levels deep, ` +
+        `the most a dump may hold (MAX_VALUE_DEPTH). Leave that record out of the dump, or flatten it.`,
+        { ...w, part, maxDepth: MAX_VALUE_DEPTH });
+    }
+    if (broken === 'nodes') throw tooManyNodes(w, `The IndexedDB ${part} of the entry at ${whereText(w)}`, { part });
+  }
+}
+
+/** `dump_value_too_large`: `what` holds more than MAX_VALUE_NODES values and keys. */
+export function tooManyNodes(w: Where, what: string, details: Record<string, unknown> = {}): DumpFormatError {
+  return new DumpFormatError('dump_value_too_large',
+    `${what} holds more than ${MAX_VALUE_NODES.toLocaleString('en-US')} JSON values and object keys, the most one entry may hold ` +
+    `(MAX_VALUE_NODES). Leave that record out of the dump, or split it into several records.`,
+    { ...w, ...details, maxNodes: MAX_VALUE_NODES });
 }
 
 /** A `dump_invalid_entry` error from a zod failure, without echoing any value. */

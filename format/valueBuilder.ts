@@ -7,16 +7,25 @@ import type { JsonToken } from './jsonTokens';
 
 type Container = Record<string, unknown> | unknown[];
 
+/** The tokens that build a value or an object key (what bounds.ts counts as nodes). */
+const NODE_TOKENS = new Set(['startObject', 'startArray', 'keyValue', 'stringValue', 'numberValue', 'nullValue', 'trueValue', 'falseValue']);
+
 export class ValueBuilder {
   private readonly stack: Array<{ container: Container | null; key: string | undefined }> = [];
   private key: string | undefined;
+  private nodes = 0;
   /** The assembled value, once `push` returned true (undefined in skip mode). */
   result: unknown;
 
-  constructor(private readonly skip = false) {}
+  /**
+   * `maxNodes`: the most values and object keys the value may have; `tooMany` is thrown at the next one,
+   * before it is built (skip mode builds nothing and counts nothing).
+   */
+  constructor(private readonly skip = false, private readonly maxNodes = Infinity, private readonly tooMany?: () => Error) {}
 
   /** Feeds one token; returns true when the value is complete. */
   push(t: JsonToken): boolean {
+    if (!this.skip && NODE_TOKENS.has(t.name) && ++this.nodes > this.maxNodes) throw this.tooMany!();
     switch (t.name) {
       case 'startObject':
       case 'startArray':

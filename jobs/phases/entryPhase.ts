@@ -5,7 +5,7 @@
  */
 import { assetUrl } from '../../core/assets';
 import { rowId } from '../../core/ids';
-import { jsonTextTooDeep, MAX_VALUE_DEPTH } from '../../format';
+import { jsonTextNodes, jsonTextTooDeep, MAX_VALUE_DEPTH, MAX_VALUE_NODES } from '../../format';
 import type { MigrationBatch } from '../../entities';
 import type { EntryTransform } from '../transforms/layout';
 import { isStorableDate, type EntryKind, type TransformContext, type TransformResult } from '../transforms/types';
@@ -54,7 +54,10 @@ export async function runEntryPhase(run: PhaseRun, kinds: readonly EntryKind[], 
           results.set(s.seq, { outcome: 'rejected', reason: `the entry could not be decoded: ${(err as Error).message}` });
         }
       }
-      for (const e of entries) if (!results.has(e.seq) && isTooDeepText(e)) results.set(e.seq, TOO_DEEP);
+      for (const e of entries) {
+        const unmappable = results.has(e.seq) ? null : unmappableText(e);
+        if (unmappable) results.set(e.seq, unmappable);
+      }
       const decodable = entries.filter((e) => !results.has(e.seq));
       if (group) for (const [seq, r] of group.run(decodable, ctx)) results.set(seq, r);
       else
@@ -79,14 +82,24 @@ export async function runEntryPhase(run: PhaseRun, kinds: readonly EntryKind[], 
 
 /**
  * A string value (a localStorage/sessionStorage value, an IndexedDB string) holding JSON nested deeper than
- * the format lets a structured value nest: transforms would parse it and recurse over it, so it is kept
- * raw (preserved_entries holds the staged text; nothing walks it) instead of reaching them.
+ * the format lets a structured value nest, or holding more values and keys than it may hold: transforms
+ * would parse it and recurse over it (and report a reject per bad element), so it is kept raw
+ * (preserved_entries holds the staged text; nothing walks it) instead of reaching them. Large entries of a
+ * sliced kind are split into slices instead (jobs/phases/slices.ts), whose bound is MAX_SLICED_VALUE_NODES.
  */
-const isTooDeepText = (e: StagedEntry) => typeof e.value === 'string' && jsonTextTooDeep(e.value);
+export function unmappableText(e: StagedEntry, maxNodes: number = MAX_VALUE_NODES): TransformResult | null {
+  if (typeof e.value !== 'string') return null;
+  if (jsonTextTooDeep(e.value)) return TOO_DEEP;
+  return jsonTextNodes(e.value, maxNodes) > maxNodes ? tooManyNodes(maxNodes) : null;
+}
 const TOO_DEEP: TransformResult = {
   outcome: 'preserved',
   reason: `its value is JSON nested more than ${MAX_VALUE_DEPTH} levels deep (MAX_VALUE_DEPTH), too deep to map: kept raw`,
 };
+const tooManyNodes = (max: number): TransformResult => ({
+  outcome: 'preserved',
+  reason: `its value is JSON of more than ${max.toLocaleString('en-US')} values and object keys, too large to map: kept raw`,
+});
 
 /** A transform that throws on odd input rejects its entry with the reason instead of failing the phase. */
 function safeTransform(f: () => TransformResult): TransformResult {

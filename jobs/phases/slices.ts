@@ -20,6 +20,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import type { EntityManager } from 'typeorm';
 import { writeResult } from '../../core/db';
 import { sliceDuration } from '../../core/metrics';
+import { MAX_SLICED_VALUE_NODES } from '../../format';
 import { MigrationBatch } from '../../entities';
 import type { SlicedTransform } from '../transforms/layout';
 import type { TransformResult } from '../transforms/types';
@@ -27,7 +28,7 @@ import { BatchRolledBack, lockForBatchWrite } from '../write/userLock';
 import { sliceJobId, type JobPayloads } from '../names';
 import { applyResults, applySlice, mergeNotes, type SliceTotals } from './applyResults';
 import type { PhaseDeps, PhaseRun } from './context';
-import { transformContext } from './entryPhase';
+import { transformContext, unmappableText } from './entryPhase';
 import { decodeStaged, type StagedEntry } from './staged';
 
 /** Thrown by a phase whose entry's slices are still running: runPhase delays the job (woken by the last slice). */
@@ -119,6 +120,8 @@ async function splitEntry(run: PhaseRun, seq: number, sliced: SlicedTransform, c
   } catch (err) {
     return applyWhole(run, { ...staged, key: null, value: null }, { outcome: 'rejected', reason: `the entry could not be decoded: ${(err as Error).message}` });
   }
+  const unmappable = unmappableText(entry, MAX_SLICED_VALUE_NODES);
+  if (unmappable) return applyWhole(run, entry, unmappable);
   const parts = safely(() => sliced.split(entry, ctx), null);
   const size = deps.config.SLICE_ELEMENTS;
   if (!parts || (count === undefined && parts.elements.length <= size)) {
@@ -128,16 +131,15 @@ async function splitEntry(run: PhaseRun, seq: number, sliced: SlicedTransform, c
   }
   entry.value = null;
   entry.raw = staged.raw = ''; // the staged text (~110 MB for 200,000 items) is not needed any more
-  const slices = count ?? Math.ceil(parts.elements.length / size);
-  const buckets: [number, unknown][][] = Array.from({ length: slices }, () => []);
-  parts.elements.forEach((element, index) => {
-    const key = safely(() => sliced.keyOf(element), null);
-    buckets[key === null ? index % slices : hashOf(key) % slices].push([index, element]);
-  });
-  parts.elements.length = 0;
+  const { elements } = parts;
+  const slices = count ?? Math.ceil(elements.length / size);
+  const bySlice = partition(elements, slices, (element) => safely(() => sliced.keyOf(element), null));
   const notes = JSON.stringify(parts.notes ?? {});
   const have = new Set((await deps.ds.query(`SELECT slice FROM entry_slices WHERE batch_id = $1 AND seq = $2`, [batch.id, seq]) as { slice: number }[]).map((r) => r.slice));
   for (let i = 0; i < slices; i++) {
+    const members = bySlice.indices.subarray(bySlice.starts[i], bySlice.starts[i + 1]);
+    const pairs = Array.from(members, (index) => [index, elements[index]]);
+    for (const index of members) elements[index] = undefined; // released as it goes: the parsed list is the one large thing held
     if (have.has(i)) continue;
     // A bind parameter, not COPY: a slice's JSON is megabytes, and escaping it for COPY costs more than
     // sending it (jobs/phases/ingest.ts stages large values the same way). ON CONFLICT: a second run of the
@@ -145,13 +147,34 @@ async function splitEntry(run: PhaseRun, seq: number, sliced: SlicedTransform, c
     await deps.ds.query(
       `INSERT INTO entry_slices (batch_id, seq, slice, slice_count, elements, path, notes, element_count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        ON CONFLICT DO NOTHING`,
-      [batch.id, seq, i, slices, JSON.stringify(buckets[i]), parts.path, notes, buckets[i].length],
+      [batch.id, seq, i, slices, JSON.stringify(pairs), parts.path, notes, pairs.length],
     );
-    buckets[i] = []; // released as it goes: the parsed list is the one large thing held
     await queueSlices(run, seq, i);
   }
   run.log.info({ seq, slices, staged: slices - have.size }, 'large entry split into slices');
   return slices;
+}
+
+/**
+ * Which elements go to which slice, as index lists (slice i: `indices[starts[i]..starts[i+1])`, ascending):
+ * elements with one key in one slice (spread by the key's hash), those without a key round-robin. Two
+ * typed arrays, not an [index, element] pair per element: a list of 4 million small elements would
+ * otherwise need ~200 MB more heap for the pairs while the whole parsed list is held.
+ */
+export function partition(elements: readonly unknown[], slices: number, keyOf: (element: unknown) => string | null): { indices: Int32Array; starts: Int32Array } {
+  const sliceOf = new Int32Array(elements.length);
+  const starts = new Int32Array(slices + 1);
+  for (let index = 0; index < elements.length; index++) {
+    const key = keyOf(elements[index]);
+    const slice = key === null ? index % slices : hashOf(key) % slices;
+    sliceOf[index] = slice;
+    starts[slice + 1]++;
+  }
+  for (let i = 0; i < slices; i++) starts[i + 1] += starts[i];
+  const indices = new Int32Array(elements.length);
+  const next = starts.slice(0, slices);
+  for (let index = 0; index < elements.length; index++) indices[next[sliceOf[index]]++] = index;
+  return { indices, starts };
 }
 
 /** FNV-1a: a stable, cheap spread of element keys over slices. */

@@ -3,8 +3,8 @@
  * readers with dump_value_too_deep; the checks themselves never recurse, so 100,000 levels are measured
  * as easily as 10.
  */
-import { openDump, MAX_VALUE_DEPTH, jsonTextTooDeep } from '../../format';
-import { depthExceeds } from '../../format/bounds';
+import { openDump, MAX_VALUE_DEPTH, MAX_VALUE_NODES, jsonTextNodes, jsonTextTooDeep } from '../../format';
+import { depthExceeds, exceeds, nodesExceed } from '../../format/bounds';
 import { storableJson, MAX_JSONB_DEPTH, TooDeepError } from '../../jobs/write/storable';
 import { chunked, drain, header, refusal } from './fixtures';
 
@@ -75,6 +75,75 @@ describe('readers refuse a key or value deeper than MAX_VALUE_DEPTH', () => {
     const { error } = await refusal(() => openDump(chunked(text, 1 << 16), 'ndjson'));
     expect(error.code).toBe('dump_invalid_header');
     expect(error.message).toContain(`${MAX_VALUE_DEPTH} levels`);
+  });
+});
+
+/** `[0,0,…]` with `n` elements: 1 + n values. */
+const zeros = (n: number) => `[${'0,'.repeat(n - 1)}0]`;
+
+describe('MAX_VALUE_NODES: values and object keys', () => {
+  test('a walk counts values and keys; the JSON text of the same value counts the same, empty containers twice', () => {
+    const samples: [unknown, number][] = [[1, 1], ['x', 1], [[], 1], [[1, 2], 3], [{ a: 1 }, 3], [{ a: [1, { b: null }], c: 'x' }, 9]];
+    for (const [value, nodes] of samples) {
+      expect(nodesExceed(value, nodes)).toBe(false);
+      expect(nodesExceed(value, nodes - 1)).toBe(true);
+      if (JSON.stringify(value).includes('[]') || JSON.stringify(value).includes('{}')) continue;
+      expect(jsonTextNodes(JSON.stringify(value))).toBe(typeof value === 'object' ? nodes : 1);
+    }
+    expect(jsonTextNodes('[]')).toBe(2);
+    expect(jsonTextNodes('[{},{}]')).toBe(5);
+    expect(exceeds(JSON.parse(zeros(10)), 3, 10)).toBe('nodes');
+    expect(exceeds(JSON.parse(deepText(5)), 3, 100)).toBe('depth');
+  });
+
+  test('JSON text: commas, colons and brackets inside strings do not count, escaped quotes included; not JSON counts 1; counting stops past max', () => {
+    expect(jsonTextNodes(JSON.stringify({ s: ',:[{' .repeat(1000), t: 'a\\"[,' , u: '\\', v: '\\\\"' }))).toBe(9);
+    expect(jsonTextNodes(`  \n${zeros(1000)}`)).toBe(1001);
+    expect(jsonTextNodes('a,b,c,d')).toBe(1); // a scalar or not JSON: parsing builds at most one value
+    expect(jsonTextNodes('"[1,2,3]"')).toBe(1);
+    expect(jsonTextNodes('["unterminated, [ {')).toBe(2);
+    expect(jsonTextNodes(zeros(1_000_000), 10)).toBe(11);
+  });
+
+  const idbLine2 = (value: string) => idbLine('"k"', value);
+  test('NDJSON: a value over the bound is refused after the parse; a line far over it before (the line alone is named)', async () => {
+    const first = await refusal(() => openDump(chunked(ndjson(idbLine('"ok"', '1'), idbLine2(zeros(MAX_VALUE_NODES))), 1 << 20), 'ndjson'));
+    let error = first.error;
+    expect(error.code).toBe('dump_value_too_large');
+    expect(error.details).toMatchObject({ line: 3, part: 'value', maxNodes: MAX_VALUE_NODES });
+    expect(error.message).toContain('1,000,000');
+    expect(first.read).toHaveLength(1);
+    ({ error } = await refusal(() => openDump(chunked(ndjson(idbLine(zeros(MAX_VALUE_NODES), '1')), 1 << 20), 'ndjson')));
+    expect(error.details).toMatchObject({ line: 2, part: 'key' });
+    ({ error } = await refusal(() => openDump(chunked(ndjson(idbLine2(`[${'{},'.repeat(3 * MAX_VALUE_NODES)}{}]`)), 1 << 20), 'ndjson')));
+    expect(error.code).toBe('dump_value_too_large');
+    expect(error.details).toEqual({ line: 2, maxNodes: MAX_VALUE_NODES });
+  });
+
+  test('exactly MAX_VALUE_NODES are read, in both encodings', async () => {
+    for (const [text, encoding] of [[ndjson(idbLine2(zeros(MAX_VALUE_NODES - 1))), 'ndjson'], [document('"k"', zeros(MAX_VALUE_NODES - 1)), 'json']] as const) {
+      const { error, read } = await drain(await openDump(chunked(text, 1 << 20), encoding));
+      expect(error).toBeUndefined();
+      expect((read[read.length - 1].value as unknown[]).length).toBe(MAX_VALUE_NODES - 1);
+    }
+  });
+
+  test('JSON document: a record over the bound is refused at its path; one far over it while it is read', async () => {
+    const first = await refusal(() => openDump(chunked(document('"k"', zeros(MAX_VALUE_NODES)), 1 << 20), 'json'));
+    let error = first.error;
+    expect(error.code).toBe('dump_value_too_large');
+    expect(error.details).toMatchObject({ path: 'indexedDB[0].stores[0].records[1]', part: 'value' });
+    expect(first.read).toHaveLength(1);
+    ({ error } = await refusal(() => openDump(chunked(document('"k"', zeros(3 * MAX_VALUE_NODES)), 1 << 20), 'json')));
+    expect(error.code).toBe('dump_value_too_large');
+    expect(error.message).toContain('indexedDB[0].stores[0].records[1]');
+  });
+
+  test('the header: a source with too many values → dump_invalid_header naming the limit', async () => {
+    const text = `{"format":"browser-storage-dump","version":1,"source":{"capturedAt":"2026-01-01T00:00:00Z","x":${zeros(MAX_VALUE_NODES)}}}\n{"end":true,"entries":0}`;
+    const { error } = await refusal(() => openDump(chunked(text, 1 << 20), 'ndjson'));
+    expect(error.code).toBe('dump_invalid_header');
+    expect(error.message).toContain('MAX_VALUE_NODES');
   });
 });
 

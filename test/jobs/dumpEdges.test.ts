@@ -3,7 +3,7 @@
  * migrated to a balanced report (every entry migrated, preserved or rejected with a reason); a batch never
  * fails on them.
  */
-import { MAX_VALUE_DEPTH } from '../../format';
+import { MAX_SLICED_VALUE_NODES, MAX_VALUE_DEPTH, MAX_VALUE_NODES } from '../../format';
 import { catalystDump, type DumpDoc } from '../fixtures/catalystDump';
 import { startStack, waitForBatch, type Stack } from '../helpers/stack';
 
@@ -99,6 +99,40 @@ describe('deeply nested values (MAX_VALUE_DEPTH)', () => {
     const { entries } = await migrate(body);
     expect(entries.find((e) => e.entry_key === '"preview-device-type"')!.outcome).toBe('migrated');
     expect(entries.find((e) => e.entry_key === '"k"')!.outcome).toBe('preserved');
+  });
+});
+
+describe('values holding too many JSON values (MAX_VALUE_NODES)', () => {
+  /** `[{},{},…]`: 2 per element by the text's count (bounds.ts jsonTextNodes). */
+  const empties = (n: number) => `[${'{},'.repeat(n - 1)}{}]`;
+
+  test('JSON text over the bound in string values is kept raw with the reason, mapped whole or in slices; the rest migrates', async () => {
+    const doc = freshDump();
+    doc.localStorage = doc.localStorage.map((e) => {
+      if (e.key === 'deployment-history') return { ...e, value: empties(MAX_VALUE_NODES / 2) }; // 1,000,001
+      if (e.key === 'content-storage') return { ...e, value: `{"state":{"contentItems":${empties(MAX_SLICED_VALUE_NODES / 2)}},"version":0}` };
+      return e;
+    });
+    const { batchId, entries } = await migrate(JSON.stringify(doc));
+    const byKey = (k: string) => entries.find((e) => e.entry_key === JSON.stringify(k))!;
+    expect(byKey('deployment-history')).toMatchObject({ outcome: 'preserved', reason: expect.stringContaining('more than 1,000,000 values and object keys') });
+    expect(byKey('content-storage')).toMatchObject({ outcome: 'preserved', reason: expect.stringContaining('more than 8,000,000 values and object keys') });
+    expect(byKey('catalyst-navigation-state').outcome).toBe('migrated');
+    const kept = await stack.api.deps.ds.query(`SELECT entry_key, length(value) AS chars FROM preserved_entries WHERE batch_id = $1 AND reason LIKE '%values and object keys%' ORDER BY 1`, [batchId]);
+    expect(kept.map((k: { entry_key: string }) => k.entry_key)).toEqual(['"content-storage"', '"deployment-history"']);
+    const [rejects] = await stack.api.deps.ds.query(`SELECT count(*)::int AS n FROM batch_rejects WHERE batch_id = $1`, [batchId]);
+    expect(rejects.n).toBeLessThan(100); // not a reject per element
+  });
+
+  test('an IndexedDB value over the bound is refused up front: 400, no batch', async () => {
+    const batches = async () => (await stack.api.deps.ds.query(`SELECT count(*)::int AS n FROM migration_batches WHERE user_id = 'edges'`))[0].n as number;
+    const before = await batches();
+    const doc = withDatabase(freshDump(), 'many', 1, [{ key: 'k', value: 'MANY' }]);
+    const res = await post(JSON.stringify(doc).replace('"MANY"', empties(MAX_VALUE_NODES)));
+    expect(res.status).toBe(400);
+    const path = `indexedDB[${doc.indexedDB.length - 1}].stores[0].records[0]`;
+    expect(res.body.error).toMatchObject({ code: 'dump_value_too_large', details: { path, part: 'value', maxNodes: MAX_VALUE_NODES } });
+    expect(await batches()).toBe(before);
   });
 });
 
