@@ -5,7 +5,7 @@
  */
 import { assetUrl } from '../../core/assets';
 import { rowId } from '../../core/ids';
-import { jsonTextNodes, jsonTextTooDeep, MAX_VALUE_DEPTH, MAX_VALUE_NODES } from '../../format';
+import { jsonTextExceeds, MAX_SLICED_VALUE_NODES, MAX_VALUE_DEPTH, MAX_VALUE_NODES } from '../../format';
 import type { MigrationBatch } from '../../entities';
 import type { EntryTransform } from '../transforms/layout';
 import { isStorableDate, type EntryKind, type TransformContext, type TransformResult } from '../transforms/types';
@@ -85,21 +85,24 @@ export async function runEntryPhase(run: PhaseRun, kinds: readonly EntryKind[], 
  * the format lets a structured value nest, or holding more values and keys than it may hold: transforms
  * would parse it and recurse over it (and report a reject per bad element), so it is kept raw
  * (preserved_entries holds the staged text; nothing walks it) instead of reaching them. Large entries of a
- * sliced kind are split into slices instead (jobs/phases/slices.ts), whose bound is MAX_SLICED_VALUE_NODES.
+ * sliced kind are split into slices instead (jobs/phases/slices.ts), which checks them with `sliced`: against
+ * MAX_SLICED_VALUE_NODES.
  */
-export function unmappableText(e: StagedEntry, maxNodes: number = MAX_VALUE_NODES): TransformResult | null {
+export function unmappableText(e: StagedEntry, sliced = false): TransformResult | null {
   if (typeof e.value !== 'string') return null;
-  if (jsonTextTooDeep(e.value)) return TOO_DEEP;
-  return jsonTextNodes(e.value, maxNodes) > maxNodes ? tooManyNodes(maxNodes) : null;
+  const [bound, name] = sliced ? [MAX_SLICED_VALUE_NODES, 'MAX_SLICED_VALUE_NODES'] : [MAX_VALUE_NODES, 'MAX_VALUE_NODES'];
+  const broken = jsonTextExceeds(e.value, MAX_VALUE_DEPTH, bound);
+  if (broken === 'depth') return TOO_DEEP;
+  if (broken === null) return null;
+  return {
+    outcome: 'preserved',
+    reason: `its value, read as JSON, holds more than ${bound.toLocaleString('en-US')} values and object keys (${name}), too large to map: kept raw`,
+  };
 }
 const TOO_DEEP: TransformResult = {
   outcome: 'preserved',
   reason: `its value is JSON nested more than ${MAX_VALUE_DEPTH} levels deep (MAX_VALUE_DEPTH), too deep to map: kept raw`,
 };
-const tooManyNodes = (max: number): TransformResult => ({
-  outcome: 'preserved',
-  reason: `its value is JSON of more than ${max.toLocaleString('en-US')} values and object keys, too large to map: kept raw`,
-});
 
 /** A transform that throws on odd input rejects its entry with the reason instead of failing the phase. */
 function safeTransform(f: () => TransformResult): TransformResult {

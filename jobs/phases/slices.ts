@@ -20,7 +20,6 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import type { EntityManager } from 'typeorm';
 import { writeResult } from '../../core/db';
 import { sliceDuration } from '../../core/metrics';
-import { MAX_SLICED_VALUE_NODES } from '../../format';
 import { MigrationBatch } from '../../entities';
 import type { SlicedTransform } from '../transforms/layout';
 import type { TransformResult } from '../transforms/types';
@@ -120,7 +119,7 @@ async function splitEntry(run: PhaseRun, seq: number, sliced: SlicedTransform, c
   } catch (err) {
     return applyWhole(run, { ...staged, key: null, value: null }, { outcome: 'rejected', reason: `the entry could not be decoded: ${(err as Error).message}` });
   }
-  const unmappable = unmappableText(entry, MAX_SLICED_VALUE_NODES);
+  const unmappable = unmappableText(entry, true);
   if (unmappable) return applyWhole(run, entry, unmappable);
   const parts = safely(() => sliced.split(entry, ctx), null);
   const size = deps.config.SLICE_ELEMENTS;

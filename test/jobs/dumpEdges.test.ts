@@ -115,8 +115,8 @@ describe('values holding too many JSON values (MAX_VALUE_NODES)', () => {
     });
     const { batchId, entries } = await migrate(JSON.stringify(doc));
     const byKey = (k: string) => entries.find((e) => e.entry_key === JSON.stringify(k))!;
-    expect(byKey('deployment-history')).toMatchObject({ outcome: 'preserved', reason: expect.stringContaining('more than 1,000,000 values and object keys') });
-    expect(byKey('content-storage')).toMatchObject({ outcome: 'preserved', reason: expect.stringContaining('more than 8,000,000 values and object keys') });
+    expect(byKey('deployment-history')).toMatchObject({ outcome: 'preserved', reason: expect.stringContaining('more than 1,000,000 values and object keys (MAX_VALUE_NODES)') });
+    expect(byKey('content-storage')).toMatchObject({ outcome: 'preserved', reason: expect.stringContaining('more than 8,000,000 values and object keys (MAX_SLICED_VALUE_NODES)') });
     expect(byKey('catalyst-navigation-state').outcome).toBe('migrated');
     const kept = await stack.api.deps.ds.query(`SELECT entry_key, length(value) AS chars FROM preserved_entries WHERE batch_id = $1 AND reason LIKE '%values and object keys%' ORDER BY 1`, [batchId]);
     expect(kept.map((k: { entry_key: string }) => k.entry_key)).toEqual(['"content-storage"', '"deployment-history"']);
