@@ -13,6 +13,7 @@
 import { MAX_VALUE_NODES } from './bounds';
 import { DumpFormatError, describeIssues, formatPath, toIssues } from './errors';
 import { jsonTokenBatches, JsonSyntaxError, type JsonToken } from './jsonTokens';
+import { NDJSON_LIMITS } from './ndjson';
 import { DocDatabaseSchema, DocKvItemSchema, DocRecordSchema, DocStoreSchema } from './schema';
 import type { DumpEntry, DumpHeader, DumpInput, DumpReader, IdbEntry } from './types';
 import { checkDepth, checkFormat, checkHeader, checkVersion, invalidEntry, tooManyNodes, whereText, type Where } from './validate';
@@ -93,12 +94,20 @@ class DocumentWalker {
   }
 
   /**
-   * Builds one leaf (an entry, a header field): at most an IndexedDB record's key and value's worth of nodes
-   * (MAX_VALUE_NODES each; checkDepth then checks each), so a record of 40 million `{}` is refused while
-   * it is read, not after it was built.
+   * Builds one leaf (an entry, a header field) within what a §1b line may hold: an IndexedDB record's key and
+   * value's worth of nodes (MAX_VALUE_NODES each; checkDepth then checks each), and the line's characters
+   * (its strings, keys and numbers together), so a record of 40 million `{}` or an entry of 300 Mi
+   * characters is refused while it is read, as its line would be, instead of reaching a worker's heap.
    */
   private build(t: JsonToken, done: (v: unknown) => void): void {
-    const b = new ValueBuilder(false, MAX_LEAF_NODES, () => tooManyNodes(this.where(), `The value at ${whereText(this.where())}`));
+    const b = new ValueBuilder(false, {
+      maxNodes: MAX_LEAF_NODES,
+      maxChars: NDJSON_LIMITS.maxLineChars,
+      tooManyNodes: () => tooManyNodes(this.where(), `The value at ${whereText(this.where())}`),
+      tooLong: () => new DumpFormatError('dump_entry_too_large',
+        `The entry at ${whereText(this.where())} holds more than ${NDJSON_LIMITS.maxLineChars} characters, the most one entry may hold ` +
+        `(as one NDJSON line); one entry this large cannot be migrated. Leave it out of the dump.`, this.where()),
+    });
     if (b.push(t)) done(b.result);
     else this.builder = { b, done };
   }

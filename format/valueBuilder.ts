@@ -7,6 +7,13 @@ import type { JsonToken } from './jsonTokens';
 
 type Container = Record<string, unknown> | unknown[];
 
+export interface BuildLimits {
+  maxNodes: number;
+  maxChars: number;
+  tooManyNodes: () => Error;
+  tooLong: () => Error;
+}
+
 /** The tokens that build a value or an object key (what bounds.ts counts as nodes). */
 const NODE_TOKENS = new Set(['startObject', 'startArray', 'keyValue', 'stringValue', 'numberValue', 'nullValue', 'trueValue', 'falseValue']);
 
@@ -17,15 +24,22 @@ export class ValueBuilder {
   /** The assembled value, once `push` returned true (undefined in skip mode). */
   result: unknown;
 
+  private chars = 0;
+
   /**
-   * `maxNodes`: the most values and object keys the value may have; `tooMany` is thrown at the next one,
-   * before it is built (skip mode builds nothing and counts nothing).
+   * `limits`: the most values and object keys the value may have, and the most characters its strings, keys
+   * and numbers may hold together; the error is thrown at the token that passes one, before it is added
+   * (skip mode builds nothing and counts nothing).
    */
-  constructor(private readonly skip = false, private readonly maxNodes = Infinity, private readonly tooMany?: () => Error) {}
+  constructor(private readonly skip = false, private readonly limits?: BuildLimits) {}
 
   /** Feeds one token; returns true when the value is complete. */
   push(t: JsonToken): boolean {
-    if (!this.skip && NODE_TOKENS.has(t.name) && ++this.nodes > this.maxNodes) throw this.tooMany!();
+    if (this.limits && !this.skip && NODE_TOKENS.has(t.name)) {
+      if (++this.nodes > this.limits.maxNodes) throw this.limits.tooManyNodes();
+      const text = 'value' in t ? t.value : undefined;
+      if (typeof text === 'string' && (this.chars += text.length) > this.limits.maxChars) throw this.limits.tooLong();
+    }
     switch (t.name) {
       case 'startObject':
       case 'startArray':

@@ -1,4 +1,5 @@
 import { openDump, validateDump } from '../../format';
+import { NDJSON_LIMITS } from '../../format/ndjson';
 import { chunked, document, drain, entries, header, ndjsonLines, refusal } from './fixtures';
 
 const open = (doc: unknown, size = 7) => openDump(chunked(typeof doc === 'string' ? doc : JSON.stringify(doc), size), 'json');
@@ -177,5 +178,32 @@ describe('JSON document refusals', () => {
 
   test('trailing garbage after the document → dump_invalid_json', async () => {
     expect((await failure(JSON.stringify(document) + ' {}')).error.code).toBe('dump_invalid_json');
+  });
+});
+
+describe('one entry is bounded as one NDJSON line is (NDJSON_LIMITS.maxLineChars)', () => {
+  const saved = NDJSON_LIMITS.maxLineChars;
+  beforeEach(() => (NDJSON_LIMITS.maxLineChars = 500));
+  afterEach(() => (NDJSON_LIMITS.maxLineChars = saved));
+
+  test('an entry whose strings, keys and numbers hold more characters is refused at its path; the entries before it were read', async () => {
+    const tooLong = [
+      { localStorage: [{ key: 'a', value: 'x' }, { key: 'b', value: 'x'.repeat(600) }] },
+      { localStorage: [{ key: 'a', value: 'x' }, { key: 'b'.repeat(600), value: '' }] },
+      { indexedDB: [{ name: 'd', version: 1, stores: [{ name: 's', keyPath: null, records: [{ key: 'a', value: 1 }, { key: 'k', value: Array.from({ length: 100 }, () => 'abcdefgh') }] }] }] },
+    ];
+    for (const part of tooLong) {
+      const { error, read } = await failure({ ...document, localStorage: [], sessionStorage: [], indexedDB: [], ...part });
+      expect(error.code).toBe('dump_entry_too_large');
+      expect(error.details.path).toMatch(/\[1\]$/);
+      expect(error.message).toContain('500 characters');
+      expect(read).toHaveLength(1);
+    }
+  });
+
+  test('an entry of exactly the limit (its keys counted) is read', async () => {
+    const { error, read } = await drain(await open({ ...document, localStorage: [{ key: 'k', value: 'x'.repeat(500 - 'keykvalue'.length) }], sessionStorage: [], indexedDB: [] }));
+    expect(error).toBeUndefined();
+    expect(read).toHaveLength(1);
   });
 });
