@@ -14,7 +14,7 @@ import { storeAssets } from '../write/assets';
 import type { ElementReject, Row, TableName, TransformResult } from '../transforms/types';
 import type { PhaseRun } from './context';
 import type { StagedEntry } from './staged';
-import { DUPLICATE_ROW, duplicateReject, recordDisplaced, type Displaced } from './supersede';
+import { DUPLICATE_ROW, duplicateReject, recordDisplaced, rowPath, type Displaced } from './supersede';
 
 export interface PageTotals {
   rows: number;
@@ -106,7 +106,7 @@ async function writeAccountRows(m: EntityManager, run: PhaseRun, accounts: Map<n
     for (const k of kept) {
       const why = refused.get(k.row);
       const a = accounts.get(k.seq)!;
-      if (why) a.rejects.push({ path: `${table}:${k.row.sourceId}`, code: why.code ?? 'unstorable_value', reason: why.reason });
+      if (why) a.rejects.push({ path: rowPath(table, k.row.sourceId), code: why.code ?? 'unstorable_value', reason: why.reason });
       else if (superseded.has(k.row)) a.rejects.push(duplicateReject(table, k.row, k.seq, superseded.get(k.row)!));
       else a.written[table] = (a.written[table] ?? 0) + 1;
     }
@@ -215,7 +215,7 @@ async function checkReferences(m: EntityManager, table: TableName, owned: { seq:
       else
         dropped.push({
           seq: k.seq,
-          reject: { path: `${table}:${k.row.sourceId}`, code: 'missing_reference', reason: `its ${rel.inverseEntityMetadata.tableName} row (${prop}) is not in this dump nor among the user's rows` },
+          reject: { path: rowPath(table, k.row.sourceId), code: 'missing_reference', reason: `its ${rel.inverseEntityMetadata.tableName} row (${prop}) is not in this dump nor among the user's rows` },
         });
     }
     kept = next;

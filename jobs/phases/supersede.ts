@@ -11,6 +11,16 @@ import type { ElementReject, Row, TableName } from '../transforms/types';
 
 export const DUPLICATE_ROW = 'duplicate_row';
 
+/**
+ * Where a row of a reject came from: `table:sourceId`, the id cut to 200 characters (a dump may carry ids of
+ * any length, and a report of thousands of rejects should not repeat them whole).
+ */
+export function rowPath(table: string, sourceId: string): string {
+  if (sourceId.length <= 200) return `${table}:${sourceId}`;
+  const cut = /[\ud800-\udbff]/.test(sourceId[199]) ? 199 : 200; // not between the halves of a surrogate pair
+  return `${table}:${sourceId.slice(0, cut)}…`;
+}
+
 const LATER_WINS = 'the later entry wins, as the browser\'s last write would';
 
 export function duplicateReject(table: TableName, row: Row, seq: number, by: number | null): ElementReject {
@@ -19,7 +29,7 @@ export function duplicateReject(table: TableName, row: Row, seq: number, by: num
     : by === null
       ? `another ${table} row with the same id was written instead`
       : `entry #${by}, later in the dump, produces the same ${table} row and its value was written (${LATER_WINS}); this value was not`;
-  return { path: `${table}:${row.sourceId}`, code: DUPLICATE_ROW, reason };
+  return { path: rowPath(table, row.sourceId), code: DUPLICATE_ROW, reason };
 }
 
 export interface Displaced {
@@ -43,7 +53,7 @@ interface EntryRow {
 export async function recordDisplaced(m: EntityManager, batchId: string, phase: string, displaced: Displaced[]): Promise<number> {
   if (displaced.length === 0) return 0;
   const rejects = displaced.map((d) => ({
-    entry_seq: d.seq, phase, path: `${d.table}:${d.sourceId}`, code: DUPLICATE_ROW,
+    entry_seq: d.seq, phase, path: rowPath(d.table, d.sourceId), code: DUPLICATE_ROW,
     reason: `entry #${d.by}, later in the dump, produces the same ${d.table} row and its value replaced this one (${LATER_WINS})`,
   }));
   await m.query(

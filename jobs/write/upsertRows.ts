@@ -19,6 +19,7 @@ import { copyLines } from './copyLines';
 import { copyJson, copyText } from './copyText';
 import { isStorableText } from '../../format';
 import { storableJson, TooDeepError } from './storable';
+import { indexTooLarge, textIndexes } from './indexedText';
 import { tableSpec, type TableSpec } from './tableSpec';
 
 export interface WriteTarget {
@@ -30,7 +31,7 @@ export interface WriteStats {
   inserted: number;
   updated: number;
   unchanged: number;
-  /** Rows refused before reaching SQL (unstorable text; an id another user's row holds), with the reason. */
+  /** Rows refused before reaching SQL (unstorable text; text too large for an index; an id another user's row holds), with the reason. */
   refused: { row: Row; reason: string; code?: string }[];
   /** Rows not written because a later row with the same id was (`by`: its entry's seq, null if none). */
   superseded: { row: Row; by: number | null }[];
@@ -70,9 +71,12 @@ export async function upsertRows(m: EntityManager, target: WriteTarget, table: T
   const spec = tableSpec(m.connection, table);
   const stats: WriteStats = { inserted: 0, updated: 0, unchanged: 0, refused: [], superseded: [], displaced: [] };
   const byId = new Map<string, Pending>();
+  const indexes = await textIndexes(m, spec.table);
   rows.forEach((row, i) => {
     const rec = toRecord(spec, row);
     if (typeof rec === 'string') return void stats.refused.push({ row, reason: rec });
+    const tooLarge = indexTooLarge(rec, indexes);
+    if (tooLarge) return void stats.refused.push({ row, reason: tooLarge, code: INDEX_TOO_LARGE });
     const seq = seqs?.[i] ?? null;
     const other = byId.get(row.id);
     if (other && seq !== null && other.seq !== null && other.seq > seq) return void stats.superseded.push({ row, by: other.seq });
@@ -107,6 +111,8 @@ export async function upsertRows(m: EntityManager, target: WriteTarget, table: T
 }
 
 export const FOREIGN_ROW = 'row_of_another_user';
+/** A row whose text would not fit an index entry (jobs/write/indexedText.ts). */
+export const INDEX_TOO_LARGE = 'too_large_for_index';
 
 /**
  * Ids are per user (core/ids.ts), so a row of another user with one of these ids was put there by hand (or

@@ -3,8 +3,10 @@
  * migrated to a balanced report (every entry migrated, preserved or rejected with a reason); a batch never
  * fails on them.
  */
+import { randomBytes } from 'node:crypto';
 import { MAX_SLICED_VALUE_NODES, MAX_VALUE_DEPTH, MAX_VALUE_NODES } from '../../format';
 import { catalystDump, type DumpDoc } from '../fixtures/catalystDump';
+import { indexTooLarge, textIndexes } from '../../jobs/write/indexedText';
 import { startStack, waitForBatch, type Stack } from '../helpers/stack';
 
 let stack: Stack;
@@ -133,6 +135,42 @@ describe('values holding too many JSON values (MAX_VALUE_NODES)', () => {
     const path = `indexedDB[${doc.indexedDB.length - 1}].stores[0].records[0]`;
     expect(res.body.error).toMatchObject({ code: 'dump_value_too_large', details: { path, part: 'value', maxNodes: MAX_VALUE_NODES } });
     expect(await batches()).toBe(before);
+  });
+});
+
+describe('text longer than an index entry holds (jobs/write/indexedText.ts)', () => {
+  test('the indexes checked are read from the catalog; their text columns count together, in UTF-8 bytes', async () => {
+    const indexes = await textIndexes(stack.api.deps.ds.manager, 'websites');
+    expect(indexes).toEqual(expect.arrayContaining([
+      { name: 'idx_websites_user_source', columns: ['user_id', 'source_id'] },
+      { name: 'uq_websites_user_slug', columns: ['user_id', 'slug'] },
+    ]));
+    expect(indexes.every((i) => !i.columns.includes('id'))).toBe(true); // uuid keys are not text
+    expect(indexTooLarge({ user_id: 'u'.repeat(800), source_id: 'é'.repeat(600), slug: 's' }, indexes)).toBeNull(); // 800 + 1,200
+    expect(indexTooLarge({ user_id: 'u'.repeat(801), source_id: 'é'.repeat(600), slug: 's' }, indexes))
+      .toBe('its user_id + source_id are 2,001 bytes of text, more than the 2,000 one entry of the index idx_websites_user_source can hold, so the row cannot be written');
+  });
+
+  test('a content item whose id is 20,000 bytes is refused with the reason, its reject names it cut short; the other items migrate', async () => {
+    const doc = freshDump();
+    const at = doc.localStorage.findIndex((e) => e.key === 'content-storage');
+    const storage = JSON.parse(doc.localStorage[at].value);
+    const items = storage.state.contentItems as { id: string }[];
+    const long = randomBytes(15_000).toString('base64'); // 20,000 characters nothing compresses
+    items[0].id = long;
+    doc.localStorage[at] = { key: 'content-storage', value: JSON.stringify(storage) };
+    const { batchId, entries } = await migrate(JSON.stringify(doc));
+    expect(entries.find((e) => e.entry_key === '"content-storage"')!.outcome).toBe('migrated');
+    const ds = stack.api.deps.ds;
+    const rejects = await ds.query(`SELECT path, code, reason FROM batch_rejects WHERE batch_id = $1`, [batchId]);
+    expect(rejects).toEqual([{
+      path: `content_items:${long.slice(0, 200)}…`,
+      code: 'too_large_for_index',
+      reason: expect.stringMatching(/^its source_id is 20,000 bytes of text, more than the 2,000 one entry of the index idx_content_items_website_source can hold/),
+    }]);
+    // The other items are in place (earlier tests of this file migrated them for this user already).
+    const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM content_items WHERE user_id = 'edges' AND source_id = ANY($1)`, [items.map((i) => i.id)]);
+    expect(n).toBe(items.length - 1);
   });
 });
 
