@@ -24,13 +24,17 @@ export interface TextIndex {
 
 const cache = new WeakMap<DataSource, Map<string, Promise<TextIndex[]>>>();
 
-/** The b-tree indexes of `table` (as search_path resolves it) that have text key columns. */
+/**
+ * The b-tree indexes of `table` (as search_path resolves it) that have text key columns. Read on the
+ * caller's own connection (inside its transaction): a writer holding the user's row lock must not wait for a
+ * second connection from a pool whose other connections may be waiting for that lock.
+ */
 export function textIndexes(m: EntityManager, table: string): Promise<TextIndex[]> {
   let byTable = cache.get(m.connection);
   if (!byTable) cache.set(m.connection, (byTable = new Map()));
   let hit = byTable.get(table);
   if (!hit) {
-    hit = m.connection.query(
+    hit = m.query(
       `SELECT c.relname AS name, array_agg(a.attname::text ORDER BY k.ord) AS columns
        FROM pg_index i
        JOIN pg_class c ON c.oid = i.indexrelid
