@@ -80,14 +80,23 @@ async function post(user: string): Promise<string> {
   return res.body.batchId;
 }
 
-/** Holds a point, kills the worker there, starts a new one, lets go: the batch must end as a clean run. */
+async function phaseStatus(batchId: string, phase: string): Promise<string | undefined> {
+  const [p] = await ds().query(`SELECT status FROM migration_phases WHERE batch_id = $1 AND name = $2`, [batchId, phase]);
+  return p?.status;
+}
+
+/**
+ * Holds a point, kills the worker there, starts a new one, lets go: the batch must end as a clean run. The
+ * point is reached when something waits there while `phase` runs: phases run side by side (userPreferences
+ * beside websites, both waiting for the user's lock), so a waiter alone may be another phase's.
+ */
 async function killAt(user: string, hold: () => Promise<HeldLock>, held: () => Promise<boolean>, phase: string): Promise<string> {
   const lock = await hold();
   let batchId: string;
   try {
     worker ??= await startWorker();
     batchId = await post(user);
-    await until(held, 30_000);
+    await until(async () => (await held()) && (await phaseStatus(batchId, phase)) === 'running', 30_000);
     const [p] = await ds().query(`SELECT status FROM migration_phases WHERE batch_id = $1 AND name = $2`, [batchId, phase]);
     expect(p.status).toBe('running');
     await killWorker();
