@@ -5,13 +5,13 @@
  */
 import { assetUrl } from '../../core/assets';
 import { rowId } from '../../core/ids';
-import { jsonTextExceeds, MAX_SLICED_VALUE_NODES, MAX_VALUE_DEPTH, MAX_VALUE_NODES } from '../../format';
+import { jsonTextExceeds, MAX_SLICED_VALUE_NODES, MAX_VALUE_DEPTH } from '../../format';
 import type { MigrationBatch } from '../../entities';
 import type { EntryTransform } from '../transforms/layout';
 import { isStorableDate, type EntryKind, type TransformContext, type TransformResult } from '../transforms/types';
 import { applyResults } from './applyResults';
 import type { PhaseRun } from './context';
-import { decodeStaged, nextPendingPage, pendingBySeq, planBucketPages, type StagedEntry } from './staged';
+import { decodeStaged, entryNodes, nextPendingPage, PAGE_NODES, pendingBySeq, planBucketPages, type StagedEntry } from './staged';
 
 /** `override` replaces the layout's transforms (the preserve phase keeps whatever is left raw). */
 export async function runEntryPhase(run: PhaseRun, kinds: readonly EntryKind[], override?: EntryTransform): Promise<void> {
@@ -26,9 +26,10 @@ export async function runEntryPhase(run: PhaseRun, kinds: readonly EntryKind[], 
   const plan = group && bucketOf
     ? await planBucketPages(deps.ds, batch.id, group.kinds, (s) => {
         try {
-          return bucketOf(decodeStaged(s, deps.secrets, batch.id));
+          const e = decodeStaged(s, deps.secrets, batch.id);
+          return { bucket: bucketOf(e), nodes: entryNodes(e) };
         } catch {
-          return `undecodable:${s.seq}`; // rejected alone on its page
+          return { bucket: `undecodable:${s.seq}`, nodes: 0 }; // rejected alone on its page
         }
       })
     : null;
@@ -54,9 +55,20 @@ export async function runEntryPhase(run: PhaseRun, kinds: readonly EntryKind[], 
           results.set(s.seq, { outcome: 'rejected', reason: `the entry could not be decoded: ${(err as Error).message}` });
         }
       }
-      for (const e of entries) {
-        const unmappable = results.has(e.seq) ? null : unmappableText(e);
-        if (unmappable) results.set(e.seq, unmappable);
+      // A page maps at most PAGE_NODES values (a bucket page was packed so; a group without buckets is one
+      // page): the entries past that wait for the next page, and an entry larger than a page is kept raw.
+      let nodes = 0;
+      for (let i = 0; i < entries.length; i++) {
+        const e = entries[i];
+        if (results.has(e.seq)) continue;
+        const n = entryNodes(e);
+        if (!plan && !(group && !bucketOf) && i > 0 && nodes + n > PAGE_NODES) {
+          entries.length = i;
+          break;
+        }
+        nodes += n;
+        const raw = unmappable(e, n);
+        if (raw) results.set(e.seq, raw);
       }
       const decodable = entries.filter((e) => !results.has(e.seq));
       if (group) for (const [seq, r] of group.run(decodable, ctx)) results.set(seq, r);
@@ -69,7 +81,7 @@ export async function runEntryPhase(run: PhaseRun, kinds: readonly EntryKind[], 
       // released before the writes, which for a 200,000-item entry is ~100 MB of text.
       for (const e of entries) e.value = null;
       await applyResults(m, run, entries, results);
-      return { last: staged[staged.length - 1].seq };
+      return { last: entries[entries.length - 1].seq };
     });
     if (!page) break;
     after = page.last;
@@ -81,22 +93,23 @@ export async function runEntryPhase(run: PhaseRun, kinds: readonly EntryKind[], 
 }
 
 /**
- * A string value (a localStorage/sessionStorage value, an IndexedDB string) holding JSON nested deeper than
- * the format lets a structured value nest, or holding more values and keys than it may hold: transforms
- * would parse it and recurse over it (and report a reject per bad element), so it is kept raw
- * (preserved_entries holds the staged text; nothing walks it) instead of reaching them. Large entries of a
- * sliced kind are split into slices instead (jobs/phases/slices.ts), which checks them with `sliced`: against
- * MAX_SLICED_VALUE_NODES.
+ * An entry a transform should not see, kept raw instead (preserved_entries holds the staged text; nothing
+ * walks it): a string value holding JSON nested deeper than the format lets a structured value nest, or an
+ * entry holding more values and keys than one page maps at once (PAGE_NODES; `nodes`: entryNodes, if
+ * counted already). Transforms parse such a text and recurse over it, and make rows and rejects per element.
+ * Large entries of a sliced kind are split into slices instead (jobs/phases/slices.ts), which checks their
+ * text with `maxNodes` = MAX_SLICED_VALUE_NODES.
  */
-export function unmappableText(e: StagedEntry, sliced = false): TransformResult | null {
-  if (typeof e.value !== 'string') return null;
-  const [bound, name] = sliced ? [MAX_SLICED_VALUE_NODES, 'MAX_SLICED_VALUE_NODES'] : [MAX_VALUE_NODES, 'MAX_VALUE_NODES'];
-  const broken = jsonTextExceeds(e.value, MAX_VALUE_DEPTH, bound);
+export function unmappable(e: StagedEntry, nodes?: number, maxNodes: number = PAGE_NODES): TransformResult | null {
+  const broken = typeof e.value === 'string'
+    ? jsonTextExceeds(e.value, MAX_VALUE_DEPTH, maxNodes)
+    : (nodes ?? entryNodes(e, maxNodes)) > maxNodes ? 'nodes' : null;
   if (broken === 'depth') return TOO_DEEP;
   if (broken === null) return null;
+  const name = maxNodes === MAX_SLICED_VALUE_NODES ? 'MAX_SLICED_VALUE_NODES' : 'PAGE_NODES';
   return {
     outcome: 'preserved',
-    reason: `its value, read as JSON, holds more than ${bound.toLocaleString('en-US')} values and object keys (${name}), too large to map: kept raw`,
+    reason: `its value, read as JSON, holds more than ${maxNodes.toLocaleString('en-US')} values and object keys (${name}), too large to map: kept raw`,
   };
 }
 const TOO_DEEP: TransformResult = {

@@ -20,6 +20,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import type { EntityManager } from 'typeorm';
 import { writeResult } from '../../core/db';
 import { sliceDuration } from '../../core/metrics';
+import { MAX_SLICED_VALUE_NODES } from '../../format';
 import { MigrationBatch } from '../../entities';
 import type { SlicedTransform } from '../transforms/layout';
 import type { TransformResult } from '../transforms/types';
@@ -27,7 +28,7 @@ import { BatchRolledBack, lockForBatchWrite } from '../write/userLock';
 import { sliceJobId, type JobPayloads } from '../names';
 import { applyResults, applySlice, mergeNotes, type SliceTotals } from './applyResults';
 import type { PhaseDeps, PhaseRun } from './context';
-import { transformContext, unmappableText } from './entryPhase';
+import { transformContext, unmappable } from './entryPhase';
 import { decodeStaged, type StagedEntry } from './staged';
 
 /** Thrown by a phase whose entry's slices are still running: runPhase delays the job (woken by the last slice). */
@@ -119,13 +120,14 @@ async function splitEntry(run: PhaseRun, seq: number, sliced: SlicedTransform, c
   } catch (err) {
     return applyWhole(run, { ...staged, key: null, value: null }, { outcome: 'rejected', reason: `the entry could not be decoded: ${(err as Error).message}` });
   }
-  const unmappable = unmappableText(entry, true);
-  if (unmappable) return applyWhole(run, entry, unmappable);
+  const tooLarge = unmappable(entry, undefined, MAX_SLICED_VALUE_NODES);
+  if (tooLarge) return applyWhole(run, entry, tooLarge);
   const parts = safely(() => sliced.split(entry, ctx), null);
   const size = deps.config.SLICE_ELEMENTS;
   if (!parts || (count === undefined && parts.elements.length <= size)) {
+    // Mapped whole after all: within what one page maps, as entryPhase does.
     const t = layout.transforms[entry.kind];
-    const result = t ? safely(() => t(entry, ctx), null) : null;
+    const result = unmappable(entry) ?? (t ? safely(() => t(entry, ctx), null) : null);
     return applyWhole(run, entry, result ?? { outcome: 'rejected', reason: 'the entry could not be mapped' });
   }
   entry.value = null;

@@ -1,6 +1,6 @@
 /** Reading staged entries back: keyset pages bounded by count and bytes, so no phase holds a whole dump. */
 import type { EntityManager } from 'typeorm';
-import { decodeValue } from '../../format';
+import { decodeValue, jsonTextNodes } from '../../format';
 import type { SecretBox, SealedSecret } from '../../core/crypto';
 import type { EntryKind, SourceEntry } from '../transforms/types';
 
@@ -30,6 +30,20 @@ function toStaged(r: StagedRow): Omit<StagedEntry, 'value' | 'key'> {
 
 const PAGE_ENTRIES = 200;
 const PAGE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The most JSON values and object keys one page maps at once, and so the most one entry mapped whole may
+ * hold (a larger one is kept raw: entryPhase.ts `unmappable`). Bytes alone do not bound a page's heap: a
+ * transform that makes a row per element (website pages, chat messages) took ~1.6 KB of heap per element,
+ * and 500,000 `{}` pages in one 1.5 MB IndexedDB record took the worker to 965 MB.
+ */
+export const PAGE_NODES = 250_000;
+
+/** What mapping a decoded entry may build, counted as bounds.ts counts JSON text (stops past `max`). */
+export function entryNodes(e: StagedEntry, max: number = PAGE_NODES): number {
+  if (typeof e.value === 'string') return jsonTextNodes(e.value, max);
+  return e.sealed ? 1 : jsonTextNodes(e.raw, max); // an IndexedDB value: its staged §1c JSON
+}
 
 /**
  * Next page of pending entries of the given kinds after `afterSeq`. Always returns at least one entry when
@@ -70,39 +84,43 @@ export async function pendingBySeq(m: EntityManager, batchId: string, seqs: numb
 /**
  * Pages for a group transform whose entries must be seen a bucket at a time (GroupTransformSpec.bucketOf):
  * one bounded pass over the pending entries keeps only each bucket's seqs and size, then buckets are packed
- * into pages of at most PAGE_ENTRIES / PAGE_BYTES (a single larger bucket gets a page of its own).
+ * into pages of at most PAGE_ENTRIES / PAGE_BYTES / PAGE_NODES (a single larger bucket gets a page of its own).
  * Memory: a few numbers per entry, never the values of more than one page.
  */
 export async function planBucketPages(
   ds: EntityManager['connection'],
   batchId: string,
   kinds: readonly string[],
-  bucketOf: (e: Omit<StagedEntry, 'value' | 'key'>) => string,
+  bucketOf: (e: Omit<StagedEntry, 'value' | 'key'>) => { bucket: string; nodes: number },
 ): Promise<number[][]> {
-  const buckets = new Map<string, { seqs: number[]; bytes: number }>();
+  const buckets = new Map<string, { seqs: number[]; bytes: number; nodes: number }>();
   for (let after = -1; ;) {
     const page = await nextPendingPage(ds.manager, batchId, kinds, after);
     if (page.length === 0) break;
     for (const e of page) {
-      const name = bucketOf(e);
-      const b = buckets.get(name) ?? { seqs: [], bytes: 0 };
+      const { bucket, nodes } = bucketOf(e);
+      const b = buckets.get(bucket) ?? { seqs: [], bytes: 0, nodes: 0 };
       b.seqs.push(e.seq);
       b.bytes += e.raw.length;
-      buckets.set(name, b);
+      b.nodes += nodes;
+      buckets.set(bucket, b);
     }
     after = page[page.length - 1].seq;
   }
   const pages: number[][] = [];
   let current: number[] = [];
   let bytes = 0;
+  let nodes = 0;
   for (const b of buckets.values()) {
-    if (current.length > 0 && (current.length + b.seqs.length > PAGE_ENTRIES || bytes + b.bytes > PAGE_BYTES)) {
+    if (current.length > 0 && (current.length + b.seqs.length > PAGE_ENTRIES || bytes + b.bytes > PAGE_BYTES || nodes + b.nodes > PAGE_NODES)) {
       pages.push(current);
       current = [];
       bytes = 0;
+      nodes = 0;
     }
     current.push(...b.seqs);
     bytes += b.bytes;
+    nodes += b.nodes;
   }
   if (current.length > 0) pages.push(current);
   return pages;

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { MAX_SLICED_VALUE_NODES, MAX_VALUE_DEPTH, MAX_VALUE_NODES } from '../../format';
 import { catalystDump, type DumpDoc } from '../fixtures/catalystDump';
 import { indexTooLarge, textIndexes } from '../../jobs/write/indexedText';
+import { PAGE_NODES } from '../../jobs/phases/staged';
 import { startStack, waitForBatch, type Stack } from '../helpers/stack';
 
 let stack: Stack;
@@ -111,17 +112,23 @@ describe('values holding too many JSON values (MAX_VALUE_NODES)', () => {
   test('JSON text over the bound in string values is kept raw with the reason, mapped whole or in slices; the rest migrates', async () => {
     const doc = freshDump();
     doc.localStorage = doc.localStorage.map((e) => {
-      if (e.key === 'deployment-history') return { ...e, value: empties(MAX_VALUE_NODES / 2) }; // 1,000,001
+      if (e.key === 'deployment-history') return { ...e, value: empties(PAGE_NODES / 2) }; // 250,001
       if (e.key === 'content-storage') return { ...e, value: `{"state":{"contentItems":${empties(MAX_SLICED_VALUE_NODES / 2)}},"version":0}` };
       return e;
     });
-    const { batchId, entries } = await migrate(JSON.stringify(doc));
+    // An IndexedDB record within what a dump may hold (MAX_VALUE_NODES) but more than one page maps: a row
+    // per page would be ~1.6 KB of heap each (500,000 such pages took a worker to 965 MB).
+    const pagesDoc = withDatabase(doc, 'website_many-pages_content', 1, [{ key: 'main', value: 'PAGES' }]);
+    pagesDoc.indexedDB[pagesDoc.indexedDB.length - 1].stores[0].name = 'data';
+    const { batchId, entries } = await migrate(JSON.stringify(pagesDoc).replace('"PAGES"', `{"id":"main","pages":${empties(PAGE_NODES / 2)}}`));
     const byKey = (k: string) => entries.find((e) => e.entry_key === JSON.stringify(k))!;
-    expect(byKey('deployment-history')).toMatchObject({ outcome: 'preserved', reason: expect.stringContaining('more than 1,000,000 values and object keys (MAX_VALUE_NODES)') });
+    const [pages] = await stack.api.deps.ds.query(`SELECT outcome, reason FROM dump_entries WHERE batch_id = $1 AND db_name = 'website_many-pages_content'`, [batchId]);
+    expect(pages).toMatchObject({ outcome: 'preserved', reason: expect.stringContaining('more than 250,000 values and object keys (PAGE_NODES)') });
+    expect(byKey('deployment-history')).toMatchObject({ outcome: 'preserved', reason: expect.stringContaining('more than 250,000 values and object keys (PAGE_NODES)') });
     expect(byKey('content-storage')).toMatchObject({ outcome: 'preserved', reason: expect.stringContaining('more than 8,000,000 values and object keys (MAX_SLICED_VALUE_NODES)') });
     expect(byKey('catalyst-navigation-state').outcome).toBe('migrated');
-    const kept = await stack.api.deps.ds.query(`SELECT entry_key, length(value) AS chars FROM preserved_entries WHERE batch_id = $1 AND reason LIKE '%values and object keys%' ORDER BY 1`, [batchId]);
-    expect(kept.map((k: { entry_key: string }) => k.entry_key)).toEqual(['"content-storage"', '"deployment-history"']);
+    const kept = await stack.api.deps.ds.query(`SELECT entry_key FROM preserved_entries WHERE batch_id = $1 AND reason LIKE '%values and object keys%' ORDER BY 1`, [batchId]);
+    expect(kept.map((k: { entry_key: string }) => k.entry_key)).toEqual(['"content-storage"', '"deployment-history"', '"main"']);
     const [rejects] = await stack.api.deps.ds.query(`SELECT count(*)::int AS n FROM batch_rejects WHERE batch_id = $1`, [batchId]);
     expect(rejects.n).toBeLessThan(100); // not a reject per element
   });
