@@ -62,11 +62,12 @@ export function depthExceeds(value: unknown, max: number = MAX_VALUE_DEPTH): boo
 export const MAX_VALUE_NODES = 1_000_000;
 
 /**
- * The same bound for the JSON text inside a string value (a Web Storage value is a string in the format):
- * such a text holding more is accepted and kept raw (preserved) by the migration instead of being parsed and
- * mapped. A value of a kind the migration maps in slices (Catalyst's `content-storage`: every content item
- * in one value) may hold MAX_SLICED_VALUE_NODES: the entry limit's 128 Mi characters of real items are ~6
- * million (a 528-character item is 23), and the split keeps only the parsed list and an index per element.
+ * The JSON text inside a string value (a Web Storage value is a string in the format) is accepted whatever
+ * it holds; the migration keeps one raw that holds more than it maps at once (jobs/phases/staged.ts
+ * PAGE_NODES), except a value of a kind it maps in slices (Catalyst's `content-storage`: every content item
+ * in one value), which may hold MAX_SLICED_VALUE_NODES: the entry limit's 128 Mi characters of real items
+ * are ~6 million (a 528-character item is 23), and the split keeps only the parsed list and an index per
+ * element.
  */
 export const MAX_SLICED_VALUE_NODES = 8_000_000;
 

@@ -29,7 +29,7 @@ import { sliceJobId, type JobPayloads } from '../names';
 import { applyResults, applySlice, mergeNotes, type SliceTotals } from './applyResults';
 import type { PhaseDeps, PhaseRun } from './context';
 import { transformContext, unmappable } from './entryPhase';
-import { decodeStaged, type StagedEntry } from './staged';
+import { decodeStaged, entryNodes, PAGE_NODES, type StagedEntry } from './staged';
 
 /** Thrown by a phase whose entry's slices are still running: runPhase delays the job (woken by the last slice). */
 export class WaitForSlices extends Error {
@@ -120,7 +120,8 @@ async function splitEntry(run: PhaseRun, seq: number, sliced: SlicedTransform, c
   } catch (err) {
     return applyWhole(run, { ...staged, key: null, value: null }, { outcome: 'rejected', reason: `the entry could not be decoded: ${(err as Error).message}` });
   }
-  const tooLarge = unmappable(entry, undefined, MAX_SLICED_VALUE_NODES);
+  const nodes = entryNodes(entry, MAX_SLICED_VALUE_NODES);
+  const tooLarge = unmappable(entry, nodes, MAX_SLICED_VALUE_NODES);
   if (tooLarge) return applyWhole(run, entry, tooLarge);
   const parts = safely(() => sliced.split(entry, ctx), null);
   const size = deps.config.SLICE_ELEMENTS;
@@ -133,7 +134,8 @@ async function splitEntry(run: PhaseRun, seq: number, sliced: SlicedTransform, c
   entry.value = null;
   entry.raw = staged.raw = ''; // the staged text (~110 MB for 200,000 items) is not needed any more
   const { elements } = parts;
-  const slices = count ?? Math.ceil(elements.length / size);
+  // Enough slices that each holds about SLICE_ELEMENTS elements and at most about one page's worth of values.
+  const slices = count ?? Math.max(Math.ceil(elements.length / size), Math.ceil(nodes / PAGE_NODES));
   const bySlice = partition(elements, slices, (element) => safely(() => sliced.keyOf(element), null));
   const notes = JSON.stringify(parts.notes ?? {});
   const have = new Set((await deps.ds.query(`SELECT slice FROM entry_slices WHERE batch_id = $1 AND seq = $2`, [batch.id, seq]) as { slice: number }[]).map((r) => r.slice));

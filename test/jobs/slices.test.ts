@@ -7,6 +7,7 @@
  */
 import { CONTENT_TYPES, catalystDump, PNG_1PX, type DumpDoc } from '../fixtures/catalystDump';
 import { registry } from '../../core/metrics';
+import { PAGE_NODES } from '../../jobs/phases/staged';
 import { tableChecksums } from '../helpers/checksums';
 import { expectBatchEnds, startStack, TEST_ADMIN_TOKEN, waitForBatch, type Stack } from '../helpers/stack';
 
@@ -125,6 +126,20 @@ test('a large content-storage with too few items to slice, or without an item li
     if (value === few) expect(w).toMatchObject({ outcome: 'migrated', tables: { content_items: 4 } });
     else expect(w).toMatchObject({ outcome: 'rejected', reason: expect.stringContaining('neither') });
   }
+});
+
+test('items holding many values are spread over more slices: each holds about one page of values (PAGE_NODES) at most', async () => {
+  const types = CONTENT_TYPES.map((t) => t.id);
+  // 6 items of ~100,000 values each: 2 slices by count (SLICE_ELEMENTS = 5 here), 3 by values.
+  const heavy = { state: { contentItems: Array.from({ length: 6 }, (_, i) => ({ id: `heavy-${i}`, contentTypeId: types[0], data: { list: Array.from({ length: 100_000 }, () => 0) }, createdAt: '2025-08-12T07:13:20.000Z', updatedAt: '2025-08-12T07:13:20.000Z' })) }, version: 0 };
+  const doc = catalystDump();
+  const at = doc.localStorage.findIndex((e) => e.key === 'content-storage');
+  doc.localStorage[at] = { key: 'content-storage', value: JSON.stringify(heavy) };
+  const res = await sliced.http.post('/v1/dumps').set('Authorization', `Bearer ${await sliced.mintToken('user-slices-heavy')}`).set('Content-Type', 'application/json').send(JSON.stringify(doc));
+  expect(res.status).toBe(202);
+  await expectBatchEnds(sliced, res.body.batchId);
+  const r = await report(sliced, res.body.batchId, 'user-slices-heavy');
+  expect(r).toMatchObject({ outcome: 'migrated', tables: { content_items: 6 }, slices: Math.ceil((6 * 100_000) / PAGE_NODES) });
 });
 
 test('the rollback of a sliced batch is exact', async () => {
