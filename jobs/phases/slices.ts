@@ -3,7 +3,8 @@
  * item in ONE localStorage value) are not mapped and written by their phase job alone:
  *
  *  1. the phase job decodes such an entry once, splits its element list (SlicedTransform.split) into slices
- *     of about SLICE_ELEMENTS elements, elements with one key in one slice and in their order, stages them
+ *     of about SLICE_ELEMENTS elements (and about PAGE_NODES values at most), elements with one key in one
+ *     slice and in their order, stages them
  *     in `entry_slices` and queues one slice job each; then it waits (delayed, woken by the last slice);
  *  2. slice jobs, on any worker, map their elements (SlicedTransform.map) and write them through the one
  *     write path (applySlice: journal, upsert, checksums, rejects), each in its own transaction under the
