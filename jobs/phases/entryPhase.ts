@@ -55,14 +55,14 @@ export async function runEntryPhase(run: PhaseRun, kinds: readonly EntryKind[], 
           results.set(s.seq, { outcome: 'rejected', reason: `the entry could not be decoded: ${(err as Error).message}` });
         }
       }
-      // A page maps at most PAGE_NODES values (a bucket page was packed so; a group without buckets is one
-      // page): the entries past that wait for the next page, and an entry larger than a page is kept raw.
+      // A page maps at most PAGE_NODES values (a group's pages were packed so, or it is one page): the
+      // entries past that wait for the next page, and an entry larger than a page is kept raw.
       let nodes = 0;
       for (let i = 0; i < entries.length; i++) {
         const e = entries[i];
         if (results.has(e.seq)) continue;
         const n = entryNodes(e);
-        if (!plan && !(group && !bucketOf) && i > 0 && nodes + n > PAGE_NODES) {
+        if (!group && i > 0 && nodes + n > PAGE_NODES) {
           entries.length = i;
           break;
         }

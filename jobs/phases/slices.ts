@@ -4,8 +4,8 @@
  *
  *  1. the phase job decodes such an entry once, splits its element list (SlicedTransform.split) into slices
  *     of about SLICE_ELEMENTS elements (and about PAGE_NODES values at most), elements with one key in one
- *     slice and in their order, stages them
- *     in `entry_slices` and queues one slice job each; then it waits (delayed, woken by the last slice);
+ *     slice and in their order, stages them in `entry_slices` and queues one slice job each; then it waits
+ *     (delayed, woken by the last slice);
  *  2. slice jobs, on any worker, map their elements (SlicedTransform.map) and write them through the one
  *     write path (applySlice: journal, upsert, checksums, rejects), each in its own transaction under the
  *     user's row lock in SHARED mode: the slices of one entry write disjoint rows, side by side, while every
@@ -165,7 +165,7 @@ async function splitEntry(run: PhaseRun, seq: number, sliced: SlicedTransform, c
  * typed arrays, not an [index, element] pair per element: a list of 4 million small elements would
  * otherwise need ~200 MB more heap for the pairs while the whole parsed list is held.
  */
-export function partition(elements: readonly unknown[], slices: number, keyOf: (element: unknown) => string | null): { indices: Int32Array; starts: Int32Array } {
+function partition(elements: readonly unknown[], slices: number, keyOf: (element: unknown) => string | null): { indices: Int32Array; starts: Int32Array } {
   const sliceOf = new Int32Array(elements.length);
   const starts = new Int32Array(slices + 1);
   for (let index = 0; index < elements.length; index++) {
