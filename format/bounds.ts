@@ -100,7 +100,7 @@ export function exceeds(value: unknown, maxDepth: number, maxNodes: number): 'de
  * stops counting past `max`.
  */
 export function jsonTextNodes(text: string, max: number = Infinity): number {
-  return scanJsonText(text, Infinity, max).nodes;
+  return measureJsonText(text, Infinity, max).nodes;
 }
 
 /**
@@ -108,7 +108,7 @@ export function jsonTextNodes(text: string, max: number = Infinity): number {
  * faster than reading them a character at a time): the values and keys so far (as jsonTextNodes counts them)
  * and the deepest nesting, stopping once either passes its bound.
  */
-function scanJsonText(text: string, maxDepth: number, maxNodes: number): { nodes: number; depth: number } {
+export function measureJsonText(text: string, maxDepth: number, maxNodes: number): { nodes: number; depth: number } {
   const start = text.search(/\S/);
   if (start < 0 || (text[start] !== '[' && text[start] !== '{')) return { nodes: 1, depth: 0 };
   let nodes = 1;
@@ -142,21 +142,11 @@ function scanJsonText(text: string, maxDepth: number, maxNodes: number): { nodes
  * recurse); one that does not parse is not JSON, so it is not too deep either.
  */
 export function jsonTextTooDeep(text: string, max: number = MAX_VALUE_DEPTH): boolean {
-  return jsonTextExceeds(text, max, Infinity) === 'depth';
-}
-
-/**
- * Which bound JSON text breaks, in one pass: nesting deeper than `maxDepth` (confirmed by parsing, as
- * jsonTextTooDeep says) or more than `maxNodes` values and keys (jsonTextNodes); null for neither.
- */
-export function jsonTextExceeds(text: string, maxDepth: number = MAX_VALUE_DEPTH, maxNodes: number = MAX_VALUE_NODES): 'depth' | 'nodes' | null {
-  const { nodes, depth } = scanJsonText(text, maxDepth, maxNodes);
-  if (nodes > maxNodes) return 'nodes';
-  if (depth <= maxDepth) return null;
+  if (measureJsonText(text, max, Infinity).depth <= max) return false;
   try {
     JSON.parse(text);
-    return 'depth';
+    return true;
   } catch {
-    return null;
+    return false;
   }
 }

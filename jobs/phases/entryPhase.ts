@@ -5,13 +5,13 @@
  */
 import { assetUrl } from '../../core/assets';
 import { rowId } from '../../core/ids';
-import { jsonTextExceeds, MAX_SLICED_VALUE_NODES, MAX_VALUE_DEPTH } from '../../format';
+import { jsonTextTooDeep, MAX_SLICED_VALUE_NODES, MAX_VALUE_DEPTH } from '../../format';
 import type { MigrationBatch } from '../../entities';
 import type { EntryTransform } from '../transforms/layout';
 import { isStorableDate, type EntryKind, type TransformContext, type TransformResult } from '../transforms/types';
 import { applyResults } from './applyResults';
 import type { PhaseRun } from './context';
-import { decodeStaged, entryNodes, nextPendingPage, PAGE_NODES, pendingBySeq, planBucketPages, type StagedEntry } from './staged';
+import { decodeStaged, entrySize, nextPendingPage, PAGE_NODES, pendingBySeq, planBucketPages, type EntrySize, type StagedEntry } from './staged';
 
 /** `override` replaces the layout's transforms (the preserve phase keeps whatever is left raw). */
 export async function runEntryPhase(run: PhaseRun, kinds: readonly EntryKind[], override?: EntryTransform): Promise<void> {
@@ -27,7 +27,7 @@ export async function runEntryPhase(run: PhaseRun, kinds: readonly EntryKind[], 
     ? await planBucketPages(deps.ds, batch.id, group.kinds, (s) => {
         try {
           const e = decodeStaged(s, deps.secrets, batch.id);
-          return { bucket: bucketOf(e), nodes: entryNodes(e) };
+          return { bucket: bucketOf(e), nodes: entrySize(e).nodes };
         } catch {
           return { bucket: `undecodable:${s.seq}`, nodes: 0 }; // rejected alone on its page
         }
@@ -61,13 +61,13 @@ export async function runEntryPhase(run: PhaseRun, kinds: readonly EntryKind[], 
       for (let i = 0; i < entries.length; i++) {
         const e = entries[i];
         if (results.has(e.seq)) continue;
-        const n = entryNodes(e);
-        if (!group && i > 0 && nodes + n > PAGE_NODES) {
+        const size = entrySize(e);
+        if (!group && i > 0 && nodes + size.nodes > PAGE_NODES) {
           entries.length = i;
           break;
         }
-        nodes += n;
-        const raw = unmappable(e, n);
+        nodes += size.nodes;
+        const raw = unmappable(e, size);
         if (raw) results.set(e.seq, raw);
       }
       const decodable = entries.filter((e) => !results.has(e.seq));
@@ -95,22 +95,20 @@ export async function runEntryPhase(run: PhaseRun, kinds: readonly EntryKind[], 
 /**
  * An entry a transform should not see, kept raw instead (preserved_entries holds the staged text; nothing
  * walks it): a string value holding JSON nested deeper than the format lets a structured value nest, or an
- * entry holding more values and keys than one page maps at once (PAGE_NODES; `nodes`: entryNodes, if
- * counted already). Transforms parse such a text and recurse over it, and make rows and rejects per element.
- * Large entries of a sliced kind are split into slices instead (jobs/phases/slices.ts), which checks their
- * text with `maxNodes` = MAX_SLICED_VALUE_NODES.
+ * entry holding more values and keys than `maxNodes`, by default one page's worth (PAGE_NODES). Transforms
+ * parse such a text and recurse over it, and make rows and rejects per element. Large entries of a sliced
+ * kind are split into slices instead (jobs/phases/slices.ts), which allow MAX_SLICED_VALUE_NODES.
  */
-export function unmappable(e: StagedEntry, nodes?: number, maxNodes: number = PAGE_NODES): TransformResult | null {
-  const broken = typeof e.value === 'string'
-    ? jsonTextExceeds(e.value, MAX_VALUE_DEPTH, maxNodes)
-    : (nodes ?? entryNodes(e, maxNodes)) > maxNodes ? 'nodes' : null;
-  if (broken === 'depth') return TOO_DEEP;
-  if (broken === null) return null;
-  const name = maxNodes === MAX_SLICED_VALUE_NODES ? 'MAX_SLICED_VALUE_NODES' : 'PAGE_NODES';
-  return {
-    outcome: 'preserved',
-    reason: `its value, read as JSON, holds more than ${maxNodes.toLocaleString('en-US')} values and object keys (${name}), too large to map: kept raw`,
-  };
+export function unmappable(e: StagedEntry, size: EntrySize = entrySize(e), maxNodes: number = PAGE_NODES): TransformResult | null {
+  if (size.nodes > maxNodes) {
+    const name = maxNodes === MAX_SLICED_VALUE_NODES ? 'MAX_SLICED_VALUE_NODES' : 'PAGE_NODES';
+    return {
+      outcome: 'preserved',
+      reason: `its value, read as JSON, holds more than ${maxNodes.toLocaleString('en-US')} values and object keys (${name}), too large to map: kept raw`,
+    };
+  }
+  // Text that only looks deep is not JSON (it would not parse), so not too deep either (bounds.ts jsonTextTooDeep).
+  return size.depth > MAX_VALUE_DEPTH && typeof e.value === 'string' && jsonTextTooDeep(e.value) ? TOO_DEEP : null;
 }
 const TOO_DEEP: TransformResult = {
   outcome: 'preserved',

@@ -30,7 +30,7 @@ import { sliceJobId, type JobPayloads } from '../names';
 import { applyResults, applySlice, mergeNotes, type SliceTotals } from './applyResults';
 import type { PhaseDeps, PhaseRun } from './context';
 import { transformContext, unmappable } from './entryPhase';
-import { decodeStaged, entryNodes, PAGE_NODES, type StagedEntry } from './staged';
+import { decodeStaged, entrySize, PAGE_NODES, type StagedEntry } from './staged';
 
 /** Thrown by a phase whose entry's slices are still running: runPhase delays the job (woken by the last slice). */
 export class WaitForSlices extends Error {
@@ -121,22 +121,22 @@ async function splitEntry(run: PhaseRun, seq: number, sliced: SlicedTransform, c
   } catch (err) {
     return applyWhole(run, { ...staged, key: null, value: null }, { outcome: 'rejected', reason: `the entry could not be decoded: ${(err as Error).message}` });
   }
-  const nodes = entryNodes(entry, MAX_SLICED_VALUE_NODES);
-  const tooLarge = unmappable(entry, nodes, MAX_SLICED_VALUE_NODES);
+  const values = entrySize(entry, MAX_SLICED_VALUE_NODES);
+  const tooLarge = unmappable(entry, values, MAX_SLICED_VALUE_NODES);
   if (tooLarge) return applyWhole(run, entry, tooLarge);
   const parts = safely(() => sliced.split(entry, ctx), null);
   const size = deps.config.SLICE_ELEMENTS;
   if (!parts || (count === undefined && parts.elements.length <= size)) {
     // Mapped whole after all: within what one page maps, as entryPhase does.
     const t = layout.transforms[entry.kind];
-    const result = unmappable(entry) ?? (t ? safely(() => t(entry, ctx), null) : null);
+    const result = unmappable(entry, values) ?? (t ? safely(() => t(entry, ctx), null) : null);
     return applyWhole(run, entry, result ?? { outcome: 'rejected', reason: 'the entry could not be mapped' });
   }
   entry.value = null;
   entry.raw = staged.raw = ''; // the staged text (~110 MB for 200,000 items) is not needed any more
   const { elements } = parts;
   // Enough slices that each holds about SLICE_ELEMENTS elements and at most about one page's worth of values.
-  const slices = count ?? Math.max(Math.ceil(elements.length / size), Math.ceil(nodes / PAGE_NODES));
+  const slices = count ?? Math.max(Math.ceil(elements.length / size), Math.ceil(values.nodes / PAGE_NODES));
   const bySlice = partition(elements, slices, (element) => safely(() => sliced.keyOf(element), null));
   const notes = JSON.stringify(parts.notes ?? {});
   const have = new Set((await deps.ds.query(`SELECT slice FROM entry_slices WHERE batch_id = $1 AND seq = $2`, [batch.id, seq]) as { slice: number }[]).map((r) => r.slice));

@@ -1,6 +1,6 @@
 /** Reading staged entries back: keyset pages bounded by count and bytes, so no phase holds a whole dump. */
 import type { EntityManager } from 'typeorm';
-import { decodeValue, jsonTextNodes } from '../../format';
+import { decodeValue, jsonTextNodes, MAX_VALUE_DEPTH, measureJsonText } from '../../format';
 import type { SecretBox, SealedSecret } from '../../core/crypto';
 import type { EntryKind, SourceEntry } from '../transforms/types';
 
@@ -39,10 +39,17 @@ const PAGE_BYTES = 8 * 1024 * 1024;
  */
 export const PAGE_NODES = 250_000;
 
-/** What mapping a decoded entry may build, counted as bounds.ts counts JSON text (stops past `max`). */
-export function entryNodes(e: StagedEntry, max: number = PAGE_NODES): number {
-  if (typeof e.value === 'string') return jsonTextNodes(e.value, max);
-  return e.sealed ? 1 : jsonTextNodes(e.raw, max); // an IndexedDB value: its staged §1c JSON
+export interface EntrySize {
+  /** Values and object keys, as bounds.ts counts JSON text (max + 1 once past `max`). */
+  nodes: number;
+  /** Nesting of a string value's JSON text (MAX_VALUE_DEPTH + 1 once past it; an IndexedDB value's is bounded by the format). */
+  depth: number;
+}
+
+/** What mapping a decoded entry may build, in one pass: a string's JSON text, or an IndexedDB value's staged §1c JSON. */
+export function entrySize(e: StagedEntry, max: number = PAGE_NODES): EntrySize {
+  if (typeof e.value === 'string') return measureJsonText(e.value, MAX_VALUE_DEPTH, max);
+  return { nodes: e.sealed ? 1 : jsonTextNodes(e.raw, max), depth: 0 };
 }
 
 /**
