@@ -71,6 +71,12 @@ export const MAX_VALUE_NODES = 1_000_000;
  */
 export const MAX_SLICED_VALUE_NODES = 8_000_000;
 
+/**
+ * What one entry as a whole (an NDJSON line, a §1a record) may hold before it is parsed or built: a key and a
+ * value, each within MAX_VALUE_NODES, and a few fields. The key and the value are then checked each.
+ */
+export const MAX_ENTRY_NODES = 2 * MAX_VALUE_NODES + 1000;
+
 /** True when `value` holds more than `max` values and object keys (a scalar is 1, `[]` is 1, `{"a":1}` is 3). */
 export function nodesExceed(value: unknown, max: number = MAX_VALUE_NODES): boolean {
   return exceeds(value, Infinity, max) === 'nodes';

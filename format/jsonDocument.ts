@@ -10,7 +10,7 @@
  *   up after the records is refused (`dump_invalid_structure`) rather than silently differing
  *   from the entries already read. JSON.stringify of the §1a example order satisfies this.
  */
-import { MAX_VALUE_NODES } from './bounds';
+import { MAX_ENTRY_NODES } from './bounds';
 import { DumpFormatError, describeIssues, formatPath, toIssues } from './errors';
 import { jsonTokenBatches, JsonSyntaxError, type JsonToken } from './jsonTokens';
 import { NDJSON_LIMITS } from './ndjson';
@@ -19,9 +19,6 @@ import type { DumpEntry, DumpHeader, DumpInput, DumpReader, IdbEntry } from './t
 import { checkDepth, checkFormat, checkHeader, checkVersion, invalidEntry, tooManyNodes, whereText, type Where } from './validate';
 import { ValueBuilder } from './valueBuilder';
 import type { z } from 'zod';
-
-/** As a §1b line (format/ndjson.ts): a key and a value, each within MAX_VALUE_NODES, and a few fields. */
-const MAX_LEAF_NODES = 2 * MAX_VALUE_NODES + 1000;
 
 type DbMeta = z.infer<typeof DocDatabaseSchema>;
 type StoreMeta = z.infer<typeof DocStoreSchema>;
@@ -101,7 +98,7 @@ class DocumentWalker {
    */
   private build(t: JsonToken, done: (v: unknown) => void): void {
     const b = new ValueBuilder(false, {
-      maxNodes: MAX_LEAF_NODES,
+      maxNodes: MAX_ENTRY_NODES,
       maxChars: NDJSON_LIMITS.maxLineChars,
       tooManyNodes: () => tooManyNodes(this.where(), `The value at ${whereText(this.where())}`),
       tooLong: () => new DumpFormatError('dump_entry_too_large',

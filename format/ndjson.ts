@@ -6,7 +6,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { DumpFormatError } from './errors';
 import { TrailerSchema } from './schema';
 import { isRemoval, type DumpInput, type DumpItem, type DumpReader } from './types';
-import { jsonTextNodes, MAX_VALUE_NODES } from './bounds';
+import { jsonTextNodes, MAX_ENTRY_NODES } from './bounds';
 import { checkEntry, checkHeader, tooManyNodes } from './validate';
 
 interface Line {
@@ -68,15 +68,12 @@ async function* readLines(input: DumpInput): AsyncGenerator<Line, void, undefine
 const isBlank = (line: Line) => line.text.trim() === '';
 
 /**
- * A line holds an entry's key and value and a few fields: more values and keys than both may hold is refused
- * before JSON.parse builds them (bounds.ts, MAX_VALUE_NODES), so that a line of 40 million `{}` costs one scan
- * of its text, not gigabytes of heap. A shorter line cannot hold that many; after the parse, checkEntry checks
- * the key and the value each.
+ * A line holding more values and keys than an entry may (bounds.ts MAX_ENTRY_NODES) is refused before
+ * JSON.parse builds them, so that a line of 40 million `{}` costs one scan of its text, not gigabytes of heap.
+ * A shorter line cannot hold that many; after the parse, checkEntry checks the key and the value each.
  */
-const MAX_LINE_NODES = 2 * MAX_VALUE_NODES + 1000;
-
 function parseLine(line: Line): unknown {
-  if (line.text.length > MAX_LINE_NODES && jsonTextNodes(line.text, MAX_LINE_NODES) > MAX_LINE_NODES) {
+  if (line.text.length > MAX_ENTRY_NODES && jsonTextNodes(line.text, MAX_ENTRY_NODES) > MAX_ENTRY_NODES) {
     throw tooManyNodes({ line: line.no }, `Line ${line.no}`);
   }
   try {
