@@ -11,7 +11,7 @@
  *   4. rollback of the batch (admin API → rolled_back) against the COPY time (target ≤ 1×);
  *   5. the worker's peak RSS.
  * BENCH_WORKER_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" adds node flags to the worker (profiles are
- * written when it exits at the end).
+ * written when it exits at the end); BENCH_API_NODE_FLAGS the same to the API.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,6 +34,8 @@ export const ItemsSettings = z.object({
   BENCH_NAIVE_SAMPLE: z.coerce.number().int().positive().default(5_000),
   /** Extra node flags for the worker only (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"). */
   BENCH_WORKER_NODE_FLAGS: z.string().default(''),
+  /** Extra node flags for the API only. */
+  BENCH_API_NODE_FLAGS: z.string().default(''),
   /** Worker processes, one run per count (e.g. "1,2,4" for the scale-out table); the baselines run with the first. */
   BENCH_WORKERS: z.string().regex(/^\d+(,\d+)*$/).default('1'),
   /** A directory to write each service's last log lines to (api.log, worker1.log, …) when the run ends. */
@@ -111,7 +113,7 @@ export async function measureItems(app: Config, log: (m: string) => void, opts: 
     const dump = await generateItemsDump(file, settings.BENCH_ITEMS);
     log(`${(dump.bytes / MB).toFixed(1)} MB, ${dump.entries} entries, content-storage ${(dump.itemsValueBytes / MB).toFixed(1)} MB`);
     await runOnce('scripts/migrate.ts', env);
-    const api = startService('api', 'api/main.ts', env, [], 2000);
+    const api = startService('api', 'api/main.ts', env, settings.BENCH_API_NODE_FLAGS.split(/\s+/).filter(Boolean), 2000);
     services.push(api);
     const workerFlags = [...npmScriptFlags('worker'), ...settings.BENCH_WORKER_NODE_FLAGS.split(/\s+/).filter(Boolean)];
     const workers = Array.from({ length: opts.workers }, (_, i) => startService(`worker${i + 1}`, 'worker/main.ts', env, workerFlags, 2000));
