@@ -11,6 +11,17 @@ import { Transform, type TransformCallback } from 'node:stream';
 
 const MAGIC = Buffer.from('BSMS1');
 const TAG_BYTES = 16;
+/**
+ * The cipher works on pieces of at most this much: AES-256-GCM runs ~6× faster on 64 KiB pieces than on one
+ * 116 MB buffer (116 vs 740 ms here: each call's output is a fresh buffer of the input's size), and a POST
+ * body arrives as one buffer.
+ */
+const PIECE_BYTES = 64 * 1024;
+
+/** `cipher.update` over `data` a piece at a time, each piece's output pushed as it comes. */
+function updateInPieces(stream: Transform, cipher: { update(data: Buffer): Buffer }, data: Buffer): void {
+  for (let at = 0; at < data.length; at += PIECE_BYTES) stream.push(cipher.update(data.subarray(at, at + PIECE_BYTES)));
+}
 
 export function sealStream(keys: ReadonlyMap<string, Buffer>, kid: string): Transform {
   const key = keys.get(kid);
@@ -24,7 +35,8 @@ export function sealStream(keys: ReadonlyMap<string, Buffer>, kid: string): Tran
         headerSent = true;
         this.push(Buffer.concat([MAGIC, Buffer.from([Buffer.byteLength(kid)]), Buffer.from(kid), iv]));
       }
-      cb(null, cipher.update(chunk));
+      updateInPieces(this, cipher, chunk);
+      cb();
     },
     flush(cb) {
       if (!headerSent) this.push(Buffer.concat([MAGIC, Buffer.from([Buffer.byteLength(kid)]), Buffer.from(kid), iv]));
@@ -57,7 +69,8 @@ export function openSealedStream(keys: ReadonlyMap<string, Buffer>): Transform {
       }
       const all = Buffer.concat([tail, chunk]);
       tail = all.subarray(Math.max(0, all.length - TAG_BYTES));
-      cb(null, decipher.update(all.subarray(0, all.length - tail.length)));
+      updateInPieces(this, decipher, all.subarray(0, all.length - tail.length));
+      cb();
     },
     flush(cb) {
       if (!decipher || tail.length < TAG_BYTES) return fail(cb, 'truncated');

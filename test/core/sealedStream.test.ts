@@ -21,6 +21,16 @@ test.each([0, 1, 15, 16, 17, 100_000])('round trip of %i bytes in odd chunks, wi
   expect(await collect(chunked(sealed, 13), openSealedStream(keys))).toEqual(plain);
 });
 
+test('a chunk far larger than the cipher\'s pieces (a POST body is one buffer): the same bytes as small chunks give, both ways', async () => {
+  const plain = randomBytes(3 * 1024 * 1024 + 17);
+  const whole = await collect(Readable.from([plain]), sealStream(keys, 'k1'));
+  expect(await collect(chunked(whole, 4096), openSealedStream(keys))).toEqual(plain);
+  expect(await collect(Readable.from([whole]), openSealedStream(keys))).toEqual(plain);
+  const small = await collect(chunked(plain, 4096), sealStream(keys, 'k1'));
+  expect(small.length).toBe(whole.length);
+  expect(await collect(Readable.from([small]), openSealedStream(keys))).toEqual(plain);
+});
+
 // From 16 bytes up: a shorter random plaintext can turn up in the ciphertext by chance, 16 random bytes
 // cannot (about 2^-128 per position). Both ends: the first chunk and the last one must be sealed alike.
 test.each([16, 17, 100_000])('the sealed bytes of %i bytes do not hold the plaintext', async (n) => {
