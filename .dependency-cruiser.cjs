@@ -16,7 +16,7 @@ function mayImport(name, from, allowed, fromNot) {
 const jobsTop = '^jobs/[^/]+$';
 const JOBS_LEAVES = '^jobs/(names|errors|dumpObjects|lifecycle)\\.ts$';
 const JOBS_NOT_PHASES = '^jobs/(?!phases/)';
-const API_SHARED = '^api/(context|dumpIntake)\\.ts$';
+const API_SHARED = '^api/(context|dumpIntake|checkedBody|uploads/checkThread)\\.ts$';
 const jobsBelowTop = ['^jobs/transforms/', '^jobs/write/', '^jobs/phases/'];
 /** A layout's own code: its pure transforms and its custom phases (registered in jobs/layouts.ts). */
 const LAYOUT_CODE = '^jobs/(transforms|phases)/(catalyst|generic)/';

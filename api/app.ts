@@ -14,6 +14,7 @@ import { errorHandler, notFound } from './middleware/errors';
 import { ipRateLimit } from './middleware/rateLimit';
 import { createRoutes } from './routes';
 import { createUploads } from './uploads';
+import { CheckThreads } from './uploads/checkThread';
 
 export function createApp(deps: ApiDeps): Express {
   const app = express();
@@ -39,10 +40,12 @@ export function createApp(deps: ApiDeps): Express {
   // Per-address limit on /v1 (uploads included), before any work is done for the request.
   app.use(ipRateLimit(deps));
   // tus needs the raw request stream: mounted before any route's body parser.
-  const uploads = createUploads(deps);
+  // Threads that check large dumps off the event loop (tus uploads and POSTed bodies), kept between requests.
+  const checkThreads = new CheckThreads(deps.config.VALIDATION_THREAD_PRELOAD);
+  const uploads = createUploads(deps, checkThreads);
   app.use(uploads);
-  app.locals.onClose = [() => uploads.close()];
-  app.use(createRoutes(deps));
+  app.locals.onClose = [() => uploads.close(), async () => checkThreads.close()];
+  app.use(createRoutes(deps, checkThreads));
   app.use(BULL_BOARD_PATH, authenticate(deps, ['admin', 'operator'], { basicChallenge: true, loginRedirect: true }), bullBoardByRole(deps.queues));
   app.use(notFound);
   app.use(errorHandler(deps.log, deps.config.DUMP_BODY_LIMIT));

@@ -26,8 +26,10 @@ import { authenticate } from './middleware/auth';
 import { loginRateLimit } from './middleware/rateLimit';
 import { batchProvider } from './providers/batchProvider';
 import { DIRECT_PATH, directCors, directUploads } from './uploads/direct';
+import type { CheckThreads } from './uploads/checkThread';
 
-export function createRoutes(deps: ApiDeps): Router {
+/** `checkThreads`: where large POSTed dumps are checked (api/checkedBody.ts). */
+export function createRoutes(deps: ApiDeps, checkThreads: CheckThreads): Router {
   const r = Router();
   const uploader = authenticate(deps, ['uploader', 'admin', 'operator']);
   const uploaderOnly = authenticate(deps, ['uploader']); // dumps belong to a user; operators are read-only
@@ -39,7 +41,7 @@ export function createRoutes(deps: ApiDeps): Router {
   r.get('/healthz', healthz);
   r.get('/readyz', readyz(deps));
 
-  r.post('/v1/dumps', uploaderOnly, dumpBody, postDump(deps));
+  r.post('/v1/dumps', uploaderOnly, dumpBody, postDump(deps, checkThreads));
   // Direct-to-S3 multipart uploads (S3 driver only; GET tells whether they are offered).
   const direct = directUploads(deps);
   r.use(DIRECT_PATH, directCors());
@@ -53,7 +55,7 @@ export function createRoutes(deps: ApiDeps): Router {
   r.get('/v1/batches/:id', uploader, batchProvider(deps), getBatch(deps));
   r.get('/v1/batches/:id/report', uploader, batchProvider(deps), getBatchReport(deps));
   // Cutover (docs/cutover.md): deltas, the state and the watermark.
-  r.post('/v1/batches/:id/delta', uploaderOnly, batchProvider(deps), dumpBody, postDelta(deps));
+  r.post('/v1/batches/:id/delta', uploaderOnly, batchProvider(deps), dumpBody, postDelta(deps, checkThreads));
   r.use(mountRoutes(deps, CUTOVER_ROUTES));
   r.get('/v1/assets/:asset', getAsset(deps));
   // The migrated data, for the app after its migration (api/data/).

@@ -83,10 +83,10 @@ const schema = z.object({
   /** Elements per slice (a slice holds about this many; elements with one key stay in one slice). */
   SLICE_ELEMENTS: int(10_000, 1),
   /**
-   * Modules (comma-separated) a dump-validation thread loads first (format/validateOffThread.ts,
-   * api/uploads/checkThread.ts). The build needs none; the npm scripts that run the TypeScript sources set
-   * `tsx/cjs`, their loader. Empty where the sources run without one: large bodies are then validated
-   * inline, and uploads checked after their last byte.
+   * Modules (comma-separated) a dump-check thread loads first (api/uploads/checkThread.ts). The build
+   * needs none; the npm scripts that run the TypeScript sources set `tsx/cjs`, their loader. Empty where
+   * the sources run without one: large POSTed bodies are then validated inline, and uploads checked after
+   * their last byte.
    */
   VALIDATION_THREAD_PRELOAD: z.string().default('').transform((v) => v.split(',').map((m) => m.trim()).filter(Boolean)),
   /**

@@ -10,5 +10,4 @@ export {
   DocKvItemSchema, DocDatabaseSchema, DocStoreSchema, DocRecordSchema,
 } from './schema';
 export { openDump, openDelta, validateDump, entryRef } from './readDump';
-export { validateBody, OFF_THREAD_MIN_BYTES } from './validateOffThread';
 export type { DumpCounts } from './readDump';

@@ -7,12 +7,12 @@
 import type { Request, Response } from 'express';
 import { AppError, Errors } from '../../core/errors';
 import { recordUploadBytes } from '../../core/metrics';
-import { sha256Hex } from '../../core/ids';
 import type { MigrationBatch } from '../../entities';
-import { isDumpFormatError, validateBody } from '../../format';
-import { dumpObjectKey, putDump } from '../../jobs/dumpObjects';
+import { isDumpFormatError } from '../../format';
+import { sha256Stepwise, storeCheckedBody, type CheckedBody } from '../checkedBody';
 import type { ApiDeps } from '../context';
 import { createBatchForDump, encodingOf, rememberRequestId, startBatch } from '../dumpIntake';
+import type { CheckThreads } from '../uploads/checkThread';
 
 /** 409 unless `base` may take a delta now. */
 async function checkBase(deps: ApiDeps, base: MigrationBatch): Promise<string> {
@@ -35,7 +35,7 @@ async function checkBase(deps: ApiDeps, base: MigrationBatch): Promise<string> {
   return root;
 }
 
-export function postDelta(deps: ApiDeps) {
+export function postDelta(deps: ApiDeps, threads: CheckThreads) {
   return async (req: Request, res: Response) => {
     const caller = req.caller!;
     const base = res.locals.batch as MigrationBatch;
@@ -45,25 +45,24 @@ export function postDelta(deps: ApiDeps) {
     if (!Buffer.isBuffer(body) || body.length === 0) throw Errors.badRequest('empty_body', 'The request has no delta in its body.');
     // The same delta again (a retry after a lost answer) answers its batch, before the chain checks: by
     // then that batch is the chain's newer one.
-    const [again] = await deps.ds.query(`SELECT id, status FROM migration_batches WHERE user_id = $1 AND dump_sha256 = $2 AND base_batch_id = $3`, [caller.userId, sha256Hex(body), base.id]);
+    const sha = await sha256Stepwise(body);
+    const [again] = await deps.ds.query(`SELECT id, status FROM migration_batches WHERE user_id = $1 AND dump_sha256 = $2 AND base_batch_id = $3`, [caller.userId, sha, base.id]);
     if (again) {
       res.locals.batchId = again.id;
       res.status(200).json({ batchId: again.id, status: again.status, statusUrl: `/v1/batches/${again.id}`, baseBatchId: base.id, duplicate: true });
       return;
     }
     const root = await checkBase(deps, base);
-    // Parsed on a worker thread when large (format/validateOffThread.ts): this process keeps serving meanwhile.
-    let checked: Awaited<ReturnType<typeof validateBody>>;
+    // Checked and sealed on a thread when large (api/checkedBody.ts): this process keeps serving meanwhile.
+    let checked: CheckedBody;
     try {
-      checked = await validateBody(body, 'ndjson', { delta: true, preload: deps.config.VALIDATION_THREAD_PRELOAD });
+      checked = await storeCheckedBody(deps, threads, body, { userId: caller.userId, encoding: 'ndjson', delta: true, sha256: sha });
     } catch (err) {
       if (isDumpFormatError(err)) throw Errors.badRequest(err.code, err.message, err.details);
       throw err;
     }
-    const { summary, sha256: sha } = checked;
+    const { summary, key } = checked;
     recordUploadBytes('dumps', body.length);
-    const key = dumpObjectKey(caller.userId, sha, 'ndjson');
-    await putDump(deps.store, deps.config, key, body);
     const c = summary.counts;
     const { batch, created } = await createBatchForDump(deps, {
       userId: caller.userId, dumpKey: key, dumpSha256: sha, dumpBytes: body.length, encoding: 'ndjson',

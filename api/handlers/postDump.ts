@@ -8,16 +8,17 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { Errors } from '../../core/errors';
 import { recordUploadBytes } from '../../core/metrics';
-import { isDumpFormatError, validateBody } from '../../format';
-import { dumpObjectKey, putDump } from '../../jobs/dumpObjects';
+import { isDumpFormatError } from '../../format';
 import { isLayoutName, unknownLayout } from '../../jobs/layouts';
+import { storeCheckedBody, type CheckedBody } from '../checkedBody';
 import type { ApiDeps } from '../context';
 import { createBatchForDump, encodingOf, rememberRequestId, startBatch, WebsiteIdSchema } from '../dumpIntake';
+import type { CheckThreads } from '../uploads/checkThread';
 
 const Query = z.object({ websiteId: WebsiteIdSchema.optional(), layout: z.string().optional() });
 const IdempotencyKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
 
-export function postDump(deps: ApiDeps) {
+export function postDump(deps: ApiDeps, threads: CheckThreads) {
   return async (req: Request, res: Response) => {
     const caller = req.caller!;
     if (!caller.userId) throw Errors.forbidden('uploads (use an uploader token: dumps belong to a user)');
@@ -32,18 +33,16 @@ export function postDump(deps: ApiDeps) {
     const body = req.body;
     if (!Buffer.isBuffer(body) || body.length === 0) throw Errors.badRequest('empty_body', 'The request has no dump in its body.');
 
-    // Parsed on a worker thread when large (format/validateOffThread.ts): this process keeps serving meanwhile.
-    let checked: Awaited<ReturnType<typeof validateBody>>;
+    // Checked and sealed on a thread when large (api/checkedBody.ts): this process keeps serving meanwhile.
+    let checked: CheckedBody;
     try {
-      checked = await validateBody(body, encoding, { preload: deps.config.VALIDATION_THREAD_PRELOAD });
+      checked = await storeCheckedBody(deps, threads, body, { userId: caller.userId, encoding });
     } catch (err) {
       if (isDumpFormatError(err)) throw Errors.badRequest(err.code, err.message, err.details);
       throw err;
     }
-    const { summary, sha256: sha } = checked;
+    const { summary, sha256: sha, key } = checked;
     recordUploadBytes('dumps', body.length);
-    const key = dumpObjectKey(caller.userId, sha, encoding);
-    await putDump(deps.store, deps.config, key, body);
     const { batch, created } = await createBatchForDump(deps, {
       userId: caller.userId, dumpKey: key, dumpSha256: sha, dumpBytes: body.length, encoding,
       entryCount: summary.counts.total, source: summary.header.source as Record<string, unknown>,

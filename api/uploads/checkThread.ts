@@ -22,6 +22,8 @@ type Summary = Awaited<ReturnType<typeof validateDump>>;
 
 export interface CheckSettings {
   encoding: DumpEncoding;
+  /** The bytes are a delta (docs/cutover.md): removals allowed. */
+  delta?: boolean;
   /** The bytes are gzip: validate them inflated, up to `inflatedMaxBytes`. */
   gzip: boolean;
   inflatedMaxBytes: number;
@@ -58,8 +60,17 @@ export class CheckThreads {
   private readonly idle = new Set<Worker>();
   private closed = false;
 
-  /** `preload`: modules a thread requires first (config VALIDATION_THREAD_PRELOAD; see format/validateOffThread.ts). */
+  /**
+   * `preload`: modules a thread requires first. The build is plain JavaScript and needs none; where the
+   * sources run as TypeScript, a thread does not inherit the process's loader, so it needs one named here
+   * (config VALIDATION_THREAD_PRELOAD, which the npm scripts that run the sources set).
+   */
   constructor(private readonly preload: readonly string[]) {}
+
+  /** Off where the sources run as TypeScript with no loader named for a thread: callers then check inline. */
+  get enabled(): boolean {
+    return !__filename.endsWith('.ts') || this.preload.length > 0;
+  }
 
   private spawn(): Worker {
     const code = [...this.preload.map((m) => require.resolve(m)), __filename].map((m) => `require(${JSON.stringify(m)});`).join(' ');
@@ -266,7 +277,7 @@ function startCheck(settings: CheckSettings, port: NonNullable<typeof parentPort
   let validating = true;
   const unread = new Set<{ size: number }>();
   const acknowledge = (message: { size: number }) => unread.delete(message) && port.postMessage({ ack: message.size } satisfies FromThread);
-  const validation = validateDump(source, settings.encoding).then(
+  const validation = validateDump(source, settings.encoding, { delta: settings.delta }).then(
     (summary) => ({ summary }),
     (err: Error & { code?: string; details?: unknown; maxBytes?: number; zlibCode?: string }) => ({
       error: { name: err.name, message: err.message, code: err.code, details: err.details, maxBytes: err.maxBytes, zlibCode: err.zlibCode } as WireError,

@@ -18,6 +18,7 @@ import { finishUpload } from './finishUpload';
 import { checkUploadMetadata } from './metadata';
 import { RedisLocker } from './RedisLocker';
 import { mapTusError, wrapPlainError } from './tusErrors';
+import type { CheckThreads } from './checkThread';
 import { StreamedFinishes } from './streamedFinish';
 import { createUploadStore, newUploadId, publicUploadId, uploadIdFromUrl } from './uploadStore';
 
@@ -25,9 +26,12 @@ export const UPLOADS_PATH = '/v1/uploads';
 const ROUTE = /^\/v1\/uploads(?:\/([^/]+))?\/?$/;
 const TUS_METHODS = new Set(['POST', 'HEAD', 'PATCH', 'DELETE', 'OPTIONS']);
 
-/** The /v1/uploads handler; `close()` stops the uploads' streamed finishes (on shutdown). */
-export function createUploads(deps: ApiDeps): RequestHandler & { close(): Promise<void> } {
-  const finishes = new StreamedFinishes(deps.config, deps.store, deps.log);
+/**
+ * The /v1/uploads handler; `close()` stops the uploads' streamed finishes (on shutdown). `threads`: the
+ * process's check threads.
+ */
+export function createUploads(deps: ApiDeps, threads: CheckThreads): RequestHandler & { close(): Promise<void> } {
+  const finishes = new StreamedFinishes(deps.config, deps.store, deps.log, threads);
   const uploads = createUploadStore(deps.config, deps.redis, finishes);
   // tus hands our hooks the request object we gave it: the caller and request id ride along keyed by it.
   const requests = new WeakMap<object, { caller: Caller; requestId?: string }>();

@@ -88,15 +88,15 @@ class Session implements FinishedAhead {
 export class StreamedFinishes {
   private readonly sessions = new Map<string, Session>();
   private readonly sweep: NodeJS.Timeout;
-  private readonly threads: CheckThreads;
 
+  /** `threads`: the process's check threads (shared with POSTed dumps; their owner closes them). */
   constructor(
     private readonly config: Config,
     private readonly objects: ObjectStore,
     private readonly log: Logger,
+    private readonly threads: CheckThreads,
   ) {
     this.sweep = setInterval(() => this.dropIdle(), 30_000).unref();
-    this.threads = new CheckThreads(config.VALIDATION_THREAD_PRELOAD);
   }
 
   /** An upload of `size` bytes was created: have a thread ready for its first PATCH (never fails the creation). */
@@ -109,9 +109,8 @@ export class StreamedFinishes {
     }
   }
 
-  /** Off where the sources run as TypeScript with no loader for a thread (VALIDATION_THREAD_PRELOAD). */
   get enabled(): boolean {
-    return !__filename.endsWith('.ts') || this.config.VALIDATION_THREAD_PRELOAD.length > 0;
+    return this.threads.enabled;
   }
 
   /**
@@ -155,7 +154,6 @@ export class StreamedFinishes {
     clearInterval(this.sweep);
     const sessions = [...this.sessions.values()];
     for (const s of sessions) this.drop(s, 'the API is closing');
-    this.threads.close();
     await Promise.all(sessions.map((s) => s.settled()));
   }
 

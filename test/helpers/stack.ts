@@ -31,7 +31,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     PHASE_LOCK_TIMEOUT_MS: '300',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     NODE_ENV: 'test',
-    // The sources run as TypeScript here: a dump-validation thread loads tsx first (format/validateOffThread.ts).
+    // The sources run as TypeScript here: a dump-check thread loads tsx first (api/uploads/checkThread.ts).
     VALIDATION_THREAD_PRELOAD: 'tsx/cjs',
     ...overrides,
   });
