@@ -121,7 +121,7 @@ export async function requestRollback(deps: ActionDeps, batch: MigrationBatch, f
   }).catch((err) => { if (err instanceof StatusChanged) return false; throw err; });
   if (!claimed) await refuse(deps, actor, action, batch.id, Errors.conflict('status_changed', 'A batch of this rollback changed state meanwhile; reload and try again.'));
   const auditId = await recordAudit(ds, { actor, action, target: `batch:${batch.id}`, outcome: 'queued', details: { batches: plan.order, laterBatches: plan.conflicts, ...(apiChanges.count ? { apiChangesToOverwrite: apiChanges.count } : {}) } });
-  const data: JobPayloads['rollback'] = { batchId: batch.id, force, actor, auditId };
+  const data: JobPayloads['rollback'] = { batchId: batch.id, force, actor, auditId, batches: plan.order };
   try {
     const job = await queues.maintenance.add('rollback', data, { jobId: `rollback.${batch.id}.${auditId}`, attempts: 3, backoff: { type: 'exponential', delay: deps.config.JOB_BACKOFF_MS }, removeOnComplete: { age: 30 * 24 * 3600 } });
     return { status: 'rolling_back' as const, batches: plan.order, jobId: job.id };

@@ -54,7 +54,8 @@ export interface JobPayloads {
   phase: { batchId: string; phase: PhaseName; waiting?: boolean };
   /** One slice of a large entry (jobs/phases/slices.ts); `parentJobId`: the phase job that waits for it. */
   slice: { batchId: string; phase: PhaseName; seq: number; slice: number; generation: number; parentJobId: string };
-  rollback: { batchId: string; force: boolean; actor: string; auditId: string };
+  /** `batches`: what the request planned and claimed rolling_back (absent in jobs queued before it was sent). */
+  rollback: { batchId: string; force: boolean; actor: string; auditId: string; batches?: string[] };
   cleanup: Record<string, never>;
   reconcile: Record<string, never>;
   discardUpload: { uploadKey: string };

@@ -3,9 +3,11 @@
  * reporting progress per batch, and records the outcome in the audit log. If it cannot finish, the batches
  * not yet undone go back to the status they had.
  *
- * The plan made here (and at the request) is only a first look: each step plans again under the user's row
- * lock (undoNext), so a batch that wrote over these rows since is taken along (forced) or refuses the
- * rollback, and a batch of the plan that is running fails the job at once, never undone mid-phase.
+ * The plan made at the request (the batches it claimed, in the job's data) is only a first look: each step
+ * plans again under the user's row lock (undoNext), so a batch that wrote over these rows since is taken
+ * along (forced) or refuses the rollback, and a batch of the plan that is running fails the job at once,
+ * never undone mid-phase. The job does not plan a third time on its own: with 200,000 rows a plan costs
+ * ~0.6 s of the rollback's ~4 (its dependents are found through every row the batch inserted).
  */
 import { UnrecoverableError, type Job } from 'bullmq';
 import { rollbackOutcomes, zeroSeries } from '../../core/metrics';
@@ -23,15 +25,13 @@ export async function rollbackJob(deps: PhaseDeps, job: Job<JobPayloads['rollbac
   const { ds, config, log } = deps;
   const { batchId, force, actor, auditId } = job.data;
   const action = force ? 'batch.rollback.forced' : 'batch.rollback';
-  const plan = await planRollback(ds, batchId, force);
   // Every batch any plan named: what a failed job gives back, and whose assets leave with it.
-  const involved = new Set(plan.order);
+  const involved = new Set(job.data.batches ?? (await planRollback(ds, batchId, force)).order);
   const done: Record<string, unknown> = {};
   const overwritten: ApiChange[] = [];
   let overwrittenCount = 0;
   try {
-    if (plan.conflicts.length > 0 && !force) throw new Error(`later batches changed its rows meanwhile: ${plan.conflicts.join(', ')}`);
-    // Batches an earlier attempt of this job undid are rolled_back already: undoNext passes over them.
+    // Later batches that changed its rows since the request refuse it in undoNext. Batches an earlier attempt of this job undid are rolled_back already: undoNext passes over them.
     for (let step = await undoNext(ds, batchId, config.PHASE_LOCK_TIMEOUT_MS, force); step; step = await undoNext(ds, batchId, config.PHASE_LOCK_TIMEOUT_MS, force)) {
       for (const id of step.order) involved.add(id);
       const id = step.batchId;

@@ -244,3 +244,27 @@ test('a later batch that found rows unchanged still depends on them: rolling bac
   expect(await waitForBatch(stack, a, ['rolled_back'])).toBe('rolled_back');
   expect((await tableChecksums(ds(), 'user-unchanged')).websites).toBe('0:-');
 });
+
+test('the rollback job undoes what the request planned (its data names the batches); a job queued without them plans on its own', async () => {
+  const user = 'user-job-plan';
+  const t = await stack.mintToken(user);
+  const post = async (doc: DumpDoc) => (await stack.http.post('/v1/dumps').set('Authorization', `Bearer ${t}`).set('Content-Type', 'application/json').send(JSON.stringify(doc))).body.batchId as string;
+  const first = await post(catalystDump());
+  expect(await waitForBatch(stack, first)).toBe('completed');
+  await stack.workers!.maintenance.pause();
+  try {
+    const res = await rollback(first);
+    expect(res.status).toBe(202);
+    const job = await stack.api.deps.queues.maintenance.getJob(res.body.jobId);
+    expect(job!.data).toMatchObject({ batchId: first, batches: [first] });
+    // As a job queued by an earlier version carries it: no plan in its data.
+    const { batches: _planned, ...older } = job!.data;
+    await job!.updateData(older);
+  } finally {
+    stack.workers!.maintenance.resume();
+  }
+  expect(await waitForBatch(stack, first, ['rolled_back'])).toBe('rolled_back');
+  await audited(first);
+  const [{ n }] = await ds().query(`SELECT count(*)::int AS n FROM content_items WHERE batch_id = $1`, [first]);
+  expect(n).toBe(0);
+});
