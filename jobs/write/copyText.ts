@@ -21,43 +21,13 @@ export function copyJson(json: string): string {
 }
 
 /**
- * The same as UTF-8 bytes, for large values (a staged entry of 110 MB: Catalyst keeps every content item in
- * one localStorage value, JSON inside a JSON string, so millions of backslashes). One pass over the bytes,
- * off the V8 heap: the string replace called back once per backslash (1.5 s of CPU on that value) and built
- * the escaped copy on the heap, next to the value and its parsed form. Bytes ≥ 0x80 (UTF-8 sequences)
- * never equal the four escaped ones, so multi-byte characters pass through untouched.
+ * JSON.stringify(s) as UTF-8 bytes, made a piece at a time and left in those pieces (binary COPY writes them
+ * as they are): the same bytes, without the JSON text of a large string ever being one string on the V8 heap
+ * beside the string itself (a staged value of up to 128 Mi characters, two bytes each when it holds any
+ * character past U+00FF), nor one buffer. Pieces never split a surrogate pair, so a pair is not escaped as
+ * two lone halves.
  */
-export function copyBytes(v: string | Buffer): Buffer {
-  const src = typeof v === 'string' ? Buffer.from(v, 'utf8') : v;
-  let extra = 0;
-  for (let i = 0; i < src.length; i++) {
-    const b = src[i];
-    if (b === 0x5c || b === 0x09 || b === 0x0a || b === 0x0d) extra++;
-  }
-  if (extra === 0) return src;
-  const out = Buffer.allocUnsafe(src.length + extra);
-  let j = 0;
-  for (let i = 0; i < src.length; i++) {
-    const b = src[i];
-    if (b === 0x5c) { out[j++] = 0x5c; out[j++] = 0x5c; }
-    else if (b === 0x09) { out[j++] = 0x5c; out[j++] = 0x74; }
-    else if (b === 0x0a) { out[j++] = 0x5c; out[j++] = 0x6e; }
-    else if (b === 0x0d) { out[j++] = 0x5c; out[j++] = 0x72; }
-    else out[j++] = b;
-  }
-  return out;
-}
-
-/** Strings above this many characters are escaped as bytes (copyBytes). */
-export const LARGE_COPY_VALUE = 1 << 16;
-
-/**
- * JSON.stringify(s) as UTF-8 bytes, made a piece at a time: the same bytes, without the JSON text of a large
- * string ever being one string on the V8 heap beside the string itself (a staged value of up to 128 Mi
- * characters, two bytes each when it holds any character past U+00FF). Pieces never split a surrogate pair,
- * so a pair is not escaped as two lone halves.
- */
-export function jsonStringBytes(s: string, piece = 1 << 20): Buffer {
+export function jsonStringPieces(s: string, piece = 1 << 20): Buffer[] {
   const parts: Buffer[] = [Buffer.from('"')];
   for (let i = 0; i < s.length;) {
     let end = Math.min(s.length, i + piece);
@@ -69,5 +39,5 @@ export function jsonStringBytes(s: string, piece = 1 << 20): Buffer {
     i = end;
   }
   parts.push(Buffer.from('"'));
-  return Buffer.concat(parts);
+  return parts;
 }

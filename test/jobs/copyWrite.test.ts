@@ -1,7 +1,8 @@
 /**
  * The COPY-staged write path (jobs/write/upsertRows.ts, jobs/write/copyText.ts), against real Postgres:
  *  - COPY text escaping round-trips every awkward string exactly (backslashes, tab, newline, CR, a literal
- *    "\N", non-ASCII, JSON inside a JSON string), in the string and in the byte form ingest uses;
+ *    "\N", non-ASCII, JSON inside a JSON string), and so does COPY's binary form as ingest writes it (a
+ *    value in pieces included);
  *  - one merge statement per chunk journals exactly (insert, update with the before-image, nothing for an
  *    unchanged row or another user's row) and records for every row the checksum verify computes from the
  *    table, whether the row was inserted, updated or found unchanged, across chunk boundaries.
@@ -15,7 +16,8 @@ import type { DataSource } from 'typeorm';
 import { loadConfig } from '../../core/config';
 import { openDatabase } from '../../core/db';
 import { rowId } from '../../core/ids';
-import { copyBytes, copyText, jsonStringBytes } from '../../jobs/write/copyText';
+import { binary, BINARY_COPY_HEADER, BINARY_COPY_TRAILER, binaryRow, type BinaryField } from '../../jobs/write/copyBinary';
+import { copyText, jsonStringPieces } from '../../jobs/write/copyText';
 import { checksumDiffersSql, rowChecksumSql, upsertRows } from '../../jobs/write/upsertRows';
 import { tableSpec } from '../../jobs/write/tableSpec';
 
@@ -41,23 +43,23 @@ test('a large string\'s JSON text made a piece at a time is JSON.stringify\'s, w
   const rand = () => { seed = (seed * 1664525 + 1013904223) >>> 0; return seed / 2 ** 32; };
   for (let round = 0; round < 200; round++) {
     const s = Array.from({ length: 1 + Math.floor(rand() * 40) }, () => pieces[Math.floor(rand() * pieces.length)]).join('');
-    for (const piece of [1, 2, 3, 7, 1 << 20]) expect([s, piece, jsonStringBytes(s, piece).toString('utf8')]).toEqual([s, piece, JSON.stringify(s)]);
+    for (const piece of [1, 2, 3, 7, 1 << 20]) expect([s, piece, Buffer.concat(jsonStringPieces(s, piece)).toString('utf8')]).toEqual([s, piece, JSON.stringify(s)]);
   }
-  expect(jsonStringBytes('').toString()).toBe('""');
+  expect(Buffer.concat(jsonStringPieces('')).toString()).toBe('""');
 });
 
 test('a large string\'s JSON text is staged off the V8 heap: the heap does not grow by a second copy of it', () => {
   // In a child run with --expose-gc: the heap's growth after JSON.stringify of a 30 Mi-character string
-  // (two bytes a character) against after jsonStringBytes of it, whose bytes live outside the heap.
+  // (two bytes a character) against after jsonStringPieces of it, whose bytes live outside the heap.
   const file = join(tmpdir(), `bsm-heap-${randomBytes(4).toString('hex')}.js`);
   writeFileSync(file, `
-    const { jsonStringBytes } = require(${JSON.stringify(require.resolve('../../jobs/write/copyText'))});
+    const { jsonStringPieces } = require(${JSON.stringify(require.resolve('../../jobs/write/copyText'))});
     const s = JSON.parse(JSON.stringify('a"\\u2615'.repeat(10 * 1024 * 1024))); // flat, as a parsed value is
     global.gc();
     const base = process.memoryUsage().heapUsed;
-    const out = process.argv[2] === 'string' ? JSON.stringify(s) : jsonStringBytes(s);
+    const out = process.argv[2] === 'string' ? JSON.stringify(s) : jsonStringPieces(s);
     global.gc();
-    process.stdout.write(JSON.stringify({ grew: process.memoryUsage().heapUsed - base, length: out.length }));`);
+    process.stdout.write(JSON.stringify({ grew: process.memoryUsage().heapUsed - base, length: typeof out === 'string' ? out.length : out.reduce((n, p) => n + p.length, 0) }));`);
   try {
     const run = (mode: string) => JSON.parse(execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', file, mode], { encoding: 'utf8' })) as { grew: number; length: number };
     const asString = run('string');
@@ -70,24 +72,40 @@ test('a large string\'s JSON text is staged off the V8 heap: the heap does not g
   }
 }, 60_000);
 
-test('COPY text escaping round-trips awkward strings exactly, as a string and as bytes', async () => {
-  for (const s of AWKWARD) expect(copyBytes(s).equals(Buffer.from(copyText(s), 'utf8'))).toBe(true);
+test('COPY text escaping round-trips awkward strings exactly', async () => {
   const back = await ds.transaction(async (m) => {
-    await m.query(`CREATE TEMPORARY TABLE copy_probe (n int, a text, b text) ON COMMIT DROP`);
+    await m.query(`CREATE TEMPORARY TABLE copy_probe (n int, a text) ON COMMIT DROP`);
     const client = await m.queryRunner!.connect();
     const { from } = await import('pg-copy-streams');
-    const stream = client.query(from(`COPY copy_probe (n, a, b) FROM STDIN`));
+    const stream = client.query(from(`COPY copy_probe (n, a) FROM STDIN`));
     const done = new Promise<void>((resolve, reject) => { stream.on('finish', resolve); stream.on('error', reject); });
-    AWKWARD.forEach((s, n) => {
-      stream.write(`${n}\t${copyText(s)}\t`);
-      stream.write(copyBytes(s));
-      stream.write('\n');
-    });
+    AWKWARD.forEach((s, n) => stream.write(`${n}\t${copyText(s)}\n`));
     stream.end();
     await done;
-    return m.query(`SELECT n, a, b FROM copy_probe ORDER BY n`) as Promise<{ n: number; a: string; b: string }[]>;
+    return m.query(`SELECT n, a FROM copy_probe ORDER BY n`) as Promise<{ n: number; a: string }[]>;
   });
-  expect(back).toEqual(AWKWARD.map((s, n) => ({ n, a: s, b: s })));
+  expect(back).toEqual(AWKWARD.map((s, n) => ({ n, a: s })));
+});
+
+test('COPY\'s binary form round-trips every type ingest stages, nulls, awkward strings and a value written in pieces', async () => {
+  const id = randomUUID();
+  const big = `x"\\\t\n${'é📋'.repeat(300_000)}`; // past one piece, a surrogate pair at piece boundaries
+  const rows: BinaryField[][] = AWKWARD.map((s, n) => [binary.uuid(id), binary.int4(n - 1), binary.int8(2 ** 40 + n), binary.bool(n % 2 === 0), binary.text(s), n % 3 === 0 ? null : binary.text(JSON.stringify(s))]);
+  rows.push([binary.uuid(id), binary.int4(99), null, binary.bool(false), jsonStringPieces(big, 1000), null]);
+  const back = await ds.transaction(async (m) => {
+    await m.query(`CREATE TEMPORARY TABLE copy_probe (u uuid, n int, v bigint, f boolean, a text, b varchar(400)) ON COMMIT DROP`);
+    const client = await m.queryRunner!.connect();
+    const { from } = await import('pg-copy-streams');
+    const stream = client.query(from(`COPY copy_probe (u, n, v, f, a, b) FROM STDIN (FORMAT binary)`));
+    const done = new Promise<void>((resolve, reject) => { stream.on('finish', resolve); stream.on('error', reject); });
+    stream.write(BINARY_COPY_HEADER);
+    for (const r of rows) for (const piece of binaryRow(r)) stream.write(piece);
+    stream.end(BINARY_COPY_TRAILER);
+    await done;
+    return m.query(`SELECT u, n, v::text AS v, f, a, b FROM copy_probe ORDER BY n`) as Promise<Record<string, unknown>[]>;
+  });
+  expect(back.slice(0, -1)).toEqual(AWKWARD.map((s, n) => ({ u: id, n: n - 1, v: String(2 ** 40 + n), f: n % 2 === 0, a: s, b: n % 3 === 0 ? null : JSON.stringify(s) })));
+  expect(back.at(-1)).toEqual({ u: id, n: 99, v: null, f: false, a: JSON.stringify(big), b: null });
 });
 
 test('the merge journals exactly and records the checksum verify computes, for inserted, updated and unchanged rows', async () => {
