@@ -27,6 +27,7 @@ import { loginRateLimit } from './middleware/rateLimit';
 import { batchProvider } from './providers/batchProvider';
 import { DIRECT_PATH, directCors, directUploads } from './uploads/direct';
 import type { CheckThreads } from './uploads/checkThread';
+import { warmCheckThread } from './checkedBody';
 
 /** `checkThreads`: where large POSTed dumps are checked (api/checkedBody.ts). */
 export function createRoutes(deps: ApiDeps, checkThreads: CheckThreads): Router {
@@ -35,7 +36,7 @@ export function createRoutes(deps: ApiDeps, checkThreads: CheckThreads): Router 
   const uploaderOnly = authenticate(deps, ['uploader']); // dumps belong to a user; operators are read-only
   const admin = authenticate(deps, ['admin']);
   const adminRead = authenticate(deps, ['admin', 'operator']);
-  const dumpBody = express.raw({ type: () => true, limit: deps.config.DUMP_BODY_LIMIT });
+  const dumpBody = [warmCheckThread(deps, checkThreads), express.raw({ type: () => true, limit: deps.config.DUMP_BODY_LIMIT })];
   const jsonBody = express.json({ limit: '100kb' });
 
   r.get('/healthz', healthz);

@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { storeCheckedBody, THREAD_MIN_BYTES } from '../../api/checkedBody';
+import { storeCheckedBody, THREAD_MIN_BYTES, warmCheckThread } from '../../api/checkedBody';
 import type { ApiDeps } from '../../api/context';
 import { CheckThreads } from '../../api/uploads/checkThread';
 import { createLogger } from '../../core/logger';
@@ -124,5 +124,30 @@ test('a thread that cannot start: the same answer inline, and the reason logged'
     ]);
   } finally {
     broken.close();
+  }
+}, 60_000);
+
+test('a request announcing a large body gets a thread started while its bytes arrive; a small one, or one without a thread to run, does not', async () => {
+  const fresh = new CheckThreads(['tsx/cjs']);
+  try {
+    const headers = (n: number) => ({ headers: { 'content-length': String(n) } }) as never;
+    const next = jest.fn();
+    warmCheckThread(deps, fresh)(headers(1024), {} as never, next);
+    expect(fresh.idleCount).toBe(0);
+    warmCheckThread(deps, fresh)(headers(THREAD_MIN_BYTES), {} as never, next);
+    expect(fresh.idleCount).toBe(1);
+    warmCheckThread(deps, fresh)(headers(THREAD_MIN_BYTES * 4), {} as never, next); // one idle thread is enough
+    expect(fresh.idleCount).toBe(1);
+    const none = new CheckThreads([]);
+    warmCheckThread(deps, none)(headers(THREAD_MIN_BYTES), {} as never, next);
+    expect(none.idleCount).toBe(0);
+    expect(next).toHaveBeenCalledTimes(4);
+    // The warmed thread serves the next large body.
+    const body = ndjson(THREAD_MIN_BYTES + 1024, { tag: 'warmed' });
+    const checked = await storeCheckedBody(deps, fresh, body, { userId: 'u-warm', encoding: 'ndjson' });
+    expect(checked.summary.counts.total).toBe(2);
+    expect(fresh.idleCount).toBe(1);
+  } finally {
+    fresh.close();
   }
 }, 60_000);
