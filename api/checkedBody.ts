@@ -1,42 +1,47 @@
 /**
- * A dump posted whole (POST /v1/dumps, a cutover delta): the request body, held in memory, is hashed,
- * validated and stored sealed under its key, or refused with nothing kept.
+ * A dump posted whole (POST /v1/dumps, a cutover delta): the request body is read as it arrives — decoded
+ * per its Content-Encoding, bounded by DUMP_BODY_LIMIT, hashed — and validated, then stored sealed under its
+ * key; or refused with nothing kept.
  *
- * A large body is checked on one of the process's check threads (api/uploads/checkThread.ts, the same
- * threads tus uploads use, kept from request to request): validation and sealing run there, in 64 KiB
- * slices, while the sealed bytes stream into the object store's put, which becomes visible only once the
- * validation accepted the dump (refused, the put is destroyed and leaves nothing). The API's event loop
- * keeps serving meanwhile: parsing a 116 MB body is seconds of CPU (its one 110 MB line is a single
- * synchronous JSON.parse). A small body, or one where no thread can run, is checked inline.
+ * A large body is validated on one of the process's check threads (api/uploads/checkThread.ts, the same
+ * threads tus uploads use, kept from request to request) while its bytes still arrive, so receiving and
+ * parsing overlap and the API's event loop keeps serving: parsing a 116 MB body is seconds of CPU (its one
+ * 110 MB line is a single synchronous JSON.parse). The body is kept as the chunks it arrived in (never one
+ * buffer) and sealed from them once accepted. A small body, or one where no thread can run, is validated
+ * inline: the same answer.
  */
 import { createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';
-import { PassThrough, Readable } from 'node:stream';
-import { setImmediate as turn } from 'node:timers/promises';
+import { Readable } from 'node:stream';
+import type { IncomingHttpHeaders } from 'node:http';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { Errors } from '../core/errors';
 import { validateDump, type DumpEncoding } from '../format';
 import { dumpObjectKey, putDump } from '../jobs/dumpObjects';
 import type { ApiDeps } from './context';
-import { StreamedCheck, type CheckResult, type CheckThreads } from './uploads/checkThread';
+import { StreamedCheck, type CheckThreads } from './uploads/checkThread';
 
 type Summary = Awaited<ReturnType<typeof validateDump>>;
 
 /** Bodies from this size up are checked on a thread; below, inline costs less than the messages. */
 export const THREAD_MIN_BYTES = 8 * 1024 * 1024;
-/** What the event loop hashes or hands over between two turns (a few ms of work each). */
-const STEP_BYTES = 4 * 1024 * 1024;
-/** Inline, the decoder and parser get the body in slices: the UTF-8 decoder runs twice as fast on them. */
-const SLICE_BYTES = 64 * 1024;
 
+/** A body read, checked and accepted (not yet stored). */
 export interface CheckedBody {
   summary: Summary;
   sha256: string;
-  /** Where the sealed dump is stored. */
-  key: string;
+  /** Decoded bytes. */
+  bytes: number;
+  /** The decoded body, as the chunks it arrived in. */
+  chunks: Buffer[];
 }
 
+/** A request whose body is read here: its headers and its byte stream. */
+export type BodyRequest = NodeJS.ReadableStream & { headers: IncomingHttpHeaders };
+
 /**
- * Before a route's body parser: a body whose Content-Length says it will be checked on a thread gets one
- * started while its bytes arrive (a thread's start is a few hundred ms of CPU, ~0.4 s of it on the event
+ * Before a body is read: one whose Content-Length says it will be checked on a thread gets one started
+ * while its first bytes arrive (a thread's start is a few hundred ms of CPU, ~0.4 s of it on the event
  * loop where the sources run as TypeScript), unless one is idle already.
  */
 export function warmCheckThread(deps: ApiDeps, threads: CheckThreads): RequestHandler {
@@ -52,79 +57,131 @@ export function warmCheckThread(deps: ApiDeps, threads: CheckThreads): RequestHa
   };
 }
 
-/** SHA-256 of a body in memory, a step at a time, letting the event loop turn between steps. */
-export async function sha256Stepwise(body: Buffer): Promise<string> {
-  const hash = createHash('sha256');
-  for (let at = 0; at < body.length; at += STEP_BYTES) {
-    if (at > 0) await turn();
-    hash.update(body.subarray(at, at + STEP_BYTES));
-  }
-  return hash.digest('hex');
+/** An error as body-parser raises it, so the app's error mapper answers it alike (api/middleware/errors.ts). */
+function bodyError(type: string | undefined, status: number, message: string, extra: object = {}): Error {
+  return Object.assign(new Error(message), { type, status, statusCode: status, expose: true, ...extra });
 }
 
-function* slices(body: Buffer, size: number): Generator<Buffer> {
-  for (let at = 0; at < body.length; at += size) yield body.subarray(at, at + size);
+/** The decoder a Content-Encoding names (as body-parser accepts them); throws 415 for another. */
+function decoded(req: BodyRequest): NodeJS.ReadableStream {
+  const encoding = String(req.headers['content-encoding'] ?? 'identity').toLowerCase().trim();
+  const make = { identity: null, gzip: createGunzip, 'x-gzip': createGunzip, deflate: createInflate, br: createBrotliDecompress }[encoding];
+  if (make === undefined) throw bodyError('encoding.unsupported', 415, `unsupported content encoding "${encoding}"`);
+  if (make === null) return req;
+  const z = make();
+  req.on('error', (e) => z.destroy(e));
+  req.pipe(z);
+  return z;
+}
+
+/** DUMP_BODY_LIMIT ("50mb") in bytes, as body-parser reads it (1 kb = 1024 b). */
+export function limitBytes(limit: string): number {
+  const m = /^(\d+)(b|kb|mb|gb)?$/i.exec(limit);
+  if (!m) throw new Error(`not a size: ${limit}`);
+  return Number(m[1]) * 1024 ** ['b', 'kb', 'mb', 'gb'].indexOf((m[2] ?? 'b').toLowerCase());
 }
 
 /**
- * Validates the body and stores it sealed under `dumpObjectKey(userId, sha256, encoding)`; returns the
- * summary, digest and key. Throws DumpFormatError (nothing stored) for a body that is not a valid dump (a
- * delta with `delta`). `sha256`: the body's digest when the caller computed it already.
+ * Reads the request's body as it arrives and validates it (a delta with `delta`); returns it with its
+ * summary and digest, nothing stored yet. Throws, having kept nothing: DumpFormatError for a body that is
+ * not a valid dump; body-parser's kinds of error (api/middleware/errors.ts) for one over `limit` (413), in
+ * an encoding it cannot decode (415), that does not decode (400) or that the client cut off (400); 400
+ * `empty_body` for none.
  */
-export async function storeCheckedBody(
+export async function receiveCheckedBody(
   deps: ApiDeps,
   threads: CheckThreads,
-  body: Buffer,
-  o: { userId: string; encoding: DumpEncoding; delta?: boolean; sha256?: string },
+  req: BodyRequest,
+  o: { encoding: DumpEncoding; delta?: boolean; limit: string; what: 'dump' | 'delta' },
 ): Promise<CheckedBody> {
-  const sha256 = o.sha256 ?? (await sha256Stepwise(body));
-  const key = dumpObjectKey(o.userId, sha256, o.encoding);
-  if (body.length >= THREAD_MIN_BYTES && threads.enabled) {
-    const summary = await checkOnThread(deps, threads, body, key, o);
-    if (summary) return { summary, sha256, key };
+  const limit = limitBytes(o.limit);
+  const tooLarge = () => bodyError('entity.too.large', 413, 'request entity too large');
+  let source: NodeJS.ReadableStream;
+  try {
+    if (req.headers['content-encoding'] === undefined && Number(req.headers['content-length']) > limit) throw tooLarge();
+    source = decoded(req);
+  } catch (err) {
+    await drained(req);
+    throw err;
   }
-  const summary = await validateDump(Readable.from(slices(body, SLICE_BYTES)), o.encoding, { delta: o.delta });
-  await putDump(deps.store, deps.config, key, body);
-  return { summary, sha256, key };
+  const hash = createHash('sha256');
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  let check: StreamedCheck | undefined;
+  let refused: Error | undefined;
+  try {
+    for await (const c of source) {
+      if (refused) continue; // read off the rest, as body-parser does, so that the client gets the answer
+      const chunk = c as Buffer;
+      bytes += chunk.length;
+      if (bytes > limit) {
+        refused = tooLarge();
+        check?.abort();
+        chunks.length = 0;
+        continue;
+      }
+      hash.update(chunk);
+      chunks.push(chunk);
+      if (!check && bytes >= THREAD_MIN_BYTES && threads.enabled) {
+        check = startCheck(deps, threads, o);
+        if (check) for (const earlier of chunks) await check.push(earlier);
+      } else if (check) await check.push(chunk); // waits while the thread lags: the request is read no faster
+    }
+  } catch (err) {
+    // The body did not decode as declared, or the client went away.
+    check?.abort();
+    await drained(req);
+    const e = err as Error & { code?: string };
+    if (e.code?.startsWith('Z_')) throw bodyError(undefined, 400, e.message, { code: e.code });
+    if (e.code === 'ECONNRESET' || e.message === 'aborted') throw bodyError('request.aborted', 400, 'request aborted');
+    throw err;
+  }
+  if (refused) throw refused;
+  if (bytes === 0) {
+    check?.abort();
+    throw Errors.badRequest('empty_body', `The request has no ${o.what} in its body.`);
+  }
+  const sha256 = hash.digest('hex');
+  let summary: Summary | undefined;
+  if (check) {
+    const result = await check.result().catch((err: Error) => {
+      deps.log.warn({ err: err.message, bytes }, 'dump check thread failed; checking the posted dump inline');
+      return undefined;
+    });
+    if (result) {
+      if (!result.validation.ok) throw result.validation.error;
+      summary = result.validation.summary;
+    }
+  }
+  summary ??= await validateDump(Readable.from(chunks), o.encoding, { delta: o.delta });
+  return { summary, sha256, bytes, chunks };
 }
 
-/**
- * The summary of an accepted dump, stored; throws the validation's error, or the store's; undefined when the
- * thread itself failed (it could not start, or died): then nothing is stored and the caller checks inline
- * (the same answer, only slower).
- */
-async function checkOnThread(
-  deps: ApiDeps, threads: CheckThreads, body: Buffer, key: string, o: { encoding: DumpEncoding; delta?: boolean },
-): Promise<Summary | undefined> {
-  const { config } = deps;
-  const kid = config.ENCRYPTION_KEY_ID;
-  const sealOut = new PassThrough({ highWaterMark: STEP_BYTES });
-  sealOut.on('error', () => undefined); // destroyed on purpose when the dump is refused; the put reports it
-  // The key is copied: a Buffer may be a slice of Node's shared pool, which would go to the thread whole.
-  const seal = { kid, key: new Uint8Array(config.encryptionKeys.get(kid)!) };
-  let check: StreamedCheck;
-  let result: CheckResult;
-  let put: Promise<unknown> | undefined;
+/** Resolves once the request's remaining bytes were read off (or it closed). */
+async function drained(req: BodyRequest): Promise<void> {
+  const r = req as unknown as Readable;
+  if (r.readableEnded || r.destroyed) return;
+  r.unpipe();
+  const done = new Promise<void>((resolve) => {
+    r.once('end', resolve).once('close', resolve).once('error', () => resolve());
+  });
+  r.resume();
+  await done;
+}
+
+/** A check thread for a body, or undefined when none can start (the body is then checked inline). */
+function startCheck(deps: ApiDeps, threads: CheckThreads, o: { encoding: DumpEncoding; delta?: boolean }): StreamedCheck | undefined {
   try {
-    check = new StreamedCheck({ encoding: o.encoding, delta: o.delta, gzip: false, inflatedMaxBytes: config.INFLATED_DUMP_MAX_BYTES, seal }, threads, sealOut);
-    // The put shows the object only once sealOut ends; destroyed, it leaves nothing.
-    put = deps.store.put(key, sealOut);
-    put.catch(() => undefined); // awaited once the dump is accepted
-    // push copies each step (the body stays the caller's) and waits while the thread or the store lag.
-    for (const step of slices(body, STEP_BYTES)) await check.push(step);
-    result = await check.result();
+    return new StreamedCheck({ encoding: o.encoding, delta: o.delta, gzip: false, inflatedMaxBytes: deps.config.INFLATED_DUMP_MAX_BYTES }, threads);
   } catch (err) {
-    sealOut.destroy();
-    await put?.catch(() => undefined);
-    deps.log.warn({ err: (err as Error).message, bytes: body.length }, 'dump check thread failed; checking the posted dump inline');
+    deps.log.warn({ err: (err as Error).message }, 'dump check thread failed; checking the posted dump inline');
     return undefined;
   }
-  if (!result.validation.ok) {
-    check.abort();
-    await put.catch(() => undefined);
-    throw result.validation.error;
-  }
-  sealOut.end();
-  await put;
-  return result.validation.summary;
+}
+
+/** Stores an accepted body sealed under `dumpObjectKey(userId, its digest, encoding)`; returns the key. */
+export async function storeCheckedBody(deps: ApiDeps, body: CheckedBody, o: { userId: string; encoding: DumpEncoding }): Promise<string> {
+  const key = dumpObjectKey(o.userId, body.sha256, o.encoding);
+  await putDump(deps.store, deps.config, key, Readable.from(body.chunks));
+  return key;
 }

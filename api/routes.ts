@@ -36,7 +36,8 @@ export function createRoutes(deps: ApiDeps, checkThreads: CheckThreads): Router 
   const uploaderOnly = authenticate(deps, ['uploader']); // dumps belong to a user; operators are read-only
   const admin = authenticate(deps, ['admin']);
   const adminRead = authenticate(deps, ['admin', 'operator']);
-  const dumpBody = [warmCheckThread(deps, checkThreads), express.raw({ type: () => true, limit: deps.config.DUMP_BODY_LIMIT })];
+  // Dumps and deltas read their own bodies, as they arrive (api/checkedBody.ts): no body parser.
+  const dumpBody = warmCheckThread(deps, checkThreads);
   const jsonBody = express.json({ limit: '100kb' });
 
   r.get('/healthz', healthz);

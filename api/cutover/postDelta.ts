@@ -9,7 +9,7 @@ import { AppError, Errors } from '../../core/errors';
 import { recordUploadBytes } from '../../core/metrics';
 import type { MigrationBatch } from '../../entities';
 import { isDumpFormatError } from '../../format';
-import { sha256Stepwise, storeCheckedBody, type CheckedBody } from '../checkedBody';
+import { receiveCheckedBody, storeCheckedBody, type CheckedBody } from '../checkedBody';
 import type { ApiDeps } from '../context';
 import { createBatchForDump, encodingOf, rememberRequestId, startBatch } from '../dumpIntake';
 import type { CheckThreads } from '../uploads/checkThread';
@@ -41,11 +41,17 @@ export function postDelta(deps: ApiDeps, threads: CheckThreads) {
     const base = res.locals.batch as MigrationBatch;
     if (!caller.userId || base.userId !== caller.userId) throw Errors.forbidden('deltas of another user\'s batch');
     if (encodingOf(req.headers['content-type']) !== 'ndjson') throw new AppError(415, 'unsupported_media_type', 'Send the delta as application/x-ndjson (docs/cutover.md).');
-    const body = req.body;
-    if (!Buffer.isBuffer(body) || body.length === 0) throw Errors.badRequest('empty_body', 'The request has no delta in its body.');
+    // Read and validated as it arrives, on a thread when large (api/checkedBody.ts): this process keeps serving meanwhile.
+    let body: CheckedBody;
+    try {
+      body = await receiveCheckedBody(deps, threads, req, { encoding: 'ndjson', delta: true, limit: deps.config.DUMP_BODY_LIMIT, what: 'delta' });
+    } catch (err) {
+      if (isDumpFormatError(err)) throw Errors.badRequest(err.code, err.message, err.details);
+      throw err;
+    }
+    const { summary, sha256: sha } = body;
     // The same delta again (a retry after a lost answer) answers its batch, before the chain checks: by
     // then that batch is the chain's newer one.
-    const sha = await sha256Stepwise(body);
     const [again] = await deps.ds.query(`SELECT id, status FROM migration_batches WHERE user_id = $1 AND dump_sha256 = $2 AND base_batch_id = $3`, [caller.userId, sha, base.id]);
     if (again) {
       res.locals.batchId = again.id;
@@ -53,19 +59,11 @@ export function postDelta(deps: ApiDeps, threads: CheckThreads) {
       return;
     }
     const root = await checkBase(deps, base);
-    // Checked and sealed on a thread when large (api/checkedBody.ts): this process keeps serving meanwhile.
-    let checked: CheckedBody;
-    try {
-      checked = await storeCheckedBody(deps, threads, body, { userId: caller.userId, encoding: 'ndjson', delta: true, sha256: sha });
-    } catch (err) {
-      if (isDumpFormatError(err)) throw Errors.badRequest(err.code, err.message, err.details);
-      throw err;
-    }
-    const { summary, key } = checked;
-    recordUploadBytes('dumps', body.length);
+    recordUploadBytes('dumps', body.bytes);
+    const key = await storeCheckedBody(deps, body, { userId: caller.userId, encoding: 'ndjson' });
     const c = summary.counts;
     const { batch, created } = await createBatchForDump(deps, {
-      userId: caller.userId, dumpKey: key, dumpSha256: sha, dumpBytes: body.length, encoding: 'ndjson',
+      userId: caller.userId, dumpKey: key, dumpSha256: sha, dumpBytes: body.bytes, encoding: 'ndjson',
       entryCount: c.total, source: summary.header.source as Record<string, unknown>, websiteHint: base.websiteHint, idempotencyKey: null, layout: base.layout,
       delta: { baseBatchId: base.id, rootBatchId: root, lines: c.total, puts: c.total - c.removals, removals: c.removals },
     }).catch((err) => {

@@ -10,7 +10,7 @@ import { Errors } from '../../core/errors';
 import { recordUploadBytes } from '../../core/metrics';
 import { isDumpFormatError } from '../../format';
 import { isLayoutName, unknownLayout } from '../../jobs/layouts';
-import { storeCheckedBody, type CheckedBody } from '../checkedBody';
+import { receiveCheckedBody, storeCheckedBody, type CheckedBody } from '../checkedBody';
 import type { ApiDeps } from '../context';
 import { createBatchForDump, encodingOf, rememberRequestId, startBatch, WebsiteIdSchema } from '../dumpIntake';
 import type { CheckThreads } from '../uploads/checkThread';
@@ -30,21 +30,20 @@ export function postDump(deps: ApiDeps, threads: CheckThreads) {
     const idemRaw = req.headers['idempotency-key'];
     const idem = idemRaw === undefined ? null : IdempotencyKey.safeParse(idemRaw);
     if (idem && !idem.success) throw Errors.badRequest('invalid_idempotency_key', 'Idempotency-Key must be 1–200 printable ASCII characters.');
-    const body = req.body;
-    if (!Buffer.isBuffer(body) || body.length === 0) throw Errors.badRequest('empty_body', 'The request has no dump in its body.');
 
-    // Checked and sealed on a thread when large (api/checkedBody.ts): this process keeps serving meanwhile.
-    let checked: CheckedBody;
+    // Read and validated as it arrives, on a thread when large (api/checkedBody.ts): this process keeps serving meanwhile.
+    let body: CheckedBody;
     try {
-      checked = await storeCheckedBody(deps, threads, body, { userId: caller.userId, encoding });
+      body = await receiveCheckedBody(deps, threads, req, { encoding, limit: deps.config.DUMP_BODY_LIMIT, what: 'dump' });
     } catch (err) {
       if (isDumpFormatError(err)) throw Errors.badRequest(err.code, err.message, err.details);
       throw err;
     }
-    const { summary, sha256: sha, key } = checked;
-    recordUploadBytes('dumps', body.length);
+    const { summary, sha256: sha } = body;
+    recordUploadBytes('dumps', body.bytes);
+    const key = await storeCheckedBody(deps, body, { userId: caller.userId, encoding });
     const { batch, created } = await createBatchForDump(deps, {
-      userId: caller.userId, dumpKey: key, dumpSha256: sha, dumpBytes: body.length, encoding,
+      userId: caller.userId, dumpKey: key, dumpSha256: sha, dumpBytes: body.bytes, encoding,
       entryCount: summary.counts.total, source: summary.header.source as Record<string, unknown>,
       websiteHint: q.data.websiteId ?? null, idempotencyKey: idem?.success ? idem.data : null, layout: q.data.layout,
     });
@@ -52,7 +51,7 @@ export function postDump(deps: ApiDeps, threads: CheckThreads) {
     if (created && req.id) await rememberRequestId(deps, batch.id, req.id);
     if (created || batch.status === 'received') await startBatch(deps, batch, created);
     const status = created ? 'queued' : batch.status === 'received' ? 'queued' : batch.status;
-    deps.log.info({ reqId: req.id, batchId: batch.id, userId: caller.userId, created, entries: summary.counts.total, bytes: body.length }, created ? 'batch created' : 'duplicate dump: existing batch returned');
+    deps.log.info({ reqId: req.id, batchId: batch.id, userId: caller.userId, created, entries: summary.counts.total, bytes: body.bytes }, created ? 'batch created' : 'duplicate dump: existing batch returned');
     res.status(created ? 202 : 200).json({ batchId: batch.id, status, statusUrl: `/v1/batches/${batch.id}`, duplicate: !created });
   };
 }

@@ -1,15 +1,17 @@
 /**
- * A dump posted whole (api/checkedBody.ts): a large body is validated and sealed on a check thread, the
- * event loop turning meanwhile; what it answers and stores must be what the inline check gives — the same
- * summary, digest and errors, a sealed object that opens to the body — and a refused body leaves nothing in
- * the store. A thread that cannot run falls back to the inline check.
+ * A dump posted whole (api/checkedBody.ts): the body is read as it arrives, decoded per its
+ * Content-Encoding and bounded, and a large one validated on a check thread meanwhile, the event loop
+ * turning; what it answers must be what the inline check gives — the same summary, digest and errors — and
+ * the sealed object stored from its chunks must open to the body. A thread that cannot run falls back to the
+ * inline check. Refusals carry body-parser's kinds of error, which the app's error mapper answers.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { storeCheckedBody, THREAD_MIN_BYTES, warmCheckThread } from '../../api/checkedBody';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
+import { limitBytes, receiveCheckedBody, storeCheckedBody, THREAD_MIN_BYTES, warmCheckThread, type BodyRequest } from '../../api/checkedBody';
 import type { ApiDeps } from '../../api/context';
 import { CheckThreads } from '../../api/uploads/checkThread';
 import { createLogger } from '../../core/logger';
@@ -25,7 +27,7 @@ afterAll(() => threads.close());
 
 const HEADER = JSON.stringify({ format: 'browser-storage-dump', version: 1, source: { origin: 'https://app.example', capturedAt: '2026-01-01T00:00:00.000Z' } });
 
-/** An NDJSON dump with one value of about `bigValueBytes` (multi-byte and escaped characters across slice boundaries). */
+/** An NDJSON dump with one value of about `bigValueBytes` (multi-byte and escaped characters across chunk boundaries). */
 function ndjson(bigValueBytes: number, o: { trailer?: boolean; tag?: string; extra?: string[] } = {}): Buffer {
   const lines = [HEADER];
   lines.push(JSON.stringify({ area: 'localStorage', key: 'content-storage', value: JSON.stringify({ state: { contentItems: [{ id: o.tag ?? 'x', body: 'é"\\\t€'.repeat(bigValueBytes / 10) }] }, version: 0 }) }));
@@ -37,74 +39,76 @@ function ndjson(bigValueBytes: number, o: { trailer?: boolean; tag?: string; ext
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
+/** A request as the handler sees it: headers, and the body in `chunk`-sized pieces as a socket delivers them. */
+function request(body: Buffer, headers: Record<string, string> = {}, chunk = 64 * 1024): BodyRequest {
+  const pieces = Array.from({ length: Math.ceil(body.length / chunk) }, (_, i) => body.subarray(i * chunk, (i + 1) * chunk));
+  return Object.assign(Readable.from(pieces), { headers: { 'content-length': String(body.length), ...headers } });
+}
+
+const LIMIT = '256mb';
+const receive = (req: BodyRequest, o: { delta?: boolean; t?: CheckThreads; limit?: string } = {}) =>
+  receiveCheckedBody(deps, o.t ?? threads, req, { encoding: 'ndjson', delta: o.delta, limit: o.limit ?? LIMIT, what: o.delta ? 'delta' : 'dump' });
+
 async function stored(key: string): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const c of await readDumpObject(deps.store, config, key)) parts.push(c as Buffer);
   return Buffer.concat(parts);
 }
 
-/** Every file under the store's directory (a refused body must leave no temp file either). */
-function files(dir = config.STORAGE_DIR): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => join(d.parentPath, d.name));
-}
-
-test('a large body: the inline summary and digest, stored sealed under its key, the event loop turning, the thread kept for the next', async () => {
+test('a large body: the inline summary and digest while the event loop turns, the thread kept for the next; stored sealed from its chunks', async () => {
   const body = ndjson(THREAD_MIN_BYTES + 1024 * 1024, { tag: 'large' });
   const seen: string[] = [];
   setImmediate(() => seen.push('event loop turned'));
-  const checked = await storeCheckedBody(deps, threads, body, { userId: 'u-large', encoding: 'ndjson' }).finally(() => seen.push('checked'));
+  const checked = await receive(request(body)).finally(() => seen.push('checked'));
   expect(seen).toEqual(['event loop turned', 'checked']);
   expect(checked.summary).toEqual(await validateDump(Readable.from([body]), 'ndjson'));
   expect(checked.summary.counts).toMatchObject({ localStorage: 1, sessionStorage: 1, total: 2 });
   expect(checked.sha256).toBe(sha256(body));
-  expect(checked.key).toBe(dumpObjectKey('u-large', sha256(body), 'ndjson'));
-  expect((await stored(checked.key)).equals(body)).toBe(true);
+  expect(checked.bytes).toBe(body.length);
+  expect(Buffer.concat(checked.chunks).equals(body)).toBe(true);
   expect(threads.idleCount).toBe(1);
-
-  // The same body again (a retry): the same answer, and the object is still whole.
-  const again = await storeCheckedBody(deps, threads, body, { userId: 'u-large', encoding: 'ndjson' });
-  expect(again).toEqual(checked);
-  expect((await stored(checked.key)).equals(body)).toBe(true);
+  const key = await storeCheckedBody(deps, checked, { userId: 'u-large', encoding: 'ndjson' });
+  expect(key).toBe(dumpObjectKey('u-large', sha256(body), 'ndjson'));
+  expect((await stored(key)).equals(body)).toBe(true);
 }, 60_000);
 
-test('a large body that is not a valid dump: the inline DumpFormatError, and nothing left in the store', async () => {
-  const before = files();
+test('a large body that is not a valid dump: the inline DumpFormatError, read to its end, the thread kept', async () => {
   const body = ndjson(THREAD_MIN_BYTES + 1024 * 1024, { trailer: false, tag: 'truncated' });
   const inline = await validateDump(Readable.from([body]), 'ndjson').catch((e: unknown) => e);
-  const threaded = await storeCheckedBody(deps, threads, body, { userId: 'u-bad', encoding: 'ndjson' }).catch((e: unknown) => e);
+  const req = request(body);
+  const threaded = await receive(req).catch((e: unknown) => e);
   expect(threaded).toBeInstanceOf(DumpFormatError);
   expect(threaded).toMatchObject({ code: 'dump_truncated' });
   expect(threaded).toEqual(inline);
   expect((threaded as DumpFormatError).details).toEqual((inline as DumpFormatError).details);
-  expect(await deps.store.head(dumpObjectKey('u-bad', sha256(body), 'ndjson'))).toBeFalsy();
-  expect(files()).toEqual(before);
+  expect((req as unknown as Readable).readableEnded).toBe(true); // the client's bytes were all taken
+  expect(threads.idleCount).toBe(1);
 }, 60_000);
 
 test('a large delta: removals pass on the thread with `delta`, and the same body as a dump is refused', async () => {
   const removal = JSON.stringify({ op: 'delete', area: 'localStorage', key: 'project-context' });
   const body = ndjson(THREAD_MIN_BYTES + 1024 * 1024, { tag: 'delta', extra: [removal] });
-  const checked = await storeCheckedBody(deps, threads, body, { userId: 'u-delta', encoding: 'ndjson', delta: true });
+  const checked = await receive(request(body), { delta: true });
   expect(checked.summary).toEqual(await validateDump(Readable.from([body]), 'ndjson', { delta: true }));
   expect(checked.summary.counts).toMatchObject({ removals: 1, total: 3 });
-  const asDump = await storeCheckedBody(deps, threads, body, { userId: 'u-delta-2', encoding: 'ndjson' }).catch((e: unknown) => e);
+  const asDump = await receive(request(body)).catch((e: unknown) => e);
   expect(asDump).toEqual(await validateDump(Readable.from([body]), 'ndjson').catch((e: unknown) => e));
   expect(asDump).toBeInstanceOf(DumpFormatError);
 }, 60_000);
 
-test('a small body is checked inline and stored; so is a large one where no thread can run', async () => {
+test('a small body is checked inline; so is a large one where no thread can run', async () => {
   const small = ndjson(1024, { tag: 'small' });
   const idle = threads.idleCount;
-  const checked = await storeCheckedBody(deps, threads, small, { userId: 'u-small', encoding: 'ndjson' });
+  const checked = await receive(request(small));
   expect(checked.summary.counts.total).toBe(2);
-  expect((await stored(checked.key)).equals(small)).toBe(true);
+  expect(checked.sha256).toBe(sha256(small));
   expect(threads.idleCount).toBe(idle); // no thread taken
 
   const none = new CheckThreads([]); // TypeScript sources, no loader named: no thread
   expect(none.enabled).toBe(false);
   const large = ndjson(THREAD_MIN_BYTES + 1024 * 1024, { tag: 'no-thread' });
-  const inline = await storeCheckedBody(deps, none, large, { userId: 'u-inline', encoding: 'ndjson' });
+  const inline = await receive(request(large), { t: none });
   expect(inline.summary).toEqual(await validateDump(Readable.from([large]), 'ndjson'));
-  expect((await stored(inline.key)).equals(large)).toBe(true);
 }, 60_000);
 
 test('a thread that cannot start: the same answer inline, and the reason logged', async () => {
@@ -116,9 +120,8 @@ test('a thread that cannot start: the same answer inline, and the reason logged'
   const log = createLogger('warn', {}, { write: (l: string) => void lines.push(l) });
   const body = ndjson(THREAD_MIN_BYTES + 1024 * 1024, { tag: 'boom' });
   try {
-    const checked = await storeCheckedBody({ ...deps, log }, broken, body, { userId: 'u-boom', encoding: 'ndjson' });
+    const checked = await receiveCheckedBody({ ...deps, log }, broken, request(body), { encoding: 'ndjson', limit: LIMIT, what: 'dump' });
     expect(checked.summary).toEqual(await validateDump(Readable.from([body]), 'ndjson'));
-    expect((await stored(checked.key)).equals(body)).toBe(true);
     expect(lines.map((l) => JSON.parse(l) as { msg: string; err: string })).toEqual([
       expect.objectContaining({ msg: 'dump check thread failed; checking the posted dump inline', err: expect.stringContaining('this thread cannot start') }),
     ]);
@@ -126,6 +129,38 @@ test('a thread that cannot start: the same answer inline, and the reason logged'
     broken.close();
   }
 }, 60_000);
+
+test('Content-Encoding gzip, deflate and br decode as they arrive (the limit and the digest are of the decoded bytes); others are refused', async () => {
+  const body = ndjson(THREAD_MIN_BYTES + 1024 * 1024, { tag: 'encoded' });
+  for (const [encoding, bytes] of [['gzip', gzipSync(body)], ['deflate', deflateSync(body)], ['br', brotliCompressSync(body)]] as const) {
+    const checked = await receive(request(bytes, { 'content-encoding': encoding }));
+    expect([encoding, checked.sha256, checked.bytes, checked.summary.counts.total]).toEqual([encoding, sha256(body), body.length, 2]);
+  }
+  await expect(receive(request(gzipSync(body), { 'content-encoding': 'compress' }))).rejects.toMatchObject({ type: 'encoding.unsupported', status: 415 });
+  // Past the limit once decoded, though small as sent.
+  await expect(receive(request(gzipSync(body), { 'content-encoding': 'gzip' }), { limit: '8mb' })).rejects.toMatchObject({ type: 'entity.too.large', status: 413 });
+  // Not what it says it is.
+  await expect(receive(request(body, { 'content-encoding': 'gzip' }))).rejects.toMatchObject({ status: 400, code: expect.stringMatching(/^Z_/) });
+}, 60_000);
+
+test('refusals, each after reading the request off: over the limit by Content-Length or by the bytes, an unknown encoding, empty, cut off', async () => {
+  const body = ndjson(1024);
+  const big = request(body, { 'content-length': String(300 * 1024 * 1024) });
+  await expect(receive(big)).rejects.toMatchObject({ type: 'entity.too.large', status: 413 });
+  // Each refused request is read off to its end first, as body-parser does: the client then gets the answer.
+  expect((big as unknown as Readable).readableEnded).toBe(true);
+  const over = request(body, { 'content-length': '' }, 100);
+  await expect(receive(over, { limit: '1kb' })).rejects.toMatchObject({ type: 'entity.too.large', status: 413 });
+  expect((over as unknown as Readable).readableEnded).toBe(true);
+  const unsupported = request(body, { 'content-encoding': 'compress' });
+  await expect(receive(unsupported)).rejects.toMatchObject({ status: 415 });
+  expect((unsupported as unknown as Readable).readableEnded).toBe(true);
+  await expect(receive(request(Buffer.alloc(0)))).rejects.toMatchObject({ status: 400, code: 'empty_body', message: 'The request has no dump in its body.' });
+  await expect(receive(request(Buffer.alloc(0)), { delta: true })).rejects.toMatchObject({ code: 'empty_body', message: 'The request has no delta in its body.' });
+  const cut = Object.assign(new Readable({ read() { this.push(body.subarray(0, 100)); this.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' })); } }), { headers: {} });
+  await expect(receive(cut)).rejects.toMatchObject({ type: 'request.aborted', status: 400 });
+  expect([limitBytes('50mb'), limitBytes('1kb'), limitBytes('7'), limitBytes('2GB')]).toEqual([50 * 2 ** 20, 1024, 7, 2 * 2 ** 30]);
+});
 
 test('a request announcing a large body gets a thread started while its bytes arrive; a small one, or one without a thread to run, does not', async () => {
   const fresh = new CheckThreads(['tsx/cjs']);
@@ -142,11 +177,6 @@ test('a request announcing a large body gets a thread started while its bytes ar
     warmCheckThread(deps, none)(headers(THREAD_MIN_BYTES), {} as never, next);
     expect(none.idleCount).toBe(0);
     expect(next).toHaveBeenCalledTimes(4);
-    // The warmed thread serves the next large body.
-    const body = ndjson(THREAD_MIN_BYTES + 1024, { tag: 'warmed' });
-    const checked = await storeCheckedBody(deps, fresh, body, { userId: 'u-warm', encoding: 'ndjson' });
-    expect(checked.summary.counts.total).toBe(2);
-    expect(fresh.idleCount).toBe(1);
   } finally {
     fresh.close();
   }
