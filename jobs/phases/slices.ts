@@ -30,7 +30,7 @@ import { sliceJobId, type JobPayloads } from '../names';
 import { applyResults, applySlice, mergeNotes, type SliceTotals } from './applyResults';
 import type { PhaseDeps, PhaseRun } from './context';
 import { transformContext, unmappable } from './entryPhase';
-import { decodeStaged, entrySize, PAGE_NODES, type StagedEntry } from './staged';
+import { decodeStaged, entrySize, PAGE_NODES, readStagedEntry, type StagedEntry } from './staged';
 
 /** Thrown by a phase whose entry's slices are still running: runPhase delays the job (woken by the last slice). */
 export class WaitForSlices extends Error {
@@ -108,12 +108,8 @@ export async function settleLargeEntries(run: PhaseRun, kinds: readonly string[]
  */
 async function splitEntry(run: PhaseRun, seq: number, sliced: SlicedTransform, count?: number): Promise<number> {
   const { deps, batch, layout } = run;
-  const [row] = await deps.ds.query(
-    `SELECT seq, area, db_name, store_name, entry_key, kind, value, sealed FROM dump_entries WHERE batch_id = $1 AND seq = $2`,
-    [batch.id, seq],
-  );
-  const staged = { seq: row.seq, area: row.area, dbName: row.db_name, storeName: row.store_name, entryKey: row.entry_key, kind: row.kind, raw: row.value as string, sealed: row.sealed };
-  row.value = null;
+  const staged = await readStagedEntry(deps.ds, batch.id, seq);
+  if (!staged) throw new Error(`entry #${seq} of batch ${batch.id} is not staged`);
   const ctx = await transformContext(run);
   let entry: StagedEntry;
   try {

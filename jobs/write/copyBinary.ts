@@ -3,8 +3,10 @@
  * signature, then per row a field count and each field as its length and its bytes in the type's binary
  * form (-1: null), then a trailer. Nothing is escaped, so a large text value goes into the stream as the
  * pieces it was made in: no escaping pass over it, no copy of it into one buffer, and none into a bind
- * message (the serializer's buffer grows by copying too).
+ * message (the serializer's buffer grows by copying too). Read back the same way (copyOutText).
  */
+import type { PoolClient } from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
 
 export const BINARY_COPY_HEADER = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8)]); // flags 0, no extension
 export const BINARY_COPY_TRAILER = Buffer.from([0xff, 0xff]); // a field count of -1
@@ -71,4 +73,49 @@ function int16(n: number): Buffer {
   const b = Buffer.allocUnsafe(2);
   b.writeInt16BE(n);
   return b;
+}
+
+/**
+ * The one text field of the one row `COPY (<query>) TO STDOUT (FORMAT binary)` gives (null for SQL null),
+ * read as it streams into one buffer of its exact size, then decoded once. A large value read as a query's
+ * result instead is gathered by the driver into buffers that double as it grows (for a 110 MB value: 128 and
+ * 256 MB, each touched fresh, then copied), the worker's costliest read.
+ */
+export async function copyOutText(client: PoolClient, query: string): Promise<string | null> {
+  const stream = client.query(copyTo(`COPY (${query}) TO STDOUT (FORMAT binary)`));
+  let head = Buffer.alloc(0);
+  let value: Buffer | null | undefined; // undefined: its length not read yet
+  let filled = 0;
+  let rest = Buffer.alloc(0); // what follows the value: the trailer
+  let wrong: string | undefined;
+  // Read to the end whatever comes: a COPY left half-read would leave the connection in its middle.
+  for await (const c of stream) {
+    let chunk = c as Buffer;
+    if (wrong) continue;
+    if (value === undefined) {
+      head = Buffer.concat([head, chunk]);
+      if (head.length < BINARY_COPY_HEADER.length) continue;
+      const start = BINARY_COPY_HEADER.length + head.readInt32BE(BINARY_COPY_HEADER.length - 4); // past the header extension
+      if (head.length < start + 2) continue;
+      const fields = head.readInt16BE(start);
+      if (fields !== 1) {
+        wrong = fields === -1 ? 'no row' : 'a row of another shape';
+        continue;
+      }
+      if (head.length < start + 6) continue;
+      const length = head.readInt32BE(start + 2);
+      value = length < 0 ? null : Buffer.allocUnsafe(length);
+      chunk = head.subarray(start + 6);
+      head = Buffer.alloc(0);
+    }
+    const take = value === null ? 0 : Math.min(chunk.length, value.length - filled);
+    if (value) chunk.copy(value, filled, 0, take);
+    filled += take;
+    if (take < chunk.length) rest = Buffer.concat([rest, chunk.subarray(take)]);
+  }
+  if (wrong) throw new Error(`COPY gave ${wrong}: ${query}`);
+  if (value === undefined || (value && filled < value.length) || rest.length < 2 || rest.readInt16BE(0) !== -1) {
+    throw new Error(`COPY did not give exactly one row: ${query}`);
+  }
+  return value === null ? null : value.toString('utf8');
 }

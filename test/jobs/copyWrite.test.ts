@@ -16,7 +16,7 @@ import type { DataSource } from 'typeorm';
 import { loadConfig } from '../../core/config';
 import { openDatabase } from '../../core/db';
 import { rowId } from '../../core/ids';
-import { binary, BINARY_COPY_HEADER, BINARY_COPY_TRAILER, binaryRow, type BinaryField } from '../../jobs/write/copyBinary';
+import { binary, BINARY_COPY_HEADER, BINARY_COPY_TRAILER, binaryRow, copyOutText, type BinaryField } from '../../jobs/write/copyBinary';
 import { copyText, jsonStringPieces } from '../../jobs/write/copyText';
 import { checksumDiffersSql, rowChecksumSql, upsertRows } from '../../jobs/write/upsertRows';
 import { tableSpec } from '../../jobs/write/tableSpec';
@@ -106,6 +106,25 @@ test('COPY\'s binary form round-trips every type ingest stages, nulls, awkward s
   });
   expect(back.slice(0, -1)).toEqual(AWKWARD.map((s, n) => ({ u: id, n: n - 1, v: String(2 ** 40 + n), f: n % 2 === 0, a: s, b: n % 3 === 0 ? null : JSON.stringify(s) })));
   expect(back.at(-1)).toEqual({ u: id, n: 99, v: null, f: false, a: JSON.stringify(big), b: null });
+});
+
+test('copyOutText reads one text field back by binary COPY: a large value across many chunks, null; anything but one row is an error', async () => {
+  const big = `x"\\\t\n${'é📋'.repeat(1_000_000)}`;
+  const qr = ds.createQueryRunner();
+  try {
+    const client = (await qr.connect()) as import('pg').PoolClient;
+    await client.query(`CREATE TEMPORARY TABLE copy_out (n int, v text)`);
+    await client.query(`INSERT INTO copy_out VALUES (1, $1), (2, NULL), (3, ''), (4, 'a'), (4, 'b')`, [big]);
+    expect(await copyOutText(client, `SELECT v FROM copy_out WHERE n = 1`)).toBe(big);
+    expect(await copyOutText(client, `SELECT v FROM copy_out WHERE n = 2`)).toBeNull();
+    expect(await copyOutText(client, `SELECT v FROM copy_out WHERE n = 3`)).toBe('');
+    await expect(copyOutText(client, `SELECT v FROM copy_out WHERE n = 9`)).rejects.toThrow(/no row/);
+    await expect(copyOutText(client, `SELECT v FROM copy_out WHERE n = 4`)).rejects.toThrow(/exactly one row/);
+    await expect(copyOutText(client, `SELECT n, v FROM copy_out WHERE n = 1`)).rejects.toThrow(/another shape/);
+    expect((await client.query(`SELECT 1 AS ok`)).rows).toEqual([{ ok: 1 }]); // the connection is usable after each
+  } finally {
+    await qr.release();
+  }
 });
 
 test('the merge journals exactly and records the checksum verify computes, for inserted, updated and unchanged rows', async () => {
