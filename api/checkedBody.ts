@@ -133,7 +133,7 @@ export async function receiveCheckedBody(
     await drained(req);
     const e = err as Error & { code?: string };
     if (e.code?.startsWith('Z_')) throw bodyError(undefined, 400, e.message, { code: e.code });
-    if (e.code === 'ECONNRESET' || e.message === 'aborted') throw bodyError('request.aborted', 400, 'request aborted');
+    if (e.code === 'ECONNRESET' || e.code === 'ERR_STREAM_PREMATURE_CLOSE' || e.message === 'aborted') throw bodyError('request.aborted', 400, 'request aborted');
     throw err;
   }
   if (refused) throw refused;

@@ -2,7 +2,7 @@
  * The one bounded gzip inflater every path that reads a compressed dump shares (a finished tus upload's
  * validation, a direct upload's, ingest): it inflates as the consumer reads, never to disk, and stops as soon
  * as the inflated bytes pass `maxBytes`, so a bomb costs at most that much work. POST /v1/dumps inflates
- * with body-parser under its own DUMP_BODY_LIMIT (docs/http-api.md §2).
+ * as it reads its body (api/checkedBody.ts), under its own DUMP_BODY_LIMIT (docs/http-api.md §2).
  */
 import { type Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
