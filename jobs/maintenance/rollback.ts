@@ -31,7 +31,8 @@ export async function rollbackJob(deps: PhaseDeps, job: Job<JobPayloads['rollbac
   const overwritten: ApiChange[] = [];
   let overwrittenCount = 0;
   try {
-    // Later batches that changed its rows since the request refuse it in undoNext. Batches an earlier attempt of this job undid are rolled_back already: undoNext passes over them.
+    // Later batches that changed its rows since the request refuse it in undoNext. Batches an earlier
+    // attempt of this job undid are rolled_back already: undoNext passes over them.
     for (let step = await undoNext(ds, batchId, config.PHASE_LOCK_TIMEOUT_MS, force); step; step = await undoNext(ds, batchId, config.PHASE_LOCK_TIMEOUT_MS, force)) {
       for (const id of step.order) involved.add(id);
       const id = step.batchId;
