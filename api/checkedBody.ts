@@ -108,6 +108,7 @@ export async function receiveCheckedBody(
   const chunks: Buffer[] = [];
   let bytes = 0;
   let check: StreamedCheck | undefined;
+  let threadTried = false;
   let refused: Error | undefined;
   try {
     for await (const c of source) {
@@ -122,7 +123,8 @@ export async function receiveCheckedBody(
       }
       hash.update(chunk);
       chunks.push(chunk);
-      if (!check && bytes >= THREAD_MIN_BYTES && threads.enabled) {
+      if (!threadTried && bytes >= THREAD_MIN_BYTES && threads.enabled) {
+        threadTried = true;
         check = startCheck(deps, threads, o);
         if (check) for (const earlier of chunks) await check.push(earlier);
       } else if (check) await check.push(chunk); // waits while the thread lags: the request is read no faster
