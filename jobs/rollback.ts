@@ -75,13 +75,15 @@ async function blockersOf(db: DataSource | EntityManager, batchId: string, exclu
       const fk = rel.joinColumns[0].databaseName;
       // Child rows another batch wrote last, and the batches that expect those rows as they are. A child
       // row a batch of `exclude` wrote last is left out of both: it is in that batch's own journal, whose
-      // overlap check (above) finds who expects it. One pass over the children (for Catalyst's 200,000
-      // items of one website: one scan instead of two per foreign key).
+      // overlap check (above) finds who expects it. One written through the data API (batch_id null) is
+      // kept for the second. One pass over the children (for Catalyst's 200,000 items of one website: one
+      // scan instead of two per foreign key).
       const dependents: { batch_id: string }[] = await db.query(
         `WITH kids AS MATERIALIZED (
            SELECT c.id, c.batch_id FROM row_journal j JOIN "${meta.tableName}" c ON c."${fk}" = j.row_id
-           WHERE j.batch_id = $1 AND j.table_name = $2 AND j.op = 'insert' AND NOT (c.batch_id = ANY($3::uuid[])))
-         SELECT batch_id FROM kids
+           WHERE j.batch_id = $1 AND j.table_name = $2 AND j.op = 'insert'
+             AND (c.batch_id IS NULL OR NOT (c.batch_id = ANY($3::uuid[]))))
+         SELECT batch_id FROM kids WHERE batch_id IS NOT NULL
          UNION
          SELECT br.batch_id FROM kids JOIN batch_rows br ON br.table_name = '${meta.tableName}' AND br.row_id = kids.id
          JOIN migration_batches b ON b.id = br.batch_id
