@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';
-import { Readable } from 'node:stream';
+import { Readable, type Transform } from 'node:stream';
 import type { IncomingHttpHeaders } from 'node:http';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { Errors } from '../core/errors';
@@ -62,10 +62,15 @@ function bodyError(type: string | undefined, status: number, message: string, ex
   return Object.assign(new Error(message), { type, status, statusCode: status, expose: true, ...extra });
 }
 
-/** The decoder a Content-Encoding names (as body-parser accepts them); throws 415 for another. */
+/** The decoders of the Content-Encodings body-parser accepts (null: none needed). */
+const DECODERS = new Map<string, (() => Transform) | null>([
+  ['identity', null], ['gzip', createGunzip], ['x-gzip', createGunzip], ['deflate', createInflate], ['br', createBrotliDecompress],
+]);
+
+/** The body decoded as its Content-Encoding says; throws 415 for an encoding not in DECODERS. */
 function decoded(req: BodyRequest): NodeJS.ReadableStream {
   const encoding = String(req.headers['content-encoding'] ?? 'identity').toLowerCase().trim();
-  const make = { identity: null, gzip: createGunzip, 'x-gzip': createGunzip, deflate: createInflate, br: createBrotliDecompress }[encoding];
+  const make = DECODERS.get(encoding);
   if (make === undefined) throw bodyError('encoding.unsupported', 415, `unsupported content encoding "${encoding}"`);
   if (make === null) return req;
   const z = make();
