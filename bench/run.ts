@@ -67,11 +67,12 @@ const TERMINAL = ['completed', 'needs_attention', 'failed'];
 async function main(): Promise<void> {
   const settings = Settings.parse(process.env);
   const app = loadConfig();
+  const apiNodeFlags = settings.BENCH_API_NODE_FLAGS.split(/\s+/).filter(Boolean);
   const read: ReadPathSettings = {
     seconds: settings.BENCH_READ_SECONDS, rounds: settings.BENCH_READ_ROUNDS, warmupSeconds: settings.BENCH_READ_WARMUP_SECONDS,
     connections: settings.BENCH_READ_CONNECTIONS, serialSeconds: settings.BENCH_READ_SERIAL_SECONDS,
     items: settings.BENCH_READ_ITEMS, types: settings.BENCH_READ_TYPES, otherWebsites: settings.BENCH_READ_OTHER_WEBSITES,
-    apiNodeFlags: settings.BENCH_API_NODE_FLAGS.split(/\s+/).filter(Boolean),
+    apiNodeFlags,
   };
   if (settings.BENCH_ONLY === 'items') {
     // The Fast issue's 200k-item dump (bench/items200k.ts): rows/s beside COPY and naive save(), rollback.
@@ -85,7 +86,7 @@ async function main(): Promise<void> {
     if (readPathFailed(result)) process.exitCode = 1;
     return;
   }
-  const transfer = { mb: settings.BENCH_TRANSFER_MB, chunkMiB: settings.BENCH_TUS_CHUNK_MIB, repeat: settings.BENCH_TRANSFER_REPEAT };
+  const transfer = { mb: settings.BENCH_TRANSFER_MB, chunkMiB: settings.BENCH_TUS_CHUNK_MIB, repeat: settings.BENCH_TRANSFER_REPEAT, apiNodeFlags };
   if (settings.BENCH_ONLY === 'transfer') return printTransfer(await measureTransfer(app, transfer, log));
   const report = await pipeline(settings, app);
   // After the pipeline's processes are gone, so that the two do not compete for the CPU.

@@ -35,6 +35,8 @@ export interface TransferSettings {
   chunkMiB: number;
   /** Rounds per figure (BENCH_TRANSFER_REPEAT); the table gives the median. */
   repeat: number;
+  /** Extra node flags for the API process that takes the tus uploads (BENCH_API_NODE_FLAGS, e.g. --cpu-prof). */
+  apiNodeFlags?: string[];
 }
 
 export interface TransferRow {
@@ -157,7 +159,7 @@ export async function measureTransfer(app: Config, settings: TransferSettings, l
     const [sha, gzSha] = [await sha256File(file), await sha256File(gz)];
 
     await runOnce('scripts/migrate.ts', env);
-    api = startService('api', 'api/main.ts', env, [], 2000);
+    api = startService('api', 'api/main.ts', env, settings.apiNodeFlags ?? [], 2000);
     // A second API on the same database and queues that checks every upload after its last byte, by
     // reading it back (as before the streamed finish): the same upload against both, in the same run.
     readBackApi = startService('api-readback', 'api/main.ts', { ...env, UPLOAD_STREAMED_FINISH_MIN_BYTES: String(2 ** 50) }, [], 2000);

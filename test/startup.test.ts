@@ -39,6 +39,10 @@ test('npm start serves /readyz and Bull Board, and stops on SIGTERM', async () =
   const niceOf = (re: RegExp) => ps.filter((l) => re.test(l)).map((l) => Number(l.trim().split(/\s+/)[0]));
   expect(niceOf(/worker[/\\]main/)).toEqual([10]);
   expect(niceOf(/scripts[/\\]start/)).toEqual([0]);
+  // …with the heap flags of `npm run worker` (scripts/workerProcess.ts): the bounded old space and the larger young generation.
+  const workerArgs = ps.find((l) => /worker[/\\]main/.test(l))!;
+  expect(workerArgs).toContain('--max-old-space-size=1024');
+  expect(workerArgs).toContain('--max-semi-space-size=32');
   const exited = new Promise<void>((resolve) => proc.on('close', () => resolve())); // all stdio closed: the app too
   // npm forwards SIGTERM to the app (then re-raises it on itself); the app closes workers and the API first.
   proc.kill('SIGTERM');
