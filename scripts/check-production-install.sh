@@ -62,7 +62,7 @@ export NODE_ENV=production DATABASE_URL REDIS_URL DATABASE_SCHEMA="$ID" QUEUE_PR
 cd "$DIR"
 node dist/scripts/migrate.js >migrate.log 2>&1 || fail "dist/scripts/migrate.js"
 node dist/api/main.js >api.log 2>&1 & PIDS+=($!)
-node dist/worker/main.js >worker.log 2>&1 & PIDS+=($!)
+node --max-old-space-size=1024 --max-semi-space-size=32 dist/worker/main.js >worker.log 2>&1 & PIDS+=($!)
 
 for _ in $(seq 1 100); do curl -sf "$BASE/readyz" >/dev/null && break; sleep 0.2; done
 curl -sf "$BASE/readyz" | grep -q '"status":"ready"' || fail "/readyz is not ready"
