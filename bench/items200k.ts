@@ -16,7 +16,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -160,47 +160,30 @@ export async function measureItems(app: Config, log: (m: string) => void, opts: 
     // /healthz while the API takes the POST itself (reads and validates the 116 MB body), probed from a
     // process of its own: this one's event loop is busy handing the body to the socket, and probes from
     // here measured that too (~700 ms) while the API answered each /healthz in under 20 ms.
-    const postProber = spawn(process.execPath, ['-e', `
-      const url = process.argv[1], every = Number(process.argv[2]);
-      (async () => { for (;;) {
-        const at = Date.now(), p0 = performance.now();
-        const r = await fetch(url, { signal: AbortSignal.timeout(10_000) }).catch(() => null);
-        if (r) await r.arrayBuffer();
-        if (r && r.ok) process.stdout.write(at + ' ' + (performance.now() - p0).toFixed(3) + '\\n');
-        await new Promise((res) => setTimeout(res, every));
-      } })();`, `${base}/healthz`, String(settings.BENCH_PROBE_MS)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let probed = '';
-    postProber.stdout!.on('data', (c: Buffer) => void (probed += c.toString()));
+    const postProber = startProber(base, [{ path: '/healthz' }], settings.BENCH_PROBE_MS);
     await new Promise((r) => setTimeout(r, 2 * settings.BENCH_PROBE_MS)); // its first probe is out before the POST
     const t0 = performance.now();
     const postStart = Date.now();
     const res = await fetch(`${base}/v1/dumps`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/x-ndjson' }, body });
     const postSeconds = (performance.now() - t0) / 1000;
-    postProber.kill();
-    await once(postProber, 'exit');
-    const duringPost = probed.split('\n').filter(Boolean).map((l) => l.split(' ').map(Number)).filter(([at]) => at >= postStart).map(([, ms]) => ms);
+    const duringPost = (await postProber.stop()).filter((p) => p.at >= postStart && p.ok).map((p) => p.ms);
     if (res.status !== 202) throw new Error(`POST /v1/dumps answered ${res.status}: ${await res.text()}`);
     const { batchId } = (await res.json()) as { batchId: string };
-    // The API while the batch runs (issue 12: p99 under 100 ms): /healthz and the batch's status poll, in turn.
-    const probes = { healthz: [] as number[], status: [] as number[], failed: 0, duringPost };
-    let probing = true;
-    const prober = (async () => {
-      while (probing) {
-        for (const [into, path, headers] of [[probes.healthz, '/healthz', {}], [probes.status, `/v1/batches/${batchId}`, { Authorization: `Bearer ${token}` }]] as const) {
-          const p0 = performance.now();
-          const r = await fetch(`${base}${path}`, { headers, signal: AbortSignal.timeout(5000) }).catch(() => null);
-          if (r) await r.arrayBuffer();
-          if (r?.ok) into.push(performance.now() - p0);
-          else probes.failed++;
-        }
-        await new Promise((r) => setTimeout(r, settings.BENCH_PROBE_MS));
-      }
-    })();
+    // The API while the batch runs (issue 12: p99 under 100 ms): /healthz and the batch's status poll, in turn,
+    // from a process of its own as well, so that this one's work (sampling /proc and Postgres every 200 ms,
+    // reading the services' logs) is not counted as the API's latency.
+    const batchProber = startProber(base, [{ path: '/healthz' }, { path: `/v1/batches/${batchId}`, headers: { Authorization: `Bearer ${token}` } }], settings.BENCH_PROBE_MS);
     const status = await waitFor(db, schema, batchId, TERMINAL, workers);
     const endToEndSeconds = (performance.now() - t0) / 1000;
     sampling = false;
-    probing = false;
-    await Promise.all([sampler, prober]);
+    const probed = await batchProber.stop();
+    const probes = {
+      healthz: probed.filter((p) => p.request === 0 && p.ok).map((p) => p.ms),
+      status: probed.filter((p) => p.request === 1 && p.ok).map((p) => p.ms),
+      failed: probed.filter((p) => !p.ok).length,
+      duringPost,
+    };
+    await sampler;
     await sampleBackends();
     const workerCpu = workersCpu() - workerCpu0;
     const postgresCpu = [...backendCpu.values()].reduce((sum, b) => sum + b.last - b.first, 0);
@@ -251,6 +234,7 @@ export async function measureItems(app: Config, log: (m: string) => void, opts: 
     };
   } finally {
     for (const s of services.reverse()) await s.stop();
+    if (settings.BENCH_LOG_DIR) mkdirSync(settings.BENCH_LOG_DIR, { recursive: true });
     if (settings.BENCH_LOG_DIR) for (const s of services) writeFileSync(join(settings.BENCH_LOG_DIR, `${s.name}-${opts.workers}.log`), `${s.lines.join('\n')}\n`);
     await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
     await db.end();
@@ -346,4 +330,35 @@ export function printItems(results: ItemsResult[]): boolean {
   }
   process.stdout.write(`${lines.join('\n')}\n`);
   return results.every((x) => x.status === 'completed') && r.rollbackStatus === 'rolled_back';
+}
+
+interface Probe { request: number; at: number; ms: number; ok: boolean }
+
+/**
+ * A child process that sends `requests` to the API one after the other, again every `everyMs`, and reports
+ * each answer's latency (2xx: ok; an error or a timeout of 5 s: not). stop() ends it and returns what it saw.
+ * Headers travel in its environment, not its command line.
+ */
+function startProber(base: string, requests: { path: string; headers?: Record<string, string> }[], everyMs: number): { stop(): Promise<Probe[]> } {
+  const child = spawn(process.execPath, ['-e', `
+    const base = process.env.PROBE_BASE, every = Number(process.env.PROBE_EVERY_MS), requests = JSON.parse(process.env.PROBE_REQUESTS);
+    (async () => { for (;;) {
+      for (const [i, q] of requests.entries()) {
+        const at = Date.now(), p0 = performance.now();
+        const r = await fetch(base + q.path, { headers: q.headers ?? {}, signal: AbortSignal.timeout(5000) }).catch(() => null);
+        if (r) await r.arrayBuffer().catch(() => null);
+        process.stdout.write(i + ' ' + at + ' ' + (performance.now() - p0).toFixed(3) + ' ' + (r && r.ok ? 1 : 0) + '\\n');
+      }
+      await new Promise((res) => setTimeout(res, every));
+    } })();`], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PROBE_BASE: base, PROBE_EVERY_MS: String(everyMs), PROBE_REQUESTS: JSON.stringify(requests) } });
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => void (out += c.toString()));
+  return {
+    async stop() {
+      child.kill();
+      await once(child, 'exit');
+      const lines = out.split('\n').filter((l) => /^\d+ \d+ [\d.]+ [01]$/.test(l)); // a line cut by the kill is left out
+      return lines.map((l) => l.split(' ').map(Number)).map(([request, at, ms, ok]) => ({ request, at, ms, ok: ok === 1 }));
+    },
+  };
 }

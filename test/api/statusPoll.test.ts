@@ -87,3 +87,36 @@ test('a status change reads fresh counts, not ones taken before it', async () =>
   expect(after.status).toBe('running');
   expect(after.report.rows).toEqual({ content_items: 1 });
 });
+
+test("a poll answers the batch's phases (times to the millisecond), entry counts and the deltas that follow it, in creation order", async () => {
+  const posted = await stack.http.post('/v1/dumps').set(auth).set('Content-Type', 'application/json').send(JSON.stringify({ ...catalystDump(), exportedAt: new Date().toISOString() }));
+  expect(posted.status).toBe(202);
+  const id = posted.body.batchId as string;
+  const { ds } = stack.api.deps;
+  // Microseconds the driver truncates; an error text; progress numbers.
+  await ds.query(`UPDATE migration_phases SET status = 'completed', total = 7, done = 5, rejected = 2, attempts = 3, error = 'a "quoted" reason',
+                    started_at = '2026-11-30 11:49:28.123999+00', finished_at = '2026-11-30 11:49:29.000001+05:30' WHERE batch_id = $1 AND name = 'ingest'`, [id]);
+  await ds.query(`INSERT INTO batch_rejects (batch_id, entry_seq, phase, path, code, reason) VALUES ($1, 0, 'ingest', 'x', 'test', 'y')`, [id]);
+  // Two deltas that follow it (failed ones: only one live delta per base), created out of id order.
+  const later = [randomUUID(), randomUUID()].sort().reverse();
+  for (const [i, d] of later.entries()) {
+    await ds.query(
+      `INSERT INTO migration_batches SELECT (jsonb_populate_record(NULL::migration_batches, to_jsonb(b) || jsonb_build_object(
+         'id', $2::uuid, 'base_batch_id', b.id, 'root_batch_id', b.id, 'kind', 'delta', 'status', 'failed', 'dump_sha256', md5($2::text), 'created_at', now() + make_interval(secs => $3)))).*
+       FROM migration_batches b WHERE b.id = $1`,
+      [id, d, i + 1],
+    );
+  }
+  const body = (await stack.http.get(`/v1/batches/${id}`).set(auth)).body;
+  const phases = await ds.query(
+    `SELECT name, status, total, done, rejected, attempts, error, started_at AS "startedAt", finished_at AS "finishedAt" FROM migration_phases WHERE batch_id = $1 ORDER BY position`, [id]);
+  const [counts] = await ds.query(
+    `SELECT count(*)::int AS staged, count(*) FILTER (WHERE outcome = 'migrated')::int AS migrated, count(*) FILTER (WHERE outcome = 'preserved')::int AS preserved,
+            count(*) FILTER (WHERE outcome = 'rejected')::int AS rejected, count(*) FILTER (WHERE outcome = 'pending')::int AS pending,
+            (SELECT count(*)::int FROM batch_rejects r WHERE r.batch_id = $1) AS "rejectedElements" FROM dump_entries WHERE batch_id = $1`, [id]);
+  expect(body.phases).toEqual(JSON.parse(JSON.stringify(phases)));
+  expect(body.phases[0]).toMatchObject({ name: 'ingest', startedAt: '2026-11-30T11:49:28.123Z', finishedAt: '2026-11-30T06:19:29.000Z', error: 'a "quoted" reason', total: 7 });
+  expect(body.counts).toEqual({ entries: body.counts.entries, ...counts });
+  expect(body.counts.rejectedElements).toBe(1);
+  expect(body.followedBy).toEqual(later);
+});
