@@ -234,8 +234,10 @@ export async function measureItems(app: Config, log: (m: string) => void, opts: 
     };
   } finally {
     for (const s of services.reverse()) await s.stop();
-    if (settings.BENCH_LOG_DIR) mkdirSync(settings.BENCH_LOG_DIR, { recursive: true });
-    if (settings.BENCH_LOG_DIR) for (const s of services) writeFileSync(join(settings.BENCH_LOG_DIR, `${s.name}-${opts.workers}.log`), `${s.lines.join('\n')}\n`);
+    if (settings.BENCH_LOG_DIR) {
+      mkdirSync(settings.BENCH_LOG_DIR, { recursive: true });
+      for (const s of services) writeFileSync(join(settings.BENCH_LOG_DIR, `${s.name}-${opts.workers}.log`), `${s.lines.join('\n')}\n`);
+    }
     await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
     await db.end();
     await dropRedisKeys(app.REDIS_URL, prefix);

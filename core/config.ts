@@ -74,7 +74,7 @@ const schema = z.object({
   PHASE_LOCK_TIMEOUT_MS: int(10000, 0),
   /**
    * Rows per set-based statement (staged by one COPY, written by one statement). 5000 rather than 1000:
-   * fewer statements, COPYs and truncations of the staging table per slice; 200,000 items: ~8 % less
+   * fewer statements, COPYs and truncations of the staging table per slice; 200,000 items: ~7 % less
    * Postgres CPU and ~7 % less time end to end, interleaved runs (docs/BENCHMARKS.md, fifth round).
    */
   WRITE_CHUNK_ROWS: int(5000, 1),
