@@ -14,6 +14,8 @@ export class EntrySlice {
   @PrimaryColumn('integer') slice: number;
   /** How many slices the entry was split into: a split cut short (its job died) is completed with the same partition. */
   @Column('integer', { name: 'slice_count' }) sliceCount: number;
+  /** Which hash of an element's key chose its slice (SLICE_KEY_HASHES in jobs/phases/slices.ts): part of the partition too. */
+  @Column('smallint', { name: 'key_hash', default: 1 }) keyHash: number;
   /** JSON `[[index, element], …]`: the slice's elements with their positions in the entry's list (emptied when done). */
   @Column('text') elements: string;
   /** Where the list sits in the entry's value (reject paths), and notes about the entry's envelope. */

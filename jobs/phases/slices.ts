@@ -45,6 +45,7 @@ export const SLICE_RECHECK_MS = 2000;
 interface SliceRow {
   slice: number;
   slice_count: number;
+  key_hash: number;
   status: 'pending' | 'done' | 'failed';
   generation: number;
   result: SliceTotals | null;
@@ -71,12 +72,13 @@ export async function settleLargeEntries(run: PhaseRun, kinds: readonly string[]
     if (!next) return;
     after = next.seq;
     const slices: SliceRow[] = await deps.ds.query(
-      `SELECT slice, slice_count, status, generation, result, error, notes, element_count FROM entry_slices WHERE batch_id = $1 AND seq = $2 ORDER BY slice`,
+      `SELECT slice, slice_count, key_hash, status, generation, result, error, notes, element_count FROM entry_slices WHERE batch_id = $1 AND seq = $2 ORDER BY slice`,
       [batch.id, next.seq],
     );
     if (slices.length === 0 || slices.length < slices[0].slice_count) {
       // Not split yet, or a split cut short (its job died): the missing slices, with the recorded partition.
-      const staged = await splitEntry(run, next.seq, layout.slicedTransforms![next.kind]!, slices[0]?.slice_count);
+      const partition = slices[0] && { count: slices[0].slice_count, keyHash: slices[0].key_hash };
+      const staged = await splitEntry(run, next.seq, layout.slicedTransforms![next.kind]!, partition);
       if (staged === 0) continue; // applied whole
       throw new WaitForSlices(next.seq, staged);
     }
@@ -103,10 +105,12 @@ export async function settleLargeEntries(run: PhaseRun, kinds: readonly string[]
 /**
  * Decodes the entry and stages its slices, each in its own statement and queued at once, so the first slices
  * run while the rest are still being written; returns how many, or 0 when the entry was applied whole
- * instead (its value has no element list to split, or too few elements to be worth it). `count`: the
- * partition of a split cut short, whose missing slices are staged (the others are left as they are).
+ * instead (its value has no element list to split, or too few elements to be worth it). `recorded`: the
+ * partition of a split cut short (slice count and key hash), whose missing slices are staged with it (the
+ * others are left as they are).
  */
-async function splitEntry(run: PhaseRun, seq: number, sliced: SlicedTransform, count?: number): Promise<number> {
+async function splitEntry(run: PhaseRun, seq: number, sliced: SlicedTransform, recorded?: { count: number; keyHash: number }): Promise<number> {
+  const count = recorded?.count;
   const { deps, batch, layout } = run;
   const staged = await readStagedEntry(deps.ds, batch.id, seq);
   if (!staged) throw new Error(`entry #${seq} of batch ${batch.id} is not staged`);
@@ -133,7 +137,10 @@ async function splitEntry(run: PhaseRun, seq: number, sliced: SlicedTransform, c
   const { elements } = parts;
   // Enough slices that each holds about SLICE_ELEMENTS elements and at most about one page's worth of values.
   const slices = count ?? Math.max(Math.ceil(elements.length / size), Math.ceil(values.nodes / PAGE_NODES));
-  const bySlice = partition(elements, slices, (element) => safely(() => sliced.keyOf(element), null));
+  const keyHash = recorded?.keyHash ?? SLICE_KEY_HASH;
+  const hash = SLICE_KEY_HASHES[keyHash];
+  if (!hash) throw new UnrecoverableError(`entry #${seq} was split by key hash ${keyHash}, which this worker does not know`);
+  const bySlice = partition(elements, slices, (element) => safely(() => sliced.keyOf(element), null), hash);
   const notes = JSON.stringify(parts.notes ?? {});
   const have = new Set((await deps.ds.query(`SELECT slice FROM entry_slices WHERE batch_id = $1 AND seq = $2`, [batch.id, seq]) as { slice: number }[]).map((r) => r.slice));
   for (let i = 0; i < slices; i++) {
@@ -145,9 +152,9 @@ async function splitEntry(run: PhaseRun, seq: number, sliced: SlicedTransform, c
     // sending it (jobs/phases/ingest.ts stages large values the same way). ON CONFLICT: a second run of the
     // phase splitting at the same time.
     await deps.ds.query(
-      `INSERT INTO entry_slices (batch_id, seq, slice, slice_count, elements, path, notes, element_count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+      `INSERT INTO entry_slices (batch_id, seq, slice, slice_count, key_hash, elements, path, notes, element_count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
        ON CONFLICT DO NOTHING`,
-      [batch.id, seq, i, slices, JSON.stringify(pairs), parts.path, notes, pairs.length],
+      [batch.id, seq, i, slices, keyHash, JSON.stringify(pairs), parts.path, notes, pairs.length],
     );
     await queueSlices(run, seq, i);
   }
@@ -161,12 +168,12 @@ async function splitEntry(run: PhaseRun, seq: number, sliced: SlicedTransform, c
  * typed arrays, not an [index, element] pair per element: a list of 4 million small elements would
  * otherwise need ~200 MB more heap for the pairs while the whole parsed list is held.
  */
-function partition(elements: readonly unknown[], slices: number, keyOf: (element: unknown) => string | null): { indices: Int32Array; starts: Int32Array } {
+export function partition(elements: readonly unknown[], slices: number, keyOf: (element: unknown) => string | null, hash: (key: string) => number): { indices: Int32Array; starts: Int32Array } {
   const sliceOf = new Int32Array(elements.length);
   const starts = new Int32Array(slices + 1);
   for (let index = 0; index < elements.length; index++) {
     const key = keyOf(elements[index]);
-    const slice = key === null ? index % slices : hashOf(key) % slices;
+    const slice = key === null ? index % slices : hash(key) % slices;
     sliceOf[index] = slice;
     starts[slice + 1]++;
   }
@@ -177,8 +184,8 @@ function partition(elements: readonly unknown[], slices: number, keyOf: (element
   return { indices, starts };
 }
 
-/** FNV-1a: a stable, cheap spread of element keys over slices. */
-function hashOf(s: string): number {
+/** FNV-1a (32 bits) of a key's UTF-16 code units. */
+function fnv1a(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i);
@@ -186,6 +193,28 @@ function hashOf(s: string): number {
   }
   return h >>> 0;
 }
+
+/**
+ * The hashes that choose an element's slice by its key, by the number entry_slices.key_hash records: stable
+ * forever, since a split cut short is completed with the hash it started with. 1, FNV-1a alone, leaves the
+ * low bits poorly mixed: the low bit of the hash is the parity of the key's characters, so modulo an even
+ * slice count keys like `1754982000123_item123` (each digit twice) all fell into half the slices, and slice
+ * sizes varied 0 to 3x. 2 adds MurmurHash3's 32-bit finalizer, which spreads any key over every slice.
+ */
+export const SLICE_KEY_HASHES: Readonly<Record<number, (key: string) => number>> = {
+  1: fnv1a,
+  2: (key) => {
+    let h = fnv1a(key);
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
+    return h >>> 0;
+  },
+};
+/** The key hash new splits use. */
+export const SLICE_KEY_HASH = 2;
 
 function safely<T, F>(f: () => T, fallback: F): T | F {
   try {

@@ -7,6 +7,7 @@
  */
 import { CONTENT_TYPES, catalystDump, PNG_1PX, type DumpDoc } from '../fixtures/catalystDump';
 import { registry } from '../../core/metrics';
+import { SLICE_KEY_HASH } from '../../jobs/phases/slices';
 import { PAGE_NODES } from '../../jobs/phases/staged';
 import { tableChecksums } from '../helpers/checksums';
 import { expectBatchEnds, startStack, TEST_ADMIN_TOKEN, waitForBatch, type Stack } from '../helpers/stack';
@@ -187,6 +188,11 @@ test('a split cut short (the phase failed half-way through staging its slices) i
   await ds.query(`CREATE FUNCTION slice_fault_once() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN IF nextval('slice_fault_calls') = 1 THEN RAISE EXCEPTION 'injected split fault'; END IF; RETURN NEW; END $$`);
   await ds.query(`CREATE TRIGGER slice_fault_once BEFORE INSERT ON entry_slices FOR EACH ROW WHEN (NEW.slice = 2) EXECUTE FUNCTION slice_fault_once()`);
+  // Every slice staged, with the key hash that spread it (both attempts: slices settle and go away).
+  await ds.query(`CREATE TABLE slice_key_hashes (slice int, key_hash smallint)`);
+  await ds.query(`CREATE FUNCTION slice_key_hash_seen() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN INSERT INTO slice_key_hashes VALUES (NEW.slice, NEW.key_hash); RETURN NEW; END $$`);
+  await ds.query(`CREATE TRIGGER slice_key_hash_seen AFTER INSERT ON entry_slices FOR EACH ROW EXECUTE FUNCTION slice_key_hash_seen()`);
   try {
     const [a, b] = await Promise.all([upload(sliced, user), upload(whole, user)]);
     await Promise.all([expectBatchEnds(sliced, a), expectBatchEnds(whole, b)]);
@@ -197,8 +203,14 @@ test('a split cut short (the phase failed half-way through staging its slices) i
     const { slices: _w, ...expected } = w;
     expect(slices).toBeGreaterThanOrEqual(10);
     expect(same).toEqual(expected);
+    // Slices 0 and 1 staged once by the cut-short attempt, the rest by the next, all with today's key hash
+    // (the completion reads it from the slices already staged: entry_slices.key_hash).
+    const seen: { slice: number; key_hash: number }[] = await ds.query(`SELECT slice, key_hash FROM slice_key_hashes ORDER BY slice`);
+    expect(seen.map((r) => r.slice)).toEqual(Array.from({ length: slices }, (_, i) => i));
+    expect(new Set(seen.map((r) => r.key_hash))).toEqual(new Set([SLICE_KEY_HASH]));
   } finally {
     await ds.query(`DROP TRIGGER IF EXISTS slice_fault_once ON entry_slices`);
+    await ds.query(`DROP TRIGGER IF EXISTS slice_key_hash_seen ON entry_slices`);
   }
 });
 
