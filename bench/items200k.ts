@@ -42,6 +42,8 @@ export const ItemsSettings = z.object({
   BENCH_WORKERS: z.string().regex(/^\d+(,\d+)*$/).default('1'),
   /** A directory to write each service's last log lines to (api.log, worker1.log, …) when the run ends. */
   BENCH_LOG_DIR: z.string().default(''),
+  /** The services' LOG_LEVEL: `debug` logs each slice as it is written (its element count and when). */
+  BENCH_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   /** The worker processes' nice value: `npm start` runs its worker at WORKER_NICE (10), below the API. */
   BENCH_WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
   /** How often the API is probed (/healthz and the batch's status) while the batch runs. */
@@ -98,7 +100,7 @@ export async function measureItems(app: Config, log: (m: string) => void, opts: 
   const adminToken = randomBytes(24).toString('hex');
   const env: Record<string, string> = {
     NODE_ENV: 'development', DATABASE_URL: app.DATABASE_URL, REDIS_URL: app.REDIS_URL, DATABASE_SCHEMA: schema, QUEUE_PREFIX: prefix,
-    STORAGE_DIR: join(dir, 'objects'), PORT: '0', HOST: '127.0.0.1', ADMIN_TOKEN: adminToken, LOG_LEVEL: 'info',
+    STORAGE_DIR: join(dir, 'objects'), PORT: '0', HOST: '127.0.0.1', ADMIN_TOKEN: adminToken, LOG_LEVEL: settings.BENCH_LOG_LEVEL,
     DUMP_BODY_LIMIT: '1gb', RATE_LIMIT_PER_TOKEN: '100000000', RATE_LIMIT_PER_IP: '100000000', WORKER_METRICS_PORT: '0',
     // The 200,000 items are one entry: parsing and mapping it is seconds of synchronous CPU, which on a
     // shared, loaded 2-core machine can outlast BullMQ's 30 s job lock and get the job declared stalled
