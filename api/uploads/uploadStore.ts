@@ -18,9 +18,10 @@ import { pipeline } from 'node:stream/promises';
 import type { Redis } from 'ioredis';
 import { FileStore } from '@tus/file-store';
 import { S3Store, type MetadataValue } from '@tus/s3-store';
-import type { DataStore, Upload } from '@tus/utils';
+import { ERRORS, type DataStore, type Upload } from '@tus/utils';
 import type { Config } from '../../core/config';
 import type { ObjectStore } from '../../core/objectStore';
+import { FILE_WRITE_BUFFER_BYTES } from '../../core/objectStore/FsObjectStore';
 import { UPLOAD_SIDECAR_SUFFIXES, UPLOADS_PREFIX } from '../../jobs/maintenance/cleanup';
 import { checksumHash, checksumMismatch, chunkChecksum, type ChunkChecksum } from './checksum';
 import { RedisKvStore } from './RedisKvStore';
@@ -30,6 +31,7 @@ import { passing, type FinishedAhead, type StreamedFinishes } from './streamedFi
 export const UPLOAD_EXTENSIONS = ['creation', 'creation-with-upload', 'termination', 'expiration', 'checksum'];
 
 const PUBLIC_ID = /^[0-9a-f]{32}$/;
+
 
 export function newUploadId(): string {
   return `${UPLOADS_PREFIX}${randomBytes(16).toString('hex')}`;
@@ -112,8 +114,24 @@ class FileUploadStore extends FileStore {
     const expected = chunkChecksum();
     return this.writes.track(id, (async () => {
       const bytes = await tapped(this.finishes, id, offset, src, () => this.configstore.get(id));
-      return expected ? this.checkedWrite(bytes, id, offset, expected) : super.write(bytes, id, offset);
+      return expected ? this.checkedWrite(bytes, id, offset, expected) : this.bufferedWrite(bytes, id, offset);
     })());
+  }
+
+  /**
+   * @tus/file-store's write, with FILE_WRITE_BUFFER_BYTES of write buffer instead of fs' 16 KiB, so that
+   * receiving the PATCH and writing it to disk overlap (FsObjectStore.ts). The upload's offset is still the
+   * file's size: a request that fails drops what was buffered and not yet written, as before.
+   */
+  private async bufferedWrite(src: Readable, id: string, offset: number): Promise<number> {
+    let received = 0;
+    const counted = passing(src, (chunk) => void (received += chunk.length));
+    try {
+      await pipeline(counted, createWriteStream(path.join(this.directory, id), { flags: 'r+', start: offset, highWaterMark: FILE_WRITE_BUFFER_BYTES }));
+    } catch {
+      throw ERRORS.FILE_WRITE_ERROR;
+    }
+    return offset + received;
   }
 
   override remove(id: string): Promise<void> {
@@ -129,7 +147,7 @@ class FileUploadStore extends FileStore {
   private async checkedWrite(src: Readable, id: string, offset: number, expected: ChunkChecksum): Promise<number> {
     const hash = checksumHash(expected);
     try {
-      const end = await super.write(hashing(src, hash), id, offset);
+      const end = await this.bufferedWrite(hashing(src, hash), id, offset);
       const actual = hash.digest();
       if (!actual.equals(expected.digest)) throw checksumMismatch(expected, actual);
       return end;

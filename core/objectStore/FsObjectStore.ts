@@ -18,6 +18,14 @@ import {
 /** Temp files live inside the root so that rename() never crosses a filesystem boundary. */
 const TMP_DIR = '.tmp';
 
+/**
+ * The write buffer of a file written from a stream (fs' default is 16 KiB): with 16 KiB, each ~64 KiB
+ * chunk from a socket filled it, and the source was paused until that chunk was on disk, so receiving and
+ * writing took turns. With a few MiB the source goes on while a write runs, and the chunks that arrived
+ * meanwhile go down together in the next one (writev).
+ */
+export const FILE_WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
+
 function errCode(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | null)?.code;
 }
@@ -57,7 +65,7 @@ export class FsObjectStore implements ObjectStore {
         await fsp.writeFile(tmp, body);
       } else {
         // pipeline destroys the source if writing fails, so a failed put never leaves a reader hanging.
-        await pipeline(body, createWriteStream(tmp, { flags: 'wx' }));
+        await pipeline(body, createWriteStream(tmp, { flags: 'wx', highWaterMark: FILE_WRITE_BUFFER_BYTES }));
       }
       const { size } = await fsp.stat(tmp);
       await this.renameIntoPlace(tmp, file);
