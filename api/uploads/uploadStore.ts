@@ -32,7 +32,6 @@ export const UPLOAD_EXTENSIONS = ['creation', 'creation-with-upload', 'terminati
 
 const PUBLIC_ID = /^[0-9a-f]{32}$/;
 
-
 export function newUploadId(): string {
   return `${UPLOADS_PREFIX}${randomBytes(16).toString('hex')}`;
 }

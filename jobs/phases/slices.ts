@@ -77,8 +77,8 @@ export async function settleLargeEntries(run: PhaseRun, kinds: readonly string[]
     );
     if (slices.length === 0 || slices.length < slices[0].slice_count) {
       // Not split yet, or a split cut short (its job died): the missing slices, with the recorded partition.
-      const partition = slices[0] && { count: slices[0].slice_count, keyHash: slices[0].key_hash };
-      const staged = await splitEntry(run, next.seq, layout.slicedTransforms![next.kind]!, partition);
+      const recorded = slices[0] && { count: slices[0].slice_count, keyHash: slices[0].key_hash };
+      const staged = await splitEntry(run, next.seq, layout.slicedTransforms![next.kind]!, recorded);
       if (staged === 0) continue; // applied whole
       throw new WaitForSlices(next.seq, staged);
     }
@@ -139,7 +139,7 @@ async function splitEntry(run: PhaseRun, seq: number, sliced: SlicedTransform, r
   const slices = count ?? Math.max(Math.ceil(elements.length / size), Math.ceil(values.nodes / PAGE_NODES));
   const keyHash = recorded?.keyHash ?? SLICE_KEY_HASH;
   const hash = SLICE_KEY_HASHES[keyHash];
-  if (!hash) throw new UnrecoverableError(`entry #${seq} was split by key hash ${keyHash}, which this worker does not know`);
+  if (!hash) throw new UnrecoverableError(`entry #${seq} was split by key hash ${keyHash}, which this worker does not know (a newer version split it)`);
   const bySlice = partition(elements, slices, (element) => safely(() => sliced.keyOf(element), null), hash);
   const notes = JSON.stringify(parts.notes ?? {});
   const have = new Set((await deps.ds.query(`SELECT slice FROM entry_slices WHERE batch_id = $1 AND seq = $2`, [batch.id, seq]) as { slice: number }[]).map((r) => r.slice));
