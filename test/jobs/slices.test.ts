@@ -214,6 +214,31 @@ test('a split cut short (the phase failed half-way through staging its slices) i
   }
 });
 
+test('a split cut short by a newer version (a key hash this worker does not know) fails the phase with the reason instead of finishing it with another partition', async () => {
+  const ds = sliced.api.deps.ds;
+  // Every slice is staged as if by a version whose key hash is 99; staging slice 2 fails once, so the
+  // phase's next attempt finds slices 0 and 1 split by that hash and must not add slices by its own.
+  await ds.query(`CREATE SEQUENCE slice_newer_calls`);
+  await ds.query(`CREATE FUNCTION slice_newer() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      NEW.key_hash := 99;
+      IF NEW.slice = 2 AND nextval('slice_newer_calls') = 1 THEN RAISE EXCEPTION 'injected split fault'; END IF;
+      RETURN NEW;
+    END $$`);
+  await ds.query(`CREATE TRIGGER slice_newer BEFORE INSERT ON entry_slices FOR EACH ROW EXECUTE FUNCTION slice_newer()`);
+  try {
+    const batchId = await upload(sliced, 'user-slices-newer');
+    expect(await waitForBatch(sliced, batchId, ['completed', 'needs_attention', 'failed'], 60_000)).toBe('failed');
+    const [b] = await ds.query(`SELECT error FROM migration_batches WHERE id = $1`, [batchId]);
+    expect(b.error).toMatchObject({ phase: 'contentItems' });
+    expect(b.error.message).toMatch(/entry #\d+ was split by key hash 99, which this worker does not know \(a newer version split it\)/);
+    const staged: { slice: number }[] = await ds.query(`SELECT slice FROM entry_slices WHERE batch_id = $1 ORDER BY slice`, [batchId]);
+    expect(staged.map((r) => r.slice)).toEqual([0, 1]);
+  } finally {
+    await ds.query(`DROP TRIGGER IF EXISTS slice_newer ON entry_slices`);
+  }
+});
+
 test('verification counts every row of a sliced batch once, across its id ranges, and names what changed behind its back', async () => {
   const ds = sliced.api.deps.ds;
   const [b] = await ds.query(`SELECT id, verification FROM migration_batches WHERE user_id = 'user-slices-cut'`);
