@@ -201,7 +201,7 @@ class S3UploadStore extends S3Store {
     try {
       const file = path.join(dir, 'chunk');
       const hash = checksumHash(expected);
-      await pipeline(hashing(src, hash), createWriteStream(file));
+      await pipeline(hashing(src, hash), createWriteStream(file, { highWaterMark: FILE_WRITE_BUFFER_BYTES }));
       const actual = hash.digest();
       if (!actual.equals(expected.digest)) throw checksumMismatch(expected, actual);
       return await super.write(createReadStream(file), id, offset);
