@@ -40,6 +40,126 @@ export const binary = {
   },
 };
 
+/** Microseconds between the Unix epoch and Postgres' (2000-01-01 UTC), timestamptz's binary zero. */
+const PG_EPOCH_MS = Date.UTC(2000, 0, 1);
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const INT8 = /^-?\d{1,19}$/;
+const PACKED_BYTES = 1 << 20;
+
+/**
+ * Rows of small fields in COPY's binary format, packed into buffers of about 1 MiB as they are added: one
+ * write per field into the current buffer, where binaryRow makes a buffer per field (fine for ingest's few
+ * rows, not for a staging table's 10,000). Each `put` takes a JS value the way the text format's input
+ * function would read it, or returns false when it cannot promise the same result (a timestamp given as
+ * text, a number that is not an integer of the column's range…): the caller then writes the rows as text.
+ */
+export class PackedRows {
+  private readonly out: Buffer[] = [BINARY_COPY_HEADER];
+  private buf = Buffer.allocUnsafe(PACKED_BYTES);
+  private at = 0;
+
+  private room(bytes: number): void {
+    if (this.at + bytes <= this.buf.length) return;
+    if (this.at > 0) this.out.push(this.buf.subarray(0, this.at));
+    this.buf = Buffer.allocUnsafe(Math.max(PACKED_BYTES, bytes));
+    this.at = 0;
+  }
+
+  private length(n: number): void {
+    this.buf.writeInt32BE(n, this.at);
+    this.at += 4;
+  }
+
+  /** Starts a row of `fields` fields. */
+  row(fields: number): void {
+    this.room(2);
+    this.buf.writeInt16BE(fields, this.at);
+    this.at += 2;
+  }
+
+  null(): void {
+    this.room(4);
+    this.length(-1);
+  }
+
+  /** `prefix`: jsonb's version byte before the text. */
+  private utf8(s: string, prefix?: number): void {
+    const pre = prefix === undefined ? 0 : 1;
+    // At most 3 bytes a UTF-16 code unit; a long string is measured instead of reserving three times its length.
+    const max = s.length > PACKED_BYTES / 4 ? Buffer.byteLength(s) : s.length * 3;
+    this.room(4 + pre + max);
+    if (pre) this.buf[this.at + 4] = prefix!;
+    const n = this.buf.write(s, this.at + 4 + pre, 'utf8');
+    this.length(n + pre);
+    this.at += n + pre;
+  }
+
+  /** One field of the given column type (upsertRows' staging columns, tableSpec's sqlType); false: not exactly. */
+  put(v: unknown, sqlType: string): boolean {
+    if (v === null || v === undefined) {
+      this.null();
+      return true;
+    }
+    switch (sqlType) {
+      case 'text':
+        this.utf8(typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v));
+        return true;
+      case 'jsonb':
+        this.utf8(JSON.stringify(v), 1);
+        return true;
+      case 'uuid': {
+        if (typeof v !== 'string' || !UUID.test(v)) return false;
+        this.room(20);
+        this.length(16);
+        this.buf.write(v.replace(/-/g, ''), this.at, 'hex');
+        this.at += 16;
+        return true;
+      }
+      case 'timestamptz': {
+        if (!(v instanceof Date) || Number.isNaN(v.getTime())) return false;
+        this.room(12);
+        this.length(8);
+        this.buf.writeBigInt64BE(BigInt(v.getTime() - PG_EPOCH_MS) * 1000n, this.at);
+        this.at += 8;
+        return true;
+      }
+      case 'integer': {
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31) return false;
+        this.room(8);
+        this.length(4);
+        this.buf.writeInt32BE(v, this.at);
+        this.at += 4;
+        return true;
+      }
+      case 'bigint': {
+        const n = typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : typeof v === 'string' && INT8.test(v) ? BigInt(v) : undefined;
+        if (n === undefined || n < -(2n ** 63n) || n >= 2n ** 63n) return false;
+        this.room(12);
+        this.length(8);
+        this.buf.writeBigInt64BE(n, this.at);
+        this.at += 8;
+        return true;
+      }
+      case 'boolean': {
+        if (typeof v !== 'boolean') return false;
+        this.room(5);
+        this.length(1);
+        this.buf[this.at++] = v ? 1 : 0;
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  /** The whole COPY stream: header, rows, trailer. */
+  end(): Buffer[] {
+    if (this.at > 0) this.out.push(this.buf.subarray(0, this.at));
+    this.out.push(BINARY_COPY_TRAILER);
+    return this.out;
+  }
+}
+
 /** One row as pieces to write in order: its fields' lengths between their bytes (a field's pieces as they are). */
 export function binaryRow(fields: readonly BinaryField[]): Buffer[] {
   const out: Buffer[] = [];

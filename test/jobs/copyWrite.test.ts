@@ -2,7 +2,8 @@
  * The COPY-staged write path (jobs/write/upsertRows.ts, jobs/write/copyText.ts), against real Postgres:
  *  - COPY text escaping round-trips every awkward string exactly (backslashes, tab, newline, CR, a literal
  *    "\N", non-ASCII, JSON inside a JSON string), and so does COPY's binary form as ingest writes it (a
- *    value in pieces included);
+ *    value in pieces included) and as the staging of rows packs it (every staging type, at its edges; a
+ *    value it cannot take exactly is refused, and such rows are staged as text instead, to the same rows);
  *  - one merge statement per chunk journals exactly (insert, update with the before-image, nothing for an
  *    unchanged row or another user's row) and records for every row the checksum verify computes from the
  *    table, whether the row was inserted, updated or found unchanged, across chunk boundaries.
@@ -16,7 +17,8 @@ import type { DataSource } from 'typeorm';
 import { loadConfig } from '../../core/config';
 import { openDatabase } from '../../core/db';
 import { rowId } from '../../core/ids';
-import { binary, BINARY_COPY_HEADER, BINARY_COPY_TRAILER, binaryRow, copyOutText, type BinaryField } from '../../jobs/write/copyBinary';
+import { binary, BINARY_COPY_HEADER, BINARY_COPY_TRAILER, binaryRow, copyOutText, PackedRows, type BinaryField } from '../../jobs/write/copyBinary';
+import { copyLines } from '../../jobs/write/copyLines';
 import { copyText, jsonStringPieces } from '../../jobs/write/copyText';
 import { checksumDiffersSql, rowChecksumSql, upsertRows } from '../../jobs/write/upsertRows';
 import { tableSpec } from '../../jobs/write/tableSpec';
@@ -106,6 +108,68 @@ test('COPY\'s binary form round-trips every type ingest stages, nulls, awkward s
   });
   expect(back.slice(0, -1)).toEqual(AWKWARD.map((s, n) => ({ u: id, n: n - 1, v: String(2 ** 40 + n), f: n % 2 === 0, a: s, b: n % 3 === 0 ? null : JSON.stringify(s) })));
   expect(back.at(-1)).toEqual({ u: id, n: 99, v: null, f: false, a: JSON.stringify(big), b: null });
+});
+
+test('packed binary rows: every staging type reads back as the text format reads it; what the binary form cannot take exactly is refused', async () => {
+  const cols = [['u', 'uuid'], ['t', 'text'], ['j', 'jsonb'], ['d', 'timestamptz'], ['i', 'integer'], ['b', 'bigint'], ['f', 'boolean']] as const;
+  const dates = ['0001-01-01T00:00:00.000Z', '1969-12-31T23:59:59.999Z', '1999-12-31T23:59:59.999Z', '2000-01-01T00:00:00.000Z', '2025-08-12T07:13:20.123Z', '9999-12-31T23:59:59.999Z'].map((d) => new Date(d));
+  const long = `x"\\\t\n${'é📋'.repeat(200_000)}`; // past the packing buffer: a field larger than one
+  const values: unknown[][] = [
+    ...AWKWARD.map((s, n) => [randomUUID().toUpperCase(), s, { s, n, nested: [s, null, 1.5] }, dates[n % dates.length], n - 1, String(2 ** 53 + n), n % 2 === 0]),
+    [randomUUID(), 42, [1, 'two'], dates[0], -(2 ** 31), '-9223372036854775808', false],
+    [randomUUID(), { an: 'object' }, 'a JSON string', dates[5], 2 ** 31 - 1, 9007199254740991, true],
+    [null, null, null, null, null, null, null],
+    [randomUUID(), long, { long }, dates[3], 0, '9223372036854775807', true],
+  ];
+  const text = (v: unknown, t: string) => (v === null ? '\\N' : t === 'jsonb' ? copyText(JSON.stringify(v)) : v instanceof Date ? v.toISOString() : copyText(typeof v === 'object' ? JSON.stringify(v) : String(v)));
+  const read = (format: 'text' | 'binary') => ds.transaction(async (m) => {
+    await m.query(`CREATE TEMPORARY TABLE packed_probe (n int, ${cols.map(([c, t]) => `${c} ${t}`).join(', ')}) ON COMMIT DROP`);
+    const names = ['n', ...cols.map(([c]) => c)];
+    if (format === 'text') await copyLines(m, 'packed_probe', names, values.map((r, n) => `${n}\t${r.map((v, i) => text(v, cols[i][1])).join('\t')}\n`));
+    else {
+      const packed = new PackedRows();
+      values.forEach((r, n) => {
+        packed.row(names.length);
+        expect(packed.put(n, 'integer')).toBe(true);
+        r.forEach((v, i) => expect([n, i, packed.put(v, cols[i][1])]).toEqual([n, i, true]));
+      });
+      await copyLines(m, 'packed_probe', names, packed.end(), 'binary');
+    }
+    return m.query(`SELECT n, u, t, j::text AS j, d, i, b::text AS b, f FROM packed_probe ORDER BY n`) as Promise<Record<string, unknown>[]>;
+  });
+  const [asText, asBinary] = [await read('text'), await read('binary')];
+  expect(asBinary).toHaveLength(values.length);
+  expect(asBinary).toEqual(asText);
+  expect(asBinary[0]).toMatchObject({ t: AWKWARD[0], i: -1, f: true });
+  expect((asBinary.at(-1) as { t: string }).t).toBe(long);
+
+  // Values the text format would read some way of its own: refused, so the caller stages its rows as text.
+  const refused: [unknown, string][] = [
+    ['2025-08-12', 'timestamptz'], [new Date(Number.NaN), 'timestamptz'], ['{6ba7b810-9dad-11d1-80b4-00c04fd430c8}', 'uuid'], ['not-a-uuid', 'uuid'],
+    [1.5, 'integer'], [2 ** 31, 'integer'], ['7', 'integer'], [2 ** 53, 'bigint'], ['9223372036854775808', 'bigint'], ['1e3', 'bigint'],
+    ['true', 'boolean'], [1, 'boolean'], ['x', 'numeric'],
+  ];
+  for (const [v, t] of refused) expect([v, t, new PackedRows().put(v, t)]).toEqual([v, t, false]);
+});
+
+test('rows with a value the binary form refuses are staged as text, to the same rows', async () => {
+  const user = `packed-${randomBytes(3).toString('hex')}`;
+  const batchId = randomUUID();
+  const at = new Date('2025-08-12T07:13:20.123Z');
+  const site = (src: string, over: Record<string, unknown> = {}) => ({
+    id: rowId(user, 'website', src), userId: user, sourceId: src, name: `tab\there ${src}`, slug: null, description: 'back\\slash\nline',
+    category: 'é📋', icon: null, storageQuota: '1073741824', metadata: { src, nested: ['a\\b\tc', null, 1.5] }, createdAt: at, updatedAt: at, ...over,
+  });
+  // The second call's createdAt comes as text (a transform's ISO string), which the binary form does not
+  // take: its rows go as COPY text, and must land the same as the first call's.
+  await ds.transaction((m) => upsertRows(m, { batchId, phase: 'p' }, 'websites', [site('w1'), site('w2')] as never, 10, [1, 2]));
+  await ds.transaction((m) => upsertRows(m, { batchId, phase: 'p' }, 'websites', [site('w3', { createdAt: at.toISOString() }), site('w4', { createdAt: at.toISOString() })] as never, 10, [3, 4]));
+  const back: Record<string, unknown>[] = await ds.query(
+    `SELECT source_id, name, description, category, storage_quota, metadata, created_at, updated_at FROM websites WHERE user_id = $1 ORDER BY source_id`, [user]);
+  expect(back).toEqual(['w1', 'w2', 'w3', 'w4'].map((src) => ({
+    source_id: src, name: `tab\there ${src}`, description: 'back\\slash\nline', category: 'é📋', storage_quota: '1073741824',
+    metadata: { src, nested: ['a\\b\tc', null, 1.5] }, created_at: at, updated_at: at,
+  })));
 });
 
 test('copyOutText reads one text field back by binary COPY: a large value across many chunks, null; anything but one row is an error', async () => {
