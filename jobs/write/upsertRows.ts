@@ -184,7 +184,7 @@ export function toRecord(spec: TableSpec, row: Row): Record<string, unknown> | s
 
 /**
  * The incoming rows of one table, staged for the merge: a temporary table (dropped at commit) filled by
- * COPY, whose text input Postgres parses 3–5× faster than json_to_recordset over one json parameter
+ * COPY (copyInto), whose input Postgres parses 3–5× faster than json_to_recordset over one json parameter
  * (docs/BENCHMARKS.md). Same columns as the target table but batch_id, plus the row's entry seq.
  */
 async function stageIncoming(m: EntityManager, spec: TableSpec): Promise<string> {
