@@ -10,4 +10,5 @@ export {
   DocKvItemSchema, DocDatabaseSchema, DocStoreSchema, DocRecordSchema,
 } from './schema';
 export { openDump, openDelta, validateDump, entryRef } from './readDump';
+export { RawJsonString } from './rawStrings';
 export type { DumpCounts } from './readDump';

@@ -5,17 +5,20 @@
 import { StringDecoder } from 'node:string_decoder';
 import { DumpFormatError } from './errors';
 import { TrailerSchema } from './schema';
-import { isRemoval, type DumpInput, type DumpItem, type DumpReader } from './types';
+import { isRemoval, type DumpInput, type DumpItem, type DumpReader, type RawDumpEntry, type RawDumpItem, type RawKvEntry, type ReadOptions } from './types';
 import { jsonTextNodes, MAX_ENTRY_NODES } from './bounds';
 import { checkEntry, checkHeader, tooManyNodes } from './validate';
+import { decodePieces, RAW_STRINGS, readRawStringEntry } from './rawStrings';
 
 interface Line {
   /** Without the line break (`\n` or `\r\n`). */
-  text: string;
+  readonly text: string;
   /** 1-based. */
   no: number;
   /** False for a last line that the input ended in the middle of (no line break). */
   terminated: boolean;
+  /** A long line read as bytes (readByteLines): its bytes, which `text` decodes only when asked. */
+  pieces?: readonly Buffer[];
 }
 
 /**
@@ -65,7 +68,129 @@ async function* readLines(input: DumpInput): AsyncGenerator<Line, void, undefine
   }
 }
 
-const isBlank = (line: Line) => line.text.trim() === '';
+/**
+ * readLines for a consumer that takes long lines as bytes (`rawStrings`): the input is split at its line
+ * breaks as bytes, a line shorter than RAW_STRINGS.minBytes is decoded as readLines decodes it (a decoder
+ * per line, fed the same pieces: the same text, U+FFFD for the same broken bytes), and a longer one is
+ * yielded as its pieces, decoded only if its reader asks for `text`. A line past NDJSON_LIMITS' characters
+ * is refused as readLines refuses it: its bytes bound its characters from above, so a line whose bytes pass
+ * the limit is decoded from then on and its characters counted. Text input goes to readLines.
+ */
+async function* readByteLines(input: DumpInput): AsyncGenerator<Line, void, undefined> {
+  const source = (input as AsyncIterable<Buffer | Uint8Array | string>)[Symbol.asyncIterator]();
+  try {
+    const first = await source.next();
+    if (first.done) return;
+    if (typeof first.value === 'string') {
+      yield* readLines((async function* () {
+        yield first.value;
+        for (let r = await source.next(); !r.done; r = await source.next()) yield r.value;
+      })());
+    } else yield* splitBytes(source, first);
+  } finally {
+    await source.return?.(); // a reader that stops early (or fails) stops the input, as for-await would
+  }
+}
+
+async function* splitBytes(source: AsyncIterator<Buffer | Uint8Array | string>, first: IteratorResult<Buffer | Uint8Array | string>): AsyncGenerator<Line, void, undefined> {
+  let pieces: Buffer[] = [];
+  let bytes = 0;
+  let decoding: { decoder: StringDecoder; parts: string[]; chars: number } | undefined; // past the limit in bytes
+  let no = 0;
+  const tooLong = () =>
+    new DumpFormatError('dump_entry_too_large', `Line ${no + 1} is longer than ${NDJSON_LIMITS.maxLineChars} characters; one entry this large cannot be migrated. Leave it out of the dump.`, { line: no + 1 });
+  const add = (piece: Buffer) => {
+    if (piece.length === 0) return;
+    if (!decoding && bytes + piece.length > NDJSON_LIMITS.maxLineChars) {
+      decoding = { decoder: new StringDecoder('utf8'), parts: [], chars: 0 };
+      for (const p of pieces) decoding.parts.push(decoding.decoder.write(p));
+      decoding.chars = decoding.parts.reduce((n, t) => n + t.length, 0);
+      pieces = [];
+    }
+    if (decoding) {
+      const text = decoding.decoder.write(piece);
+      decoding.parts.push(text);
+      if ((decoding.chars += text.length) > NDJSON_LIMITS.maxLineChars) throw tooLong();
+    } else pieces.push(piece);
+    bytes += piece.length;
+  };
+  const take = (terminated: boolean): Line => {
+    const decoded = decoding !== undefined;
+    const line = lineOf(pieces, decoding, no === 0, ++no, terminated);
+    if (decoded && line.text.length > NDJSON_LIMITS.maxLineChars) throw tooLong(); // (the decoder's last bytes)
+    pieces = [];
+    bytes = 0;
+    decoding = undefined;
+    return line;
+  };
+  for (let r: IteratorResult<Buffer | Uint8Array | string> = first; !r.done; r = await source.next()) {
+    const chunk = typeof r.value === 'string' ? Buffer.from(r.value, 'utf8') : Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength);
+    let start = 0;
+    for (let nl = chunk.indexOf(0x0a); nl !== -1; nl = chunk.indexOf(0x0a, start)) {
+      add(chunk.subarray(start, nl));
+      start = nl + 1;
+      yield take(true);
+    }
+    if (start < chunk.length) add(chunk.subarray(start));
+  }
+  if (pieces.length || decoding) yield take(false);
+}
+
+/** A line of readByteLines from its bytes (or its decoded parts), without a final CR or a first line's BOM. */
+function lineOf(pieces: Buffer[], decoding: { decoder: StringDecoder; parts: string[] } | undefined, first: boolean, no: number, terminated: boolean): Line {
+  const finish = (text: string) => {
+    if (text.endsWith('\r')) text = text.slice(0, -1);
+    if (first && text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a leading BOM is not data
+    return text;
+  };
+  if (decoding) {
+    decoding.parts.push(decoding.decoder.end());
+    return { text: finish(decoding.parts.join('')), no, terminated };
+  }
+  const bytes = pieces.reduce((n, p) => n + p.length, 0);
+  if (bytes < RAW_STRINGS.minBytes) return { text: finish(decodePieces(pieces)), no, terminated };
+  // Kept as bytes: the CR and BOM come off the bytes (the same text once decoded).
+  const last = pieces[pieces.length - 1];
+  if (last.length > 0 && last[last.length - 1] === 0x0d) pieces[pieces.length - 1] = last.subarray(0, -1);
+  if (first) dropBom(pieces);
+  let text: string | undefined;
+  return {
+    get text() {
+      return (text ??= decodePieces(pieces));
+    },
+    no,
+    terminated,
+    pieces,
+  };
+}
+
+/** Drops a leading UTF-8 BOM (EF BB BF) from the pieces, wherever they cut it. */
+function dropBom(pieces: Buffer[]): void {
+  const head = Buffer.concat(pieces.slice(0, 3)).subarray(0, 3);
+  if (!head.equals(BOM)) return;
+  for (let left = 3, i = 0; left > 0; i++) {
+    const cut = Math.min(left, pieces[i].length);
+    pieces[i] = pieces[i].subarray(cut);
+    left -= cut;
+  }
+}
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+/** Blank: only whitespace. A long line's bytes answer without decoding it when its first non-blank byte is ASCII. */
+const isBlank = (line: Line) => {
+  if (line.pieces) {
+    for (const p of line.pieces) {
+      for (const c of p) {
+        if (c === 0x20 || (c >= 0x09 && c <= 0x0d)) continue;
+        if (c < 0x80) return false;
+        return line.text.trim() === '';
+      }
+    }
+    return true;
+  }
+  return line.text.trim() === '';
+};
+
 
 /**
  * A line holding more values and keys than an entry may (bounds.ts MAX_ENTRY_NODES) is refused before
@@ -93,6 +218,14 @@ function parseLine(line: Line): unknown {
   }
 }
 
+/** A Web Storage entry (not a removal) from a line's text, as readEntries would read it; undefined for any other line. */
+function kvEntryOf(text: string, no: number, entryIndex: number): RawKvEntry | undefined {
+  const value = JSON.parse(text) as unknown;
+  if (isTrailer(value)) return undefined;
+  const entry = checkEntry(value, { line: no, entryIndex });
+  return !isRemoval(entry) && entry.area !== 'indexedDB' ? entry : undefined;
+}
+
 function isTrailer(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v) && 'end' in v && !('area' in v);
 }
@@ -101,17 +234,21 @@ function isTrailer(v: unknown): v is Record<string, unknown> {
  * Reads the header line and returns a reader whose `entries` continues from line 2. Removal lines
  * (`{"op":"delete"}`) are read only for a delta (`openNdjsonDelta`); in a dump they are refused.
  */
-export function openNdjson(input: DumpInput): Promise<DumpReader> {
-  return open(input, false) as Promise<DumpReader>;
+export function openNdjson(input: DumpInput): Promise<DumpReader>;
+export function openNdjson(input: DumpInput, opts: ReadOptions): Promise<DumpReader<RawDumpEntry>>;
+export function openNdjson(input: DumpInput, opts: ReadOptions = {}): Promise<DumpReader<RawDumpEntry>> {
+  return open(input, false, opts.rawStrings ?? false) as Promise<DumpReader<RawDumpEntry>>;
 }
 
 /** A delta (docs/cutover.md): like a dump, and its entries may be removals. */
-export function openNdjsonDelta(input: DumpInput): Promise<DumpReader<DumpItem>> {
-  return open(input, true);
+export function openNdjsonDelta(input: DumpInput): Promise<DumpReader<DumpItem>>;
+export function openNdjsonDelta(input: DumpInput, opts: ReadOptions): Promise<DumpReader<RawDumpItem>>;
+export function openNdjsonDelta(input: DumpInput, opts: ReadOptions = {}): Promise<DumpReader<RawDumpItem>> {
+  return open(input, true, opts.rawStrings ?? false);
 }
 
-async function open(input: DumpInput, removals: boolean): Promise<DumpReader<DumpItem>> {
-  const lines = readLines(input);
+async function open(input: DumpInput, removals: boolean, rawStrings: boolean): Promise<DumpReader<RawDumpItem>> {
+  const lines = rawStrings ? readByteLines(input) : readLines(input);
   let first: Line | undefined;
   try {
     for (let r = await lines.next(); !r.done; r = await lines.next()) {
@@ -130,7 +267,7 @@ async function open(input: DumpInput, removals: boolean): Promise<DumpReader<Dum
   }
 }
 
-async function* readEntries(lines: AsyncGenerator<Line, void, undefined>, headerLine: number, removals: boolean): AsyncGenerator<DumpItem, void, undefined> {
+async function* readEntries(lines: AsyncGenerator<Line, void, undefined>, headerLine: number, removals: boolean): AsyncGenerator<RawDumpItem, void, undefined> {
   let count = 0;
   let lastLine = headerLine;
   let trailerLine: number | undefined;
@@ -141,6 +278,14 @@ async function* readEntries(lines: AsyncGenerator<Line, void, undefined>, header
       throw new DumpFormatError('dump_trailing_data',
         `Line ${line.no} comes after the trailer on line ${trailerLine}; the trailer must be the last line. The dump is refused as a whole; re-export it.`,
         { line: line.no });
+    }
+    // A long line holding one large Web Storage value: read from its bytes when that gives what the
+    // reading below gives (format/rawStrings.ts); otherwise, and for everything else, the usual way.
+    const raw = line.pieces && readRawStringEntry(line.pieces, (skeleton) => kvEntryOf(skeleton, line.no, count));
+    if (raw) {
+      count++;
+      yield raw;
+      continue;
     }
     const value = parseLine(line);
     if (isTrailer(value)) {

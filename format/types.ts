@@ -3,6 +3,7 @@
  * Entries are the unit every consumer works with: both encodings (1a JSON document,
  * 1b NDJSON) are read into the same flat sequence of `DumpEntry` values.
  */
+import type { RawJsonString } from './rawStrings';
 
 export const DUMP_FORMAT = 'browser-storage-dump';
 export const DUMP_VERSION = 1;
@@ -67,7 +68,22 @@ export type DumpRemoval =
 /** What a reader yields: entries, and in a delta also removals. */
 export type DumpItem = DumpEntry | DumpRemoval;
 
-export const isRemoval = (i: DumpItem): i is DumpRemoval => (i as { op?: unknown }).op === 'delete';
+export const isRemoval = (i: DumpItem | RawDumpItem): i is DumpRemoval => (i as { op?: unknown }).op === 'delete';
+
+/**
+ * What a reader opened with `rawStrings` yields: a Web Storage value on a long NDJSON line may come as the
+ * bytes of its JSON text (format/rawStrings.ts), for a consumer that stores it as such (ingest) or only
+ * counts (validation).
+ */
+export type RawKvEntry = Omit<KvEntry, 'value'> & { value: string | RawJsonString };
+export type RawDumpEntry = RawKvEntry | IdbEntry;
+export type RawDumpItem = RawDumpEntry | DumpRemoval;
+
+/** Options of openDump / openDelta. */
+export interface ReadOptions {
+  /** Values of long NDJSON lines may come as RawJsonString (RawDumpEntry); other encodings ignore it. */
+  rawStrings?: boolean;
+}
 
 /** 'json' = §1a (application/json), 'ndjson' = §1b (application/x-ndjson). */
 export type DumpEncoding = 'json' | 'ndjson';
@@ -81,7 +97,7 @@ export type DumpInput = NodeJS.ReadableStream | AsyncIterable<Buffer | Uint8Arra
  * very end (missing trailer, count mismatch), after all earlier entries were yielded.
  * Leaving the loop early (break/throw) stops reading and destroys a Node stream input.
  */
-export interface DumpReader<T extends DumpItem = DumpEntry> {
+export interface DumpReader<T extends DumpItem | RawDumpItem = DumpEntry> {
   header: DumpHeader;
   entries: AsyncGenerator<T, void, undefined>;
   /**

@@ -10,7 +10,7 @@ import { Transform } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { isRemoval, openDelta, openDump, type DumpEntry, type DumpItem } from '../../format';
+import { isRemoval, openDelta, openDump, RawJsonString, type RawDumpEntry, type RawDumpItem } from '../../format';
 import { dumpContent, readDumpObject } from '../dumpObjects';
 import { binary, BINARY_COPY_HEADER, BINARY_COPY_TRAILER, binaryRow } from '../write/copyBinary';
 import { jsonStringPieces } from '../write/copyText';
@@ -127,7 +127,7 @@ interface Staging { lines: number; staged: number; after?: () => Promise<number>
 async function stageStream(
   run: PhaseRun,
   what: 'dump' | 'delta',
-  body: (items: AsyncGenerator<DumpItem>, write: Writer, client: PoolClient) => Promise<Staging>,
+  body: (items: AsyncGenerator<RawDumpItem>, write: Writer, client: PoolClient) => Promise<Staging>,
   expectedLines = run.batch.entryCount,
 ): Promise<number> {
   const { deps, batch } = run;
@@ -153,7 +153,9 @@ async function stageStream(
     let result: Staging;
     try {
       const text = dumpContent(tee, batch.dumpKey, deps.config); // the digest covers the stored bytes; a gzip dump inflates here
-      const { entries } = what === 'delta' ? await openDelta(text, batch.encoding) : await openDump(text, batch.encoding);
+      // A large Web Storage value comes as the bytes of its JSON text (rawStrings), staged as they are.
+      const read = { rawStrings: true };
+      const { entries } = what === 'delta' ? await openDelta(text, batch.encoding, read) : await openDump(text, batch.encoding, read);
       copy.write(BINARY_COPY_HEADER);
       const batchId = binary.uuid(batch.id);
       // A large value (Catalyst keeps every content item in ONE localStorage value, ~110 MB for 200,000) goes
@@ -228,18 +230,22 @@ function stagedRow(batchId: Buffer, r: StagedRow): Buffer[] {
 }
 
 
-function stage(run: PhaseRun, e: DumpEntry, seq: number): StagedRow {
+function stage(run: PhaseRun, e: RawDumpEntry, seq: number): StagedRow {
   const { layout } = run;
   const { secrets } = run.deps;
   const idb = e.area === 'indexedDB' ? e : null;
   const kind = layout.classify({ area: e.area, dbName: idb?.db ?? null, storeName: idb?.store ?? null, key: e.key });
   const sealed = layout.secretKinds.includes(kind);
-  // A large string value (Catalyst keeps every content item in one) is staged as UTF-8 bytes made a piece at
-  // a time: its JSON text as one more string would be the worker's heap peak (up to 2 × 128 Mi characters
+  // A large string value (Catalyst keeps every content item in one) is staged as UTF-8 bytes: those of the
+  // dump itself when the reader kept them (RawJsonString: exactly JSON.stringify's), else made a piece at a
+  // time: its JSON text as one more string would be the worker's heap peak (up to 2 × 128 Mi characters
   // beside the value itself).
-  let value: string | Buffer[] = !sealed && typeof e.value === 'string' && e.value.length > PIECES_MIN_CHARS
-    ? jsonStringPieces(e.value)
-    : JSON.stringify(e.value === undefined ? null : e.value);
+  const plain = e.value instanceof RawJsonString && sealed ? e.value.decode() : e.value;
+  let value: string | Buffer[] = plain instanceof RawJsonString
+    ? [...plain.pieces]
+    : !sealed && typeof plain === 'string' && plain.length > PIECES_MIN_CHARS
+      ? jsonStringPieces(plain)
+      : JSON.stringify(plain === undefined ? null : plain);
   const bytes = typeof value === 'string' ? Buffer.byteLength(value) : value.reduce((n, p) => n + p.length, 0);
   if (sealed) value = JSON.stringify(secrets.seal(value as string, sealAad(run.batch.id, seq)));
   return {
