@@ -70,6 +70,15 @@ export class PackedRows {
     this.at += 4;
   }
 
+  /** Reserves a fixed-size field (its length written); returns where its bytes go (in `buf`, read after this). */
+  private field(bytes: number): number {
+    this.room(4 + bytes);
+    this.length(bytes);
+    const at = this.at;
+    this.at += bytes;
+    return at;
+  }
+
   /** Starts a row of `fields` fields. */
   row(fields: number): void {
     this.room(2);
@@ -109,42 +118,33 @@ export class PackedRows {
         return true;
       case 'uuid': {
         if (typeof v !== 'string' || !UUID.test(v)) return false;
-        this.room(20);
-        this.length(16);
-        this.buf.write(v.replace(/-/g, ''), this.at, 'hex');
-        this.at += 16;
+        const at = this.field(16);
+        this.buf.write(v.replace(/-/g, ''), at, 'hex');
         return true;
       }
       case 'timestamptz': {
         if (!(v instanceof Date) || Number.isNaN(v.getTime())) return false;
-        this.room(12);
-        this.length(8);
-        this.buf.writeBigInt64BE(BigInt(v.getTime() - PG_EPOCH_MS) * 1000n, this.at);
-        this.at += 8;
+        const at = this.field(8);
+        this.buf.writeBigInt64BE(BigInt(v.getTime() - PG_EPOCH_MS) * 1000n, at);
         return true;
       }
       case 'integer': {
         if (typeof v !== 'number' || !Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31) return false;
-        this.room(8);
-        this.length(4);
-        this.buf.writeInt32BE(v, this.at);
-        this.at += 4;
+        const at = this.field(4);
+        this.buf.writeInt32BE(v, at);
         return true;
       }
       case 'bigint': {
         const n = typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : typeof v === 'string' && INT8.test(v) ? BigInt(v) : undefined;
         if (n === undefined || n < -(2n ** 63n) || n >= 2n ** 63n) return false;
-        this.room(12);
-        this.length(8);
-        this.buf.writeBigInt64BE(n, this.at);
-        this.at += 8;
+        const at = this.field(8);
+        this.buf.writeBigInt64BE(n, at);
         return true;
       }
       case 'boolean': {
         if (typeof v !== 'boolean') return false;
-        this.room(5);
-        this.length(1);
-        this.buf[this.at++] = v ? 1 : 0;
+        const at = this.field(1);
+        this.buf[at] = v ? 1 : 0;
         return true;
       }
       default:
