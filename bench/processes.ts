@@ -92,7 +92,7 @@ export function procMB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 
 /**
  * Confirms that `pid` runs `script` itself. Its only allowed child is esbuild's transform service, which
- * tsx starts to compile ES-module dependencies (stream-json); it does none of the migration's work, so it
+ * tsx starts to compile ES-module-only dependencies; it does none of the migration's work, so it
  * is reported beside the worker, not counted as the worker.
  */
 export function describeProcess(pid: number, script: string): string {

@@ -36,6 +36,7 @@ export class RawJsonString {
 
 /** UTF-8 pieces decoded as one stream would decode them (a character may straddle two pieces). */
 export function decodePieces(pieces: readonly Buffer[]): string {
+  if (pieces.length === 0) return '';
   if (pieces.length === 1) return pieces[0].toString('utf8');
   const decoder = new StringDecoder('utf8');
   const parts = pieces.map((p) => decoder.write(p));

@@ -1,5 +1,5 @@
 /**
- * Assembles one JSON value from stream-json packed tokens, like JSON.parse would
+ * Assembles one JSON value from the tokenizer's packed tokens (jsonTokens.ts), like JSON.parse would
  * (a `__proto__` key stays an own property). In skip mode it only follows nesting, so
  * unknown parts of a document cost no memory.
  */
