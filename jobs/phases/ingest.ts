@@ -15,6 +15,7 @@ import { dumpContent, readDumpObject } from '../dumpObjects';
 import { binary, BINARY_COPY_HEADER, BINARY_COPY_TRAILER, binaryRow } from '../write/copyBinary';
 import { jsonStringPieces } from '../write/copyText';
 import { PermanentJobError } from '../errors';
+import { recentlyStaged } from './recentlyStaged';
 import type { PhaseRun } from './context';
 import { sealAad } from './staged';
 
@@ -48,16 +49,26 @@ const COLUMNS = ['batch_id', 'seq', 'area', 'db_name', 'db_version', 'store_name
 export async function ingest(run: PhaseRun): Promise<void> {
   const { batch } = run;
   if (batch.kind === 'delta') return ingestDelta(run);
+  const forSplit: StagedRow[] = [];
   const staged = await stageStream(run, 'dump', async (items, write) => {
     let seq = 0;
     for await (const e of items) {
       if (isRemoval(e)) throw new PermanentJobError('dump_removal_outside_delta', 'The dump holds a removal ({"op":"delete"}); only deltas may.');
-      await write(stage(run, e, seq++));
+      const row = stage(run, e, seq++);
+      await write(row);
+      if (willBeSplit(run, row)) forSplit.push(row);
       if (seq % PROGRESS_EVERY === 0) await run.progress(seq, batch.entryCount);
     }
     return { lines: seq, staged: seq };
   });
+  // Committed: the values the split will read are kept for it, in case it runs in this process (recentlyStaged.ts).
+  for (const row of forSplit) recentlyStaged.keep(batch.id, row.seq, row.value as Buffer[], row.value_bytes);
   await run.progress(staged, batch.entryCount);
+}
+
+/** A value staged as pieces (a large string) of a kind the split reads back whole, large enough to be split. */
+function willBeSplit(run: PhaseRun, row: StagedRow): boolean {
+  return typeof row.value !== 'string' && !row.sealed && Boolean(run.layout.slicedTransforms?.[row.kind]) && row.value_bytes >= run.deps.config.SLICE_MIN_BYTES;
 }
 
 /**

@@ -2,6 +2,7 @@
 import type { PoolClient } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import { copyOutText } from '../write/copyBinary';
+import { recentlyStaged } from './recentlyStaged';
 import { decodeValue, jsonTextNodes, MAX_VALUE_DEPTH, measureJsonText } from '../../format';
 import type { SecretBox, SealedSecret } from '../../core/crypto';
 import type { EntryKind, SourceEntry } from '../transforms/types';
@@ -136,19 +137,22 @@ export async function planBucketPages(
 }
 
 /**
- * One staged entry as `nextPendingPage` gives it, its value read by binary COPY (copyOutText): for the one
- * huge value of a sliced entry (Catalyst's 200,000 content items, ~110 MB) the driver's own read cost ~2 s
- * of the worker's CPU in buffers grown by doubling.
+ * One staged entry as `nextPendingPage` gives it, its value from this process's memory when it staged it
+ * just before (recentlyStaged.ts), else read by binary COPY (copyOutText): for the one huge value of a sliced
+ * entry (Catalyst's 200,000 content items, ~110 MB) the driver's own read cost ~2 s of the worker's CPU in
+ * buffers grown by doubling.
  */
 export async function readStagedEntry(ds: DataSource, batchId: string, seq: number): Promise<Omit<StagedEntry, 'value' | 'key'> | undefined> {
   const qr = ds.createQueryRunner();
   try {
     const client = (await qr.connect()) as PoolClient;
-    const { rows: [row] } = await client.query<Omit<StagedRow, 'value'>>(
-      `SELECT seq, area, db_name, store_name, entry_key, kind, sealed FROM dump_entries WHERE batch_id = $1 AND seq = $2`, [batchId, seq]);
+    const { rows: [row] } = await client.query<Omit<StagedRow, 'value'> & { value_bytes: number }>(
+      `SELECT seq, area, db_name, store_name, entry_key, kind, sealed, value_bytes FROM dump_entries WHERE batch_id = $1 AND seq = $2`, [batchId, seq]);
     if (!row) return undefined;
-    const value = await copyOutText(client, `SELECT value FROM dump_entries WHERE batch_id = ${client.escapeLiteral(batchId)}::uuid AND seq = ${Number(seq)}`);
-    return toStaged({ ...row, value: value ?? '' });
+    const { value_bytes: bytes, ...meta } = row;
+    const value = (!meta.sealed && recentlyStaged.take(batchId, seq, bytes))
+      || await copyOutText(client, `SELECT value FROM dump_entries WHERE batch_id = ${client.escapeLiteral(batchId)}::uuid AND seq = ${Number(seq)}`);
+    return toStaged({ ...meta, value: value ?? '' });
   } finally {
     await qr.release();
   }

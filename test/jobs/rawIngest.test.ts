@@ -3,12 +3,15 @@
  * (format/rawStrings.ts), and from the decoded string otherwise: the staged text must be the same either
  * way — exactly JSON.stringify of the value, with its byte count — and so must everything migrated from it.
  * The same content-storage is posted twice: as JSON.stringify writes it (read as bytes) and with its slashes
- * escaped (`\/`, which JSON.stringify never writes: read the usual way).
+ * escaped (`\/`, which JSON.stringify never writes: read the usual way). The first one's value is also
+ * kept in this process for its split (jobs/phases/recentlyStaged.ts), the second one's read back from
+ * Postgres: the slices must not tell the difference.
  */
 import { Readable } from 'node:stream';
 import { CONTENT_TYPES, catalystDump, toNdjson } from '../fixtures/catalystDump';
 import { openDump, RawJsonString } from '../../format';
 import { RAW_STRINGS } from '../../format/rawStrings';
+import { recentlyStaged } from '../../jobs/phases/recentlyStaged';
 import { expectBatchEnds, startStack, type Stack } from '../helpers/stack';
 
 let stack: Stack;
@@ -16,7 +19,7 @@ const saved = RAW_STRINGS.minBytes;
 
 beforeAll(async () => {
   RAW_STRINGS.minBytes = 4096; // the stack's worker runs in this process: a value of ~40 kB is "large"
-  stack = await startStack();
+  stack = await startStack({ config: { SLICE_MIN_BYTES: '4096', SLICE_ELEMENTS: '50' } });
   stack.startWorkers();
 });
 afterAll(async () => {
@@ -64,11 +67,18 @@ test('a large value staged from the dump\'s bytes is what staging it from the de
   };
   const rows = async (user: string) => stack.api.deps.ds.query(
     `SELECT source_id, data, status, created_at, updated_at FROM content_items WHERE user_id = $1 ORDER BY source_id`, [user]) as Promise<unknown[]>;
-  const [a, b] = [await migrate('user-raw-a', plain.ndjson), await migrate('user-raw-b', escaped.ndjson)];
+  const hits = recentlyStaged.hits;
+  const a = await migrate('user-raw-a', plain.ndjson);
+  expect(recentlyStaged.hits).toBe(hits + 1); // its split took the value from memory
+  const b = await migrate('user-raw-b', escaped.ndjson);
+  expect(recentlyStaged.hits).toBe(hits + 1); // staged from a decoded string (under 1 Mi characters): read back
+  expect(recentlyStaged.size).toBe(0);
   const expected = JSON.stringify(plain.value);
   expect(await staged(a)).toEqual({ value: expected, value_bytes: Buffer.byteLength(expected), outcome: 'migrated' });
   expect(await staged(b)).toEqual(await staged(a));
   const [rowsA, rowsB] = [await rows('user-raw-a'), await rows('user-raw-b')];
   expect(rowsA).toHaveLength(200);
+  const [sliced] = await stack.api.deps.ds.query(`SELECT result FROM dump_entries WHERE batch_id = $1 AND entry_key = '"content-storage"'`, [a]);
+  expect(sliced.result.slices).toBeGreaterThan(1);
   expect(rowsB).toEqual(rowsA);
 }, 60_000);
