@@ -12,7 +12,7 @@
  * Errors are JsonSyntaxError: `atEnd` when the input stopped before the document was complete (a truncated
  * upload), otherwise the document is not JSON. Messages are fixed texts; they never quote the input.
  */
-import { decodePieces } from './rawStrings';
+import { decodePieces } from './utf8';
 import type { DumpInput } from './types';
 
 export type JsonToken =

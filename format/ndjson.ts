@@ -8,7 +8,8 @@ import { TrailerSchema } from './schema';
 import { isRemoval, type DumpInput, type DumpItem, type DumpReader, type RawDumpEntry, type RawDumpItem, type RawKvEntry, type ReadOptions } from './types';
 import { jsonTextNodes, MAX_ENTRY_NODES } from './bounds';
 import { checkEntry, checkHeader, tooManyNodes } from './validate';
-import { decodePieces, RAW_STRINGS, readRawStringEntry } from './rawStrings';
+import { RAW_STRINGS, readRawStringEntry } from './rawStrings';
+import { decodePieces } from './utf8';
 
 interface Line {
   /** Without the line break (`\n` or `\r\n`). */

@@ -12,8 +12,7 @@
  * object whose members are scalars, the large string under `value`, no member named twice. Anything else,
  * valid or not, declines (undefined) and the line is read the usual way, which also gives any error.
  */
-import { isUtf8 } from 'node:buffer';
-import { StringDecoder } from 'node:string_decoder';
+import { decodePieces, validUtf8 } from './utf8';
 
 /**
  * A line this long (bytes) is read as bytes, and a string member this long kept as bytes: below it, the
@@ -32,16 +31,6 @@ export class RawJsonString {
   decode(): string {
     return JSON.parse(decodePieces(this.pieces)) as string;
   }
-}
-
-/** UTF-8 pieces decoded as one stream would decode them (a character may straddle two pieces). */
-export function decodePieces(pieces: readonly Buffer[]): string {
-  if (pieces.length === 0) return '';
-  if (pieces.length === 1) return pieces[0].toString('utf8');
-  const decoder = new StringDecoder('utf8');
-  const parts = pieces.map((p) => decoder.write(p));
-  parts.push(decoder.end());
-  return parts.join('');
 }
 
 /** Escapes JSON.stringify writes (after a backslash). */
@@ -89,44 +78,6 @@ function scanString(pieces: readonly Buffer[], at: At): At | undefined {
     }
   }
   return undefined;
-}
-
-/** Bytes of a UTF-8 sequence by its lead byte; 0 for a byte that cannot lead one. */
-function sequenceLength(lead: number): number {
-  if (lead < 0x80) return 1;
-  if (lead >= 0xc2 && lead <= 0xdf) return 2;
-  if (lead >= 0xe0 && lead <= 0xef) return 3;
-  if (lead >= 0xf0 && lead <= 0xf4) return 4;
-  return 0;
-}
-
-/** Whether the pieces are valid UTF-8 taken together (a character may straddle two of them). */
-export function validUtf8(pieces: readonly Buffer[]): boolean {
-  let carry: Buffer | undefined; // the start of a character the previous piece ended in
-  for (let p of pieces) {
-    if (carry) {
-      const need = sequenceLength(carry[0]) - carry.length;
-      if (need > p.length) {
-        carry = Buffer.concat([carry, p]);
-        continue;
-      }
-      if (!isUtf8(Buffer.concat([carry, p.subarray(0, need)]))) return false;
-      p = p.subarray(need);
-      carry = undefined;
-    }
-    // A character the piece ends in the middle of: checked with the next piece's first bytes.
-    let cut = 0;
-    for (let j = 1; j <= Math.min(3, p.length); j++) {
-      const b = p[p.length - j];
-      if ((b & 0xc0) === 0x80) continue;
-      const length = sequenceLength(b);
-      if (length > j) cut = j;
-      break;
-    }
-    if (!isUtf8(p.subarray(0, p.length - cut))) return false;
-    if (cut) carry = Buffer.from(p.subarray(p.length - cut));
-  }
-  return carry === undefined;
 }
 
 /** A scalar member value (number, true, false, null) is at most this long; longer declines. */

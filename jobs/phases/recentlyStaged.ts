@@ -9,7 +9,7 @@
  * Bounded: at most MAX_BYTES held (the oldest go first), each value at most TTL_MS, and a value is handed
  * out once.
  */
-import { decodePieces } from '../../format/rawStrings';
+import { decodePieces } from '../../format/utf8';
 
 const MAX_BYTES = 256 * 1024 * 1024;
 const TTL_MS = 15_000;

@@ -8,7 +8,8 @@
 import { Readable } from 'node:stream';
 import { openDelta, openDump, RawJsonString, type DumpFormatError, type RawDumpItem } from '../../format';
 import { NDJSON_LIMITS } from '../../format/ndjson';
-import { RAW_STRINGS, validUtf8 } from '../../format/rawStrings';
+import { RAW_STRINGS } from '../../format/rawStrings';
+import { validUtf8 } from '../../format/utf8';
 import { header } from './fixtures';
 
 const savedMin = RAW_STRINGS.minBytes;
