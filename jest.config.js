@@ -29,7 +29,7 @@ const UNIT = [
   '/test/transforms/.+\\.test\\.ts$',
   '/test/client/(encode|ndjsonBlob|sha256|hybridDelta)\\.test\\.ts$',
   '/test/core/(config|sealedStream|inflate|ids)\\.test\\.ts$',
-  '/test/jobs/sliceKeyHash\\.test\\.ts$',
+  '/test/jobs/(sliceKeyHash|recentlyStaged)\\.test\\.ts$',
 ];
 
 module.exports = {

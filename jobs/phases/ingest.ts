@@ -50,13 +50,17 @@ export async function ingest(run: PhaseRun): Promise<void> {
   const { batch } = run;
   if (batch.kind === 'delta') return ingestDelta(run);
   const forSplit: StagedRow[] = [];
+  let setAside = 0; // bytes held for the split until the commit: at most what recentlyStaged would keep
   const staged = await stageStream(run, 'dump', async (items, write) => {
     let seq = 0;
     for await (const e of items) {
       if (isRemoval(e)) throw new PermanentJobError('dump_removal_outside_delta', 'The dump holds a removal ({"op":"delete"}); only deltas may.');
       const row = stage(run, e, seq++);
       await write(row);
-      if (willBeSplit(run, row)) forSplit.push(row);
+      if (willBeSplit(run, row) && setAside + row.value_bytes <= recentlyStaged.capacity) {
+        forSplit.push(row);
+        setAside += row.value_bytes;
+      }
       if (seq % PROGRESS_EVERY === 0) await run.progress(seq, batch.entryCount);
     }
     return { lines: seq, staged: seq };

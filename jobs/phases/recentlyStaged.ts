@@ -28,6 +28,11 @@ export class RecentlyStaged {
 
   constructor(private readonly maxBytes = MAX_BYTES, private readonly ttlMs = TTL_MS) {}
 
+  /** The most it holds: what a stager may set aside for it. */
+  get capacity(): number {
+    return this.maxBytes;
+  }
+
   /** Keeps a value ingest staged (committed): the UTF-8 pieces of its JSON text, `bytes` long. */
   keep(batchId: string, seq: number, pieces: readonly Buffer[], bytes: number): void {
     if (bytes > this.maxBytes) return;

@@ -1,0 +1,47 @@
+/**
+ * The values ingest keeps for the split (jobs/phases/recentlyStaged.ts): handed out once, as the staged text,
+ * only with the staged length; bounded in bytes (the oldest go first) and in time.
+ */
+import { RecentlyStaged } from '../../jobs/phases/recentlyStaged';
+
+const pieces = (text: string, cut: number) => {
+  const bytes = Buffer.from(text, 'utf8');
+  return [bytes.subarray(0, cut), bytes.subarray(cut)];
+};
+
+afterEach(() => jest.useRealTimers());
+
+test('a kept value is taken once, decoded whole across its pieces (a character cut between two)', () => {
+  const kept = new RecentlyStaged(1000, 60_000);
+  const text = JSON.stringify('é📋 "quoted"');
+  kept.keep('b1', 1, pieces(text, 3), Buffer.byteLength(text)); // byte 3 is inside 📋
+  expect(kept.size).toBe(Buffer.byteLength(text));
+  expect(kept.take('b1', 1, Buffer.byteLength(text))).toBe(text);
+  expect(kept.take('b1', 1, Buffer.byteLength(text))).toBeUndefined();
+  expect([kept.hits, kept.size]).toEqual([1, 0]);
+});
+
+test('another length than the staged one, another batch or seq: not handed out', () => {
+  const kept = new RecentlyStaged(1000, 60_000);
+  kept.keep('b1', 1, [Buffer.from('"abc"')], 5);
+  kept.keep('b1', 2, [Buffer.from('"def"')], 5);
+  expect(kept.take('b2', 1, 5)).toBeUndefined();
+  expect(kept.take('b1', 1, 6)).toBeUndefined(); // and dropped: the split reads it back
+  expect(kept.take('b1', 1, 5)).toBeUndefined();
+  expect(kept.take('b1', 2, 5)).toBe('"def"');
+  expect(kept.hits).toBe(1);
+});
+
+test('bounded: the oldest go first, a value larger than the bound is not kept, and each goes after the TTL', () => {
+  jest.useFakeTimers();
+  const kept = new RecentlyStaged(10, 1000);
+  kept.keep('b', 1, [Buffer.from('"1234"')], 6);
+  kept.keep('b', 2, [Buffer.from('"567"')], 5); // 11 > 10: #1 goes
+  expect(kept.size).toBe(5);
+  expect(kept.take('b', 1, 6)).toBeUndefined();
+  kept.keep('b', 3, [Buffer.alloc(11)], 11); // larger than the bound
+  expect(kept.size).toBe(5);
+  jest.advanceTimersByTime(1001);
+  expect(kept.size).toBe(0);
+  expect(kept.take('b', 2, 5)).toBeUndefined();
+});
