@@ -82,6 +82,11 @@ function scanString(pieces: readonly Buffer[], at: At): At | undefined {
 
 /** A scalar member value (number, true, false, null) is at most this long; longer declines. */
 const SCALAR_MAX_BYTES = 64;
+/**
+ * An entry line has a handful of members (area, key, value, op); past this many the usual reading takes
+ * the line, whose node count refuses one of millions of members before anything is built (bounds.ts).
+ */
+const MAX_MEMBERS = 16;
 
 /**
  * The line (its bytes, without the line break) as the object JSON.parse would give, but with its large
@@ -128,7 +133,7 @@ export function readRawStringEntry<T extends { value: unknown }>(pieces: readonl
     } catch {
       return undefined;
     }
-    if (keys.has(key)) return undefined; // JSON.parse keeps the last of two: left to it
+    if (keys.has(key) || keys.size >= MAX_MEMBERS) return undefined; // JSON.parse keeps the last of two: left to it
     keys.add(key);
     advanceTo(keyClose);
     skipWhitespace();

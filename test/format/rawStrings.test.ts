@@ -206,3 +206,17 @@ test('leaving the loop early stops reading and destroys the input stream, as the
   }
   expect(stream.destroyed).toBe(true);
 });
+
+test('a line of millions of members beside a large value is refused as the usual reading refuses it, before it is built', async () => {
+  RAW_STRINGS.minBytes = 1 << 20;
+  const members = Array.from({ length: 2_100_000 }, (_, i) => `"m${i}":0`).join(',');
+  const entry = `{"area":"localStorage","key":"k","value":${JSON.stringify('x'.repeat(2 << 20))},${members}}`;
+  const raw = await read(Buffer.from(dump([entry])), [1 << 20], true);
+  expect(raw.error?.code).toBe('dump_value_too_large');
+  expect(raw).toEqual(await read(Buffer.from(dump([entry])), [1 << 20], false));
+  // A dozen members: the value is kept as bytes beside them.
+  const few = Buffer.from(dump([`{"area":"localStorage","key":"k","value":${JSON.stringify('x'.repeat(2 << 20))},${members.split(',').slice(0, 12).join(',')}}`]));
+  const kept = await read(few, [64 * 1024], true);
+  expect(kept.kept).toEqual([true]);
+  expect({ ...kept, kept: [] }).toEqual(await read(few, [64 * 1024], false));
+}, 60_000);
