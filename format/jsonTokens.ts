@@ -9,8 +9,10 @@
  * its closing quote and made once: decoded as UTF-8 (invalid bytes become U+FFFD, as the stream's decoder
  * gave), and, when it holds escapes, unescaped by JSON.parse — ~0.3 s for that value.
  *
- * Errors are JsonSyntaxError: `atEnd` when the input stopped before the document was complete (a truncated
- * upload), otherwise the document is not JSON. Messages are fixed texts; they never quote the input.
+ * Errors are JsonSyntaxError: `atEnd` when the input stopped where more bytes could still have completed the
+ * document (a truncated upload), otherwise the document is not JSON — found at the first byte that no JSON
+ * can continue with (a bad escape, a number or literal that cannot become one), so that nothing past it is
+ * read or held. Messages are fixed texts; they never quote the input.
  */
 import { decodePieces } from './utf8';
 import type { DumpInput } from './types';
@@ -38,8 +40,51 @@ const LITERALS: Record<string, JsonToken> = {
   false: { name: 'falseValue', value: false },
   null: { name: 'nullValue', value: null },
 };
-const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+const LITERAL_NAMES = Object.keys(LITERALS);
 const BOM = [0xef, 0xbb, 0xbf];
+
+/** Where a number is in its grammar (RFC 8259 §6), after the bytes read so far. */
+const enum Num {
+  Minus, // "-"
+  Zero, // "0", "-0": complete
+  Int, // "12": complete
+  Dot, // "1."
+  Frac, // "1.5": complete
+  E, // "1e"
+  Sign, // "1e+"
+  Exp, // "1e5": complete
+  Bad,
+}
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+
+/** The number's state after byte `c`. */
+function numberStep(state: Num, c: number): Num {
+  switch (state) {
+    case Num.Minus:
+      return c === 0x30 ? Num.Zero : isDigit(c) ? Num.Int : Num.Bad;
+    case Num.Zero:
+      return c === 0x2e ? Num.Dot : c === 0x65 || c === 0x45 ? Num.E : Num.Bad;
+    case Num.Int:
+      return isDigit(c) ? Num.Int : c === 0x2e ? Num.Dot : c === 0x65 || c === 0x45 ? Num.E : Num.Bad;
+    case Num.Dot:
+      return isDigit(c) ? Num.Frac : Num.Bad;
+    case Num.Frac:
+      return isDigit(c) ? Num.Frac : c === 0x65 || c === 0x45 ? Num.E : Num.Bad;
+    case Num.E:
+      return c === 0x2b || c === 0x2d ? Num.Sign : isDigit(c) ? Num.Exp : Num.Bad;
+    case Num.Sign:
+    case Num.Exp:
+      return isDigit(c) ? Num.Exp : Num.Bad;
+    default:
+      return Num.Bad;
+  }
+}
+const numberComplete = (state: Num) => state === Num.Zero || state === Num.Int || state === Num.Frac || state === Num.Exp;
+
+/** Bytes that may follow a backslash besides `u` (which takes four hex digits). */
+const SHORT_ESCAPE = new Uint8Array(128);
+for (const c of '"\\/bfnrt') SHORT_ESCAPE[c.charCodeAt(0)] = 1;
+const isHex = (c: number) => isDigit(c) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
 
 /** What the next non-blank byte may be. */
 const enum Expect {
@@ -65,10 +110,13 @@ class Tokenizer {
   private expect = Expect.Value;
   /** Open containers, innermost last: true for an object. */
   private readonly stack: boolean[] = [];
-  /** A string in progress: its bytes so far (without the opening quote), whether it is a key, whether it has escapes. */
-  private string: { pieces: Buffer[]; key: boolean; escapes: boolean; escaped: boolean } | undefined;
-  /** A number or literal in progress: its characters so far. */
-  private word: { text: string; number: boolean } | undefined;
+  /**
+   * A string in progress: its bytes so far (without the opening quote), whether it is a key, whether it has
+   * escapes, and where an escape stands: `escaped` just after a backslash, `hex` digits still owed to a `\u`.
+   */
+  private string: { pieces: Buffer[]; key: boolean; escapes: boolean; escaped: boolean; hex: number } | undefined;
+  /** A number (its grammar state) or a literal in progress: its characters so far. */
+  private word: { text: string; number: Num | undefined } | undefined;
   private bomChecked = 0;
   private out: JsonToken[] = [];
 
@@ -93,10 +141,15 @@ class Tokenizer {
       }
       const c = chunk[i];
       if (this.word) {
-        if (this.word.number ? isNumberByte(c) : isLetter(c)) {
-          let j = i + 1;
-          while (j < n && (this.word.number ? isNumberByte(chunk[j]) : isLetter(chunk[j]))) j++;
-          this.word.text += chunk.toString('latin1', i, j);
+        const w = this.word;
+        if (w.number !== undefined ? isNumberByte(c) : isLetter(c)) {
+          let j = i;
+          // Byte by byte, so that a word no JSON can continue fails at once (and nothing more is read).
+          for (; j < n && (w.number !== undefined ? isNumberByte(chunk[j]) : isLetter(chunk[j])); j++) {
+            if (w.number !== undefined && (w.number = numberStep(w.number, chunk[j])) === Num.Bad) this.fail('not a valid number');
+          }
+          w.text += chunk.toString('latin1', i, j);
+          if (w.number === undefined && !LITERAL_NAMES.some((l) => l.startsWith(w.text))) this.fail('expected a value');
           i = j;
           continue;
         }
@@ -118,7 +171,7 @@ class Tokenizer {
           continue;
         case Expect.KeyOrEnd:
         case Expect.Key:
-          if (c === 0x22) this.string = { pieces: [], key: true, escapes: false, escaped: false };
+          if (c === 0x22) this.string = { pieces: [], key: true, escapes: false, escaped: false, hex: 0 };
           else if (c === 0x7d && this.expect === Expect.KeyOrEnd) this.close();
           else this.fail('expected an object key');
           continue;
@@ -153,9 +206,9 @@ class Tokenizer {
       this.out.push(START_ARRAY);
       this.stack.push(false);
       this.expect = Expect.ValueOrEnd;
-    } else if (c === 0x22) this.string = { pieces: [], key: false, escapes: false, escaped: false };
-    else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) this.word = { text: String.fromCharCode(c), number: true };
-    else if (isLetter(c)) this.word = { text: String.fromCharCode(c), number: false };
+    } else if (c === 0x22) this.string = { pieces: [], key: false, escapes: false, escaped: false, hex: 0 };
+    else if (c === 0x2d || isDigit(c)) this.word = { text: String.fromCharCode(c), number: c === 0x2d ? Num.Minus : c === 0x30 ? Num.Zero : Num.Int };
+    else if (isLetter(c) && LITERAL_NAMES.some((l) => l.charCodeAt(0) === c)) this.word = { text: String.fromCharCode(c), number: undefined };
     else this.fail('expected a value');
   }
 
@@ -169,23 +222,25 @@ class Tokenizer {
     this.valueDone();
   }
 
-  /** A number or literal ended (the byte after it, or the input's end). */
+  /**
+   * A number or literal ended (the byte after it, or the input's end). What is read of it is always a
+   * prefix of one (the bytes are checked as they come), so one cut short by the input's end is a truncation.
+   */
   private endWord(atEnd: boolean): void {
     const { text, number } = this.word!;
     this.word = undefined;
-    if (number) {
-      if (!NUMBER.test(text)) this.fail2(atEnd, 'not a valid number');
+    if (number !== undefined) {
+      if (!numberComplete(number)) this.failOrTruncated(atEnd, 'not a valid number');
       this.out.push({ name: 'numberValue', value: text });
     } else {
       const literal = LITERALS[text];
-      if (!literal) this.fail2(atEnd && ['true', 'false', 'null'].some((l) => l.startsWith(text)), 'expected a value');
+      if (!literal) this.failOrTruncated(atEnd, 'expected a value');
       this.out.push(literal);
     }
     this.valueDone();
   }
 
-  /** At the input's end a number or literal cut short is a truncation, not an error in the document. */
-  private fail2(atEnd: boolean, message: string): never {
+  private failOrTruncated(atEnd: boolean, message: string): never {
     throw new JsonSyntaxError(atEnd ? 'the document ends before it is complete' : message, atEnd);
   }
 
@@ -193,31 +248,31 @@ class Tokenizer {
   private scanString(chunk: Buffer, i: number): number {
     const s = this.string!;
     const n = chunk.length;
-    let escaped = s.escaped;
+    let { escaped, hex } = s;
     let escapes = false;
     let k = i;
     for (; k < n; k++) {
       const c = chunk[k];
-      if (escaped) escaped = false;
-      else if (c === 0x5c) escaped = escapes = true;
+      if (hex > 0) {
+        if (!isHex(c)) this.fail('an invalid escape inside a string');
+        hex--;
+      } else if (escaped) {
+        escaped = false;
+        if (c === 0x75) hex = 4;
+        else if (c >= 128 || SHORT_ESCAPE[c] === 0) this.fail('an invalid escape inside a string');
+      } else if (c === 0x5c) escaped = escapes = true;
       else if (c === 0x22) break;
-      else if (c < 0x20) break;
+      else if (c < 0x20) this.fail('a control character inside a string');
     }
-    if (k < n && chunk[k] !== 0x22) this.fail('a control character inside a string');
     s.escaped = escaped;
+    s.hex = hex;
     s.escapes ||= escapes;
     if (k > i) s.pieces.push(chunk.subarray(i, k));
     if (k === n) return n;
     this.string = undefined;
     const text = decodePieces(s.pieces); // as the stream's decoder would (invalid bytes: U+FFFD)
-    let value = text;
-    if (s.escapes) {
-      try {
-        value = JSON.parse(`"${text}"`) as string;
-      } catch {
-        this.fail('an invalid escape inside a string');
-      }
-    }
+    // Every escape was checked as it came: JSON.parse only unescapes.
+    const value = s.escapes ? (JSON.parse(`"${text}"`) as string) : text;
     if (s.key) {
       this.out.push({ name: 'keyValue', value });
       this.expect = Expect.Colon;
@@ -232,10 +287,32 @@ class Tokenizer {
 /** Yields the tokens of each input chunk as one batch, and a last batch when the input ends. */
 export async function* jsonTokenBatches(input: DumpInput): AsyncGenerator<JsonToken[], void, undefined> {
   const tokenizer = new Tokenizer();
+  let pendingHigh = ''; // a text chunk's last high surrogate, whose pair may start the next chunk
   for await (const chunk of input as AsyncIterable<Buffer | Uint8Array | string>) {
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    const tokens = tokenizer.feed(bytes);
+    let bytes: Buffer;
+    if (typeof chunk === 'string') {
+      let text = pendingHigh + chunk;
+      const last = text.charCodeAt(text.length - 1);
+      pendingHigh = last >= 0xd800 && last <= 0xdbff ? text.slice(-1) : '';
+      if (pendingHigh) text = text.slice(0, -1);
+      bytes = Buffer.from(text, 'utf8');
+    } else bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const tokens = guarded(() => tokenizer.feed(bytes));
     if (tokens.length) yield tokens;
   }
-  yield tokenizer.end();
+  if (pendingHigh) guarded(() => tokenizer.feed(Buffer.from(pendingHigh, 'utf8')));
+  yield guarded(() => tokenizer.end());
+}
+
+/**
+ * A value too large for V8 (a string, number or word past ~2^29 characters: RangeError) is a document this
+ * reader cannot read, refused like any other (stream-json's errors were too), not a crash of the request.
+ */
+function guarded(step: () => JsonToken[]): JsonToken[] {
+  try {
+    return step();
+  } catch (err) {
+    if (err instanceof JsonSyntaxError) throw err;
+    throw new JsonSyntaxError('a value too large to read', false);
+  }
 }
