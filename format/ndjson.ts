@@ -29,14 +29,16 @@ interface Line {
  */
 export const NDJSON_LIMITS = { maxLineChars: 128 * 1024 * 1024 };
 
+const lineTooLong = (line: number) =>
+  new DumpFormatError('dump_entry_too_large', `Line ${line} is longer than ${NDJSON_LIMITS.maxLineChars} characters; one entry this large cannot be migrated. Leave it out of the dump.`, { line });
+
 /** Splits the input into lines, holding only the current line. */
 async function* readLines(input: DumpInput): AsyncGenerator<Line, void, undefined> {
   const decoder = new StringDecoder('utf8'); // multi-byte characters may straddle chunks
   let parts: string[] = []; // pieces of the current line; joined once, so long lines stay O(n)
   let partChars = 0;
   let no = 0;
-  const tooLong = () =>
-    new DumpFormatError('dump_entry_too_large', `Line ${no + 1} is longer than ${NDJSON_LIMITS.maxLineChars} characters; one entry this large cannot be migrated. Leave it out of the dump.`, { line: no + 1 });
+  const tooLong = () => lineTooLong(no + 1);
   const take = (): string => {
     let text = parts.join('');
     parts = [];
@@ -61,7 +63,8 @@ async function* readLines(input: DumpInput): AsyncGenerator<Line, void, undefine
       parts.push(s.slice(start));
     }
   }
-  const rest = decoder.end();
+  const rest = decoder.end(); // (a last line's cut-off character: one more U+FFFD, which counts too)
+  if (partChars + rest.length > NDJSON_LIMITS.maxLineChars) throw tooLong();
   if (rest) parts.push(rest);
   if (parts.length) {
     const text = take();
@@ -78,7 +81,12 @@ async function* readLines(input: DumpInput): AsyncGenerator<Line, void, undefine
  * the limit is decoded from then on and its characters counted. Text input goes to readLines.
  */
 async function* readByteLines(input: DumpInput): AsyncGenerator<Line, void, undefined> {
-  const source = (input as AsyncIterable<Buffer | Uint8Array | string>)[Symbol.asyncIterator]();
+  type Chunk = Buffer | Uint8Array | string;
+  // Any iterable for-await takes (a stream, a generator, an array), as readLines takes it.
+  const iterable = input as AsyncIterable<Chunk> | Iterable<Chunk>;
+  const source: AsyncIterator<Chunk> = Symbol.asyncIterator in iterable
+    ? iterable[Symbol.asyncIterator]()
+    : (async function* () { yield* iterable; })();
   try {
     const first = await source.next();
     if (first.done) return;
@@ -98,8 +106,7 @@ async function* splitBytes(source: AsyncIterator<Buffer | Uint8Array | string>, 
   let bytes = 0;
   let decoding: { decoder: StringDecoder; parts: string[]; chars: number } | undefined; // past the limit in bytes
   let no = 0;
-  const tooLong = () =>
-    new DumpFormatError('dump_entry_too_large', `Line ${no + 1} is longer than ${NDJSON_LIMITS.maxLineChars} characters; one entry this large cannot be migrated. Leave it out of the dump.`, { line: no + 1 });
+  const tooLong = (line = no + 1) => lineTooLong(line);
   const add = (piece: Buffer) => {
     if (piece.length === 0) return;
     if (!decoding && bytes + piece.length > NDJSON_LIMITS.maxLineChars) {
@@ -118,7 +125,7 @@ async function* splitBytes(source: AsyncIterator<Buffer | Uint8Array | string>, 
   const take = (terminated: boolean): Line => {
     const decoded = decoding !== undefined;
     const line = lineOf(pieces, decoding, no === 0, ++no, terminated);
-    if (decoded && line.text.length > NDJSON_LIMITS.maxLineChars) throw tooLong(); // (the decoder's last bytes)
+    if (decoded && line.text.length > NDJSON_LIMITS.maxLineChars) throw tooLong(line.no); // (the decoder's last bytes)
     pieces = [];
     bytes = 0;
     decoding = undefined;

@@ -49,24 +49,30 @@ const COLUMNS = ['batch_id', 'seq', 'area', 'db_name', 'db_version', 'store_name
 export async function ingest(run: PhaseRun): Promise<void> {
   const { batch } = run;
   if (batch.kind === 'delta') return ingestDelta(run);
+  // The values the split will read, held until the commit (within recentlyStaged's bound) and then kept for
+  // it, in case it runs in this process.
   const forSplit: StagedRow[] = [];
-  let setAside = 0; // bytes held for the split until the commit: at most what recentlyStaged would keep
-  const staged = await stageStream(run, 'dump', async (items, write) => {
-    let seq = 0;
-    for await (const e of items) {
-      if (isRemoval(e)) throw new PermanentJobError('dump_removal_outside_delta', 'The dump holds a removal ({"op":"delete"}); only deltas may.');
-      const row = stage(run, e, seq++);
-      await write(row);
-      if (willBeSplit(run, row) && setAside + row.value_bytes <= recentlyStaged.capacity) {
-        forSplit.push(row);
-        setAside += row.value_bytes;
+  let committed = false;
+  let staged: number;
+  try {
+    staged = await stageStream(run, 'dump', async (items, write) => {
+      let seq = 0;
+      for await (const e of items) {
+        if (isRemoval(e)) throw new PermanentJobError('dump_removal_outside_delta', 'The dump holds a removal ({"op":"delete"}); only deltas may.');
+        const row = stage(run, e, seq++);
+        await write(row);
+        if (willBeSplit(run, row) && recentlyStaged.reserve(row.value_bytes)) forSplit.push(row);
+        if (seq % PROGRESS_EVERY === 0) await run.progress(seq, batch.entryCount);
       }
-      if (seq % PROGRESS_EVERY === 0) await run.progress(seq, batch.entryCount);
+      return { lines: seq, staged: seq };
+    });
+    committed = true;
+  } finally {
+    for (const row of forSplit) {
+      recentlyStaged.release(row.value_bytes);
+      if (committed) recentlyStaged.keep(batch.id, row.seq, row.value as Buffer[], row.value_bytes);
     }
-    return { lines: seq, staged: seq };
-  });
-  // Committed: the values the split will read are kept for it, in case it runs in this process (recentlyStaged.ts).
-  for (const row of forSplit) recentlyStaged.keep(batch.id, row.seq, row.value as Buffer[], row.value_bytes);
+  }
   await run.progress(staged, batch.entryCount);
 }
 

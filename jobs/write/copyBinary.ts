@@ -111,6 +111,7 @@ export class PackedRows {
     }
     switch (sqlType) {
       case 'text':
+        if (v instanceof Date) return false; // the text format writes its ISO form
         this.utf8(typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v));
         return true;
       case 'jsonb':

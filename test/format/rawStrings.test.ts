@@ -6,7 +6,7 @@
  * threshold is lowered so that every line of these small dumps takes the byte path.
  */
 import { Readable } from 'node:stream';
-import { openDelta, openDump, RawJsonString, type DumpFormatError, type RawDumpItem } from '../../format';
+import { openDelta, openDump, RawJsonString, validateDump, type DumpFormatError, type RawDumpItem } from '../../format';
 import { NDJSON_LIMITS } from '../../format/ndjson';
 import { RAW_STRINGS } from '../../format/rawStrings';
 import { validUtf8 } from '../../format/utf8';
@@ -182,6 +182,23 @@ test('NDJSON_LIMITS: a line is bounded by its characters, not its bytes', async 
   const refused = await read(Buffer.from(dump([entry(600)])), [64], true);
   expect(refused.error?.code).toBe('dump_entry_too_large');
   await same(Buffer.from(dump([entry(600)])));
+});
+
+test('a last line at the limit that ends in a cut-off character is refused alike (the U+FFFD it decodes to counts)', async () => {
+  NDJSON_LIMITS.maxLineChars = 200;
+  const entry = `{"area":"localStorage","key":"k","value":"${'x'.repeat(200 - 44)}"}`;
+  expect(entry).toHaveLength(200);
+  for (const cut of [[0xe2], [0xe2, 0x82], [0xf0]]) {
+    const bytes = Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n${entry}`), Buffer.from(cut)]);
+    const [usual, raw] = [await read(bytes, [64], false), await read(bytes, [64], true)];
+    expect(usual.error?.code).toBe('dump_entry_too_large');
+    expect(raw).toEqual(usual);
+  }
+});
+
+test('any iterable for-await takes is read, an array of buffers too', async () => {
+  const bytes = Buffer.from(dump([`{"area":"localStorage","key":"k","value":${JSON.stringify(text(80))}}`]));
+  expect(await validateDump([bytes.subarray(0, 100), bytes.subarray(100)] as never, 'ndjson')).toEqual(await validateDump(Readable.from([bytes]), 'ndjson'));
 });
 
 test('validUtf8 takes characters cut between pieces, and refuses what isUtf8 refuses', () => {

@@ -147,7 +147,7 @@ test('packed binary rows: every staging type reads back as the text format reads
   const refused: [unknown, string][] = [
     ['2025-08-12', 'timestamptz'], [new Date(Number.NaN), 'timestamptz'], ['{6ba7b810-9dad-11d1-80b4-00c04fd430c8}', 'uuid'], ['not-a-uuid', 'uuid'],
     [1.5, 'integer'], [2 ** 31, 'integer'], ['7', 'integer'], [2 ** 53, 'bigint'], ['9223372036854775808', 'bigint'], ['1e3', 'bigint'],
-    ['true', 'boolean'], [1, 'boolean'], ['x', 'numeric'],
+    ['true', 'boolean'], [1, 'boolean'], ['x', 'numeric'], [new Date('2025-08-12T07:13:20.123Z'), 'text'],
   ];
   for (const [v, t] of refused) expect([v, t, new PackedRows().put(v, t)]).toEqual([v, t, false]);
 });

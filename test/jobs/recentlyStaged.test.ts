@@ -45,3 +45,17 @@ test('bounded: the oldest go first, a value larger than the bound is not kept, a
   expect(kept.size).toBe(0);
   expect(kept.take('b', 2, 5)).toBeUndefined();
 });
+
+test('what stagers set aside until their commit counts against the bound; pieces that would pin large chunks are not kept', () => {
+  const kept = new RecentlyStaged(10, 60_000);
+  expect(kept.reserve(6)).toBe(true);
+  expect(kept.reserve(6)).toBe(false); // a second ingest of this process: over the bound
+  kept.keep('b', 9, [Buffer.from('"ab"')], 4); // fits beside the reservation
+  expect(kept.size).toBe(4);
+  kept.release(6);
+  kept.keep('b', 1, [Buffer.from('"abcd"')], 6);
+  expect(kept.size).toBe(10);
+  const chunk = Buffer.alloc(4 << 20, 'a'); // one large input chunk the value is a small piece of
+  kept.keep('b', 2, [chunk.subarray(0, 8)], 8);
+  expect(kept.take('b', 2, 8)).toBeUndefined();
+});
