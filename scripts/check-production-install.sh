@@ -103,7 +103,7 @@ done
 [ "$status" = "completed" ] || fail "batch $BATCH ended '$status', expected completed"
 echo "ok   batch $BATCH completed"
 
-echo "== a large dump is validated on a worker thread (dist/format/validateOffThread.js, no tsx)"
+echo "== a large dump is validated on a check thread (dist/api/uploads/checkThread.js, no tsx)"
 node -e '
 const head = { format: "browser-storage-dump", version: 1, source: { app: "catalyst-studio", capturedAt: "2026-11-28T10:00:00.000Z" } };
 const items = Array.from({ length: 20000 }, (_, i) => ({ id: "i" + i, contentTypeId: "t1", data: { title: "x".repeat(400) }, createdAt: "2025-08-12T07:13:20.000Z", updatedAt: "2025-08-12T07:13:20.000Z" }));
