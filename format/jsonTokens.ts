@@ -14,6 +14,7 @@
  * can continue with (a bad escape, a number or literal that cannot become one), so that nothing past it is
  * read or held. Messages are fixed texts; they never quote the input.
  */
+import { isJsonWhitespace } from './rawStrings';
 import { decodePieces } from './utf8';
 import type { DumpInput } from './types';
 
@@ -102,7 +103,6 @@ const enum Expect {
   Done,
 }
 
-const isBlank = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 const isNumberByte = (c: number) => (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2b || c === 0x2e || c === 0x65 || c === 0x45;
 const isLetter = (c: number) => c >= 0x61 && c <= 0x7a;
 
@@ -156,7 +156,7 @@ class Tokenizer {
         this.endWord(false);
       }
       i++;
-      if (isBlank(c)) continue;
+      if (isJsonWhitespace(c)) continue;
       switch (this.expect) {
         case Expect.Done:
           return this.fail('unexpected data after the document');

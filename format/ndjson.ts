@@ -32,6 +32,13 @@ export const NDJSON_LIMITS = { maxLineChars: 128 * 1024 * 1024 };
 const lineTooLong = (line: number) =>
   new DumpFormatError('dump_entry_too_large', `Line ${line} is longer than ${NDJSON_LIMITS.maxLineChars} characters; one entry this large cannot be migrated. Leave it out of the dump.`, { line });
 
+/** A line's text without its final CR, and on the first line without a leading BOM (not data). */
+function trimLine(text: string, first: boolean): string {
+  if (text.endsWith('\r')) text = text.slice(0, -1);
+  if (first && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  return text;
+}
+
 /** Splits the input into lines, holding only the current line. */
 async function* readLines(input: DumpInput): AsyncGenerator<Line, void, undefined> {
   const decoder = new StringDecoder('utf8'); // multi-byte characters may straddle chunks
@@ -40,11 +47,9 @@ async function* readLines(input: DumpInput): AsyncGenerator<Line, void, undefine
   let no = 0;
   const tooLong = () => lineTooLong(no + 1);
   const take = (): string => {
-    let text = parts.join('');
+    const text = trimLine(parts.join(''), no === 0);
     parts = [];
     partChars = 0;
-    if (text.endsWith('\r')) text = text.slice(0, -1);
-    if (no === 0 && text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a leading BOM is not data
     return text;
   };
   for await (const chunk of input as AsyncIterable<Buffer | Uint8Array | string>) {
@@ -146,17 +151,12 @@ async function* splitBytes(source: AsyncIterator<Buffer | Uint8Array | string>, 
 
 /** A line of readByteLines from its bytes (or its decoded parts), without a final CR or a first line's BOM. */
 function lineOf(pieces: Buffer[], decoding: { decoder: StringDecoder; parts: string[] } | undefined, first: boolean, no: number, terminated: boolean): Line {
-  const finish = (text: string) => {
-    if (text.endsWith('\r')) text = text.slice(0, -1);
-    if (first && text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a leading BOM is not data
-    return text;
-  };
   if (decoding) {
     decoding.parts.push(decoding.decoder.end());
-    return { text: finish(decoding.parts.join('')), no, terminated };
+    return { text: trimLine(decoding.parts.join(''), first), no, terminated };
   }
   const bytes = pieces.reduce((n, p) => n + p.length, 0);
-  if (bytes < RAW_STRINGS.minBytes) return { text: finish(decodePieces(pieces)), no, terminated };
+  if (bytes < RAW_STRINGS.minBytes) return { text: trimLine(decodePieces(pieces), first), no, terminated };
   // Kept as bytes: the CR and BOM come off the bytes (the same text once decoded).
   const last = pieces[pieces.length - 1];
   if (last.length > 0 && last[last.length - 1] === 0x0d) pieces[pieces.length - 1] = last.subarray(0, -1);

@@ -33,11 +33,12 @@ export class RawJsonString {
   }
 }
 
+/** JSON's whitespace (RFC 8259 §2). */
+export const isJsonWhitespace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+
 /** Escapes JSON.stringify writes (after a backslash). */
 const CANONICAL_ESCAPE = new Uint8Array(128);
 for (const c of '"\\bfnrt') CANONICAL_ESCAPE[c.charCodeAt(0)] = 1;
-
-const isWhitespace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 
 /** A position in a list of pieces. */
 interface At {
@@ -106,7 +107,7 @@ export function readRawStringEntry<T extends { value: unknown }>(pieces: readonl
     return piece < pieces.length ? pieces[piece][offset] : -1;
   };
   const skipWhitespace = () => {
-    while (isWhitespace(peek())) offset++;
+    while (isJsonWhitespace(peek())) offset++;
   };
   const advanceTo = (a: At) => {
     piece = a.piece;
@@ -156,7 +157,7 @@ export function readRawStringEntry<T extends { value: unknown }>(pieces: readonl
       // A scalar: its bytes up to the next delimiter, checked by the parse of the skeleton.
       if (c === 0x7b || c === 0x5b || c === -1) return undefined; // nested values: the usual reading
       let length = 0;
-      for (let d = peek(); d !== -1 && d !== 0x2c && d !== 0x7d && !isWhitespace(d); d = peek()) {
+      for (let d = peek(); d !== -1 && d !== 0x2c && d !== 0x7d && !isJsonWhitespace(d); d = peek()) {
         if (++length > SCALAR_MAX_BYTES) return undefined;
         offset++;
       }
