@@ -24,7 +24,7 @@ import { sliceDuration } from '../../core/metrics';
 import { MAX_SLICED_VALUE_NODES } from '../../format';
 import { MigrationBatch } from '../../entities';
 import type { SlicedTransform } from '../transforms/layout';
-import type { TransformResult } from '../transforms/types';
+import type { TransformContext, TransformResult } from '../transforms/types';
 import { BatchRolledBack, lockForBatchWrite } from '../write/userLock';
 import { sliceJobId, type JobPayloads } from '../names';
 import { applyResults, applySlice, mergeNotes, type SliceTotals } from './applyResults';
@@ -124,9 +124,9 @@ async function splitEntry(run: PhaseRun, seq: number, sliced: SlicedTransform, r
   const values = entrySize(entry, MAX_SLICED_VALUE_NODES);
   const tooLarge = unmappable(entry, values, MAX_SLICED_VALUE_NODES);
   if (tooLarge) return applyWhole(run, entry, tooLarge);
-  const parts = safely(() => sliced.split(entry, ctx), null);
+  const parts = splitParts(entry, sliced, ctx);
   const size = deps.config.SLICE_ELEMENTS;
-  if (!parts || (count === undefined && parts.elements.length <= size)) {
+  if (!parts || (count === undefined && parts.count <= size)) {
     // Mapped whole after all: within what one page maps, as entryPhase does.
     const t = layout.transforms[entry.kind];
     const result = unmappable(entry, values) ?? (t ? safely(() => t(entry, ctx), null) : null);
@@ -134,32 +134,77 @@ async function splitEntry(run: PhaseRun, seq: number, sliced: SlicedTransform, r
   }
   entry.value = null;
   entry.raw = staged.raw = ''; // the staged text (~110 MB for 200,000 items) is not needed any more
-  const { elements } = parts;
   // Enough slices that each holds about SLICE_ELEMENTS elements and at most about one page's worth of values.
-  const slices = count ?? Math.max(Math.ceil(elements.length / size), Math.ceil(values.nodes / PAGE_NODES));
+  const slices = count ?? Math.max(Math.ceil(parts.count / size), Math.ceil(values.nodes / PAGE_NODES));
   const keyHash = recorded?.keyHash ?? SLICE_KEY_HASH;
   const hash = SLICE_KEY_HASHES[keyHash];
   if (!hash) throw new UnrecoverableError(`entry #${seq} was split by key hash ${keyHash}, which this worker does not know (a newer version split it)`);
-  const bySlice = partition(elements, slices, (element) => safely(() => sliced.keyOf(element), null), hash);
-  const notes = JSON.stringify(parts.notes ?? {});
+  const bySlice = partition(parts.count, slices, parts.keyAt, hash);
+  const notes = JSON.stringify(parts.notes);
   const have = new Set((await deps.ds.query(`SELECT slice FROM entry_slices WHERE batch_id = $1 AND seq = $2`, [batch.id, seq]) as { slice: number }[]).map((r) => r.slice));
   for (let i = 0; i < slices; i++) {
-    const members = bySlice.indices.subarray(bySlice.starts[i], bySlice.starts[i + 1]);
-    const pairs = Array.from(members, (index) => [index, elements[index]]);
-    for (const index of members) elements[index] = undefined; // released as it goes: the parsed list is the one large thing held
     if (have.has(i)) continue;
+    const members = bySlice.indices.subarray(bySlice.starts[i], bySlice.starts[i + 1]);
+    const elements = parts.sliceJson(members);
     // A bind parameter, not COPY: a slice's JSON is megabytes, and escaping it for COPY costs more than
     // sending it (jobs/phases/ingest.ts stages large values the same way). ON CONFLICT: a second run of the
     // phase splitting at the same time.
     await deps.ds.query(
       `INSERT INTO entry_slices (batch_id, seq, slice, slice_count, key_hash, elements, path, notes, element_count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
        ON CONFLICT DO NOTHING`,
-      [batch.id, seq, i, slices, keyHash, JSON.stringify(pairs), parts.path, notes, pairs.length],
+      [batch.id, seq, i, slices, keyHash, elements, parts.path, notes, members.length],
     );
     await queueSlices(run, seq, i);
   }
   run.log.info({ seq, slices, staged: slices - have.size }, 'large entry split into slices');
   return slices;
+}
+
+/** An entry's element list as the split uses it, parsed (SlicedTransform.split) or outlined in its text (splitText). */
+interface SplitParts {
+  count: number;
+  path: string;
+  notes: Record<string, unknown>;
+  /** The element's key (SlicedTransform.keyOf), null for none. */
+  keyAt(index: number): string | null;
+  /** The elements of one slice as staged, `[[index, element], …]` JSON; what only they needed is released. */
+  sliceJson(members: Int32Array): string;
+}
+
+/**
+ * The entry's element list, or null when there is none to slice (the whole transform then says why). From
+ * the value's text when the transform can outline it: no element is parsed here, and a slice is its
+ * elements' own text (their JSON.parse in the slice job gives exactly what the whole parse gave them);
+ * else parsed, and a slice is its elements' JSON.stringify.
+ */
+function splitParts(entry: StagedEntry, sliced: SlicedTransform, ctx: TransformContext): SplitParts | null {
+  const text = entry.value;
+  const outlined = typeof text === 'string' && sliced.splitText ? safely(() => sliced.splitText!(text, ctx), undefined) : undefined;
+  if (outlined === null) return null;
+  if (outlined) {
+    const { list, path, notes } = outlined;
+    return {
+      count: list.starts.length, path, notes: notes ?? {},
+      keyAt: (index) => list.keys[index],
+      sliceJson: (members) => {
+        const out = new Array<string>(members.length);
+        members.forEach((index, k) => { out[k] = `[${index},${(text as string).slice(list.starts[index], list.ends[index])}]`; });
+        return `[${out.join(',')}]`;
+      },
+    };
+  }
+  const parts = safely(() => sliced.split(entry, ctx), null);
+  if (!parts) return null;
+  const { elements } = parts;
+  return {
+    count: elements.length, path: parts.path, notes: parts.notes ?? {},
+    keyAt: (index) => safely(() => sliced.keyOf(elements[index]), null),
+    sliceJson: (members) => {
+      const pairs = Array.from(members, (index) => [index, elements[index]]);
+      for (const index of members) elements[index] = undefined; // released as it goes: the parsed list is the one large thing held
+      return JSON.stringify(pairs);
+    },
+  };
 }
 
 /**
@@ -168,19 +213,19 @@ async function splitEntry(run: PhaseRun, seq: number, sliced: SlicedTransform, r
  * typed arrays, not an [index, element] pair per element: a list of 4 million small elements would
  * otherwise need ~200 MB more heap for the pairs while the whole parsed list is held.
  */
-export function partition(elements: readonly unknown[], slices: number, keyOf: (element: unknown) => string | null, hash: (key: string) => number): { indices: Int32Array; starts: Int32Array } {
-  const sliceOf = new Int32Array(elements.length);
+export function partition(count: number, slices: number, keyAt: (index: number) => string | null, hash: (key: string) => number): { indices: Int32Array; starts: Int32Array } {
+  const sliceOf = new Int32Array(count);
   const starts = new Int32Array(slices + 1);
-  for (let index = 0; index < elements.length; index++) {
-    const key = keyOf(elements[index]);
+  for (let index = 0; index < count; index++) {
+    const key = keyAt(index);
     const slice = key === null ? index % slices : hash(key) % slices;
     sliceOf[index] = slice;
     starts[slice + 1]++;
   }
   for (let i = 0; i < slices; i++) starts[i + 1] += starts[i];
-  const indices = new Int32Array(elements.length);
+  const indices = new Int32Array(count);
   const next = starts.slice(0, slices);
-  for (let index = 0; index < elements.length; index++) indices[next[sliceOf[index]]++] = index;
+  for (let index = 0; index < count; index++) indices[next[sliceOf[index]]++] = index;
   return { indices, starts };
 }
 

@@ -3,6 +3,7 @@
  * app-specific is here. Per-entry transforms stream; group transforms see every entry of their kinds at
  * once (for rows built from several entries, e.g. a website from its metadata and config section).
  */
+import type { JsonListOutline } from '../../format/jsonOutline';
 import type { EntryKind, SourceEntry, TableName, TransformContext, TransformResult } from './types';
 
 export type EntryTransform = (entry: SourceEntry, ctx: TransformContext) => TransformResult;
@@ -22,6 +23,12 @@ export interface SlicedTransform {
    * cannot be mapped at all: the whole-entry transform then runs and says why.
    */
   split(entry: SourceEntry, ctx: TransformContext): { elements: unknown[]; path: string; notes?: Record<string, unknown> } | null;
+  /**
+   * Optional: the same split from a string value's JSON text, without parsing it (format/jsonOutline.ts):
+   * where each element's text is and its key (keyOf's answer), so the slices are staged as the elements'
+   * own text. null where split gives null; undefined where the outline cannot tell (split then decides).
+   */
+  splitText?(text: string, ctx: TransformContext): { list: JsonListOutline; path: string; notes?: Record<string, unknown> } | null | undefined;
   /**
    * Elements with one key land in the same slice, in their order (a repeated id: the first is kept);
    * null for an element without one (it is rejected wherever it lands).

@@ -129,6 +129,28 @@ test('a large content-storage with too few items to slice, or without an item li
   }
 });
 
+test('a value the outline declines (its state member written twice) is split from its parsed value, with the same result', async () => {
+  // JSON.parse keeps the second state; format/jsonOutline.ts does not follow repeats on the way to the list.
+  const user = 'user-slices-twice';
+  const doc = bigDump();
+  const at = doc.localStorage.findIndex((e) => e.key === 'content-storage');
+  const text = doc.localStorage[at].value as string;
+  doc.localStorage[at] = { key: 'content-storage', value: `{"state":{"contentItems":[{"id":"decoy"}]},${text.slice(1)}` };
+  const post = async (stack: Stack) => {
+    const res = await stack.http.post('/v1/dumps').set('Authorization', `Bearer ${await stack.mintToken(user)}`).set('Content-Type', 'application/json').send(JSON.stringify(doc));
+    expect(res.status).toBe(202);
+    await expectBatchEnds(stack, res.body.batchId);
+    return report(stack, res.body.batchId, user);
+  };
+  const [s, w] = await Promise.all([post(sliced), post(whole)]);
+  expect(s.slices).toBeGreaterThanOrEqual(10);
+  const { slices: _s, ...same } = s;
+  const { slices: _w, ...expected } = w;
+  expect(same).toEqual(expected);
+  expect(w).toMatchObject({ outcome: 'migrated', tables: { content_items: ITEMS + 1 - 5 } });
+  expect(w.rows.some((r: { source_id: string }) => r.source_id === 'decoy')).toBe(false);
+});
+
 test('items holding many values are spread over more slices: each holds about one page of values (PAGE_NODES) at most', async () => {
   const types = CONTENT_TYPES.map((t) => t.id);
   // 6 items of ~100,000 values each: 2 slices by count (SLICE_ELEMENTS = 5 here), 3 by values.

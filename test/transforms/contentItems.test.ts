@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { transform } from '../../jobs/transforms/catalyst/contentItems';
+import fc from 'fast-check';
+import { sliced, transform } from '../../jobs/transforms/catalyst/contentItems';
 import { contentStorage, ls, makeCtx, PNG_B64, PNG_DATA_URL } from './fixtures';
 
 const { ctx } = makeCtx({ aliases: { dropped_type: '1754981000123_k3j9x2m1q' } });
@@ -76,5 +77,66 @@ describe('content-storage (docs/catalyst-layout.md §2.3)', () => {
 
   test('an empty store is migrated with nothing to write', () => {
     expect(transform(entry(envelope([])), ctx)).toMatchObject({ outcome: 'migrated' });
+  });
+});
+
+/**
+ * The sliced split read from the value's text (splitText, format/jsonOutline.ts) against the parsed one
+ * (split): wherever splitText answers, the same list (each element's text parses to split's element), the
+ * same keys (keyOf), path and notes; null exactly where split gives null. Values: both shapes, the
+ * envelope's members in any order and with other members, odd versions and project ids, items of every
+ * kind (no id, a repeated id key, ids with escapes), not-quite envelopes, and text that is not JSON.
+ */
+describe('content-storage split from its text (splitText) = split', () => {
+  const { ctx: noSite } = makeCtx({ global: false });
+  const id = fc.oneof(fc.string({ maxLength: 5 }), fc.constantFrom('a"b', 'é\\', '\u2028'), fc.integer(), fc.constant(null));
+  const anItem = fc.oneof(
+    fc.record({ id, contentTypeId: fc.string({ maxLength: 3 }), data: fc.jsonValue({ maxDepth: 2 }) }, { requiredKeys: ['contentTypeId'] }),
+    fc.jsonValue({ maxDepth: 2 }),
+  );
+  const value = fc.oneof(
+    fc.array(anItem, { maxLength: 5 }),
+    fc.record({
+      state: fc.oneof(
+        fc.record({ contentItems: fc.oneof(fc.array(anItem, { maxLength: 5 }), fc.jsonValue({ maxDepth: 1 })), projectId: fc.jsonValue({ maxDepth: 1 }), other: fc.jsonValue({ maxDepth: 1 }) }, { requiredKeys: [] }),
+        fc.jsonValue({ maxDepth: 1 }),
+      ),
+      version: fc.jsonValue({ maxDepth: 1 }),
+      extra: fc.jsonValue({ maxDepth: 1 }),
+    }, { requiredKeys: [] }),
+    fc.jsonValue({ maxDepth: 2 }),
+  );
+  /** Text variants: JSON.stringify, indented, a repeated id written into the first item, cut short. */
+  const texts = (v: unknown): string[] => {
+    const text = JSON.stringify(v);
+    return [text, JSON.stringify(v, null, '\t'), text.replace(/\{"id":/, '{"id":"first","id":'), text.slice(0, -1)];
+  };
+
+  test('wherever it answers, splitText gives split', () => {
+    fc.assert(fc.property(value, fc.boolean(), (v, withSite) => {
+      const c = withSite ? ctx : noSite;
+      for (const text of texts(v)) {
+        const fromText = sliced.splitText!(text, c);
+        if (fromText === undefined) continue;
+        const parsed = sliced.split(ls('content-storage', text), c);
+        if (fromText === null || parsed === null) {
+          expect(fromText).toEqual(parsed);
+          continue;
+        }
+        const { list, path, notes } = fromText;
+        const elements = list.starts.map((s, i) => JSON.parse(text.slice(s, list.ends[i])));
+        expect(elements).toEqual(parsed.elements);
+        expect(list.keys).toEqual(parsed.elements.map((e) => sliced.keyOf(e)));
+        expect({ path, notes }).toEqual({ path: parsed.path, notes: parsed.notes });
+      }
+    }), { numRuns: 1500 });
+  });
+
+  test('it answers for the app\'s own writing of the value (JSON.stringify of the envelope or a list)', () => {
+    for (const v of [contentStorage, envelope([item(), item({ id: 'x' })]), [item()], { ...contentStorage, version: 2 }]) {
+      expect(sliced.splitText!(JSON.stringify(v), ctx)).toBeTruthy();
+    }
+    expect(sliced.splitText!('{"state":{"contentItems":[]},"state":{"contentItems":[]}}', ctx)).toBeUndefined(); // repeated: split decides
+    expect(sliced.splitText!('{"state":{"contentItems":[1]}}', noSite)).toBeNull();
   });
 });

@@ -9,16 +9,19 @@
  * fields are references (that lives in its content type), so no value is remapped and nothing is added.
  * `contentTypeId` is remapped with `ctx.contentTypeId`, which applies the dedupe-by-name aliases.
  */
+import { outlineJson, type JsonOutline } from '../../../format/jsonOutline';
 import type { SlicedTransform } from '../layout';
 import type { ElementReject, Row, SourceEntry, TransformContext, TransformResult } from '../types';
 import { BlobCollector } from './dataUrls';
 import { requireDate } from './dates';
 import { type Obj, finish, isRecord, parseJson, rejected, row } from './util';
 
+const BARE_SHAPE = 'bare array (pre-Zustand / LegacyContentItem[]), accepted';
+
 /** The item list and where it was found, or a reason the value has no recognisable shape. */
 function unwrap(value: unknown): { items: unknown[]; base: string; notes: Obj } | { error: string } {
   if (Array.isArray(value)) {
-    return { items: value, base: '', notes: { contentItemsShape: 'bare array (pre-Zustand / LegacyContentItem[]), accepted' } };
+    return { items: value, base: '', notes: { contentItemsShape: BARE_SHAPE } };
   }
   if (isRecord(value) && isRecord(value.state) && Array.isArray(value.state.contentItems)) {
     const notes: Obj = {};
@@ -36,6 +39,40 @@ function split(entry: SourceEntry, ctx: TransformContext): { elements: unknown[]
   const found = unwrap(parsed.value);
   if ('error' in found || !ctx.globalWebsite) return null;
   return { elements: found.items, path: found.base, notes: found.notes };
+}
+
+/** Where splitText looks: the envelope's members unwrap reads, and the two places an item list can be. */
+const OUTLINE = {
+  values: [['version'], ['state', 'projectId']],
+  lists: [[], ['state', 'contentItems']],
+  key: 'id',
+};
+
+/**
+ * split's answer read from the value's text (SlicedTransform.splitText): the same list, path and notes,
+ * unwrap's checks made on the outline; undefined when the outline declines (split decides).
+ */
+function splitText(text: string, ctx: TransformContext): ReturnType<NonNullable<SlicedTransform['splitText']>> {
+  const o = outlineJson(text, OUTLINE);
+  if (!o) return undefined;
+  if (!ctx.globalWebsite) return null;
+  const bare = o.list([]);
+  if (bare) return { list: bare, path: '', notes: { contentItemsShape: BARE_SHAPE } };
+  const items = o.list(['state', 'contentItems']); // only found through objects: the root and state are objects
+  if (!items) return null;
+  const member = (path: string[]) => valueOf(o, text, path);
+  const notes: Obj = {};
+  const version = member(['version']);
+  if (version !== 0 && version !== undefined) notes.contentStorageVersion = version;
+  const projectId = member(['state', 'projectId']);
+  if (projectId !== undefined && projectId !== 'default') notes.contentStorageProjectId = projectId;
+  return { list: items, path: 'state.contentItems', notes };
+}
+
+/** The value at `path` of an outlined text (parsed: it is small), or undefined. */
+function valueOf(o: JsonOutline, text: string, path: string[]): unknown {
+  const at = o.value(path);
+  return at && JSON.parse(text.slice(at.start, at.end));
 }
 
 /** Rows and rejects of some items (`index`: the item's position in the whole list; ascending). */
@@ -105,6 +142,7 @@ export function transform(entry: SourceEntry, ctx: TransformContext): TransformR
  */
 export const sliced: SlicedTransform = {
   split,
+  splitText,
   keyOf: (item) => (isRecord(item) && typeof item.id === 'string' ? item.id : null),
   map: mapItems,
 };
