@@ -17,6 +17,7 @@
  * A slice job that fails for good marks its slice `failed` and wakes the phase job, which fails the phase
  * with the reason; a retry of the phase queues the failed slices again under a new generation.
  */
+import { randomUUID } from 'node:crypto';
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { EntityManager } from 'typeorm';
 import { writeResult } from '../../core/db';
@@ -189,7 +190,7 @@ function splitParts(entry: StagedEntry, sliced: SlicedTransform, ctx: TransformC
       sliceJson: (members) => {
         const out = new Array<string>(members.length);
         members.forEach((index, k) => { out[k] = `[${index},${(text as string).slice(list.starts[index], list.ends[index])}]`; });
-        return `[${out.join(',')}]`;
+        return escapeLoneSurrogates(`[${out.join(',')}]`);
       },
     };
   }
@@ -202,9 +203,41 @@ function splitParts(entry: StagedEntry, sliced: SlicedTransform, ctx: TransformC
     sliceJson: (members) => {
       const pairs = Array.from(members, (index) => [index, elements[index]]);
       for (const index of members) elements[index] = undefined; // released as it goes: the parsed list is the one large thing held
-      return JSON.stringify(pairs);
+      return stringifyExactly(pairs);
     },
   };
+}
+
+/**
+ * JSON.stringify of parsed elements, exact where it is not: -0 and ±Infinity (what JSON.parse makes of
+ * `-0` and `1e400`) are written as `-0` and `±1e400`, which the slice job's JSON.parse reads back as them,
+ * instead of 0 and null (the whole mapping sees them: a date of 1e400 is rejected as invalid, not as
+ * missing). They pass through the replacer as marked strings (a random id: no string of the data can be
+ * one), replaced in the text afterwards. (NaN has no JSON text; only a decoded IndexedDB value holds it.)
+ */
+function stringifyExactly(v: unknown): string {
+  const mark = `\u0000${randomUUID()}:`;
+  const forms = { '-0': '-0', inf: '1e400', '-inf': '-1e400' } as const;
+  let marked = false;
+  const text = JSON.stringify(v, (_key, x: unknown) => {
+    if (typeof x !== 'number' || Number.isNaN(x) || (Number.isFinite(x) && !Object.is(x, -0))) return x;
+    marked = true;
+    return mark + (Object.is(x, -0) ? '-0' : x > 0 ? 'inf' : '-inf');
+  });
+  if (!marked) return text;
+  let out = text;
+  for (const [name, form] of Object.entries(forms)) out = out.replaceAll(JSON.stringify(mark + name), form);
+  return out;
+}
+
+/**
+ * JSON text with each lone UTF-16 surrogate written as its \u escape. The text goes to Postgres as UTF-8,
+ * where a lone surrogate would become U+FFFD; in valid JSON it can only be inside a string literal, where
+ * the escape reads back as the same code unit (as JSON.stringify, the parsed split's writer, escapes it).
+ */
+function escapeLoneSurrogates(json: string): string {
+  if ((json as unknown as { isWellFormed(): boolean }).isWellFormed()) return json;
+  return json.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
 }
 
 /**

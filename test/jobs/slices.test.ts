@@ -17,6 +17,9 @@ let whole: Stack;
 const USER = 'user-slices';
 const admin = { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
 const ITEMS = 60;
+/** Of bigDump's ITEMS + 1 items, six are rejected (see its odd ones). */
+const REJECTED = 6;
+const MIGRATED = ITEMS + 1 - REJECTED;
 
 beforeAll(async () => {
   // ~5 items per slice: the 60 items (with their odd ones) make about a dozen slices.
@@ -45,8 +48,12 @@ function bigDump(): DumpDoc {
   items[33] = { ...(items[33] as object), data: { hero: `data:image/png;base64,${PNG_1PX}`, again: true } };
   items[25] = { ...(items[25] as object), createdAt: 'not a date' };
   items[41] = 42; // not an object
+  items[44] = { ...(items[44] as object), data: { title: 'lone \ud800 surrogate, written raw in the value' } };
+  items[46] = { ...(items[46] as object), createdAt: 'OUT_OF_RANGE' }; // written 1e400 below: Infinity to JSON.parse, null after a JSON.stringify
   const at = doc.localStorage.findIndex((e) => e.key === 'content-storage');
-  doc.localStorage[at] = { key: 'content-storage', value: JSON.stringify({ state: { contentItems: items, projectId: 'p-9' }, version: 0 }) };
+  // JSON.stringify writes a lone surrogate as \ud800; an older browser's wrote it raw, which JSON.parse reads the same.
+  const value = JSON.stringify({ state: { contentItems: items, projectId: 'p-9' }, version: 0 }).replace('\\ud800', '\ud800').replace('"OUT_OF_RANGE"', '1e400');
+  doc.localStorage[at] = { key: 'content-storage', value };
   return doc;
 }
 
@@ -83,15 +90,18 @@ test('a large content-storage is written in slices, exactly as it is written who
   expect(same).toEqual(expected);
   // What the whole mapping says of the odd items, so the comparison above compares something.
   expect(w.outcome).toBe('migrated');
-  expect(w.tables).toEqual({ content_items: ITEMS + 1 - 5 });
+  expect(w.tables).toEqual({ content_items: MIGRATED });
   expect(w.rejects.map((r: { path: string; code: string }) => `${r.path} ${r.code}`).sort()).toEqual([
     'content_items:item-15 missing_reference',
     'state.contentItems[12] missing_id',
     'state.contentItems[25].createdAt invalid_date',
+    'state.contentItems[46].createdAt invalid_date',
     'state.contentItems[41] invalid_content_item',
     'state.contentItems[60] duplicate_id',
   ].sort());
   expect(w.rows.find((r: { source_id: string }) => r.source_id === 'item-7').data).toEqual({ title: 'first of item-7' });
+  // The lone surrogate is kept (tagged, jobs/write/storable.ts), not turned into U+FFFD on its way through a slice.
+  expect(s.rows.find((r: { source_id: string }) => r.source_id === 'item-44').data.title).toEqual({ $t: 'String', utf16le: Buffer.from('lone \ud800 surrogate, written raw in the value', 'utf16le').toString('base64') });
   expect(w.projectId).toBe('p-9');
   // Each slice was a job of its own, and nothing of them is left staged.
   const jobs = await sliced.api.deps.queues.migration.getJobs(['completed']);
@@ -147,7 +157,7 @@ test('a value the outline declines (its state member written twice) is split fro
   const { slices: _s, ...same } = s;
   const { slices: _w, ...expected } = w;
   expect(same).toEqual(expected);
-  expect(w).toMatchObject({ outcome: 'migrated', tables: { content_items: ITEMS + 1 - 5 } });
+  expect(w).toMatchObject({ outcome: 'migrated', tables: { content_items: MIGRATED } });
   expect(w.rows.some((r: { source_id: string }) => r.source_id === 'decoy')).toBe(false);
 });
 
@@ -196,8 +206,8 @@ test('a slice that fails for good fails the phase with its reason; a retry queue
   expect(retry.status).toBe(202);
   await expectBatchEnds(sliced, batchId);
   const r = await report(sliced, batchId, user);
-  expect(r).toMatchObject({ outcome: 'migrated', tables: { content_items: ITEMS + 1 - 5 }, rejectCount: 5 });
-  expect(r.rejects).toHaveLength(5);
+  expect(r).toMatchObject({ outcome: 'migrated', tables: { content_items: MIGRATED }, rejectCount: REJECTED });
+  expect(r.rejects).toHaveLength(REJECTED);
   expect(await ds.query(`SELECT count(*)::int AS n FROM entry_slices WHERE batch_id = $1`, [batchId])).toEqual([{ n: 0 }]);
 });
 
@@ -264,7 +274,7 @@ test('a split cut short by a newer version (a key hash this worker does not know
 test('verification counts every row of a sliced batch once, across its id ranges, and names what changed behind its back', async () => {
   const ds = sliced.api.deps.ds;
   const [b] = await ds.query(`SELECT id, verification FROM migration_batches WHERE user_id = 'user-slices-cut'`);
-  expect(b.verification.tables.content_items).toEqual({ expected: ITEMS + 1 - 5, present: ITEMS + 1 - 5, changed: 0, missing: 0 });
+  expect(b.verification.tables.content_items).toEqual({ expected: MIGRATED, present: MIGRATED, changed: 0, missing: 0 });
   // Rows spread over the whole id space (verify.ts counts it in ranges): three changed, one gone.
   const rows: { id: string }[] = await ds.query(`SELECT id FROM content_items WHERE batch_id = $1 ORDER BY id`, [b.id]);
   const picks = [rows[0], rows[Math.floor(rows.length / 2)], rows[rows.length - 1]].map((r) => r.id);
@@ -274,5 +284,5 @@ test('verification counts every row of a sliced batch once, across its id ranges
   expect(res.status).toBeLessThan(300);
   const [after] = await ds.query(`SELECT status, verification FROM migration_batches WHERE id = $1`, [b.id]);
   expect(after.status).toBe('needs_attention');
-  expect(after.verification.tables.content_items).toEqual({ expected: ITEMS + 1 - 5, present: ITEMS - 5, changed: 3, missing: 1 });
+  expect(after.verification.tables.content_items).toEqual({ expected: MIGRATED, present: MIGRATED - 1, changed: 3, missing: 1 });
 });
