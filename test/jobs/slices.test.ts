@@ -57,9 +57,9 @@ function bigDump(): DumpDoc {
   return doc;
 }
 
-async function upload(stack: Stack, user: string): Promise<string> {
-  const token = await stack.mintToken(user);
-  const res = await stack.http.post('/v1/dumps').set('Authorization', `Bearer ${token}`).set('Content-Type', 'application/json').send(JSON.stringify(bigDump()));
+/** Posts the dump (bigDump by default) for `user`; returns its batch id. */
+async function upload(stack: Stack, user: string, doc: DumpDoc = bigDump()): Promise<string> {
+  const res = await stack.http.post('/v1/dumps').set('Authorization', `Bearer ${await stack.mintToken(user)}`).set('Content-Type', 'application/json').send(JSON.stringify(doc));
   expect(res.status).toBe(202);
   return res.body.batchId;
 }
@@ -125,10 +125,9 @@ test('a large content-storage with too few items to slice, or without an item li
     const at = doc.localStorage.findIndex((e) => e.key === 'content-storage');
     doc.localStorage[at] = { key: 'content-storage', value: JSON.stringify(value) };
     const post = async (stack: Stack) => {
-      const res = await stack.http.post('/v1/dumps').set('Authorization', `Bearer ${await stack.mintToken(user)}`).set('Content-Type', 'application/json').send(JSON.stringify(doc));
-      expect(res.status).toBe(202);
-      await waitForBatch(stack, res.body.batchId);
-      return report(stack, res.body.batchId, user);
+      const batchId = await upload(stack, user, doc);
+      await waitForBatch(stack, batchId);
+      return report(stack, batchId, user);
     };
     const [s, w] = await Promise.all([post(sliced), post(whole)]);
     expect(s.slices).toBeUndefined(); // not split: applied by the phase job itself
@@ -147,10 +146,9 @@ test('a value the outline declines (its state member written twice) is split fro
   const text = doc.localStorage[at].value as string;
   doc.localStorage[at] = { key: 'content-storage', value: `{"state":{"contentItems":[{"id":"decoy"}]},${text.slice(1)}` };
   const post = async (stack: Stack) => {
-    const res = await stack.http.post('/v1/dumps').set('Authorization', `Bearer ${await stack.mintToken(user)}`).set('Content-Type', 'application/json').send(JSON.stringify(doc));
-    expect(res.status).toBe(202);
-    await expectBatchEnds(stack, res.body.batchId);
-    return report(stack, res.body.batchId, user);
+    const batchId = await upload(stack, user, doc);
+    await expectBatchEnds(stack, batchId);
+    return report(stack, batchId, user);
   };
   const [s, w] = await Promise.all([post(sliced), post(whole)]);
   expect(s.slices).toBeGreaterThanOrEqual(10);
