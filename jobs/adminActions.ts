@@ -100,6 +100,19 @@ export async function requestRollback(deps: ActionDeps, batch: MigrationBatch, f
   const [busy] = await ds.query(`SELECT id FROM migration_batches WHERE user_id = $1 AND id <> $2 AND status IN ('running', 'rolling_back') LIMIT 1`, [batch.userId, batch.id]);
   // (A queued batch of the user is fine: its ingest waits while this one rolls back.)
   if (busy) await refuse(deps, actor, action, batch.id, Errors.conflict('user_busy', `Another batch of this user (${busy.id}) is running or rolling back; try again when it has finished.`, { batchId: busy.id }));
+  // A delta built on this batch that has not run yet: its writes would carry this batch's entries forward
+  // again. Refused unless forced; forced, the delta fails when it runs (BaseRolledBack), writing nothing.
+  const [waiting]: { id: string }[] = await ds.query(
+    `WITH RECURSIVE later (id, status, depth) AS (
+       SELECT id, status, 1 FROM migration_batches WHERE base_batch_id = $1
+       UNION ALL
+       SELECT b.id, b.status, l.depth + 1 FROM migration_batches b JOIN later l ON b.base_batch_id = l.id WHERE l.depth < 10000)
+     SELECT id FROM later WHERE status = ANY($2) LIMIT 1`,
+    [batch.id, ACTIVE],
+  );
+  if (waiting && !force) {
+    await refuse(deps, actor, action, batch.id, Errors.conflict('rollback_conflict', `A delta built on this batch (${waiting.id}) is waiting to run; rolling back now would have it write this batch's entries again. Wait until it has finished, or force the rollback (the delta then fails instead of running).`, { laterBatches: [waiting.id] }));
+  }
   const plan = await planRollback(ds, batch.id, force);
   if (plan.conflicts.length > 0 && !force) {
     await refuse(deps, actor, action, batch.id, Errors.conflict('rollback_conflict', `Later batches changed rows of this batch: ${plan.conflicts.join(', ')}. Roll them back first, or force to roll back all of them, newest first.`, { laterBatches: plan.conflicts }));

@@ -3,6 +3,7 @@
  * advisory lock. Two batches of one user then never write at the same time, so each journal statement's
  * snapshot is the state its upsert changes, and before-images are exact.
  */
+import { UnrecoverableError } from 'bullmq';
 import type { EntityManager } from 'typeorm';
 
 export async function lockUserRows(m: EntityManager, userId: string): Promise<void> {
@@ -23,6 +24,19 @@ export class BatchRolledBack extends Error {
   constructor(readonly status: string) {
     super(`the batch is ${status}; its phases stop writing`);
     this.name = 'BatchRolledBack';
+  }
+}
+
+/**
+ * A delta's write found a batch it builds on (its base, or that base's base…) claimed by a rollback: the
+ * delta carries that batch's entries forward, so writing it would put back what the rollback took away.
+ * The delta fails for good (code `base_rolled_back`); a new snapshot is the way on.
+ */
+export class BaseRolledBack extends UnrecoverableError {
+  readonly code = 'base_rolled_back';
+  constructor(readonly baseId: string, readonly status: string) {
+    super(`the batch this delta builds on (${baseId}) is ${status.replace('_', ' ')}; the delta is not applied over it (take a new snapshot)`);
+    this.name = 'BaseRolledBack';
   }
 }
 
@@ -47,6 +61,18 @@ export async function lockForBatchWrite(
   await m.query(`SET LOCAL lock_timeout = ${Number(lockTimeoutMs) * USER_LOCK_WAIT_FACTOR}`);
   await (mode === 'shared' ? lockUserRowsShared : lockUserRows)(m, batch.userId);
   await m.query(`SET LOCAL lock_timeout = ${Number(lockTimeoutMs)}`);
-  const [b]: { status: string }[] = await m.query(`SELECT status FROM migration_batches WHERE id = $1`, [batch.id]);
-  if (b && (b.status === 'rolling_back' || b.status === 'rolled_back')) throw new BatchRolledBack(b.status);
+  // The batch and, for a delta, the batches it builds on: a rollback claims them (status) before its undo
+  // takes this lock, so a write that gets the lock sees every claim made before it.
+  const chain: { id: string; status: string; depth: number }[] = await m.query(
+    `WITH RECURSIVE chain (id, base, status, depth) AS (
+       SELECT id, base_batch_id, status, 0 FROM migration_batches WHERE id = $1
+       UNION ALL
+       SELECT b.id, b.base_batch_id, b.status, c.depth + 1 FROM migration_batches b JOIN chain c ON b.id = c.base WHERE c.depth < 10000)
+     SELECT id, status, depth FROM chain ORDER BY depth`,
+    [batch.id],
+  );
+  const undone = (s: string) => s === 'rolling_back' || s === 'rolled_back';
+  if (chain[0] && undone(chain[0].status)) throw new BatchRolledBack(chain[0].status);
+  const base = chain.find((b) => b.depth > 0 && undone(b.status));
+  if (base) throw new BaseRolledBack(base.id, base.status);
 }

@@ -129,3 +129,26 @@ test('a base past retention (dump and staged values removed) takes no delta and 
   expect(entries.status).toBe(410);
   expect(entries.body.error.code).toBe('entries_removed');
 });
+
+test('a rollback does not let a delta waiting on its batch write it back: refused while the delta waits, and forced, the delta fails instead of running', async () => {
+  const token = await stack.mintToken('user-edge-waiting-delta');
+  const before = await tableChecksums(ds(), 'user-edge-waiting-delta');
+  const base = await snapshot(token);
+  await stack.stopWorkers(); // the delta waits in the queue
+  const res = await delta(token, base, ndjson('2026-11-29T10:00:00.000Z', [storage(edited())]));
+  expect(res.status).toBe(202);
+  const waiting = res.body.batchId;
+  const refused = await stack.http.post(`/v1/admin/batches/${base}/rollback`).set(admin).send({});
+  expect(refused.status).toBe(409);
+  expect(refused.body.error).toMatchObject({ code: 'rollback_conflict', details: { laterBatches: [waiting] } });
+  const forced = await stack.http.post(`/v1/admin/batches/${base}/rollback`).set(admin).send({ force: true });
+  expect(forced.status).toBe(202);
+  stack.startWorkers();
+  expect(await waitForBatch(stack, base, ['rolled_back', 'failed', 'completed', 'needs_attention'])).toBe('rolled_back');
+  expect(await waitForBatch(stack, waiting)).toBe('failed');
+  const [d] = await ds().query(`SELECT error FROM migration_batches WHERE id = $1`, [waiting]);
+  expect(d.error).toMatchObject({ code: 'base_rolled_back' });
+  // Nothing of the snapshot came back with the delta: the user's rows are as before the snapshot.
+  expect(await tableChecksums(ds(), 'user-edge-waiting-delta')).toEqual(before);
+  expect((await stack.http.get('/v1/cutover').set(bearer(token))).body).toMatchObject({ mode: 'browser' });
+});
