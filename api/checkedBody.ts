@@ -16,6 +16,7 @@ import { Readable, type Transform } from 'node:stream';
 import type { IncomingHttpHeaders } from 'node:http';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { Errors } from '../core/errors';
+import { isDecodeErrorCode } from '../core/inflate';
 import { validateDump, type DumpEncoding } from '../format';
 import { dumpObjectKey, putDump } from '../jobs/dumpObjects';
 import type { ApiDeps } from './context';
@@ -139,7 +140,7 @@ export async function receiveCheckedBody(
     check?.abort();
     await drained(req);
     const e = err as Error & { code?: string };
-    if (e.code?.startsWith('Z_')) throw bodyError(undefined, 400, e.message, { code: e.code });
+    if (isDecodeErrorCode(e.code)) throw bodyError(undefined, 400, e.message, { code: e.code });
     if (e.code === 'ECONNRESET' || e.code === 'ERR_STREAM_PREMATURE_CLOSE' || e.message === 'aborted') throw bodyError('request.aborted', 400, 'request aborted');
     throw err;
   }

@@ -7,6 +7,14 @@
 import { type Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 
+/**
+ * Whether an error code is a decoder's refusal of its input: zlib's (gzip, deflate: `Z_DATA_ERROR`,
+ * `Z_BUF_ERROR` for a cut-off stream, also from brotli) or brotli's own (`ERR__ERROR_FORMAT_…`).
+ */
+export function isDecodeErrorCode(code: unknown): code is string {
+  return typeof code === 'string' && (code.startsWith('Z_') || code.startsWith('ERR__ERROR_'));
+}
+
 /** The inflated dump passed the limit (`INFLATED_DUMP_MAX_BYTES`). */
 export class InflatedTooLargeError extends Error {
   constructor(readonly maxBytes: number) {

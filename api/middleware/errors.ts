@@ -1,6 +1,7 @@
 /** The one error mapper: every failure leaves as {"error":{"code","message","details"}} (docs/http-api.md §2). */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError, Errors } from '../../core/errors';
+import { isDecodeErrorCode } from '../../core/inflate';
 import type { Logger } from '../../core/logger';
 
 /** What Express' own parts (body-parser, serve-static/send, the router) throw: http-errors style. */
@@ -33,11 +34,11 @@ export function fromLibraryError(e: HttpLibError): AppError | null {
   if (e?.type === 'request.aborted') return Errors.badRequest('request_aborted', 'The client closed the connection before the body arrived.');
   const status = typeof e?.status === 'number' ? e.status : e?.statusCode;
   if (typeof status !== 'number' || status < 400 || status > 499) return null;
-  // body-parser passes on zlib's own error (Z_DATA_ERROR, Z_BUF_ERROR...) as a 400 when a body does not
-  // inflate as its Content-Encoding says.
-  if (e.code?.startsWith('Z_')) {
+  // body-parser passes on the decoder's own error (Z_DATA_ERROR, Z_BUF_ERROR, brotli's ERR__ERROR_…) as a
+  // 400 when a body does not decode as its Content-Encoding says.
+  if (isDecodeErrorCode(e.code)) {
     return Errors.badRequest('invalid_content_encoding',
-      'The request body does not decode as its Content-Encoding says (for gzip: not gzip data, or cut off). Send it compressed as declared, or drop the Content-Encoding header.');
+      'The request body does not decode as its Content-Encoding says (not data of that encoding, or cut off). Send it compressed as declared, or drop the Content-Encoding header.');
   }
   const message = e.expose && e.message ? e.message : `The request was refused (HTTP ${status}).`;
   return new AppError(status, CODE_BY_STATUS[status] ?? `http_${status}`, message);

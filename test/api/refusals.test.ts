@@ -4,7 +4,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { catalystDump, type DumpDoc } from '../fixtures/catalystDump';
 import { startStack, type Stack } from '../helpers/stack';
 
@@ -71,6 +71,12 @@ const CASES: Record<string, () => Case> = {
   }),
   'Content-Encoding deflate on a body that is not deflate': () => ({
     body: JSON.stringify(freshDump()), headers: { 'Content-Encoding': 'deflate' }, status: 400, code: 'invalid_content_encoding',
+  }),
+  'Content-Encoding br on a body that is not brotli': () => ({
+    body: JSON.stringify(freshDump()), headers: { 'Content-Encoding': 'br' }, status: 400, code: 'invalid_content_encoding', says: /Content-Encoding/,
+  }),
+  'Content-Encoding br on a cut-off brotli body': () => ({
+    body: brotliCompressSync(JSON.stringify(freshDump())).subarray(0, 60), headers: { 'Content-Encoding': 'br' }, status: 400, code: 'invalid_content_encoding',
   }),
   'an unknown Content-Encoding': () => ({
     body: JSON.stringify(freshDump()), headers: { 'Content-Encoding': 'x-unknown' }, status: 415, code: 'unsupported_content_encoding', says: /gzip/,
