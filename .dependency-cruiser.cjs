@@ -16,7 +16,7 @@ function mayImport(name, from, allowed, fromNot) {
 const jobsTop = '^jobs/[^/]+$';
 const JOBS_LEAVES = '^jobs/(names|errors|dumpObjects|lifecycle)\\.ts$';
 const JOBS_NOT_PHASES = '^jobs/(?!phases/)';
-const API_SHARED = '^api/(context|dumpIntake|checkedBody|uploads/checkThread)\\.ts$';
+const API_SHARED = '^api/(context|dumpIntake|checkedBody|storableText|uploads/checkThread)\\.ts$';
 const jobsBelowTop = ['^jobs/transforms/', '^jobs/write/', '^jobs/phases/'];
 /** A layout's own code: its pure transforms and its custom phases (registered in jobs/layouts.ts). */
 const LAYOUT_CODE = '^jobs/(transforms|phases)/(catalyst|generic)/';
@@ -46,7 +46,7 @@ module.exports = {
     // `api/` never runs phases (docs/ARCHITECTURE.md): all of jobs/ but jobs/phases/.
     mayImport('api', '^api/', [JOBS_NOT_PHASES, '^core/', '^format/', '^entities/', '^dashboard/'], '^api/(data|cutover)/'),
     // coreSchemas.ts describes the other /v1 routes (dumps, batches), so it needs their shapes and names.
-    mayImport('api-data', '^api/data/', ['^jobs/transforms/', '^jobs/write/', '^core/', '^api/middleware/', '^api/context\\.ts$',
+    mayImport('api-data', '^api/data/', ['^jobs/transforms/', '^jobs/write/', '^core/', '^api/middleware/', '^api/(context|storableText)\\.ts$',
       '^dashboard/session\\.ts$', '^format/', '^entities/', '^jobs/names\\.ts$', '^jobs/layouts\\.ts$']),
     mayImport('api-cutover', '^api/cutover/', [JOBS_NOT_PHASES, '^format/', '^core/', '^entities/', '^api/data/', API_SHARED]),
     {

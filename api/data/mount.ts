@@ -5,7 +5,9 @@
  */
 import express, { Router, type Request, type Response } from 'express';
 import type { z } from 'zod';
-import { AppError } from '../../core/errors';
+import { AppError, Errors } from '../../core/errors';
+import { depthExceeds } from '../../format';
+import { MAX_JSONB_DEPTH } from '../../jobs/write/storable';
 import type { ApiDeps } from '../context';
 import { authenticate } from '../middleware/auth';
 import { matchesAny } from './etag';
@@ -44,10 +46,16 @@ export function dataCors() {
   };
 }
 
+/** The deepest a data-API body may nest: a stored value (MAX_JSONB_DEPTH) and the fields around it. */
+const MAX_BODY_DEPTH = MAX_JSONB_DEPTH + 8;
+
 export function mountRoutes(deps: ApiDeps, routes: RouteSpec[]): Router {
   const r = Router();
   const user = authenticate(deps, ['uploader']);
-  const json = express.json({ limit: deps.config.DATA_BODY_LIMIT, type: ['application/json', 'application/merge-patch+json'] });
+  const json = express.json({
+    limit: deps.config.DATA_BODY_LIMIT, type: ['application/json', 'application/merge-patch+json'],
+    verify: (req, _res, buf) => { (req as Request & { bodyBytes?: number }).bodyBytes = buf.length; },
+  });
   for (const path of new Set(routes.filter((s) => s.handler).map((s) => s.path))) r.all(path, dataCors());
   for (const spec of routes) {
     if (!spec.handler) continue;
@@ -62,6 +70,15 @@ export function mountRoutes(deps: ApiDeps, routes: RouteSpec[]): Router {
         if (spec.auth === 'user' && !caller?.userId) throw new AppError(403, 'forbidden', 'The data API answers for one user: use that user\'s uploader token.');
         if (spec.body && !req.is(['application/json', 'application/merge-patch+json'])) {
           throw new AppError(415, 'unsupported_media_type', 'Send the body as application/json.');
+        }
+        // An empty body is not JSON: body-parser reads it as {}, which a PUT would store in place of the value.
+        if (spec.body && (spec.method === 'put' || spec.method === 'patch') && !(req as Request & { bodyBytes?: number }).bodyBytes) {
+          throw Errors.badRequest('empty_body', 'The request has no JSON body; send the whole value (PUT) or the changes (PATCH).');
+        }
+        // Handlers walk bodies recursively (and JSON.stringify them): a body nested past what can be stored
+        // is refused here, before any of them runs out of stack.
+        if (spec.body && depthExceeds(req.body, MAX_BODY_DEPTH)) {
+          throw new AppError(400, 'unstorable_value', `The body nests arrays/objects more than ${MAX_BODY_DEPTH} levels deep; values are stored up to ${MAX_JSONB_DEPTH}.`);
         }
         const reply = await handler({
           deps,

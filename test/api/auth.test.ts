@@ -114,3 +114,15 @@ test('a state-changing request with basic auth must come from this origin (brows
   const bearer = await stack.http.post('/v1/admin/tokens').set('Authorization', `Bearer ${TEST_ADMIN_TOKEN}`).send({ userId: 'x' });
   expect(bearer.status).toBe(201);
 });
+
+test('text Postgres cannot hold (U+0000, a lone surrogate) in an admin body or filter is a 400, not a 500 or a quietly changed user', async () => {
+  const admin = { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
+  for (const body of [{ userId: 'x', label: 'a\u0000' }, { userId: 'a\ud800' }, { userId: 'a\udfff' }, { userId: '   ' }, { userId: 'x', label: 'b\udc00' }]) {
+    const res = await stack.http.post('/v1/admin/tokens').set(admin).send(body);
+    expect({ body, status: res.status, code: res.body.error?.code }).toEqual({ body, status: 400, code: 'invalid_body' });
+  }
+  for (const path of ['/v1/admin/batches?userId=%00', '/v1/admin/batches?q=a%00', '/v1/admin/tokens?userId=%00', '/v1/admin/audit?actor=%00', '/v1/admin/audit?action=%00', '/v1/admin/audit?target=%00']) {
+    const res = await stack.http.get(path).set(admin);
+    expect({ path, status: res.status, code: res.body.error?.code }).toEqual({ path, status: 400, code: 'invalid_query' });
+  }
+});

@@ -3,11 +3,12 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { Errors } from '../../../core/errors';
 import type { ApiDeps } from '../../context';
+import { storableText } from '../../storableText';
 
 const Query = z.object({
-  target: z.string().max(300).optional(),
-  action: z.string().max(40).optional(),
-  actor: z.string().max(200).optional(),
+  target: storableText(300).optional(),
+  action: storableText(40).optional(),
+  actor: storableText(200).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   before: z.coerce.number().int().positive().optional(),
 });

@@ -11,13 +11,14 @@ import { Errors } from '../../../core/errors';
 import { BATCH_STATUSES } from '../../../entities';
 import { batchProgress } from '../../../dashboard/progress';
 import type { ApiDeps } from '../../context';
+import { storableText } from '../../storableText';
 
 export const ListQuery = z.object({
   status: z.enum(BATCH_STATUSES).optional(),
-  userId: z.string().max(200).optional(),
+  userId: storableText(200).optional(),
   since: z.coerce.date().optional(),
   until: z.coerce.date().optional(),
-  q: z.string().max(200).optional(),
+  q: storableText(200).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   before: z.coerce.date().optional(),
 });

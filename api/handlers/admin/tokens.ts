@@ -12,12 +12,13 @@ import { Errors } from '../../../core/errors';
 import { sha256Hex } from '../../../core/ids';
 import { recordAudit } from '../../../jobs/audit';
 import type { ApiDeps } from '../../context';
+import { storableText } from '../../storableText';
 
 const Body = z.object({
   // eslint-disable-next-line no-control-regex -- refusing control characters is the point (Postgres text holds no U+0000)
-  userId: z.string().min(1).max(200).regex(/^[^\u0000-\u001f]+$/, 'no control characters'),
+  userId: storableText(200, 1).regex(/^[^\u0000-\u001f]+$/, 'no control characters').refine((s) => s.trim() !== '', 'must not be blank'),
   role: z.enum(['uploader', 'operator']).default('uploader'),
-  label: z.string().max(200).optional(),
+  label: storableText(200).optional(),
 });
 
 export function mintToken(deps: ApiDeps) {
@@ -35,7 +36,7 @@ export function mintToken(deps: ApiDeps) {
 }
 
 const ListQuery = z.object({
-  userId: z.string().min(1).max(200).optional(),
+  userId: storableText(200, 1).optional(),
   includeRevoked: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   limit: z.coerce.number().int().min(1).max(1000).default(200),
 });
