@@ -101,7 +101,7 @@ export async function receiveCheckedBody(
   o: { encoding: DumpEncoding; delta?: boolean; limit: string; what: 'dump' | 'delta' },
 ): Promise<CheckedBody> {
   const limit = limitBytes(o.limit);
-  const tooLarge = () => bodyError('entity.too.large', 413, 'request entity too large');
+  const tooLarge = () => bodyError('entity.too.large', 413, 'request entity too large', { dump: true });
   let source: NodeJS.ReadableStream;
   try {
     if (req.headers['content-encoding'] === undefined && Number(req.headers['content-length']) > limit) throw tooLarge();

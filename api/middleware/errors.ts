@@ -12,6 +12,10 @@ interface HttpLibError {
   expose?: boolean;
   message?: string;
   code?: string;
+  /** body-parser's limit (bytes) of the body refused as too large. */
+  limit?: number;
+  /** Set by api/checkedBody.ts: the refused body was a dump (it could go through /v1/uploads instead). */
+  dump?: boolean;
 }
 
 /** Codes for client errors a library raised, by status (the message says the rest). */
@@ -50,7 +54,10 @@ export function errorHandler(log: Logger, bodyLimit: string): ErrorRequestHandle
     const e = raw as HttpLibError;
     const lib = raw instanceof AppError ? null : fromLibraryError(e);
     if (raw instanceof AppError) err = raw;
-    else if (e?.type === 'entity.too.large') err = Errors.tooLarge(bodyLimit);
+    else if (e?.type === 'entity.too.large') {
+      err = e.dump ? Errors.tooLarge(bodyLimit)
+        : new AppError(413, 'payload_too_large', `The request body is larger than this endpoint accepts${typeof e.limit === 'number' ? ` (${e.limit} bytes)` : ''}.`, typeof e.limit === 'number' ? { limit: e.limit } : undefined);
+    }
     else if (lib) err = lib;
     else if (pgCode(raw) === '55P03') {
       // lock_timeout: a migration page or rollback of the same user holds their row lock (jobs/write/userLock.ts).

@@ -126,3 +126,10 @@ test('text Postgres cannot hold (U+0000, a lone surrogate) in an admin body or f
     expect({ path, status: res.status, code: res.body.error?.code }).toEqual({ path, status: 400, code: 'invalid_query' });
   }
 });
+
+test('a body over the limit of an endpoint that takes no dumps gets 413 with that limit, not the dump message', async () => {
+  const res = await stack.http.post('/v1/admin/tokens').set({ Authorization: `Bearer ${TEST_ADMIN_TOKEN}` }).set('Content-Type', 'application/json').send(JSON.stringify({ userId: 'x', label: 'y'.repeat(200_000) }));
+  expect(res.status).toBe(413);
+  expect(res.body.error).toMatchObject({ code: 'payload_too_large', details: { limit: 102400 } });
+  expect(res.body.error.message).not.toMatch(/dump|uploads/);
+});
