@@ -178,7 +178,17 @@ async function drained(req: BodyRequest): Promise<void> {
 }
 
 /** A check thread for a body, or undefined when none can start (the body is then checked inline). */
+/**
+ * The most check threads busy at once for which a posted body takes one more: past it (slow clients holding
+ * large bodies open, each thread with its own heap), a body is checked inline once it has arrived.
+ */
+export const POST_CHECK_THREADS_MAX = 4;
+
 function startCheck(deps: ApiDeps, threads: CheckThreads, o: { encoding: DumpEncoding; delta?: boolean }): StreamedCheck | undefined {
+  if (threads.busy >= POST_CHECK_THREADS_MAX) {
+    deps.log.info({ busy: threads.busy }, 'every dump check thread is busy; checking the posted dump inline once it has arrived');
+    return undefined;
+  }
   try {
     return new StreamedCheck({ encoding: o.encoding, delta: o.delta, gzip: false, inflatedMaxBytes: deps.config.INFLATED_DUMP_MAX_BYTES }, threads);
   } catch (err) {

@@ -58,6 +58,8 @@ const IDLE_THREADS_MAX = 1;
  */
 export class CheckThreads {
   private readonly idle = new Set<Worker>();
+  /** Threads checking an upload or a posted body now. */
+  private readonly working = new Set<Worker>();
   private closed = false;
 
   /**
@@ -90,18 +92,36 @@ export class CheckThreads {
     if (this.idle.size === 0) this.idle.add(this.spawn());
   }
 
+  /** Threads checking something now (each holds its own heap, ~30–40 MB). */
+  get busy(): number {
+    return this.working.size;
+  }
+
   take(): Worker {
+    let taken: Worker | undefined;
     for (const worker of this.idle) {
       this.idle.delete(worker);
-      if (worker.threadId >= 0) return worker; // (-1 once it exited)
+      if (worker.threadId >= 0) { // (-1 once it exited)
+        taken = worker;
+        break;
+      }
     }
-    return this.spawn();
+    taken ??= this.spawn();
+    this.working.add(taken);
+    return taken;
   }
 
   /** A thread whose check completed: kept for the next upload, or stopped. */
   give(worker: Worker): void {
+    this.working.delete(worker);
     if (!this.closed && this.idle.size < IDLE_THREADS_MAX) this.idle.add(worker);
     else void worker.terminate();
+  }
+
+  /** A thread whose check was abandoned or failed: stopped. */
+  discard(worker: Worker): void {
+    this.working.delete(worker);
+    void worker.terminate();
   }
 
   close(): void {
@@ -213,7 +233,7 @@ export class StreamedCheck {
   private stop(): void {
     this.closed = true;
     this.release();
-    void this.worker.terminate();
+    this.threads.discard(this.worker);
   }
 
   private release(): void {

@@ -9,9 +9,9 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
-import { limitBytes, receiveCheckedBody, storeCheckedBody, THREAD_MIN_BYTES, warmCheckThread, type BodyRequest } from '../../api/checkedBody';
+import { limitBytes, POST_CHECK_THREADS_MAX, receiveCheckedBody, storeCheckedBody, THREAD_MIN_BYTES, warmCheckThread, type BodyRequest } from '../../api/checkedBody';
 import type { ApiDeps } from '../../api/context';
 import { CheckThreads } from '../../api/uploads/checkThread';
 import { createLogger } from '../../core/logger';
@@ -181,5 +181,30 @@ test('a request announcing a large body gets a thread started while its bytes ar
     expect(next).toHaveBeenCalledTimes(4);
   } finally {
     fresh.close();
+  }
+}, 60_000);
+
+test('bodies held open by slow clients take at most POST_CHECK_THREADS_MAX threads; the next large body is checked inline, with the same answer', async () => {
+  const t = new CheckThreads(['tsx/cjs']);
+  const body = ndjson(THREAD_MIN_BYTES + 1024 * 1024, { tag: 'slow' });
+  const held: { req: PassThrough; checked: Promise<{ sha256: string }> }[] = [];
+  try {
+    held.push(...Array.from({ length: POST_CHECK_THREADS_MAX }, () => {
+      const req = Object.assign(new PassThrough(), { headers: { 'content-length': String(body.length) } });
+      req.write(body.subarray(0, THREAD_MIN_BYTES + 64 * 1024)); // past the thread threshold, then the client stalls
+      return { req, checked: receive(req, { t }) };
+    }));
+    while (t.busy < POST_CHECK_THREADS_MAX) await new Promise((r) => setTimeout(r, 10));
+    const next = await receive(request(ndjson(THREAD_MIN_BYTES + 1024 * 1024, { tag: 'next' })), { t });
+    expect(next.summary).toEqual(await validateDump(Readable.from([ndjson(THREAD_MIN_BYTES + 1024 * 1024, { tag: 'next' })]), 'ndjson'));
+    expect(t.busy).toBe(POST_CHECK_THREADS_MAX);
+    expect(t.idleCount).toBe(0); // no thread checked it (one would have gone back to the pool)
+    for (const h of held) h.req.end(body.subarray(THREAD_MIN_BYTES + 64 * 1024));
+    for (const h of held) expect((await h.checked).sha256).toBe(sha256(body));
+    expect(t.busy).toBe(0);
+  } finally {
+    for (const h of held) if (!h.req.writableEnded) h.req.destroy();
+    await Promise.allSettled(held.map((h) => h.checked));
+    t.close();
   }
 }, 60_000);
