@@ -65,9 +65,20 @@ function badTag(path: Path, tag: string, what: string): never {
 }
 
 // Date.parse alone accepts almost anything ("sk-123" is a date to V8); §1c says ISO 8601.
-const ISO_DATE_TIME = /^(?:[+-]\d{6}|\d{4})-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
+const ISO_DATE_TIME = /^([+-]\d{6}|\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * An ISO 8601 date-time naming a real instant: a day the month has (V8 reads 2026-02-30 as March 2), hours
+ * 00–23 (it reads T24:00 as the next day), minutes and seconds 00–59, an offset of at most ±23:59.
+ */
 export function isIsoDateTime(s: string): boolean {
-  return ISO_DATE_TIME.test(s) && !Number.isNaN(Date.parse(s));
+  const m = ISO_DATE_TIME.exec(s);
+  if (!m || Number.isNaN(Date.parse(s))) return false;
+  const [year, month, day, hour, minute, second = 0, offsetHours = 0, offsetMinutes = 0] = m.slice(1).map((p) => (p === undefined ? undefined : Number(p))) as number[];
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1];
+  return month >= 1 && month <= 12 && day >= 1 && day <= days && hour <= 23 && minute <= 59 && second <= 59 && offsetHours <= 23 && offsetMinutes <= 59;
 }
 
 const B64 = /^[A-Za-z0-9+/]*={0,2}$/;

@@ -97,6 +97,12 @@ const CASES: Record<string, () => Case> = {
     body: `${JSON.stringify({ format: 'browser-storage-dump', version: 1, source: { capturedAt: '2026-02-01T00:00:04Z', origin: '\u0000' } })}\n{"end":true,"entries":0}\n`,
     type: 'application/x-ndjson', status: 400, code: 'dump_invalid_header',
   }),
+  'a capturedAt on a day its month does not have (it would become March 2)': () => ({
+    body: JSON.stringify({ ...freshDump(), source: { capturedAt: '2026-02-30T10:00:00Z' } }), status: 400, code: 'dump_invalid_header', says: /capturedAt/,
+  }),
+  'a capturedAt at hour 24': () => ({
+    body: JSON.stringify({ ...freshDump(), source: { capturedAt: '2026-02-01T24:00:00Z' } }), status: 400, code: 'dump_invalid_header', says: /capturedAt/,
+  }),
   'U+0000 in the websiteId query': () => ({ body: JSON.stringify(freshDump()), query: '?websiteId=site%00one', status: 400, code: 'invalid_query', says: /U\+0000/ }),
   'a JSON dump without its indexedDB array': () => {
     const { indexedDB: _omitted, ...doc } = freshDump();
