@@ -34,7 +34,7 @@ export function createUploads(deps: ApiDeps, threads: CheckThreads): RequestHand
   const finishes = new StreamedFinishes(deps.config, deps.store, deps.log, threads);
   const uploads = createUploadStore(deps.config, deps.redis, finishes);
   // tus hands our hooks the request object we gave it: the caller and request id ride along keyed by it.
-  const requests = new WeakMap<object, { caller: Caller; requestId?: string }>();
+  const requests = new WeakMap<object, { caller: Caller; requestId?: string; createdId?: string; finished?: boolean }>();
   const callerOf = (req: object): Caller => {
     const c = requests.get(req)?.caller;
     if (!c?.userId) throw Errors.unauthorized();
@@ -66,6 +66,8 @@ export function createUploads(deps: ApiDeps, threads: CheckThreads): RequestHand
       if (!upload.size) throw Errors.badRequest('empty_upload', 'Upload-Length must be at least 1: an empty upload holds no dump.');
       const metadata = checkUploadMetadata(upload.metadata, caller.userId!);
       finishes.prepare(upload.size);
+      const r = requests.get(req);
+      if (r) r.createdId = upload.id;
       return { metadata: { ...metadata } };
     },
     async onIncomingRequest(req, id) {
@@ -75,8 +77,19 @@ export function createUploads(deps: ApiDeps, threads: CheckThreads): RequestHand
       // Another user's upload answers exactly like a missing one, so ids cannot be probed.
       if (meta && meta.userId !== caller.userId) throw Errors.notFound('This upload');
     },
-    onUploadFinish: (req, upload) => finishUpload(deps, uploads, upload, requests.get(req)?.requestId),
-    onResponseError: (_req, err) => mapTusError(err, deps.config.UPLOAD_MAX_BYTES, deps.log),
+    onUploadFinish: (req, upload) => {
+      const r = requests.get(req);
+      if (r) r.finished = true; // its finish decides what happens to it (a refused one is removed there)
+      return finishUpload(deps, uploads, upload, r?.requestId);
+    },
+    onResponseError: async (req, err) => {
+      // A creation whose first chunk was refused (past Upload-Length, a checksum mismatch) answers without a
+      // Location: nobody can resume or delete that upload, so it goes now rather than at its expiry.
+      const r = requests.get(req);
+      const created = req.method === 'POST' && !r?.finished ? r?.createdId : undefined;
+      if (created) await uploads.datastore.remove(created).catch((e: Error) => deps.log.debug({ uploadKey: created, err: e.message }, 'refused upload not removed here (gone already, or it expires)'));
+      return mapTusError(err, deps.config.UPLOAD_MAX_BYTES, deps.log, Number(req.headers.get('upload-length')));
+    },
   });
 
   const handler = async (req: Request, res: Response, next: NextFunction) => {

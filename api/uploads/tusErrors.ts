@@ -39,11 +39,16 @@ function isTusError(err: unknown): err is TusError {
 }
 
 /** The `onResponseError` hook: maps what a tus handler threw to our JSON form. */
-export function mapTusError(err: unknown, maxBytes: number, log: Logger): TusError {
+export function mapTusError(err: unknown, maxBytes: number, log: Logger, declaredLength?: number): TusError {
   if (err instanceof AppError) return { status_code: err.status, body: errorBody(err.code, err.message, err.details) };
   if (isTusError(err)) {
     // "If the length of the upload exceeds the maximum, which MAY be specified using the Tus-Max-Size
     // header, the Server MUST respond with the 413 Request Entity Too Large status." (tus 1.0.0, Creation)
+    // tus answers the same error for bytes past the Upload-Length an upload was created with: that one is
+    // the chunk's fault (a creation that declares a length within the maximum, or any PATCH).
+    if (err.body === ERRORS.ERR_MAX_SIZE_EXCEEDED.body && !(declaredLength! > maxBytes)) {
+      return { status_code: 413, body: errorBody('upload_length_exceeded', BY_BODY.get(ERRORS.ERR_SIZE_EXCEEDED.body)![1]) };
+    }
     if (err.body === ERRORS.ERR_MAX_SIZE_EXCEEDED.body) {
       return { status_code: 413, body: errorBody('upload_too_large', `The dump is larger than the ${maxBytes} bytes an upload may hold (Tus-Max-Size).`, { maxBytes }) };
     }

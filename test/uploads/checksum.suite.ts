@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { expectBatchEnds } from '../helpers/stack';
 import {
-  MiB, batchCount, bigDump, createUpload, ndjsonMeta, offsetOf, patchHeaders, startUploadStack, tusRequest, type Driver, type UploadStack,
+  MiB, batchCount, bigDump, createUpload, metadataHeader, ndjsonMeta, offsetOf, patchHeaders, startUploadStack, tusRequest, type Driver, type UploadStack,
 } from './harness';
 
 function checksum(bytes: Buffer, algorithm = 'sha256'): string {
@@ -69,6 +69,28 @@ export function runChecksumUploads(driver: Driver): void {
         }
       }
     }, 120_000);
+
+    test('a creation whose first chunk is refused (a checksum mismatch) answers without a Location and leaves no upload behind; bytes past Upload-Length are named as such', async () => {
+      const dump = bigDump(1.5 * MiB, `${driver}-first`);
+      const redis = up.stack.api.deps.redis;
+      const records = async () => (await redis.keys(`${up.stack.config.QUEUE_PREFIX}:tus:upload:*`)).length;
+      const before = await records();
+      const batches = await batchCount(up.stack, USER);
+      const create = (headers: Record<string, string>, body: Buffer) => tusRequest(`${up.stack.api.url}/v1/uploads`, 'POST', {
+        token, body, headers: { 'Upload-Length': String(dump.bytes.length), 'Upload-Metadata': metadataHeader(ndjsonMeta(dump.sha256)), 'Content-Type': 'application/offset+octet-stream', ...headers },
+      });
+      const chunk = dump.bytes.subarray(0, MiB);
+      const mismatch = await create({ 'Upload-Checksum': checksum(chunk) }, corrupted(chunk));
+      expect(mismatch.status).toBe(460);
+      expect(mismatch.headers.get('location')).toBeNull();
+      expect(await records()).toBe(before);
+      expect(await batchCount(up.stack, USER)).toBe(batches);
+      // Past Upload-Length: the upload's declared bytes arrived (and finished it); the rest is refused as
+      // what it is, not as an upload over the maximum size.
+      const past = await create({}, Buffer.concat([dump.bytes, Buffer.from('more')]));
+      expect(past.status).toBe(413);
+      expect(past.body.error).toMatchObject({ code: 'upload_length_exceeded' });
+    });
 
     test('an unsupported algorithm or a malformed header: 400 before anything is written', async () => {
       const url = await createUpload(up.stack.api.url, token, 1000, ndjsonMeta('e'.repeat(64)));
