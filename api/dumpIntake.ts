@@ -2,17 +2,17 @@
  * Taking in a dump, whichever way it arrives (POST /v1/dumps, a finished tus upload, a cutover delta):
  * the pieces those entry points share, so none of them imports another's handler.
  */
-import { z } from 'zod';
 import { Errors } from '../core/errors';
-import { isStorableText, type DumpEncoding } from '../format';
+import type { DumpEncoding } from '../format';
 import { createBatch, discardBatch, type NewBatch } from '../jobs/batches';
 import { transition } from '../jobs/lifecycle';
 import { enqueueBatch } from '../jobs/pipeline';
 import type { MigrationBatch } from '../entities';
 import type { ApiDeps } from './context';
+import { storableText } from './storableText';
 
 /** A website id is kept as text with the batch (websiteHint): Postgres text cannot hold U+0000 or a lone surrogate. */
-export const WebsiteIdSchema = z.string().min(1).max(200).refine(isStorableText, 'must not contain U+0000 or a lone surrogate');
+export const WebsiteIdSchema = storableText(200, 1);
 
 export function encodingOf(contentType: string | undefined): DumpEncoding | null {
   const t = (contentType ?? '').split(';')[0].trim().toLowerCase();

@@ -52,7 +52,7 @@ export function inflateBounded(source: NodeJS.ReadableStream, maxBytes: number, 
   });
   source.on('error', (e: Error) => out.destroy(e));
   gunzip.on('error', (e: Error & { code?: string }) => {
-    out.destroy(mapError(typeof e.code === 'string' && e.code.startsWith('Z_') ? new CorruptGzipError(e.code, e.message) : e));
+    out.destroy(mapError(isDecodeErrorCode(e.code) ? new CorruptGzipError(e.code, e.message) : e));
   });
   out.on('close', () => {
     gunzip.destroy();

@@ -46,6 +46,9 @@ export function dataCors() {
   };
 }
 
+/** A request whose JSON body's size the parser noted (`verify`): 0 or none for an empty body. */
+type SizedRequest = Request & { bodyBytes?: number };
+
 /** The deepest a data-API body may nest: a stored value (MAX_JSONB_DEPTH) and the fields around it. */
 const MAX_BODY_DEPTH = MAX_JSONB_DEPTH + 8;
 
@@ -54,7 +57,7 @@ export function mountRoutes(deps: ApiDeps, routes: RouteSpec[]): Router {
   const user = authenticate(deps, ['uploader']);
   const json = express.json({
     limit: deps.config.DATA_BODY_LIMIT, type: ['application/json', 'application/merge-patch+json'],
-    verify: (req, _res, buf) => { (req as Request & { bodyBytes?: number }).bodyBytes = buf.length; },
+    verify: (req, _res, buf) => { (req as SizedRequest).bodyBytes = buf.length; },
   });
   for (const path of new Set(routes.filter((s) => s.handler).map((s) => s.path))) r.all(path, dataCors());
   for (const spec of routes) {
@@ -72,7 +75,7 @@ export function mountRoutes(deps: ApiDeps, routes: RouteSpec[]): Router {
           throw new AppError(415, 'unsupported_media_type', 'Send the body as application/json.');
         }
         // An empty body is not JSON: body-parser reads it as {}, which a PUT would store in place of the value.
-        if (spec.body && (spec.method === 'put' || spec.method === 'patch') && !(req as Request & { bodyBytes?: number }).bodyBytes) {
+        if (spec.body && (spec.method === 'put' || spec.method === 'patch') && !(req as SizedRequest).bodyBytes) {
           throw Errors.badRequest('empty_body', 'The request has no JSON body; send the whole value (PUT) or the changes (PATCH).');
         }
         // Handlers walk bodies recursively (and JSON.stringify them): a body nested past what can be stored
