@@ -4,8 +4,7 @@ import { MigratedRow } from './MigratedRow';
 import { Website } from './Website';
 
 @Entity('content_items')
-@Index('idx_content_items_website', ['websiteId'])
-@Index('idx_content_items_type', ['contentTypeId'])
+@Index('idx_content_items_type_created', ['contentTypeId', 'createdAt', 'id'])
 export class ContentItem extends MigratedRow {
   @Column('uuid', { name: 'content_type_id' }) contentTypeId: string;
   @ManyToOne(() => ContentType, { onDelete: 'CASCADE' }) @JoinColumn({ name: 'content_type_id' }) contentType?: ContentType;

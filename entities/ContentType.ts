@@ -4,7 +4,6 @@ import { Website } from './Website';
 
 @Entity('content_types')
 @Index('uq_content_types_website_slug', ['websiteId', 'slug'], { unique: true })
-@Index('idx_content_types_website', ['websiteId'])
 export class ContentType extends MigratedRow {
   @Column('uuid', { name: 'website_id' }) websiteId: string;
   @ManyToOne(() => Website, { onDelete: 'CASCADE' }) @JoinColumn({ name: 'website_id' }) website?: Website;

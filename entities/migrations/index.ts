@@ -11,10 +11,11 @@ import { StagedValueLz41765200000000 } from './1765200000000-StagedValueLz4';
 import { EntrySlices1765300000000 } from './1765300000000-EntrySlices';
 import { RequirePostgres141765400000000 } from './1765400000000-RequirePostgres14';
 import { SliceKeyHash1765500000000 } from './1765500000000-SliceKeyHash';
+import { DropRedundantIndexes1765600000000 } from './1765600000000-DropRedundantIndexes';
 
 /** Applied in order by `npm run migrate` and at start-up. */
 export const MIGRATIONS = [
   InitialSchema1764300000000, PendingEntriesIndex1764400000000, DataApi1764600000000, DbVersionBigint1764700000000, BatchRowsEntrySeq1764710000000,
   Deltas1764800000000, BatchAssets1764920000000, Layouts1765000000000, DirectUploads1765100000000, StagedValueLz41765200000000,
-  EntrySlices1765300000000, RequirePostgres141765400000000, SliceKeyHash1765500000000,
+  EntrySlices1765300000000, RequirePostgres141765400000000, SliceKeyHash1765500000000, DropRedundantIndexes1765600000000,
 ];
