@@ -13,6 +13,7 @@ import { authenticate } from './middleware/auth';
 import { errorHandler, notFound } from './middleware/errors';
 import { ipRateLimit } from './middleware/rateLimit';
 import { createRoutes } from './routes';
+import { parseQueryStrictly } from './storableText';
 import { createUploads } from './uploads';
 import { CheckThreads } from './uploads/checkThread';
 
@@ -20,6 +21,7 @@ export function createApp(deps: ApiDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', deps.config.TRUST_PROXY); // req.ip: the per-address limits and the audit log
+  app.set('query parser', parseQueryStrictly); // invalid percent-encoding is a 400, not U+FFFD
   app.use((req, res, next) => {
     const given = req.headers['x-request-id'];
     req.id = typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();

@@ -6,11 +6,12 @@
 import express, { Router, type Request, type Response } from 'express';
 import type { z } from 'zod';
 import { AppError, Errors } from '../../core/errors';
-import { depthExceeds } from '../../format';
+import { depthExceeds, findUnstorable } from '../../format';
 import { MAX_JSONB_DEPTH } from '../../jobs/write/storable';
 import type { ApiDeps } from '../context';
 import { authenticate } from '../middleware/auth';
 import { matchesAny } from './etag';
+import { readSnapshot } from './rows';
 import type { RouteSpec } from './route';
 
 /** `/v1/websites/:websiteId` → `/v1/websites/{websiteId}` (OpenAPI) */
@@ -44,6 +45,13 @@ export function dataCors() {
     res.setHeader('Access-Control-Max-Age', '600');
     res.status(204).end();
   };
+}
+
+function unstorableBody({ path, key }: { path: (string | number)[]; key: boolean }): AppError {
+  const at = path.map(String).join('.') || '(root)';
+  return new AppError(400, 'invalid_body', `The request body is not valid: ${at}: ${key ? 'a key holds' : 'holds'} U+0000 or a lone surrogate, which Postgres text cannot store.`, {
+    issues: [{ path: at, message: 'must not contain U+0000 or a lone surrogate', code: 'custom' }],
+  });
 }
 
 /** A request whose JSON body's size the parser noted (`verify`): 0 or none for an empty body. */
@@ -83,7 +91,11 @@ export function mountRoutes(deps: ApiDeps, routes: RouteSpec[]): Router {
         if (spec.body && depthExceeds(req.body, MAX_BODY_DEPTH)) {
           throw new AppError(400, 'unstorable_value', `The body nests arrays/objects more than ${MAX_BODY_DEPTH} levels deep; values are stored up to ${MAX_JSONB_DEPTH}.`);
         }
-        const reply = await handler({
+        // Text Postgres cannot hold, anywhere in the body: the driver would write a lone surrogate as U+FFFD
+        // (two ids becoming one; a secret changing when sealed), and U+0000 fails the statement.
+        const unstorable = spec.body ? findUnstorable(req.body) : null;
+        if (unstorable) throw unstorableBody(unstorable);
+        const request = {
           deps,
           caller: caller as never,
           params: parse(spec.params, req.params, 'invalid_path', 'path'),
@@ -91,7 +103,10 @@ export function mountRoutes(deps: ApiDeps, routes: RouteSpec[]): Router {
           body: spec.body ? parse(spec.body, req.body, 'invalid_body', 'request body') : undefined,
           requestId: req.id ?? '',
           ifMatch: req.headers['if-match'],
-        });
+        };
+        const reply = spec.method === 'get'
+          ? await readSnapshot(deps.ds, (db) => handler({ ...request, db }))
+          : await handler({ ...request, db: deps.ds });
         if (reply.etag) res.setHeader('ETag', reply.etag);
         for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v);
         if (spec.method === 'get' && reply.etag && matchesAny(req.headers['if-none-match'], reply.etag, true)) {

@@ -6,6 +6,7 @@
  */
 import type { z } from 'zod';
 import type { ApiDeps, Caller } from '../context';
+import type { Db } from './rows';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete' | 'head' | 'options';
 
@@ -40,6 +41,12 @@ export interface DataRequest<P = Record<string, string>, Q = Record<string, unkn
   query: Q;
   body: B;
   requestId: string;
+  /**
+   * Where a GET reads: one read-only REPEATABLE READ transaction for the whole request, so that its
+   * statements (the website, then its rows) see one committed state, never half of a concurrent write.
+   * Other methods get the pool; their writes open their own transaction (write.ts).
+   */
+  db: Db;
   /** `If-Match` as sent (one or more entity tags, or `*`), for updates and deletes. */
   ifMatch: string | undefined;
 }

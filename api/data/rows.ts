@@ -11,6 +11,26 @@ export type Db = DataSource | EntityManager;
 export type RowJson = Record<string, unknown> & { id: string; source_id: string; user_id: string };
 export interface Loaded { r: RowJson; etag: string }
 
+/**
+ * `read` inside one read-only REPEATABLE READ transaction: every statement it makes sees the same committed
+ * state (a GET reads the website, then its rows: a write committing between them must not show half of
+ * itself). Begun in one statement rather than TypeORM's three (begin, isolation level, read only).
+ */
+export async function readSnapshot<T>(ds: DataSource, read: (db: EntityManager) => Promise<T>): Promise<T> {
+  const runner = ds.createQueryRunner();
+  try {
+    await runner.query('START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    const result = await read(runner.manager);
+    await runner.query('COMMIT');
+    return result;
+  } catch (err) {
+    await runner.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    await runner.release();
+  }
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (v: unknown): v is string => typeof v === 'string' && UUID.test(v);
 

@@ -83,7 +83,7 @@ export const aiDataRoutes = [
     requestHeaders: IF_NONE_MATCH,
     responses: { 200: { description: 'The AI context', schema: AiContextOut, headers: ETAG_HEADER }, ...errors(304, 401, 403, 404) },
     handler: async (req: DataRequest<{ websiteId: string }>) => {
-      const db = req.deps.ds;
+      const db = req.db;
       const w = await loadWebsite(db, req, req.params.websiteId);
       const [c] = await tagged(db, `SELECT to_jsonb(t) AS r, ${etagSql('t')} AS etag FROM ai_contexts t WHERE t.website_id = $1 AND t.user_id = $2`, [w.r.id, req.caller.userId]);
       if (!c) throw Errors.notFound(`An AI context for website ${JSON.stringify(req.params.websiteId)}`);
@@ -96,7 +96,7 @@ export const aiDataRoutes = [
     summary: "List the user's AI contexts, one per website (without their history)",
     responses: { 200: { description: 'The AI contexts', schema: z.array(AiContextSummary) }, ...errors(401, 403) },
     handler: async (req) => {
-      const rows: { r: RowJson; website_source: string; n: number }[] = await req.deps.ds.query(
+      const rows: { r: RowJson; website_source: string; n: number }[] = await req.db.query(
         `SELECT to_jsonb(t) AS r, w.source_id AS website_source,
                 (SELECT count(*) FROM ai_history_entries h WHERE h.website_id = t.website_id AND h.user_id = t.user_id)::int AS n
          FROM ai_contexts t JOIN websites w ON w.id = t.website_id WHERE t.user_id = $1 ORDER BY w.created_at, w.id`, [req.caller.userId]);
@@ -108,7 +108,7 @@ export const aiDataRoutes = [
     summary: "List the user's chat sessions, last saved first",
     responses: { 200: { description: 'The sessions', schema: z.array(ChatSummary) }, ...errors(401, 403) },
     handler: async (req) => {
-      const rows: { r: RowJson; n: number }[] = await req.deps.ds.query(
+      const rows: { r: RowJson; n: number }[] = await req.db.query(
         `SELECT to_jsonb(t) AS r, (SELECT count(*) FROM chat_messages m WHERE m.chat_session_id = t.id)::int AS n
          FROM chat_sessions t WHERE t.user_id = $1 ORDER BY t.saved_at DESC NULLS LAST, t.id`, [req.caller.userId]);
       return { body: rows.map(({ r, n }) => ({ id: r.id, sourceId: r.source_id, schemaVersion: (r.schema_version as string | null) ?? null, savedAt: iso(r.saved_at), messageCount: n })) };
@@ -120,7 +120,7 @@ export const aiDataRoutes = [
     requestHeaders: IF_NONE_MATCH,
     responses: { 200: { description: 'The chat', schema: ChatOut, headers: ETAG_HEADER }, ...errors(304, 401, 403, 404) },
     handler: async (req: DataRequest<{ id: string }>) => {
-      const db = req.deps.ds;
+      const db = req.db;
       const s = await mustFind(db, 'chat_sessions', { user_id: req.caller.userId }, req.params.id, 'Chat session');
       const messages = await tagged(db, `SELECT to_jsonb(t) AS r, ${etagSql('t')} AS etag FROM chat_messages t WHERE t.chat_session_id = $1 AND t.user_id = $2 ORDER BY t.position, t.id`, [s.r.id, req.caller.userId]);
       return { body: chatShape(s.r, messages.map((x) => x.r)), etag: combineTags([s.etag, ...messages.map((x) => x.etag)]) };
@@ -131,7 +131,7 @@ export const aiDataRoutes = [
     summary: "List the user's initial website prompts (one per website, as sessionStorage held them)",
     responses: { 200: { description: 'The prompts', schema: z.array(AiPrompt) }, ...errors(401, 403) },
     handler: async (req) => {
-      const rows: { r: RowJson }[] = await req.deps.ds.query(`SELECT to_jsonb(t) AS r FROM ai_prompts t WHERE t.user_id = $1 ORDER BY t.prompted_at NULLS LAST, t.id`, [req.caller.userId]);
+      const rows: { r: RowJson }[] = await req.db.query(`SELECT to_jsonb(t) AS r FROM ai_prompts t WHERE t.user_id = $1 ORDER BY t.prompted_at NULLS LAST, t.id`, [req.caller.userId]);
       return { body: rows.map((x) => promptShape(x.r)) };
     },
   }),
@@ -141,7 +141,7 @@ export const aiDataRoutes = [
     requestHeaders: IF_NONE_MATCH,
     responses: { 200: { description: 'The prompt', schema: AiPrompt, headers: ETAG_HEADER }, ...errors(304, 401, 403, 404) },
     handler: async (req: DataRequest<{ id: string }>) => {
-      const p = await mustFind(req.deps.ds, 'ai_prompts', { user_id: req.caller.userId }, req.params.id, 'AI prompt');
+      const p = await mustFind(req.db, 'ai_prompts', { user_id: req.caller.userId }, req.params.id, 'AI prompt');
       return { body: promptShape(p.r), etag: p.etag };
     },
   }),

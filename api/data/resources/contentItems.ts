@@ -150,7 +150,7 @@ export const contentItemRoutes = [
     summary: "A page of a website's content items, oldest first (cursor pagination)", params: WebsiteParams, query: ListQuery,
     responses: { 200: { description: 'One page', schema: ItemPage }, ...errors(400, 401, 403, 404) },
     handler: async (req: DataRequest<{ websiteId: string }, z.infer<typeof ListQuery>>) => {
-      const db = req.deps.ds;
+      const db = req.db;
       const w = await loadWebsite(db, req, req.params.websiteId);
       const args: unknown[] = [w.r.id, req.caller.userId];
       if (req.query.contentTypeId !== undefined) {
@@ -191,8 +191,8 @@ export const contentItemRoutes = [
     summary: 'Get a content item', params: WebsiteItemParams, requestHeaders: IF_NONE_MATCH,
     responses: { 200: { description: 'The item', schema: ContentItem, headers: ETAG_HEADER }, ...errors(304, 401, 403, 404) },
     handler: async (req: DataRequest<ItemP>) => {
-      const w = await loadWebsite(req.deps.ds, req, req.params.websiteId);
-      const it = await loadItem(req.deps.ds, w.r, req.params.id);
+      const w = await loadWebsite(req.db, req, req.params.websiteId);
+      const it = await loadItem(req.db, w.r, req.params.id);
       return { body: contentItemShape(it.r, it.typeSource), etag: it.etag };
     },
   }),

@@ -144,8 +144,8 @@ export const contentTypeRoutes = [
     summary: "List a website's content types (oldest first)", params: WebsiteParams,
     responses: { 200: { description: 'The content types', schema: z.array(ContentType) }, ...errors(401, 403, 404) },
     handler: async (req: DataRequest<WebsiteP>) => {
-      const w = await loadWebsite(req.deps.ds, req, req.params.websiteId);
-      const rows: { r: RowJson }[] = await req.deps.ds.query(
+      const w = await loadWebsite(req.db, req, req.params.websiteId);
+      const rows: { r: RowJson }[] = await req.db.query(
         `SELECT to_jsonb(t) AS r FROM content_types t WHERE t.website_id = $1 AND t.user_id = $2 ORDER BY t.created_at, t.id`, [w.r.id, req.caller.userId]);
       return { body: rows.map((x) => contentTypeShape(x.r)) };
     },
@@ -176,8 +176,8 @@ export const contentTypeRoutes = [
     summary: 'Get a content type', params: WebsiteItemParams, requestHeaders: IF_NONE_MATCH,
     responses: { 200: { description: 'The content type', schema: ContentType, headers: ETAG_HEADER }, ...errors(304, 401, 403, 404) },
     handler: async (req: DataRequest<ItemP>) => {
-      const w = await loadWebsite(req.deps.ds, req, req.params.websiteId);
-      const t = await loadContentType(req.deps.ds, w.r, req.params.id);
+      const w = await loadWebsite(req.db, req, req.params.websiteId);
+      const t = await loadContentType(req.db, w.r, req.params.id);
       return { body: contentTypeShape(t.r), etag: t.etag };
     },
   }),

@@ -160,7 +160,7 @@ export const deploymentRoutes = [
     summary: "List the user's CMS provider configs (secrets masked)",
     responses: { 200: { description: 'The configs, by provider', schema: z.array(ConfigOut) }, ...errors(401, 403) },
     handler: async (req) => {
-      const rows: { r: RowJson }[] = await req.deps.ds.query(`SELECT to_jsonb(t) AS r FROM deployment_configs t WHERE t.user_id = $1 ORDER BY t.provider, t.id`, [req.caller.userId]);
+      const rows: { r: RowJson }[] = await req.db.query(`SELECT to_jsonb(t) AS r FROM deployment_configs t WHERE t.user_id = $1 ORDER BY t.provider, t.id`, [req.caller.userId]);
       return { body: rows.map((x) => configShape(x.r)) };
     },
   }),
@@ -186,7 +186,7 @@ export const deploymentRoutes = [
     requestHeaders: IF_NONE_MATCH,
     responses: { 200: { description: 'The config', schema: ConfigOut, headers: ETAG_HEADER }, ...errors(304, 401, 403, 404) },
     handler: async (req: DataRequest<IdP>) => {
-      const c = await loadConfig(req.deps.ds, req, req.params.id);
+      const c = await loadConfig(req.db, req, req.params.id);
       return { body: configShape(c.r), etag: c.etag };
     },
   }),
@@ -228,7 +228,7 @@ export const deploymentRoutes = [
     requestHeaders: IF_NONE_MATCH,
     responses: { 200: { description: 'The job', schema: JobOut, headers: ETAG_HEADER }, ...errors(304, 401, 403, 404) },
     handler: async (req: DataRequest<IdP>) => {
-      const j = await mustFind(req.deps.ds, 'deployment_history', { user_id: req.caller.userId }, req.params.id, 'Deployment job');
+      const j = await mustFind(req.db, 'deployment_history', { user_id: req.caller.userId }, req.params.id, 'Deployment job');
       return { body: jobShape(j.r), etag: j.etag };
     },
   }),

@@ -87,7 +87,7 @@ export const entryRoutes = [
       if (q.key !== undefined) add('t.key_text = ?', q.key);
       if (q.cursor) add('t.id > ?::uuid', decodeIdCursor(q.cursor));
       args.push(q.limit + 1);
-      const rows: { r: RowJson }[] = await req.deps.ds.query(
+      const rows: { r: RowJson }[] = await req.db.query(
         `SELECT to_jsonb(t) AS r FROM browser_entries t WHERE ${where.join(' AND ')} ORDER BY t.id LIMIT $${args.length}`,
         args,
       );

@@ -132,7 +132,7 @@ export const preferenceRoutes = [
     description: 'Before anything is stored the answer is the empty state `{preferences: {ui: {}}}` with null dates (200, not 404), with an ETag of its own.',
     requestHeaders: IF_NONE_MATCH,
     responses: { 200: { description: 'The preferences', schema: PreferencesOut, headers: ETAG_HEADER }, ...errors(304, 401, 403) },
-    handler: async (req) => answer(req.caller.userId, await loadPrefs(req.deps.ds, req.caller.userId)),
+    handler: async (req) => answer(req.caller.userId, await loadPrefs(req.db, req.caller.userId)),
   }),
   route({
     method: 'put', path: '/v1/preferences', operationId: 'replacePreferences', tag, auth: 'user',

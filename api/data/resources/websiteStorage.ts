@@ -157,8 +157,8 @@ export const websiteStorageRoutes = [
     requestHeaders: IF_NONE_MATCH,
     responses: { 200: { description: 'The content section', schema: ContentSection, headers: ETAG_HEADER }, ...errors(304, 401, 403, 404) },
     handler: async (req: DataRequest<P>) => {
-      const w = await loadWebsite(req.deps.ds, req, req.params.websiteId);
-      const c = await loadContent(req.deps.ds, w.r);
+      const w = await loadWebsite(req.db, req, req.params.websiteId);
+      const c = await loadContent(req.db, w.r);
       return { body: contentShape(w.r, c.rows), etag: c.etag };
     },
   }),
@@ -190,8 +190,8 @@ export const websiteStorageRoutes = [
     requestHeaders: IF_NONE_MATCH,
     responses: { 200: { description: 'The assets section', schema: AssetsSection, headers: ETAG_HEADER }, ...errors(304, 401, 403, 404) },
     handler: async (req: DataRequest<P>) => {
-      const w = await loadWebsite(req.deps.ds, req, req.params.websiteId);
-      const rows = await sectionRows(req.deps.ds, 'website_assets', w.r);
+      const w = await loadWebsite(req.db, req, req.params.websiteId);
+      const rows = await sectionRows(req.db, 'website_assets', w.r);
       return { body: assetsShape(w.r, rows), etag: combineTags(rows.map((x) => x.etag)) };
     },
   }),

@@ -131,7 +131,7 @@ export const websiteRoutes = [
     summary: "List the user's websites (oldest first)",
     responses: { 200: { description: 'The websites', schema: z.array(Website) }, ...errors(401, 403) },
     handler: async (req) => {
-      const rows: { r: RowJson }[] = await req.deps.ds.query(`SELECT to_jsonb(t) AS r FROM websites t WHERE t.user_id = $1 ORDER BY t.created_at, t.id`, [req.caller.userId]);
+      const rows: { r: RowJson }[] = await req.db.query(`SELECT to_jsonb(t) AS r FROM websites t WHERE t.user_id = $1 ORDER BY t.created_at, t.id`, [req.caller.userId]);
       return { body: rows.map((x) => websiteShape(x.r)) };
     },
   }),
@@ -165,7 +165,7 @@ export const websiteRoutes = [
     requestHeaders: IF_NONE_MATCH,
     responses: { 200: { description: 'The website', schema: Website, headers: ETAG_HEADER }, ...errors(304, 401, 403, 404) },
     handler: async (req) => {
-      const w = await loadWebsite(req.deps.ds, req, req.params.id);
+      const w = await loadWebsite(req.db, req, req.params.id);
       return { body: websiteShape(w.r), etag: w.etag };
     },
   }),
@@ -199,7 +199,7 @@ export const websiteRoutes = [
     summary: "Get a website's config section (WebsiteConfig: settings, theme, metadata)", params: WebsiteParams,
     responses: { 200: { description: 'The config', schema: WebsiteConfig, headers: ETAG_HEADER }, ...errors(304, 401, 403, 404) },
     handler: async (req) => {
-      const w = await loadWebsite(req.deps.ds, req, req.params.websiteId);
+      const w = await loadWebsite(req.db, req, req.params.websiteId);
       return { body: { ...configOf(w.r), id: w.r.id, sourceId: w.r.source_id }, etag: w.etag };
     },
   }),
