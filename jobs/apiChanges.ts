@@ -6,6 +6,7 @@
  * log keeps what was overwritten, values included.
  */
 import type { DataSource, EntityManager } from 'typeorm';
+import { API_WRITES_AFTER_BATCHES } from './write/apiWrites';
 
 export interface ApiChange {
   table: string;
@@ -26,8 +27,13 @@ export interface ApiChanges {
   changes: ApiChange[];
 }
 
-/** API changes that rolling back `batchIds` (all of one user) would discard, in one statement. */
-export async function findApiChanges(db: DataSource | EntityManager, userId: string, batchIds: string[], limit = 100): Promise<ApiChanges> {
+/**
+ * API changes that rolling back `batchIds` (all of one user) would discard, in one statement. `references`
+ * (default): also API-written rows referencing a row the batches inserted, which a rollback's delete of
+ * that row would take along; a delta, which writes its bases' rows again rather than deleting them, leaves
+ * them out.
+ */
+export async function findApiChanges(db: DataSource | EntityManager, userId: string, batchIds: string[], limit = 100, { references = true } = {}): Promise<ApiChanges> {
   const ds = 'connection' in db ? db.connection : db;
   // API-written rows (batch_id NULL) referencing a row the batches inserted: one SELECT per foreign key.
   const refs = ds.entityMetadatas.flatMap((meta) =>
@@ -36,18 +42,17 @@ export async function findApiChanges(db: DataSource | EntityManager, userId: str
        FROM "${meta.tableName}" c JOIN row_journal j ON j.row_id = c."${rel.joinColumns[0].databaseName}"
          AND j.table_name = '${rel.inverseEntityMetadata.tableName}' AND j.op = 'insert' AND j.batch_id = ANY($2::uuid[])
        WHERE c.batch_id IS NULL`));
+  const withRefs = `,
+     refs AS (SELECT DISTINCT ON (table_name, row_id) * FROM (${refs.join(' UNION ALL ')}) r
+              WHERE NOT EXISTS (SELECT 1 FROM later l WHERE l.table_name = r.table_name AND l.row_id = r.row_id))`;
   const rows: Record<string, unknown>[] = await db.query(
     `WITH later AS (
        SELECT w.seq, w.table_name::text, w.row_id, coalesce(w.after->>'source_id', w.before->>'source_id') AS source_id, w.op::text, w.at, w.actor, w.request_id, w.after AS value
-       FROM api_writes w
-       WHERE w.user_id = $1 AND w.discarded_by IS NULL AND EXISTS (
-         SELECT 1 FROM row_journal j WHERE j.batch_id = ANY($2::uuid[]) AND j.table_name = w.table_name AND j.row_id = w.row_id AND j.seq < w.seq)),
-     refs AS (SELECT DISTINCT ON (table_name, row_id) * FROM (${refs.join(' UNION ALL ')}) r
-              WHERE NOT EXISTS (SELECT 1 FROM later l WHERE l.table_name = r.table_name AND l.row_id = r.row_id)),
+       ${API_WRITES_AFTER_BATCHES})${references ? withRefs : ''},
      every AS (
        SELECT seq, table_name, row_id, source_id, op, at, actor, request_id, value FROM later
-       UNION ALL
-       SELECT NULL, table_name, row_id, source_id, 'references', NULL, NULL, NULL, value FROM refs)
+       ${references ? `UNION ALL
+       SELECT NULL, table_name, row_id, source_id, 'references', NULL, NULL, NULL, value FROM refs` : ''})
      SELECT *, count(*) OVER () AS total FROM every ORDER BY seq NULLS LAST, table_name, row_id LIMIT $3`,
     [userId, batchIds, limit],
   );
@@ -59,12 +64,7 @@ export async function findApiChanges(db: DataSource | EntityManager, userId: str
  * settled, they no longer block a later rollback of an older batch. Same criterion as findApiChanges.
  */
 export async function markApiWritesDiscarded(m: EntityManager, userId: string, batchId: string): Promise<void> {
-  await m.query(
-    `UPDATE api_writes w SET discarded_by = $2
-     WHERE w.user_id = $1 AND w.discarded_by IS NULL AND EXISTS (
-       SELECT 1 FROM row_journal j WHERE j.batch_id = $2 AND j.table_name = w.table_name AND j.row_id = w.row_id AND j.seq < w.seq)`,
-    [userId, batchId],
-  );
+  await m.query(`UPDATE api_writes SET discarded_by = $3 WHERE seq IN (SELECT w.seq ${API_WRITES_AFTER_BATCHES})`, [userId, [batchId], batchId]);
 }
 
 function toChange(r: Record<string, unknown>): ApiChange {

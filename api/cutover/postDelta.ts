@@ -9,6 +9,8 @@ import { AppError, Errors } from '../../core/errors';
 import { recordUploadBytes } from '../../core/metrics';
 import type { MigrationBatch } from '../../entities';
 import { isDumpFormatError } from '../../format';
+import { describeApiChanges, findApiChanges } from '../../jobs/apiChanges';
+import { batchChain } from '../../jobs/write/userLock';
 import { receiveCheckedBody, storeCheckedBody, type CheckedBody } from '../checkedBody';
 import type { ApiDeps } from '../context';
 import { createBatchForDump, encodingOf, rememberRequestId, startBatch } from '../dumpIntake';
@@ -35,6 +37,21 @@ async function checkBase(deps: ApiDeps, base: MigrationBatch): Promise<string> {
   return root;
 }
 
+/**
+ * 409 `changed_through_api` when rows of the chain up to `base` were changed through the data API since
+ * they were migrated: the delta writes those rows again (the base's state with the browser's changes), so
+ * it would overwrite them — as a rollback would, which is refused for the same reason. Rows the data API
+ * created are not the chain's and stay as they are.
+ */
+async function refuseOverApiWrites(deps: ApiDeps, base: MigrationBatch): Promise<void> {
+  const chain = await batchChain(deps.ds, base.id);
+  const changes = await findApiChanges(deps.ds, base.userId, chain.map((b) => b.id), 20, { references: false });
+  if (changes.count === 0) return;
+  throw Errors.conflict('changed_through_api', `Rows of this chain were changed through the data API since they were migrated (${describeApiChanges(changes)}). A delta writes the chain's rows again and would overwrite them, so it is not applied: the app reads and writes the API now; make the browser's changes there.`, {
+    apiChanges: { count: changes.count, changes: changes.changes.map(({ value: _v, ...c }) => c) },
+  });
+}
+
 export function postDelta(deps: ApiDeps, threads: CheckThreads) {
   return async (req: Request, res: Response) => {
     const caller = req.caller!;
@@ -59,6 +76,7 @@ export function postDelta(deps: ApiDeps, threads: CheckThreads) {
       return;
     }
     const root = await checkBase(deps, base);
+    await refuseOverApiWrites(deps, base);
     recordUploadBytes('dumps', body.bytes);
     const key = await storeCheckedBody(deps, body, { userId: caller.userId, encoding: 'ndjson' });
     const c = summary.counts;

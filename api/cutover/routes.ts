@@ -81,7 +81,7 @@ export const CUTOVER_ROUTES = [
       202: { description: 'Accepted: the delta batch is queued', schema: DeltaAccepted },
       200: { description: 'The same delta was sent before: its batch', schema: DeltaAccepted },
       ...errors(400, 401, 403, 404),
-      409: { description: 'The base is not the chain\'s latest completed batch (stale_base, delta_in_progress, base_not_completed)', schema: ErrorBody },
+      409: { description: 'The base is not the chain\'s latest completed batch (stale_base, delta_in_progress, base_not_completed), or rows of the chain were changed through the data API since they were migrated (changed_through_api: the delta would overwrite them)', schema: ErrorBody },
       410: { description: 'The base is past retention (base_unavailable): take a new snapshot', schema: ErrorBody },
       415: { description: 'Not application/x-ndjson', schema: ErrorBody },
     },

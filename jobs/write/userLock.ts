@@ -5,6 +5,7 @@
  */
 import { UnrecoverableError } from 'bullmq';
 import type { EntityManager } from 'typeorm';
+import { API_WRITES_AFTER_BATCHES } from './apiWrites';
 
 export async function lockUserRows(m: EntityManager, userId: string): Promise<void> {
   await m.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`bsm:user-rows:${userId}`]);
@@ -40,6 +41,31 @@ export class BaseRolledBack extends UnrecoverableError {
   }
 }
 
+/**
+ * A delta's write found rows of the batches it builds on changed through the data API since they were
+ * written (`count`, e.g. in table `example`): writing the delta would overwrite them without a trace in
+ * the report. The delta fails for good (code `changed_through_api`); the app is on the API by then.
+ */
+export class ChangedThroughApi extends UnrecoverableError {
+  readonly code = 'changed_through_api';
+  constructor(readonly count: number, readonly example: string) {
+    super(`${count} row(s) this delta would write again (in ${example}${count > 1 ? ', …' : ''}) were changed through the data API after the batch it builds on; the delta is not applied over them`);
+    this.name = 'ChangedThroughApi';
+  }
+}
+
+/** A batch and, for a delta, the batches it builds on (its base, that base's base…), nearest first (`depth` 0: the batch). */
+export function batchChain(db: Pick<EntityManager, 'query'>, batchId: string): Promise<{ id: string; status: string; depth: number }[]> {
+  return db.query(
+    `WITH RECURSIVE chain (id, base, status, depth) AS (
+       SELECT id, base_batch_id, status, 0 FROM migration_batches WHERE id = $1
+       UNION ALL
+       SELECT b.id, b.base_batch_id, b.status, c.depth + 1 FROM migration_batches b JOIN chain c ON b.id = c.base WHERE c.depth < 10000)
+     SELECT id, status, depth FROM chain ORDER BY depth`,
+    [batchId],
+  );
+}
+
 /** A phase waits this many PHASE_LOCK_TIMEOUT_MS for the user's row lock (see lockForBatchWrite). */
 export const USER_LOCK_WAIT_FACTOR = 6;
 
@@ -63,16 +89,15 @@ export async function lockForBatchWrite(
   await m.query(`SET LOCAL lock_timeout = ${Number(lockTimeoutMs)}`);
   // The batch and, for a delta, the batches it builds on: a rollback claims them (status) before its undo
   // takes this lock, so a write that gets the lock sees every claim made before it.
-  const chain: { id: string; status: string; depth: number }[] = await m.query(
-    `WITH RECURSIVE chain (id, base, status, depth) AS (
-       SELECT id, base_batch_id, status, 0 FROM migration_batches WHERE id = $1
-       UNION ALL
-       SELECT b.id, b.base_batch_id, b.status, c.depth + 1 FROM migration_batches b JOIN chain c ON b.id = c.base WHERE c.depth < 10000)
-     SELECT id, status, depth FROM chain ORDER BY depth`,
-    [batch.id],
-  );
+  const chain = await batchChain(m, batch.id);
   const undone = (s: string) => s === 'rolling_back' || s === 'rolled_back';
   if (chain[0] && undone(chain[0].status)) throw new BatchRolledBack(chain[0].status);
   const base = chain.find((b) => b.depth > 0 && undone(b.status));
   if (base) throw new BaseRolledBack(base.id, base.status);
+  // A delta writes its bases' rows again: a row changed through the data API since would be overwritten.
+  // Its request was refused if there were any then (api/cutover/postDelta.ts); this is for those made since.
+  const bases = chain.filter((b) => b.depth > 0).map((b) => b.id);
+  if (bases.length === 0) return;
+  const [later] = await m.query(`SELECT count(*)::int AS n, min(w.table_name) AS example ${API_WRITES_AFTER_BATCHES} HAVING count(*) > 0`, [batch.userId, bases]);
+  if (later) throw new ChangedThroughApi(later.n, later.example);
 }

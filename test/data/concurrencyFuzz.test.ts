@@ -660,20 +660,7 @@ describe('data-API writes racing batches', () => {
   }, 90_000);
 });
 
-// Not asserted (skipped): the docs do not say which wins, so this needs a decision, not just a fix. A delta
-// re-upserts the base's whole state (docs/cutover.md step 4), so a data-API write to a row the browser never
-// changed is reverted by any later delta — here one that only removes an unrelated key (puts: 0) — with no
-// 409, no note in the batch, `changed: 0` in its verification; only the delta's journal keeps the API value.
-// Rollbacks refuse to discard API writes (data-API.md, "Writes stay accountable"); a delta discards them silently.
-test.skip('a delta that does not change a row leaves a data-API write to that row in place', async () => {
-  const token = await stack.mintToken('cf-gap5');
-  const s = await migrate(token);
-  const p1 = `/v1/websites/${WEBSITE_ID}/content-items/${CONTENT_ITEMS[1].id}`;
-  await expectStatus(as(token).patch(p1, { data: { fullName: 'via api' } }), 200);
-  const d = await expectStatus(postDelta(token, s, ndjson('2026-11-28T10:10:00.000Z', [{ op: 'delete', area: 'localStorage', key: 'project-context' }])), 202);
-  expect(await waitForBatch(stack, d.body.batchId, ['completed', 'needs_attention', 'failed'], 60_000)).toBe('completed');
-  expect((await as(token).get(p1)).body.data).toEqual({ fullName: 'via api' }); // today: { fullName: 'Ada Lovelace' }
-}, 60_000);
+// A delta over data-API writes (once reverting them silently) is refused: test/jobs/cutoverEdges.test.ts.
 
 test('no request above crashed into an unhandled error', () => {
   expect(unhandled).toEqual([]);

@@ -152,3 +152,30 @@ test('a rollback does not let a delta waiting on its batch write it back: refuse
   expect(await tableChecksums(ds(), 'user-edge-waiting-delta')).toEqual(before);
   expect((await stack.http.get('/v1/cutover').set(bearer(token))).body).toMatchObject({ mode: 'browser' });
 });
+
+test('a delta never overwrites a row changed through the data API since its base: refused when sent (409), failed when the write came while it waited', async () => {
+  const token = await stack.mintToken('user-edge-api-then-delta');
+  const base = await snapshot(token);
+  const item = `/v1/websites/${WEBSITE_ID}/content-items/${CONTENT_ITEMS[1].id}`;
+  const unrelated = ndjson('2026-11-29T10:00:00.000Z', [{ op: 'delete', area: 'localStorage', key: 'project-context' }]);
+  // Sent after the API write: refused, naming the change; nothing queued.
+  expect((await stack.http.patch(item).set(bearer(token)).send({ data: { fullName: 'via api' } })).status).toBe(200);
+  const refused = await delta(token, base, unrelated);
+  expect(refused.status).toBe(409);
+  expect(refused.body.error).toMatchObject({ code: 'changed_through_api', details: { apiChanges: { count: 1, changes: [{ table: 'content_items', op: 'update', sourceId: CONTENT_ITEMS[1].id }] } } });
+  expect((await ds().query(`SELECT count(*)::int AS n FROM migration_batches WHERE base_batch_id = $1`, [base]))[0].n).toBe(0);
+  expect((await stack.http.get(item).set(bearer(token))).body.data).toEqual({ fullName: 'via api' });
+
+  // Accepted before the API write, run after it: the delta fails under the user's lock instead of writing.
+  const token2 = await stack.mintToken('user-edge-delta-then-api');
+  const base2 = await snapshot(token2);
+  await stack.stopWorkers();
+  const accepted = await delta(token2, base2, unrelated);
+  expect(accepted.status).toBe(202);
+  expect((await stack.http.patch(item).set(bearer(token2)).send({ data: { fullName: 'via api, later' } })).status).toBe(200);
+  stack.startWorkers();
+  expect(await waitForBatch(stack, accepted.body.batchId)).toBe('failed');
+  const [d] = await ds().query(`SELECT error FROM migration_batches WHERE id = $1`, [accepted.body.batchId]);
+  expect(d.error).toMatchObject({ code: 'changed_through_api' });
+  expect((await stack.http.get(item).set(bearer(token2))).body.data).toEqual({ fullName: 'via api, later' });
+});
