@@ -12,6 +12,30 @@ export const STORABLE_TEXT = /^(?:[^\u0000\ud800-\udfff]|[\ud800-\udbff][\udc00-
 /** The same test as STORABLE_TEXT (which zod schemas use), done natively: ~2× cheaper, and migrated rows run it per string. */
 export const isStorableText = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed() && !s.includes('\u0000');
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+/** In JSON.stringify's output: the escape of U+0000 or of a lone surrogate (it escapes only lone ones), not after an escaped backslash. */
+const UNSTORABLE_ESCAPE = /(?<!\\)((?:\\\\)*)\\u(0000|d[89a-f][0-9a-f]{2})/g;
+
+/**
+ * A report's text (a reason, a reject's path) that Postgres text takes: U+0000 and lone surrogates, which
+ * only come from a dump's own strings, become the visible text `\u0000` / `\ud800` — a statement would fail
+ * on the first, and the second would turn into U+FFFD.
+ */
+export function printableText(s: string): string {
+  if (isStorableText(s)) return s;
+  return s.replaceAll('\u0000', '\\u0000').replace(LONE_SURROGATE, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+}
+
+/**
+ * JSON text of a report value (entry outcomes, rejects, batch notes, errors) that Postgres json and jsonb
+ * take: as JSON.stringify, with U+0000 and lone surrogates in its strings and keys written as printableText
+ * writes them (jsonb refuses both escapes, json the lone surrogate's).
+ */
+export function printableJson(value: unknown): string {
+  const json = JSON.stringify(value);
+  return json.includes('\\u') ? json.replace(UNSTORABLE_ESCAPE, '$1\\\\u$2') : json;
+}
+
 type Path = Array<string | number>;
 
 /**

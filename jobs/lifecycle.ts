@@ -7,6 +7,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { writeResult } from '../core/db';
 import { BATCH_STATUSES, type BatchStatus } from '../entities/MigrationBatch';
+import { printableJson } from '../format';
 
 export { BATCH_STATUSES, type BatchStatus };
 
@@ -46,7 +47,6 @@ export const TRANSITIONS: Record<BatchStatus, Partial<Record<BatchStatus, string
   },
   failed: {
     queued: 'retryBatch: the failed jobs (or a new run) are queued again',
-    running: 'runPhase: a retried job runs before retryBatch\'s status write landed',
     rolling_back: 'requestRollback / the rollback job, as from completed',
   },
   rolling_back: {
@@ -96,7 +96,7 @@ export async function transition(
   const sets = ['status = $3', 'updated_at = now()'];
   const s = t.set ?? {};
   const param = (v: unknown) => { params.push(v); return `$${params.length}`; };
-  if (s.error !== undefined) sets.push(`error = ${param(s.error === null ? null : JSON.stringify(s.error))}::jsonb`);
+  if (s.error !== undefined) sets.push(`error = ${param(s.error === null ? null : printableJson(s.error))}::jsonb`);
   if (s.verification !== undefined) sets.push(`verification = ${param(s.verification === null ? null : JSON.stringify(s.verification))}::jsonb`);
   if (s.startedAt === 'now') sets.push('started_at = now()');
   else if (s.startedAt === 'keep') sets.push('started_at = coalesce(b.started_at, now())');
@@ -106,7 +106,7 @@ export async function transition(
   let notes = 'b.notes';
   // In SET, `b.status` is the value the row had before this UPDATE: the status being left.
   if (s.rememberStatus) notes = `${notes} || jsonb_build_object('statusBeforeRollback', b.status)`;
-  if (s.notes) notes = `${notes} || ${param(JSON.stringify(s.notes))}::jsonb`;
+  if (s.notes) notes = `${notes} || ${param(printableJson(s.notes))}::jsonb`;
   if (notes !== 'b.notes') sets.push(`notes = ${notes}`);
   // Under READ COMMITTED, an UPDATE that waited for a concurrent writer re-checks its WHERE on the row as
   // that writer left it: the status test holds at the moment of the write, not of the statement's start.

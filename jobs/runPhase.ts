@@ -92,14 +92,21 @@ export async function runPhase(deps: PhaseDeps, job: Job<JobPayloads['phase']>, 
       throw new DelayedError();
     }
   }
-  // Compare-and-set: a rollback that claimed the batch since the check above wins, and the phase skips.
+  // Compare-and-set: a rollback that claimed the batch since the check above wins, and the phase skips; a
+  // sibling phase that failed for good since (the batch `failed`) wins too, and this one waits for the
+  // retry as above — moving the batch back to `running` would leave it there, with nothing left to end it.
   // A batch already completed (a stalled verify run again) keeps its status; the phase's work is idempotent.
-  const started = await transition(ds, batchId, { from: ['received', 'queued', 'running', 'failed'], to: 'running', set: { error: null, startedAt: 'keep' } });
+  const started = await transition(ds, batchId, { from: ['received', 'queued', 'running'], to: 'running', set: { error: null, startedAt: 'keep' } });
   if (!started) {
     const [now] = await ds.query(`SELECT status FROM migration_batches WHERE id = $1`, [batchId]);
     if (TERMINAL.has(now?.status)) {
       log.info({ status: now.status }, 'batch is being or was rolled back; phase skipped');
       return { phase, skipped: now.status };
+    }
+    if (now?.status === 'failed' && token) {
+      log.debug('a phase beside this one failed for good meanwhile; waiting for the retry');
+      await job.moveToDelayed(Date.now() + FAILED_WAIT_MS, token);
+      throw new DelayedError();
     }
   }
   // A job delayed while its entry's slices ran (jobs/phases/slices.ts) resumes: the same attempt, not a new one.

@@ -14,7 +14,8 @@ import { storeAssets } from '../write/assets';
 import type { ElementReject, Row, TableName, TransformResult } from '../transforms/types';
 import type { PhaseRun } from './context';
 import type { StagedEntry } from './staged';
-import { DUPLICATE_ROW, duplicateReject, recordDisplaced, rowPath, type Displaced } from './supersede';
+import { printableJson } from '../../format';
+import { DUPLICATE_ROW, duplicateReject, insertRejectRows, recordDisplaced, rowPath, type Displaced } from './supersede';
 
 export interface PageTotals {
   rows: number;
@@ -73,7 +74,7 @@ export async function applyResults(m: EntityManager, run: PhaseRun, entries: Sta
     `UPDATE dump_entries d SET outcome = o.outcome, reason = o.reason, result = o.result
      FROM json_to_recordset($2::json) AS o(seq int, outcome text, reason text, result jsonb)
      WHERE d.batch_id = $1 AND d.seq = o.seq`,
-    [batch.id, JSON.stringify(outcomes)],
+    [batch.id, printableJson(outcomes)],
   );
   const notes = Object.assign({}, ...[...accounts.values()].map((a) => a.result.notes ?? {}));
   if (Object.keys(slugNotes).length) notes[`contentTypeSlugs:${entries[0].seq}`] = slugNotes;
@@ -124,13 +125,7 @@ async function insertRejects(m: EntityManager, run: PhaseRun, accounts: Iterable
   const { batch, phase } = run;
   const rejects = [...accounts].flatMap((a) => a.rejects.map((r) => ({ entry_seq: a.entry.seq, phase, path: r.path, code: r.code, reason: r.reason })));
   for (const r of rejects) rejectsMetric.inc({ phase, code: r.code });
-  if (rejects.length) {
-    await m.query(
-      `INSERT INTO batch_rejects (batch_id, entry_seq, phase, path, code, reason)
-       SELECT $1, r.entry_seq, r.phase, r.path, r.code, r.reason FROM json_to_recordset($2::json) AS r(entry_seq int, phase text, path text, code text, reason text)`,
-      [batch.id, JSON.stringify(rejects)],
-    );
-  }
+  await insertRejectRows(m, batch.id, rejects);
   return rejects;
 }
 
@@ -224,7 +219,7 @@ async function checkReferences(m: EntityManager, table: TableName, owned: { seq:
 }
 
 export async function mergeNotes(m: EntityManager, batchId: string, notes: Record<string, unknown>): Promise<void> {
-  await m.query(`UPDATE migration_batches SET notes = notes || $2::jsonb WHERE id = $1`, [batchId, JSON.stringify(notes)]);
+  await m.query(`UPDATE migration_batches SET notes = notes || $2::jsonb WHERE id = $1`, [batchId, printableJson(notes)]);
 }
 
 /**

@@ -22,7 +22,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import type { EntityManager } from 'typeorm';
 import { writeResult } from '../../core/db';
 import { sliceDuration } from '../../core/metrics';
-import { MAX_SLICED_VALUE_NODES } from '../../format';
+import { MAX_SLICED_VALUE_NODES, printableText } from '../../format';
 import { MigrationBatch } from '../../entities';
 import type { SlicedTransform } from '../transforms/layout';
 import type { TransformContext, TransformResult } from '../transforms/types';
@@ -350,7 +350,7 @@ async function settleEntry(run: PhaseRun, seq: number, slices: SliceRow[]): Prom
     // A second run of this phase may have settled it meanwhile: only a pending entry is settled.
     const settled = writeResult(await m.query(
       `UPDATE dump_entries SET outcome = $3, reason = $4, result = $5 WHERE batch_id = $1 AND seq = $2 AND outcome = 'pending'`,
-      [run.batch.id, seq, outcome, reason, JSON.stringify({ tables, rejects, slices: slices.length })],
+      [run.batch.id, seq, outcome, reason === null ? null : printableText(reason), JSON.stringify({ tables, rejects, slices: slices.length })],
     ));
     if (settled.count === 0) return;
     const notes = slices[0].notes;

@@ -7,6 +7,7 @@
  *    database turns from 'migrated' to 'rejected' with the reason.
  */
 import type { EntityManager } from 'typeorm';
+import { printableJson } from '../../format';
 import type { ElementReject, Row, TableName } from '../transforms/types';
 
 export const DUPLICATE_ROW = 'duplicate_row';
@@ -49,6 +50,18 @@ interface EntryRow {
   result: { tables?: Record<string, number>; rejects?: number } | null;
 }
 
+export interface RejectRow { entry_seq: number; phase: string; path: string; code: string; reason: string }
+
+/** Element rejects into batch_rejects, in one statement; ids from the dump in their paths are printable (printableJson). */
+export async function insertRejectRows(m: EntityManager, batchId: string, rejects: RejectRow[]): Promise<void> {
+  if (rejects.length === 0) return;
+  await m.query(
+    `INSERT INTO batch_rejects (batch_id, entry_seq, phase, path, code, reason)
+     SELECT $1, r.entry_seq, r.phase, r.path, r.code, r.reason FROM json_to_recordset($2::json) AS r(entry_seq int, phase text, path text, code text, reason text)`,
+    [batchId, printableJson(rejects)],
+  );
+}
+
 /** Returns the number of rejects recorded (for the phase's progress). */
 export async function recordDisplaced(m: EntityManager, batchId: string, phase: string, displaced: Displaced[]): Promise<number> {
   if (displaced.length === 0) return 0;
@@ -56,11 +69,7 @@ export async function recordDisplaced(m: EntityManager, batchId: string, phase: 
     entry_seq: d.seq, phase, path: rowPath(d.table, d.sourceId), code: DUPLICATE_ROW,
     reason: `entry #${d.by}, later in the dump, produces the same ${d.table} row and its value replaced this one (${LATER_WINS})`,
   }));
-  await m.query(
-    `INSERT INTO batch_rejects (batch_id, entry_seq, phase, path, code, reason)
-     SELECT $1, r.entry_seq, r.phase, r.path, r.code, r.reason FROM json_to_recordset($2::json) AS r(entry_seq int, phase text, path text, code text, reason text)`,
-    [batchId, JSON.stringify(rejects)],
-  );
+  await insertRejectRows(m, batchId, rejects);
   const entries: EntryRow[] = await m.query(
     `SELECT seq, outcome, reason, result FROM dump_entries WHERE batch_id = $1 AND seq = ANY($2::int[])`,
     [batchId, [...new Set(displaced.map((d) => d.seq))]],
@@ -82,7 +91,7 @@ export async function recordDisplaced(m: EntityManager, batchId: string, phase: 
     `UPDATE dump_entries d SET outcome = o.outcome, reason = o.reason, result = o.result
      FROM json_to_recordset($2::json) AS o(seq int, outcome text, reason text, result jsonb)
      WHERE d.batch_id = $1 AND d.seq = o.seq`,
-    [batchId, JSON.stringify(updates)],
+    [batchId, printableJson(updates)],
   );
   return rejects.length;
 }

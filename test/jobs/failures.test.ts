@@ -1,4 +1,6 @@
 /** Transient errors are retried with backoff and the batch completes; permanent ones fail it with a reason. */
+import { Client } from 'pg';
+import { phaseJobId } from '../../jobs/names';
 import { catalystDump } from '../fixtures/catalystDump';
 import { lockTable, until } from '../helpers/locks';
 import { startStack, waitForBatch, type Stack } from '../helpers/stack';
@@ -57,4 +59,32 @@ test('a permanent error fails the batch at once with a readable reason', async (
   expect(ingest).toMatchObject({ status: 'failed', attempts: 1 });
   const later = status.body.phases.filter((p: { name: string }) => p.name !== 'ingest');
   for (const p of later) expect(p.status).toBe('pending');
+});
+
+test('a phase never moves a batch that failed meanwhile back to running: it waits for the retry', async () => {
+  await stack.stopWorkers();
+  const doc = catalystDump();
+  doc.source = { ...doc.source, capturedAt: '2026-11-28T13:00:00.000Z' };
+  const res = await post(doc);
+  expect(res.status).toBe(202);
+  const batchId: string = res.body.batchId;
+  // Hold the batch's row, so that the first phase's move to `running` waits on it; meanwhile a sibling
+  // phase fails for good (here: the status it writes), and the row is let go.
+  const c = new Client({ connectionString: stack.config.DATABASE_URL, options: `-c search_path=${stack.config.DATABASE_SCHEMA}` });
+  await c.connect();
+  try {
+    await c.query('BEGIN');
+    await c.query(`SELECT 1 FROM migration_batches WHERE id = $1 FOR UPDATE`, [batchId]);
+    stack.startWorkers();
+    await until(async () => (await c.query(
+      `SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE NOT l.granted AND a.query LIKE 'UPDATE migration_batches b SET%'`)).rowCount);
+    await c.query(`UPDATE migration_batches SET status = 'failed', error = '{"code":"test"}' WHERE id = $1`, [batchId]);
+    await c.query('COMMIT');
+  } finally {
+    await c.end();
+  }
+  const job = await stack.api.deps.queues.migration.getJob(phaseJobId(batchId, 'ingest', 1));
+  expect(await until(async () => ((await job!.getState()) === 'delayed' ? 'delayed' : null))).toBe('delayed');
+  const [b] = await stack.api.deps.ds.query(`SELECT status FROM migration_batches WHERE id = $1`, [batchId]);
+  expect(b.status).toBe('failed');
 });
