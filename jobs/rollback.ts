@@ -76,7 +76,8 @@ async function blockersOf(db: DataSource | EntityManager, batchId: string, exclu
       // Child rows another batch wrote last, and the batches that expect those rows as they are. A child
       // row a batch of `exclude` wrote last is left out of both: it is in that batch's own journal, whose
       // overlap check (above) finds who expects it. One written through the data API (batch_id null) is
-      // kept for the second. One pass over the children (for Catalyst's 200,000 items of one website: one
+      // kept for the second, which (as the overlap's) counts only batches that ran after this one: an earlier
+      // batch expecting the child came before the parent this batch inserted. One pass over the children (for Catalyst's 200,000 items of one website: one
       // scan instead of two per foreign key).
       const dependents: { batch_id: string }[] = await db.query(
         `WITH kids AS MATERIALIZED (
@@ -87,7 +88,9 @@ async function blockersOf(db: DataSource | EntityManager, batchId: string, exclu
          UNION
          SELECT br.batch_id FROM kids JOIN batch_rows br ON br.table_name = '${meta.tableName}' AND br.row_id = kids.id
          JOIN migration_batches b ON b.id = br.batch_id
-         WHERE NOT (br.batch_id = ANY($3::uuid[])) AND b.status <> 'rolled_back'`,
+         JOIN migration_batches me ON me.id = $1
+         WHERE NOT (br.batch_id = ANY($3::uuid[])) AND b.status <> 'rolled_back'
+           AND coalesce(b.started_at, b.created_at) > coalesce(me.started_at, me.created_at)`,
         [batchId, rel.inverseEntityMetadata.tableName, exclude],
       );
       for (const d of dependents) found.add(d.batch_id);

@@ -54,6 +54,10 @@ export async function rollbackJob(deps: PhaseDeps, job: Job<JobPayloads['rollbac
     }
     throw refused ? new UnrecoverableError(err.message) : err;
   }
+  // A batch an earlier plan took along that the last plan no longer needs (what tied it to this one is gone)
+  // was claimed and not undone: it goes back to what it was, instead of staying rolling_back for ever.
+  const untouched = await giveBackRollback(ds, [...involved].filter((id) => !(id in done)));
+  if (untouched.length) log.info({ batchId, givenBack: untouched }, 'batches the rollback no longer needed were given back');
   // Assets the undone batches stored leave with them, unless something still needs them (jobs/assets.ts).
   // After the undo committed, so what is checked is what stays; a failure here leaves the records for the
   // periodic clean-up, and the rollback itself stands.
