@@ -8,7 +8,8 @@
  * data API). So the set to delete is closed over ON DELETE CASCADE first (parents before children, in
  * the layout's writeOrder), and rows an ON DELETE SET NULL reference would change are journaled as updates; then
  * everything is deleted children first. Nothing the database removes goes unjournaled. Rows of the set
- * that were written through the API are named in the batch notes.
+ * that were written through the API are named in the batch notes. A row the new state still references is
+ * not pruned (keepReferencedRows): its delete would cascade into rows the delta just wrote.
  * A snapshot batch has nothing to prune.
  */
 import type { EntityManager } from 'typeorm';
@@ -32,6 +33,7 @@ export async function prune(run: PhaseRun): Promise<void> {
        WHERE b.batch_id = $2 AND NOT EXISTS (SELECT 1 FROM batch_rows n WHERE n.batch_id = $1 AND n.table_name = b.table_name AND n.row_id = b.row_id)`,
       [batch.id, batch.baseBatchId],
     );
+    const kept = await keepReferencedRows(m, batch.id, tables);
     await closeOverForeignKeys(m, batch.id, batch.userId, tables);
     for (const table of [...tables].reverse()) {
       const [{ n, api }] = await m.query(
@@ -47,14 +49,45 @@ export async function prune(run: PhaseRun): Promise<void> {
       if (n > 0) deleted[table] = n;
       viaApi += api;
     }
-    if (Object.keys(deleted).length) {
-      const note = viaApi ? { pruned: deleted, prunedWrittenThroughApi: viaApi } : { pruned: deleted };
+    if (Object.keys(deleted).length || Object.keys(kept).length) {
+      const note = { ...(Object.keys(deleted).length ? { pruned: deleted } : {}), ...(viaApi ? { prunedWrittenThroughApi: viaApi } : {}), ...(Object.keys(kept).length ? { pruneKeptReferenced: kept } : {}) };
       await m.query(`UPDATE migration_batches SET notes = notes || $2::jsonb WHERE id = $1`, [batch.id, JSON.stringify(note)]);
     }
   });
   const total = Object.values(deleted).reduce((s, n) => s + n, 0);
   run.log.info({ deleted, viaApi }, 'pruned rows the new state no longer has');
   await run.progress(total, total);
+}
+
+/**
+ * Takes out of prune_set every row a row of the new state references (the delta's batch_rows, written or
+ * found unchanged), and so on up: deleting it would cascade into rows the delta just wrote. Such a parent
+ * is one no entry of the new state produces but its rows need — the website the websites phase made for
+ * global data, or a content type whose key the browser removed while its items stayed. Children first, so
+ * a parent kept for a kept row keeps its own parents. Returns how many rows were kept, per table.
+ */
+async function keepReferencedRows(m: EntityManager, batchId: string, tables: string[]): Promise<Record<string, number>> {
+  await m.query(`CREATE TEMP TABLE prune_kept (table_name text, row_id uuid, PRIMARY KEY (table_name, row_id)) ON COMMIT DROP`);
+  for (const table of [...tables].reverse()) {
+    const meta = m.connection.entityMetadatas.find((e) => e.tableName === table);
+    for (const rel of meta?.manyToOneRelations ?? []) {
+      const fk = rel.joinColumns[0].databaseName;
+      const parent = rel.inverseEntityMetadata.tableName;
+      await m.query(
+        `WITH staying AS (
+           SELECT row_id FROM batch_rows WHERE batch_id = $1 AND table_name = '${table}'
+           UNION SELECT row_id FROM prune_kept WHERE table_name = '${table}'),
+         taken AS (
+           DELETE FROM prune_set p USING "${table}" c JOIN staying s ON s.row_id = c.id
+           WHERE p.table_name = '${parent}' AND p.row_id = c."${fk}"
+           RETURNING p.table_name, p.row_id)
+         INSERT INTO prune_kept SELECT DISTINCT table_name, row_id FROM taken ON CONFLICT DO NOTHING`,
+        [batchId],
+      );
+    }
+  }
+  const counts: { table_name: string; n: number }[] = await m.query(`SELECT table_name, count(*)::int AS n FROM prune_kept GROUP BY table_name`);
+  return Object.fromEntries(counts.map((c) => [c.table_name, c.n]));
 }
 
 /**
