@@ -28,7 +28,7 @@ const UNIT = [
   '/test/format/.+\\.test\\.ts$',
   '/test/transforms/.+\\.test\\.ts$',
   '/test/client/(encode|ndjsonBlob|sha256|hybridDelta)\\.test\\.ts$',
-  '/test/core/(config|sealedStream|inflate|ids)\\.test\\.ts$',
+  '/test/core/(config|sealedStream|inflate|ids|crypto)\\.test\\.ts$',
   '/test/jobs/(sliceKeyHash|recentlyStaged)\\.test\\.ts$',
 ];
 

@@ -10,6 +10,8 @@ export interface SealedSecret {
   iv: string;
   tag: string;
   ct: string;
+  /** Absent: the plaintext is UTF-8. `utf16le`: it held a lone surrogate, which UTF-8 cannot carry. */
+  text?: 'utf16le';
 }
 
 export class SecretBox {
@@ -27,11 +29,15 @@ export class SecretBox {
    */
   seal(plain: string, aad = ''): SealedSecret {
     const key = this.keys.get(this.currentKid)!;
-    const iv = createHmac('sha256', key).update(aad).update('\u0000').update(plain).digest().subarray(0, 12);
+    // A string with a lone surrogate is sealed as its UTF-16 code units: as UTF-8 it would open to another
+    // string (U+FFFD in its place), and two different secrets would seal alike.
+    const utf16 = !(plain as unknown as { isWellFormed(): boolean }).isWellFormed();
+    const bytes = Buffer.from(plain, utf16 ? 'utf16le' : 'utf8');
+    const iv = createHmac('sha256', key).update(aad).update(utf16 ? '\u0000utf16le\u0000' : '\u0000').update(bytes).digest().subarray(0, 12);
     const c = createCipheriv('aes-256-gcm', key, iv);
     c.setAAD(Buffer.from(aad));
-    const ct = Buffer.concat([c.update(plain, 'utf8'), c.final()]);
-    return { $enc: 'aes-256-gcm', kid: this.currentKid, iv: iv.toString('base64'), tag: c.getAuthTag().toString('base64'), ct: ct.toString('base64') };
+    const ct = Buffer.concat([c.update(bytes), c.final()]);
+    return { $enc: 'aes-256-gcm', kid: this.currentKid, iv: iv.toString('base64'), tag: c.getAuthTag().toString('base64'), ct: ct.toString('base64'), ...(utf16 ? { text: 'utf16le' as const } : {}) };
   }
 
   open(s: SealedSecret, aad = ''): string {
@@ -40,7 +46,7 @@ export class SecretBox {
     const d = createDecipheriv('aes-256-gcm', key, Buffer.from(s.iv, 'base64'));
     d.setAAD(Buffer.from(aad));
     d.setAuthTag(Buffer.from(s.tag, 'base64'));
-    return Buffer.concat([d.update(Buffer.from(s.ct, 'base64')), d.final()]).toString('utf8');
+    return Buffer.concat([d.update(Buffer.from(s.ct, 'base64')), d.final()]).toString(s.text === 'utf16le' ? 'utf16le' : 'utf8');
   }
 
   static isSealed(v: unknown): v is SealedSecret {
