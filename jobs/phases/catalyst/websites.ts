@@ -6,7 +6,7 @@
  *   3. else a website created for them ("Imported content").
  */
 import { rowId } from '../../../core/ids';
-import { GLOBAL_KINDS, SECTION_KINDS, websitesForSections } from '../../transforms/catalyst';
+import { GLOBAL_KINDS, SECTION_KINDS, unknownDate, websitesForSections } from '../../transforms/catalyst';
 import type { Row } from '../../transforms/types';
 import { upsertRows } from '../../write/upsertRows';
 import { lockForBatchWrite } from '../../write/userLock';
@@ -55,7 +55,9 @@ async function chooseGlobalWebsite(run: PhaseRun): Promise<void> {
   );
   let choice: NonNullable<BatchNotes['globalWebsite']>;
   let create: Row | null = null;
-  const now = new Date();
+  // Dated 1970-01-01 (unknown), like every timestamp no source gives: the migration time would make the
+  // same batch applied again (or the same dump elsewhere) write another row.
+  const now = unknownDate();
   const placeholder = (sourceId: string, name: string): Row => ({
     id: rowId(batch.userId, 'website', sourceId), sourceId, userId: batch.userId, name,
     slug: `${sourceId === IMPORTED_WEBSITE_SOURCE_ID ? 'imported-content' : 'website'}-${rowId(batch.userId, 'website', sourceId).slice(0, 8)}`,

@@ -146,7 +146,7 @@ export function websitesForSections(dbNames: string[], ctx: TransformContext): T
 }
 
 export { classify, parseSectionDb, parseChatKey, parseAiPromptKey, SECRET_KINDS } from './classify';
-export { toDate } from './dates';
+export { toDate, unknownDate } from './dates';
 export { CATALYST_KINDS, CATALYST_PHASES, CATALYST_TABLES, GLOBAL_KINDS, SECTION_KINDS, type CatalystKind, type CatalystTable } from './kinds';
 export { mergeWebsite, mergeWebsiteGroup } from './websites';
 export { mergeChatSession, mergeChatGroup } from './chat';
