@@ -13,6 +13,7 @@ import { ApiChangesError, findApiChanges, markApiWritesDiscarded, type ApiChange
 import { layoutFor } from './layouts';
 import { writeOrder } from './transforms/layout';
 import { ACTIVE, type BatchStatus, transition } from './lifecycle';
+import { RUN_DERIVED_NOTES } from './phases/entryPhase';
 import { tableSpec } from './write/tableSpec';
 import { lockUserRows } from './write/userLock';
 
@@ -196,6 +197,7 @@ async function undoLocked(ds: DataSource, m: EntityManager, batchId: string, use
   await m.query(`DELETE FROM row_journal WHERE batch_id = $1`, [batchId]);
   await m.query(`DELETE FROM batch_rows WHERE batch_id = $1`, [batchId]);
   await m.query(`UPDATE migration_phases SET status = 'rolled_back' WHERE batch_id = $1`, [batchId]);
+  await m.query(`UPDATE migration_batches SET notes = notes - $2::text[] WHERE id = $1`, [batchId, RUN_DERIVED_NOTES]);
   // Claimed in this transaction (its row stays locked), so it is still rolling_back.
   const [{ at }] = await m.query(`SELECT to_jsonb(now()) #>> '{}' AS at`);
   const done = await transition(m, batchId, { from: ['rolling_back'], to: 'rolled_back', set: { finishedAt: 'now', notes: { rolledBackAt: at } } });

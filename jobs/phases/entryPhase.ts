@@ -141,6 +141,13 @@ export async function transformContext(run: PhaseRun): Promise<TransformContext>
   return buildTransformContext(run.batch, (fresh?.notes ?? {}) as BatchNotes, deps);
 }
 
+/**
+ * Notes a run's phases write and its later phases read back (buildTransformContext): the content types'
+ * aliases. A rollback removes them with the run's rows, so that a re-applied run computes them afresh
+ * instead of its contentTypes phase reading the last run's (globalWebsite is chosen again before use).
+ */
+export const RUN_DERIVED_NOTES = ['contentTypeAliases'] as const;
+
 export interface BatchNotes {
   globalWebsite?: { id: string; sourceId: string; rule: string };
   contentTypeAliases?: Record<string, string>;
