@@ -591,7 +591,7 @@ describe('data-API writes racing batches', () => {
     expect(failures).toEqual([]);
   }, 90_000);
 
-  test('deltas sent at once against one base, with API writes meanwhile: one batch, duplicates answer it, no 5xx, the delta completes and rolls back exactly', async () => {
+  test('deltas sent at once against one base, with API writes meanwhile: one batch, duplicates answer it, no 5xx, no API write overwritten; a delta that completes rolls back exactly', async () => {
     const failures: string[] = [];
     const one = async (n: number, delay: number) => {
       const token = await stack.mintToken(`cf-dl-${n}`);
@@ -601,26 +601,35 @@ describe('data-API writes racing batches', () => {
       const bodyA = ndjson('2026-11-28T10:10:00.000Z', [storage(items)]);
       const bodyB = ndjson('2026-11-28T10:10:01.000Z', [storage(items), { op: 'delete', area: 'localStorage', key: 'project-context' }]);
       const later = <T>(f: () => Promise<T>) => (async () => { await sleep(delay); return f(); })();
+      const patched = `/v1/websites/${WEBSITE_ID}/content-items/${CONTENT_ITEMS[1].id}`;
       const [dA, dA2, dB, w1, wc] = await Promise.all([
         postDelta(token, s, bodyA), postDelta(token, s, bodyA), postDelta(token, s, bodyB),
-        later(() => as(token).patch(`/v1/websites/${WEBSITE_ID}/content-items/${CONTENT_ITEMS[1].id}`, { data: { fullName: `api-${n}` } })),
+        later(() => as(token).patch(patched, { data: { fullName: `api-${n}` } })),
         later(() => as(token).post(`/v1/websites/${WEBSITE_ID}/content-items`, { sourceId: 'api-made', contentTypeId: CONTENT_ITEMS[1].contentTypeId, data: { fullName: 'x' } })),
       ]);
       const line = `delay=${delay}: A ${code(dA)} A' ${code(dA2)} B ${code(dB)} writes ${code(w1)} ${code(wc)}`;
       const all = [dA, dA2, dB, w1, wc];
       if (all.some(is5xx)) failures.push(`${line}: 5xx`);
       const ids = new Set([dA, dA2, dB].filter(ok).map((r) => r.body.batchId));
-      if (ids.size !== 1) failures.push(`${line}: ${ids.size} delta batches`);
+      // A delta sent once the API write to a row of its chain landed is refused for it (docs/cutover.md).
+      const overApi = [dA, dA2, dB].filter((r) => code(r) === '409:changed_through_api');
+      if (overApi.length && w1.status !== 200) failures.push(`${line}: changed_through_api without an API write`);
+      if (ids.size > 1 || (ids.size === 0 && overApi.length === 0)) failures.push(`${line}: ${ids.size} delta batches`);
       const aWon = ok(dA) || ok(dA2);
       if (aWon && !(ok(dA) && ok(dA2))) failures.push(`${line}: the same delta was refused instead of answering its batch`);
-      for (const loser of aWon ? [dB] : [dA, dA2]) if (!['409:delta_in_progress', '409:stale_base'].includes(code(loser))) failures.push(`${line}: loser answered ${code(loser)}`);
+      if (ids.size === 1) for (const loser of aWon ? [dB] : [dA, dA2]) if (!['409:delta_in_progress', '409:stale_base', '409:changed_through_api'].includes(code(loser))) failures.push(`${line}: loser answered ${code(loser)}`);
       const [d] = [...ids];
-      if (!d) return;
-      const st = await waitForBatch(stack, d, ['completed', 'needs_attention', 'failed'], 60_000);
-      if (st !== 'completed') failures.push(`${line}: delta ${st}`);
-      const cut = (await as(token).get('/v1/cutover')).body;
-      if (cut.mode !== 'api') failures.push(`${line}: cutover ${cut.mode}/${cut.reason}`);
+      if (d) {
+        const st = await waitForBatch(stack, d, ['completed', 'needs_attention', 'failed'], 60_000);
+        const [{ error }] = await stack.api.deps.ds.query(`SELECT error FROM migration_batches WHERE id = $1`, [d]);
+        // Accepted before the API write and run after it, the delta fails instead of writing over it.
+        if (st !== 'completed' && !(st === 'failed' && error?.code === 'changed_through_api' && w1.status === 200)) failures.push(`${line}: delta ${st} ${JSON.stringify(error)}`);
+        const cut = (await as(token).get('/v1/cutover')).body;
+        if (st === 'completed' && cut.mode !== 'api') failures.push(`${line}: cutover ${cut.mode}/${cut.reason}`);
+      }
+      if (w1.status === 200 && (await as(token).get(patched)).body.data?.fullName !== `api-${n}`) failures.push(`${line}: the API write was overwritten`);
       if ((await as(token).get(`/v1/websites/${WEBSITE_ID}/content-items/api-made`)).status !== 200) failures.push(`${line}: the API-created item did not survive the delta`);
+      if (!d || (await stack.api.deps.ds.query(`SELECT status FROM migration_batches WHERE id = $1`, [d]))[0].status !== 'completed') return;
       const rb = await admin('POST', `/v1/admin/batches/${d}/rollback`, {});
       if (!['202', '409:changed_through_api'].includes(code(rb))) failures.push(`${line}: delta rollback ${code(rb)}`);
       if (rb.status === 202) {
