@@ -51,13 +51,15 @@ export function startService(name: string, script: string, env: Record<string, s
 }
 
 /**
- * The node flags of an npm script of the form `exec node <flags> --import tsx <file>` (package.json), so
- * that the bench starts a service exactly as `npm run <name>` does, without npm and a shell in between.
+ * The node flags of an npm script whose last command is `[VAR=… ]exec node <flags> --import tsx <file>`
+ * (package.json; `npm run api` builds the browser bundle first), so that the bench starts a service exactly
+ * as `npm run <name>` does, without npm and a shell in between.
  */
 export function npmScriptFlags(name: string): string[] {
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  const m = /^exec node (.*?)\s*--import tsx \S+$/.exec(pkg.scripts[name] ?? '');
-  if (!m) throw new Error(`npm script "${name}" is not "exec node <flags> --import tsx <file>": ${pkg.scripts[name]}`);
+  const last = (pkg.scripts[name] ?? '').split('&&').at(-1)!.trim();
+  const m = /^(?:[A-Z_]+=\S*\s+)*exec node (.*?)\s*--import tsx \S+$/.exec(last);
+  if (!m) throw new Error(`npm script "${name}" does not end in "exec node <flags> --import tsx <file>": ${pkg.scripts[name]}`);
   return m[1].split(/\s+/).filter(Boolean);
 }
 

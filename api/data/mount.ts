@@ -104,7 +104,7 @@ export function mountRoutes(deps: ApiDeps, routes: RouteSpec[]): Router {
           requestId: req.id ?? '',
           ifMatch: req.headers['if-match'],
         };
-        const reply = spec.method === 'get'
+        const reply = spec.method === 'get' && spec.snapshot
           ? await readSnapshot(deps.ds, (db) => handler({ ...request, db }))
           : await handler({ ...request, db: deps.ds });
         if (reply.etag) res.setHeader('ETag', reply.etag);

@@ -42,9 +42,9 @@ export interface DataRequest<P = Record<string, string>, Q = Record<string, unkn
   body: B;
   requestId: string;
   /**
-   * Where a GET reads: one read-only REPEATABLE READ transaction for the whole request, so that its
-   * statements (the website, then its rows) see one committed state, never half of a concurrent write.
-   * Other methods get the pool; their writes open their own transaction (write.ts).
+   * Where the handler reads: for a `snapshot` GET, one read-only REPEATABLE READ transaction for the whole
+   * request, so that its statements see one committed state, never half of a concurrent write; otherwise
+   * the pool (writes open their own transaction, write.ts).
    */
   db: Db;
   /** `If-Match` as sent (one or more entity tags, or `*`), for updates and deletes. */
@@ -76,6 +76,13 @@ export interface RouteSpec {
   otherBodies?: Record<string, z.ZodType>;
   /** The body may be left out (e.g. `{}` is the default). */
   bodyOptional?: boolean;
+  /**
+   * A GET whose answer (and ETag) is built from several statements — rows of several tables, or a row and
+   * its parent's: they run in one read-only snapshot (`req.db`), so the answer is one committed state. Not
+   * for a single statement after the website's look-up (a list page): the snapshot's two extra round trips
+   * cost a fifth of a page's throughput (docs/BENCHMARKS.md).
+   */
+  snapshot?: boolean;
   /** Extra request headers the route reads (If-Match…), for the document. */
   requestHeaders?: Record<string, string>;
   responses: Record<number, ResponseSpec>;

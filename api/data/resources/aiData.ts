@@ -78,7 +78,7 @@ function chatShape(s: RowJson, messages: RowJson[]) {
 const tag = 'AI data';
 export const aiDataRoutes = [
   route({
-    method: 'get', path: '/v1/websites/:websiteId/ai-context', operationId: 'getWebsiteAiContext', tag, auth: 'user',
+    method: 'get', path: '/v1/websites/:websiteId/ai-context', operationId: 'getWebsiteAiContext', tag, auth: 'user', snapshot: true,
     summary: "Get a website's AI context (brand, visual identity, content strategy and prompt history)", params: WebsiteParams,
     requestHeaders: IF_NONE_MATCH,
     responses: { 200: { description: 'The AI context', schema: AiContextOut, headers: ETAG_HEADER }, ...errors(304, 401, 403, 404) },
@@ -115,7 +115,7 @@ export const aiDataRoutes = [
     },
   }),
   route({
-    method: 'get', path: '/v1/chat-sessions/:id', operationId: 'getChatSession', tag, auth: 'user',
+    method: 'get', path: '/v1/chat-sessions/:id', operationId: 'getChatSession', tag, auth: 'user', snapshot: true,
     summary: 'Get a chat session as the app persisted it (by server id or session id)', params: IdParams,
     requestHeaders: IF_NONE_MATCH,
     responses: { 200: { description: 'The chat', schema: ChatOut, headers: ETAG_HEADER }, ...errors(304, 401, 403, 404) },

@@ -187,7 +187,7 @@ export const contentItemRoutes = [
       }),
   }),
   route({
-    method: 'get', path: '/v1/websites/:websiteId/content-items/:id', operationId: 'getContentItem', tag, auth: 'user',
+    method: 'get', path: '/v1/websites/:websiteId/content-items/:id', operationId: 'getContentItem', tag, auth: 'user', snapshot: true,
     summary: 'Get a content item', params: WebsiteItemParams, requestHeaders: IF_NONE_MATCH,
     responses: { 200: { description: 'The item', schema: ContentItem, headers: ETAG_HEADER }, ...errors(304, 401, 403, 404) },
     handler: async (req: DataRequest<ItemP>) => {

@@ -151,7 +151,7 @@ const tag = 'Website storage';
 type P = { websiteId: string };
 export const websiteStorageRoutes = [
   route({
-    method: 'get', path: '/v1/websites/:websiteId/content', operationId: 'getWebsiteContent', tag, auth: 'user',
+    method: 'get', path: '/v1/websites/:websiteId/content', operationId: 'getWebsiteContent', tag, auth: 'user', snapshot: true,
     summary: "Get a website's content section (ContentData: pages, components, templates)", params: WebsiteParams,
     description: "Each element's `id` is the one the app used; `serverId` is the server's. An empty section answers empty lists.",
     requestHeaders: IF_NONE_MATCH,
