@@ -46,7 +46,7 @@ module.exports = {
     // `api/` never runs phases (docs/ARCHITECTURE.md): all of jobs/ but jobs/phases/.
     mayImport('api', '^api/', [JOBS_NOT_PHASES, '^core/', '^format/', '^entities/', '^dashboard/'], '^api/(data|cutover)/'),
     // coreSchemas.ts describes the other /v1 routes (dumps, batches), so it needs their shapes and names.
-    mayImport('api-data', '^api/data/', ['^jobs/transforms/', '^jobs/write/', '^core/', '^api/middleware/', '^api/(context|storableText)\\.ts$',
+    mayImport('api-data', '^api/data/', ['^jobs/transforms/', '^jobs/write/', '^core/', '^api/middleware/', '^api/context\\.ts$',
       '^dashboard/session\\.ts$', '^format/', '^entities/', '^jobs/names\\.ts$', '^jobs/layouts\\.ts$']),
     mayImport('api-cutover', '^api/cutover/', [JOBS_NOT_PHASES, '^format/', '^core/', '^entities/', '^api/data/', API_SHARED]),
     {

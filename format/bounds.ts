@@ -13,6 +13,12 @@ export const STORABLE_TEXT = /^(?:[^\u0000\ud800-\udfff]|[\ud800-\udbff][\udc00-
 export const isStorableText = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed() && !s.includes('\u0000');
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/** `s` with each lone UTF-16 surrogate written as its `\u` escape (six characters); `s` itself when it has none. */
+export function escapeLoneSurrogates(s: string): string {
+  if ((s as unknown as { isWellFormed(): boolean }).isWellFormed()) return s;
+  return s.replace(LONE_SURROGATE, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+}
 /** In JSON.stringify's output: the escape of U+0000 or of a lone surrogate (it escapes only lone ones), not after an escaped backslash. */
 const UNSTORABLE_ESCAPE = /(?<!\\)((?:\\\\)*)\\u(0000|d[89a-f][0-9a-f]{2})/g;
 
@@ -23,7 +29,7 @@ const UNSTORABLE_ESCAPE = /(?<!\\)((?:\\\\)*)\\u(0000|d[89a-f][0-9a-f]{2})/g;
  */
 export function printableText(s: string): string {
   if (isStorableText(s)) return s;
-  return s.replaceAll('\u0000', '\\u0000').replace(LONE_SURROGATE, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+  return escapeLoneSurrogates(s.replaceAll('\u0000', '\\u0000'));
 }
 
 /**

@@ -2,7 +2,7 @@
 export * from './types';
 export { DumpFormatError, isDumpFormatError } from './errors';
 export type { DumpErrorCode, DumpErrorDetails, DumpIssue } from './errors';
-export { depthExceeds, findUnstorable, isStorableText, printableJson, printableText, jsonTextNodes, jsonTextTooDeep, measureJsonText, MAX_SLICED_VALUE_NODES, MAX_VALUE_DEPTH, MAX_VALUE_NODES } from './bounds';
+export { depthExceeds, escapeLoneSurrogates, findUnstorable, isStorableText, printableJson, printableText, jsonTextNodes, jsonTextTooDeep, measureJsonText, MAX_SLICED_VALUE_NODES, MAX_VALUE_DEPTH, MAX_VALUE_NODES } from './bounds';
 export { decodeValue, encodeValue, isTagged, isBinaryValue } from './codec';
 export type { BinaryValue, BlobValue, BufferSourceValue, BufferKind } from './codec';
 export {

@@ -78,8 +78,8 @@ async function blockersOf(db: DataSource | EntityManager, batchId: string, exclu
       // row a batch of `exclude` wrote last is left out of both: it is in that batch's own journal, whose
       // overlap check (above) finds who expects it. One written through the data API (batch_id null) is
       // kept for the second, which (as the overlap's) counts only batches that ran after this one: an earlier
-      // batch expecting the child came before the parent this batch inserted. One pass over the children (for Catalyst's 200,000 items of one website: one
-      // scan instead of two per foreign key).
+      // batch expecting the child came before the parent this batch inserted. One pass over the children
+      // (for Catalyst's 200,000 items of one website: one scan instead of two per foreign key).
       const dependents: { batch_id: string }[] = await db.query(
         `WITH kids AS MATERIALIZED (
            SELECT c.id, c.batch_id FROM row_journal j JOIN "${meta.tableName}" c ON c."${fk}" = j.row_id

@@ -16,6 +16,7 @@ import type { EntityManager } from 'typeorm';
 import type { PhaseRun } from './context';
 import { writeOrder } from '../transforms/layout';
 import { lockForBatchWrite } from '../write/userLock';
+import { mergeNotes } from './applyResults';
 
 export async function prune(run: PhaseRun): Promise<void> {
   const { batch, deps } = run;
@@ -49,10 +50,11 @@ export async function prune(run: PhaseRun): Promise<void> {
       if (n > 0) deleted[table] = n;
       viaApi += api;
     }
-    if (Object.keys(deleted).length || Object.keys(kept).length) {
-      const note = { ...(Object.keys(deleted).length ? { pruned: deleted } : {}), ...(viaApi ? { prunedWrittenThroughApi: viaApi } : {}), ...(Object.keys(kept).length ? { pruneKeptReferenced: kept } : {}) };
-      await m.query(`UPDATE migration_batches SET notes = notes || $2::jsonb WHERE id = $1`, [batch.id, JSON.stringify(note)]);
-    }
+    const note: Record<string, unknown> = {};
+    if (Object.keys(deleted).length) note.pruned = deleted;
+    if (viaApi) note.prunedWrittenThroughApi = viaApi;
+    if (Object.keys(kept).length) note.pruneKeptReferenced = kept;
+    if (Object.keys(note).length) await mergeNotes(m, batch.id, note);
   });
   const total = Object.values(deleted).reduce((s, n) => s + n, 0);
   run.log.info({ deleted, viaApi }, 'pruned rows the new state no longer has');

@@ -22,7 +22,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import type { EntityManager } from 'typeorm';
 import { writeResult } from '../../core/db';
 import { sliceDuration } from '../../core/metrics';
-import { MAX_SLICED_VALUE_NODES, printableText } from '../../format';
+import { escapeLoneSurrogates, MAX_SLICED_VALUE_NODES, printableText } from '../../format';
 import { MigrationBatch } from '../../entities';
 import type { SlicedTransform } from '../transforms/layout';
 import type { TransformContext, TransformResult } from '../transforms/types';
@@ -190,6 +190,8 @@ function splitParts(entry: StagedEntry, sliced: SlicedTransform, ctx: TransformC
       sliceJson: (members) => {
         const out = new Array<string>(members.length);
         members.forEach((index, k) => { out[k] = `[${index},${(text as string).slice(list.starts[index], list.ends[index])}]`; });
+        // The text goes to Postgres as UTF-8, where a raw lone surrogate would become U+FFFD; in valid JSON
+        // it can only be inside a string literal, where its escape reads back as the same code unit.
         return escapeLoneSurrogates(`[${out.join(',')}]`);
       },
     };
@@ -228,16 +230,6 @@ function stringifyExactly(v: unknown): string {
   let out = text;
   for (const [name, form] of Object.entries(forms)) out = out.replaceAll(JSON.stringify(mark + name), form);
   return out;
-}
-
-/**
- * JSON text with each lone UTF-16 surrogate written as its \u escape. The text goes to Postgres as UTF-8,
- * where a lone surrogate would become U+FFFD; in valid JSON it can only be inside a string literal, where
- * the escape reads back as the same code unit (as JSON.stringify, the parsed split's writer, escapes it).
- */
-function escapeLoneSurrogates(json: string): string {
-  if ((json as unknown as { isWellFormed(): boolean }).isWellFormed()) return json;
-  return json.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
 }
 
 /**

@@ -19,7 +19,6 @@ import { compact, findRow, iso, isUuid, mustFind, type Db, type Loaded, type Row
 import { ETAG_HEADER, IF_MATCH, IsoDate, JsonObject, SourceId, WebsiteItemParams, WebsiteParams, errors, IF_NONE_MATCH } from '../schemas';
 import { withApiWrite } from '../write';
 import { loadWebsite } from './websites';
-import { storableText } from '../../storableText';
 
 const FieldType = z.enum(['text', 'number', 'boolean', 'date', 'image', 'richText', 'reference']);
 const Field = z.strictObject({
@@ -47,7 +46,7 @@ const Relationship = z.strictObject({
   isRequired: z.boolean(),
 });
 const Fields = {
-  name: storableText(255, 1).describe('PascalCase in the app; unique per website'),
+  name: z.string().min(1).max(255).describe('PascalCase in the app; unique per website'),
   pluralName: z.string().optional().describe('Default: name + "s"'),
   icon: z.string().optional().describe('Default: 📋'),
   description: z.string().optional(),
